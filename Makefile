@@ -1,0 +1,36 @@
+# Two commands for a fresh machine: `make demo` (set up + run the Korea baseline) and `make test`.
+PYTHON ?= python3.12
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-all bench check data clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/regsim run scenarios/korea_baseline.yaml
+
+test: setup
+	$(BIN)/pytest
+
+test-all: setup
+	$(BIN)/pytest -m "slow or not slow"
+
+bench: setup
+	$(BIN)/regsim bench --scales 100,1
+
+check: setup
+	$(BIN)/regsim check --out results/check
+
+data: setup
+	$(BIN)/python -m sim.data.build
+
+clean:
+	rm -rf $(VENV) .pytest_cache

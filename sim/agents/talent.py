@@ -1,0 +1,82 @@
+"""Talent: persons as a vectorised population (one agent stands for ``scale`` persons).
+
+State lives in parallel numpy arrays, one entry per agent, in the style of microsimulation
+cohorts (LIAM2): the yearly rules in ``sim.mechanisms`` act on whole arrays, never on one person
+at a time. Dead or emigrated agents are dropped and newcomers appended in one pass per year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from sim.mechanisms.education import NOT_STUDYING
+
+NOT_EMPLOYED = -1
+FEMALE, MALE = 0, 1
+
+
+@dataclass
+class TalentPool:
+    """Arrays of person attributes; index i is one agent throughout a year."""
+
+    age: np.ndarray  # completed years at 31 December, uint8 (100 = 100+)
+    sex: np.ndarray  # 0 female, 1 male, int8
+    region: np.ndarray  # region index of residence, int8
+    education: np.ndarray  # SECONDARY / COLLEGE / UNIVERSITY, int8
+    enrolled: np.ndarray  # level being studied (COLLEGE / UNIVERSITY), NOT_STUDYING otherwise, int8
+    study_years_left: np.ndarray  # years to graduation while enrolled, 0 otherwise, int8
+    participation_draw: np.ndarray  # persistent U(0,1) propensity to be in the labour force, float32
+    employer: np.ndarray  # firm index, NOT_EMPLOYED if none, int32
+    wage: np.ndarray  # annual wage (KRW per year), 0 if not employed, float32
+
+    @classmethod
+    def new(
+        cls,
+        age: np.ndarray,
+        sex: np.ndarray,
+        region: np.ndarray,
+        education: np.ndarray,
+        rng: np.random.Generator,
+    ) -> TalentPool:
+        """Persons not studying, not employed, with fresh participation draws."""
+        n = len(age)
+        return cls(
+            age=age.astype(np.uint8),
+            sex=sex.astype(np.int8),
+            region=region.astype(np.int8),
+            education=education.astype(np.int8),
+            enrolled=np.zeros(n, np.int8),
+            study_years_left=np.zeros(n, np.int8),
+            participation_draw=rng.random(n, dtype=np.float32),
+            employer=np.full(n, NOT_EMPLOYED, np.int32),
+            wage=np.zeros(n, np.float32),
+        )
+
+    def __len__(self) -> int:
+        return len(self.age)
+
+    def keep_and_append(self, keep: np.ndarray, newcomers: TalentPool) -> None:
+        """Drop agents where ``keep`` is False and append ``newcomers``, in one copy per array."""
+        for field in fields(self):
+            current = getattr(self, field.name)
+            setattr(self, field.name, np.concatenate((current[keep], getattr(newcomers, field.name))))
+
+    @property
+    def employed(self) -> np.ndarray:
+        return self.employer != NOT_EMPLOYED
+
+    @property
+    def studying(self) -> np.ndarray:
+        return self.enrolled != NOT_STUDYING
+
+    def count_by_region(self, n_regions: int, mask: np.ndarray | None = None) -> np.ndarray:
+        """Agents per region (optionally only where ``mask``), as int64."""
+        regions = self.region if mask is None else self.region[mask]
+        return np.bincount(regions, minlength=n_regions)
+
+    def pyramid(self, n_regions: int) -> np.ndarray:
+        """Agents by region, sex and age: array [n_regions, 2, 101]."""
+        flat = (self.region.astype(np.int64) * 2 + self.sex) * 101 + self.age
+        return np.bincount(flat, minlength=n_regions * 2 * 101).reshape(n_regions, 2, 101)

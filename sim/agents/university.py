@@ -1,0 +1,46 @@
+"""University: a province's higher-education system as a ``mesa.Agent``.
+
+Each year it admits residents who reach the entry age, graduates its students (through the
+vectorised study rules), links some R&D-performing firms of its region to its research, and
+spins off startups in proportion to its research spending.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from sim.mechanisms import education
+
+
+class University(mesa.Agent):
+    """Universities and colleges of one region, aggregated."""
+
+    def __init__(self, model: mesa.Model, region_index: int, research_krw: float) -> None:
+        super().__init__(model)
+        self.region_index = region_index
+        self.research_krw = research_krw  # university R&D spending, KRW per year
+        self.entrants = 0
+        self.spinoffs = 0
+
+    def admit(self, candidates: np.ndarray, params: dict, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Entrants among this region's candidates (person indices), with level and study years."""
+        entrants, level, years = education.enrol(
+            candidates,
+            entry_rate=params["higher_education_entry_rate"],
+            college_share=params["college_share_of_entrants"],
+            college_years=int(params["college_programme_length_years"]),
+            university_years=int(params["programme_length_years"]),
+            rng=rng,
+        )
+        self.entrants = len(entrants)
+        return entrants, level, years
+
+    def choose_partners(self, rd_firms: np.ndarray, partner_share: float, rng: np.random.Generator) -> np.ndarray:
+        """Indices of this year's collaborating firms among the region's R&D performers."""
+        return rd_firms[rng.random(len(rd_firms)) < partner_share]
+
+    def spin_off_count(self, spinoffs_per_trillion_krw: float, scale: int, rng: np.random.Generator) -> int:
+        """Spin-off firm agents founded this year (Poisson, expected research × rate / scale)."""
+        self.spinoffs = int(rng.poisson(self.research_krw / 1e12 * spinoffs_per_trillion_krw / scale))
+        return self.spinoffs

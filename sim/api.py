@@ -1,0 +1,94 @@
+"""The Python interface: what the CLI calls, for notebooks and scripts too.
+
+``run`` builds a model from a scenario, simulates it year by year and returns tables
+(pandas DataFrames) with the run's provenance; ``RunResult.write`` stores them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from sim.errors import RegsimError
+from sim.metrics import national_table, regions_table
+from sim.model import RegionalModel
+from sim.provenance import git_commit, package_version
+from sim.scenario import Scenario, load_scenario, scenario_from_dict
+
+ProgressCallback = Callable[[int, int], None]
+"""Called after each simulated year with (years done, years in total)."""
+
+
+@dataclass
+class RunResult:
+    """Tables of one run and its provenance."""
+
+    regions: pd.DataFrame
+    national: pd.DataFrame
+    metadata: dict = field(default_factory=dict)
+
+    def write(self, out: Path, figure: bool = True) -> Path:
+        """Write ``regions.parquet``, ``national.parquet``, ``run.json`` (and ``summary.png``) to ``out``."""
+        out = Path(out)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RegsimError(f"cannot create output folder {out}: {exc.strerror}") from None
+        self.regions.to_parquet(out / "regions.parquet", index=False)
+        self.national.to_parquet(out / "national.parquet", index=False)
+        (out / "run.json").write_text(json.dumps(self.metadata, indent=2) + "\n", encoding="utf-8")
+        if figure:
+            from sim.plots import run_summary_figure
+
+            run_summary_figure(self).savefig(out / "summary.png", dpi=120)
+        return out
+
+
+def run(
+    scenario: Scenario | str | Path,
+    seed: int = 0,
+    scale: int | None = None,
+    until: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> RunResult:
+    """Simulate ``scenario`` (a Scenario or a YAML path) with ``seed``; optional overrides of
+    ``scale`` (persons per agent) and the last year ``until``."""
+    scenario = _resolve(scenario, scale=scale, end_year=until)
+    started = time.perf_counter()
+    model = RegionalModel(scenario, seed=seed)
+    years = scenario.end_year - scenario.start_year
+    while model.running:
+        model.step()
+        if progress is not None:
+            progress(int(model.time), years)
+    regions = regions_table(model)
+    capital = [region.code for region in model.regions if region.capital_region]
+    metadata = {
+        "scenario": scenario.name,
+        "scenario_hash": scenario.content_hash(),
+        "seed": seed,
+        "scale": scenario.scale,
+        "start_year": scenario.start_year,
+        "end_year": scenario.end_year,
+        "package_version": package_version(),
+        "git_commit": git_commit(),
+        "wall_time_s": round(time.perf_counter() - started, 3),
+        "agents_at_start": int(regions.loc[regions["year"] == scenario.start_year, "population"].sum() / scenario.scale),
+        "capital_region": capital,
+        "scenario_resolved": scenario.model_dump(mode="json"),
+    }
+    return RunResult(regions=regions, national=national_table(regions, capital), metadata=metadata)
+
+
+def _resolve(scenario: Scenario | str | Path, **overrides) -> Scenario:
+    if isinstance(scenario, Scenario):
+        changes = {key: value for key, value in overrides.items() if value is not None}
+        if not changes:
+            return scenario
+        return scenario_from_dict({**scenario.model_dump(), **changes}, source=f"scenario {scenario.name!r}")
+    return load_scenario(scenario, **overrides)

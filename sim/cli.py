@@ -1,0 +1,156 @@
+"""The ``regsim`` command: a thin layer over ``sim.api`` and friends.
+
+User mistakes (bad scenario, missing data, bad option) print one line to stderr and exit with
+status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sim.errors import RegsimError
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    help="Regional innovation policy and depopulation simulator.",
+)
+console = Console()
+errors = Console(stderr=True)
+
+RESULTS_DIR = Path("results")
+SUMMARY_YEARS = (2030, 2040, 2052)
+
+
+def main() -> None:
+    """Console entry point: user errors become one line on stderr and exit status 2.
+
+    Usage errors (unknown option, bad type) are Typer's own, also with status 2.
+    """
+    try:
+        app()
+    except RegsimError as exc:
+        errors.print(f"regsim: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    seed: Annotated[int, typer.Option(help="random seed; the run is fully determined by scenario and seed")] = 0,
+    scale: Annotated[int | None, typer.Option(help="persons per agent (default: the scenario's)")] = None,
+    until: Annotated[int | None, typer.Option(help="last simulated year (default: the scenario's end_year)")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder (default: a new folder under results/)")] = None,
+) -> None:
+    """Run one scenario; print a summary table and write regions/national Parquet files, run.json and a figure."""
+    from sim.api import run as run_scenario
+    from sim.scenario import load_scenario
+
+    spec = load_scenario(scenario, scale=scale, end_year=until)
+    with _progress(spec.end_year - spec.start_year) as advance:
+        result = run_scenario(spec, seed=seed, progress=advance)
+    folder = out or _new_results_folder(spec.name, seed)
+    result.write(folder)
+    console.print(_summary_table(result))
+    console.print(f"wrote {folder}/ (regions.parquet, national.parquet, run.json, summary.png) in {result.metadata['wall_time_s']:.1f} s")
+
+
+@app.command()
+def check(
+    seeds: Annotated[int, typer.Option(help="number of seeds to average over")] = 3,
+    scale: Annotated[int, typer.Option(help="persons per agent")] = 100,
+    out: Annotated[Path | None, typer.Option(help="write the tables as CSV to this folder")] = None,
+) -> None:
+    """Validity: the Korea baseline against KOSTAT's 2022-based projection, and a 2015→2023 back-cast."""
+    from sim.validation import run_checks
+
+    report = run_checks(seeds=seeds, scale=scale)
+    console.print(_frame_table("Baseline 2023→2052 vs official projection (mean over seeds)", report.criteria))
+    console.print(_frame_table("Provinces", report.provinces, digits=3))
+    console.print(_frame_table("Back-cast 2015→2023 vs observed 2023", report.backcast))
+    if out:
+        report.write(out)
+        console.print(f"wrote {out}/")
+    if not report.criteria["passed"].all():
+        raise typer.Exit(1)
+
+
+@app.command()
+def bench(
+    scales: Annotated[str, typer.Option(help="comma-separated persons-per-agent values")] = "100",
+    until: Annotated[int, typer.Option(help="last simulated year")] = 2052,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+) -> None:
+    """Speed and memory of the Korea baseline, each scale in a fresh process."""
+    from sim.bench import benchmark_baseline
+
+    try:
+        values = [int(value) for value in scales.split(",")]
+    except ValueError:
+        raise RegsimError(f"--scales: expected comma-separated integers, found {scales!r}") from None
+    rows = []
+    for value in values:
+        console.print(f"baseline at 1:{value} …")
+        rows.append(benchmark_baseline(value, until=until, seed=seed))
+    import pandas as pd
+
+    console.print(_frame_table("Benchmark (Korea baseline)", pd.DataFrame(rows)))
+
+
+def _progress(total_years: int):
+    """A Rich progress bar on a terminal (years done, time left); nothing otherwise."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def bar():
+        if not console.is_terminal:
+            yield None
+            return
+        columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("years"), TimeRemainingColumn())
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("run", total=total_years)
+            yield lambda done, total: progress.update(task, completed=done)
+
+    return bar()
+
+
+def _new_results_folder(name: str, seed: int) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    slug = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)
+    return RESULTS_DIR / f"{slug}-seed{seed}-{stamp}"
+
+
+def _summary_table(result) -> Table:
+    national = result.national.set_index("year")
+    start = int(national.index.min())
+    years = [start] + [year for year in SUMMARY_YEARS if start < year <= national.index.max()]
+    table = Table(title=f"{result.metadata['scenario']} (seed {result.metadata['seed']}, 1:{result.metadata['scale']})")
+    table.add_column("measure")
+    for year in years:
+        table.add_column(str(year), justify="right")
+    rows = [
+        ("population (persons)", "population", "{:,.0f}"),
+        ("capital-region share", "capital_region_share", "{:.1%}"),
+        ("provinces with risk index < 0.5", "regions_at_extinction_risk", "{:d}"),
+        ("provinces with risk index < 0.2", "regions_at_high_extinction_risk", "{:d}"),
+        ("employed (persons)", "employed", "{:,.0f}"),
+    ]
+    for label, column, fmt in rows:
+        table.add_row(label, *(fmt.format(national.loc[year, column]) for year in years))
+    return table
+
+
+def _frame_table(title: str, frame, digits: int = 2) -> Table:
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column), justify="right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(f"{value:.{digits}f}" if isinstance(value, float) else str(value) for value in row))
+    return table

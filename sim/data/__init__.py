@@ -1,0 +1,43 @@
+"""Packaged calibration data (CSV tables with provenance in ``<country>/PROVENANCE.md``).
+
+The tables are derived from the public statistics in ``shared/data`` by ``python -m sim.data.build``;
+the model reads only the packaged copies, so a run never needs the raw files.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+
+from sim.errors import DataError
+
+DATA_DIR = Path(__file__).parent
+
+
+def pack_dir(country: str = "korea") -> Path:
+    """Folder of a country's region pack."""
+    folder = DATA_DIR / country
+    if not folder.is_dir():
+        raise DataError(f"no region pack for country {country!r} (expected folder {folder})")
+    return folder
+
+
+def read_table(name: str, country: str = "korea", required: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read ``<pack>/<name>.csv``; a missing file or missing column is a DataError naming the file."""
+    return _read_csv(pack_dir(country) / f"{name}.csv", required).copy()
+
+
+@cache
+def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataError(f"data file missing: {path}")
+    try:
+        table = pd.read_csv(path, dtype={"region": str, "origin": str, "destination": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(f"data file malformed: {path}: {str(exc).splitlines()[0]}") from None
+    missing = [column for column in required if column not in table.columns]
+    if missing:
+        raise DataError(f"data file malformed: {path}: missing column(s) {', '.join(missing)}")
+    return table

@@ -1,0 +1,1 @@
+"""Pure, vectorised yearly rules (no model state): demography, migration, labour market, innovation."""

@@ -1,0 +1,134 @@
+"""Internal (inter-regional) migration of one simulated year: who moves, and where to.
+
+Two stages. (1) Move: a person in region r aged a leaves r with probability ``move_prob[r, a]``, the
+Rogers–Castro age schedule scaled so that each region loses its observed outflow rate. (2) Destination:
+a mover from i picks j ≠ i with logit probabilities P_ij ∝ exp(V_ij) over the destination utility of
+Klabunde & Willekens (2016), calibrated in ``sim/data/build/migration.py``.
+
+Pure, vectorised functions over agent arrays. Region = index 0..n_regions-1 in the order of the region
+pack; age in completed years with ``MAX_AGE`` standing for "MAX_AGE and over". Probabilities are per
+person per year. No function loops over persons in Python, so they scale to 50 million persons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+MAX_AGE = 100
+N_AGES = MAX_AGE + 1
+
+
+def rogers_castro(age: np.ndarray, params: Mapping[str, float]) -> np.ndarray:
+    """Seven-parameter model migration schedule (Rogers & Castro 1981, IIASA RR-81-30).
+
+    m(x) = a1·exp(−α1·x) + a2·exp(−α2·(x − μ2) − exp(−λ2·(x − μ2))) + c, with ``params`` keys
+    a1, alpha1, a2, alpha2, mu2, lambda2, c (ages in years, α and λ per year). Returns the relative
+    migration intensity by age (only its shape is used; see ``move_probability_table``).
+    """
+    x = np.asarray(age, dtype=float)
+    childhood = params["a1"] * np.exp(-params["alpha1"] * x)
+    shifted = x - params["mu2"]
+    labour_force = params["a2"] * np.exp(-params["alpha2"] * shifted - np.exp(-params["lambda2"] * shifted))
+    return childhood + labour_force + params["c"]
+
+
+def move_probability_table(
+    outflow_rate: np.ndarray, population_by_age: np.ndarray, schedule: np.ndarray
+) -> np.ndarray:
+    """Probability of leaving the region within the year, by region × age (shape [n_regions, N_AGES]).
+
+    Each origin's schedule is scaled by a factor k_r so that Σ_a population[r, a]·p[r, a] equals
+    outflow_rate[r] × Σ_a population[r, a] (expected out-migrants, persons/year). Probabilities are
+    capped at 1; capped ages are fixed at 1 and the rest rescaled until the target is met exactly.
+    """
+    population = np.asarray(population_by_age, dtype=float)
+    shape = np.broadcast_to(np.asarray(schedule, dtype=float), population.shape)
+    target = np.asarray(outflow_rate, dtype=float) * population.sum(axis=1)
+    if np.any(target > population.sum(axis=1) * (1 + 1e-12)):
+        raise ValueError("outflow_rate above 1: more expected movers than persons")
+    capped = np.zeros(population.shape, dtype=bool)
+    while True:  # each pass caps at least one more age or returns, so at most N_AGES + 1 passes
+        free_mass = np.where(capped, 0.0, population * shape).sum(axis=1)
+        remaining = target - np.where(capped, population, 0.0).sum(axis=1)
+        scale = np.divide(remaining, free_mass, out=np.zeros_like(remaining), where=free_mass > 0)
+        probability = np.where(capped, 1.0, scale[:, None] * shape)
+        newly_capped = probability > 1.0
+        if not newly_capped.any():
+            return probability
+        capped |= newly_capped
+
+
+def destination_utility(
+    constants: np.ndarray,
+    log_distance: np.ndarray,
+    log_ties: np.ndarray,
+    weights: Mapping[str, float],
+    log_wage_ratio: np.ndarray,
+    log_employment_ratio: np.ndarray,
+    log_housing_ratio: np.ndarray,
+    amenity: np.ndarray,
+) -> np.ndarray:
+    """Systematic utility V_ij (shape [n, n]) of moving from origin i to destination j.
+
+    V_ij = α_j − b_d·ln d_ij + b_n·ln(1 + N_ij) + b_w·Δln w_j + b_e·Δln(1 − u_j) − b_h·Δln h_j + b_a·ΔA_j
+    (Klabunde & Willekens 2016 form). ``constants`` α_j, ``log_distance`` ln km, ``log_ties`` ln(1 + persons);
+    the four destination terms (length n) are changes against the calibration base — ln(w_t / w_base),
+    ln((1 − u_t) / (1 − u_base)), ln(h_t / h_base) and the amenity index change — so all-zero changes
+    reproduce the fitted logit. ``weights`` is the ``migration`` parameter section (distance_elasticity = b_d, ties_elasticity = b_n,
+    wage_weight = b_w, employment_weight = b_e, housing_cost_weight = b_h, amenity_weight = b_a). The diagonal is not used.
+    """
+    destination_shift = (
+        weights["wage_weight"] * np.asarray(log_wage_ratio)
+        + weights["employment_weight"] * np.asarray(log_employment_ratio)
+        - weights["housing_cost_weight"] * np.asarray(log_housing_ratio)
+        + weights["amenity_weight"] * np.asarray(amenity)
+    )
+    return (
+        (np.asarray(constants) + destination_shift)[None, :]
+        - weights["distance_elasticity"] * np.asarray(log_distance)
+        + weights["ties_elasticity"] * np.asarray(log_ties)
+    )
+
+
+def choice_probabilities(V: np.ndarray) -> np.ndarray:
+    """Row-wise logit over destinations j ≠ i: P_ij = exp(V_ij) / Σ_{k≠i} exp(V_ik), P_ii = 0."""
+    utility = np.array(V, dtype=float)
+    np.fill_diagonal(utility, -np.inf)
+    utility -= utility.max(axis=1, keepdims=True)
+    weight = np.exp(utility)
+    return weight / weight.sum(axis=1, keepdims=True)
+
+
+def draw_destinations(origin: np.ndarray, P: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Destination region of each mover (origin indices → destination indices), never the origin.
+
+    One uniform per mover, looked up with a single ``searchsorted`` in the rows of cumulative
+    probabilities laid end to end (row i shifted by +i). Zero-probability destinations (including the
+    origin itself) have zero-width intervals and cannot be drawn; a key that rounds onto the next row's
+    start is pulled back to the last destination of its own row with positive probability.
+    """
+    origin = np.asarray(origin, dtype=np.int64)
+    n = P.shape[0]
+    cumulative = np.cumsum(P, axis=1)
+    cumulative /= cumulative[:, -1:]
+    offsets = np.arange(n)
+    flat = (cumulative + offsets[:, None]).ravel()
+    last_positive = n - 1 - np.argmax(P[:, ::-1] > 0, axis=1)
+    key = origin + rng.random(origin.size)
+    index = np.searchsorted(flat, key, side="right")
+    index = np.minimum(index, origin * n + last_positive[origin])
+    return index - origin * n
+
+
+def draw_movers(
+    region: np.ndarray, age: np.ndarray, move_prob: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Boolean mask of persons who leave their region this year (ages above MAX_AGE use MAX_AGE).
+
+    Uses single-precision uniforms (resolution 6e-8, far below any move probability) to halve memory
+    at 50 million persons.
+    """
+    probability = move_prob.astype(np.float32)[region, np.minimum(age, MAX_AGE)]
+    return rng.random(probability.size, dtype=np.float32) < probability

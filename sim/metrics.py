@@ -1,0 +1,147 @@
+"""Outcome definitions: every output column is defined here, once.
+
+Region measures are computed from the person and firm arrays at the end of each year (31
+December) and scaled to real counts (persons, establishments, KRW). Flow measures (births,
+migrants, startups, …) cover the calendar year and are missing (<NA>) in the start year's row,
+which is the initial state. National measures are derived from the regional table.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.agents.talent import FEMALE
+
+if TYPE_CHECKING:
+    from sim.model import RegionalModel
+
+EXTINCTION_RISK_THRESHOLD = 0.5
+HIGH_EXTINCTION_RISK_THRESHOLD = 0.2
+
+REGION_MEASURES: dict[str, str] = {
+    "population": "residents at 31 December (persons)",
+    "births": "live births to mothers resident in the region during the year (persons)",
+    "deaths": "deaths of residents during the year (persons)",
+    "in_migrants": "persons moving in from other regions during the year",
+    "out_migrants": "persons moving out to other regions during the year",
+    "net_migration": "in_migrants - out_migrants (persons)",
+    "international_net_migration": "net arrivals from abroad during the year (persons)",
+    "women_20_39": "women aged 20-39 at 31 December (persons)",
+    "persons_65_plus": "persons aged 65 and over at 31 December",
+    "extinction_risk_index": "women_20_39 / persons_65_plus (below 0.5: at risk; below 0.2: high risk)",
+    "youth_share": "share of residents aged 20-39 (fraction)",
+    "employed": "employed residents at 31 December (persons)",
+    "unemployed": "residents in the labour force without a job at 31 December (persons)",
+    "firms": "establishments at 31 December",
+    "startups": "new establishments during the year (startups and university spin-offs)",
+    "firm_exits": "establishments closed during the year",
+    "innovations": "innovations by the region's firms during the year",
+    "rd_spending_krw": "business R&D spending during the year (KRW)",
+    "grdp_krw": "gross regional domestic product: value added of the region's firms (KRW per year)",
+}
+"""Region-year columns of ``regions.parquet`` with their definitions and units."""
+
+FLOW_MEASURES = (
+    "births", "deaths", "in_migrants", "out_migrants", "net_migration",
+    "international_net_migration", "startups", "firm_exits", "innovations", "rd_spending_krw",
+)
+"""Measures that describe the year's events; missing in the initial row."""
+
+RATIO_MEASURES = ("extinction_risk_index", "youth_share")
+"""Measures that are not additive across regions (recomputed nationally from their parts)."""
+
+NATIONAL_EXTRA: dict[str, str] = {
+    "capital_region_share": "share of the national population living in the capital region (Seoul, Incheon, Gyeonggi)",
+    "regions_at_extinction_risk": f"regions with extinction_risk_index below {EXTINCTION_RISK_THRESHOLD}",
+    "regions_at_high_extinction_risk": f"regions with extinction_risk_index below {HIGH_EXTINCTION_RISK_THRESHOLD}",
+    "unemployment_rate": "unemployed / (employed + unemployed)",
+}
+"""Columns of ``national.parquet`` beyond the summed region measures."""
+
+
+def region_measures(model: RegionalModel, initial: bool) -> dict[str, np.ndarray]:
+    """All region measures of the model's current state (arrays over regions, real units)."""
+    t, f, n, scale = model.talent, model.firms, model.n_regions, model.scale
+
+    def counts(mask: np.ndarray | None = None) -> np.ndarray:
+        return t.count_by_region(n, mask).astype(float) * scale
+
+    women_20_39 = counts((t.sex == FEMALE) & (t.age >= 20) & (t.age <= 39))
+    persons_65_plus = counts(t.age >= 65)
+    population = counts()
+    employees = f.employees(t.employer)
+    active = model.labour_force_mask()
+    measures = {
+        "population": population,
+        "women_20_39": women_20_39,
+        "persons_65_plus": persons_65_plus,
+        "extinction_risk_index": _ratio(women_20_39, persons_65_plus),
+        "youth_share": _ratio(counts((t.age >= 20) & (t.age <= 39)), population),
+        "employed": counts(t.employed),
+        "unemployed": counts(active & ~t.employed),
+        "firms": f.count_by_region(n).astype(float) * scale,
+        "grdp_krw": np.bincount(f.region, weights=f.productivity * employees, minlength=n) * scale,
+    }
+    flows = {name: values.astype(float) * scale for name, values in model.flows.items()}
+    flows["net_migration"] = flows["in_migrants"] - flows["out_migrants"]
+    flows["innovations"] = np.bincount(f.region, weights=f.innovations, minlength=n) * scale
+    flows["rd_spending_krw"] = np.bincount(f.region, weights=f.rd_krw(employees), minlength=n) * scale
+    for name in FLOW_MEASURES:
+        measures[name] = np.full(n, np.nan) if initial else flows[name]
+    return {name: measures[name] for name in REGION_MEASURES}
+
+
+def regions_table(model: RegionalModel) -> pd.DataFrame:
+    """One row per (year, region) from the model's DataCollector, in real units."""
+    from sim.agents import Region
+
+    raw = model.datacollector.get_agenttype_vars_dataframe(Region).reset_index()
+    years = model.datacollector.get_model_vars_dataframe()["year"]
+    lookup = {region.unique_id: region for region in model.regions}
+    table = pd.DataFrame(
+        {
+            "year": raw["Step"].map(years).astype("int64"),
+            "region": raw["AgentID"].map(lambda i: lookup[i].code),
+            "region_name": raw["AgentID"].map(lambda i: lookup[i].region_name),
+        }
+    )
+    for name in REGION_MEASURES:
+        table[name] = raw[name].to_numpy()
+    return _typed(table.sort_values(["year", "region"], ignore_index=True))
+
+
+def national_table(regions: pd.DataFrame, capital_codes: list[str]) -> pd.DataFrame:
+    """One row per year: region measures summed, ratios recomputed, and the NATIONAL_EXTRA columns."""
+    additive = [name for name in REGION_MEASURES if name not in RATIO_MEASURES]
+    grouped = regions.groupby("year")
+    national = grouped[additive].sum(min_count=1).reset_index()
+    youth = (regions["youth_share"] * regions["population"]).groupby(regions["year"]).sum().to_numpy()
+    national["extinction_risk_index"] = _ratio(national["women_20_39"].to_numpy(float), national["persons_65_plus"].to_numpy(float))
+    national["youth_share"] = youth / national["population"].to_numpy(float)
+    capital = regions[regions["region"].isin(capital_codes)].groupby("year")["population"].sum().to_numpy()
+    national["capital_region_share"] = capital / national["population"].to_numpy(float)
+    index = regions["extinction_risk_index"]
+    national["regions_at_extinction_risk"] = (index < EXTINCTION_RISK_THRESHOLD).groupby(regions["year"]).sum().to_numpy()
+    national["regions_at_high_extinction_risk"] = (index < HIGH_EXTINCTION_RISK_THRESHOLD).groupby(regions["year"]).sum().to_numpy()
+    labour_force = (national["employed"] + national["unemployed"]).to_numpy(float)
+    national["unemployment_rate"] = national["unemployed"].to_numpy(float) / labour_force
+    return _typed(national)
+
+
+def _is_count(name: str) -> bool:
+    return name not in RATIO_MEASURES and not name.endswith(("_krw", "_share", "_rate"))
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    return np.divide(numerator, denominator, out=np.full(len(numerator), np.nan), where=denominator > 0)
+
+
+def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    """Counts as nullable integers (missing flows stay <NA>), KRW and ratios as floats."""
+    counts = [name for name in (*REGION_MEASURES, *NATIONAL_EXTRA) if name in table and _is_count(name)]
+    for name in counts:
+        table[name] = table[name].round().astype("Int64")
+    return table

@@ -1,0 +1,504 @@
+"""RegionalModel: the world built from a scenario; one step is one calendar year.
+
+The model owns the schedule. Each year, in order:
+
+1. demography — deaths, births to mothers' region, ageing, international migration;
+2. internal migration — who leaves, where to (logit over place attributes);
+3. education — universities admit the entry cohort and graduate students;
+4. firms — innovation, growth, exit and entry (startups and university spin-offs);
+5. labour market — participation, separations and layoffs, matching within regions and to
+   adjacent regions, wages;
+6. regions update their place attributes and record the year's measures (DataCollector).
+
+Persons and firms are arrays (``TalentPool``, ``FirmPopulation``); one agent stands for
+``scenario.scale`` persons or establishments, and every reported count is scaled back to persons.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from sim.agents import FirmPopulation, Region, TalentPool, University
+from sim.agents.firm import INDUSTRIES
+from sim.agents.talent import NOT_EMPLOYED
+from sim.mechanisms import demography, education, labour, migration
+from sim.metrics import REGION_MEASURES, region_measures
+from sim.pack import AGES, LAST_OBSERVED_YEAR, RegionPack
+from sim.scenario import Scenario
+
+
+class RegionalModel(mesa.Model):
+    """Regions, universities, persons and firms of one country, from ``scenario.start_year``."""
+
+    def __init__(self, scenario: Scenario, seed: int = 0, pack: RegionPack | None = None) -> None:
+        super().__init__(rng=seed)
+        self.spec = scenario  # the regsim Scenario (Mesa reserves `scenario` for its own class)
+        self.seed = seed
+        self.scale = scenario.scale
+        self.params = scenario.resolved_parameters()
+        self.pack = pack or RegionPack.load(scenario.country, scenario.start_year)
+        self.year = scenario.start_year
+        self.regions = [
+            Region(self, i, code, row.region_name, row.region_name_ko, bool(row.capital_region))
+            for i, (code, row) in enumerate(zip(self.pack.codes, self.pack.regions.itertuples()))
+        ]
+        self.n_regions = len(self.regions)
+        self.flows = _empty_flows(self.n_regions)
+        self._build_talent()
+        self._build_firms()
+        self._build_universities()
+        self._build_migration()
+        self._calibrate_labour_market()
+        start_rd = self.firms.rd_krw(self.firms.employees(self.talent.employer))
+        self.reference_rd_krw = float(start_rd[start_rd > 0].mean())  # R_ref: mean R&D of a performer at the start
+        self.datacollector = mesa.DataCollector(
+            model_reporters={"year": "year"},
+            agenttype_reporters={Region: {name: _measure(name) for name in REGION_MEASURES}},
+        )
+        self._record_year(initial=True)
+
+    # --- construction ----------------------------------------------------------------------
+    def _build_talent(self) -> None:
+        """Persons from the start-year pyramid; education by the assumed attainment profile."""
+        counts = _stochastic_round_array(self.pack.start_population / self.scale, self.rng)
+        region, sex, age = np.unravel_index(np.repeat(np.arange(counts.size), counts.ravel()), counts.shape)
+        p = self.params["universities"]
+        tertiary = np.interp(age, p["attainment_profile_ages"], p["attainment_profile_shares"])
+        draw = self.rng.random(len(age))
+        college_cut = tertiary * p["college_share_of_entrants"]
+        level = np.where(draw < college_cut, education.COLLEGE, np.where(draw < tertiary, education.UNIVERSITY, education.SECONDARY))
+        self.talent = TalentPool.new(age, sex, region, level, self.rng)
+        self._enrol_initial_students(p)
+
+    def _enrol_initial_students(self, p: dict) -> None:
+        """Persons of study age with a tertiary level are still studying at the start."""
+        t = self.talent
+        years_in = t.age.astype(int) - int(p["entry_age"])
+        length = np.where(t.education == education.COLLEGE, p["college_programme_length_years"], p["programme_length_years"])
+        studying = (t.education != education.SECONDARY) & (years_in >= 0) & (years_in < length)
+        t.enrolled[studying] = t.education[studying]
+        t.study_years_left[studying] = (length - years_in)[studying]
+        t.education[studying] = education.SECONDARY
+
+    def _build_firms(self) -> None:
+        """Establishments by region × industry (2023 census), sized so jobs match EAPS employment."""
+        p = self.params["firms"]
+        establishments, workers = self.pack.establishments
+        counts = _stochastic_round_array(establishments / self.scale, self.rng)
+        region, industry = np.unravel_index(np.repeat(np.arange(counts.size), counts.ravel()), counts.shape)
+        mean_size = np.divide(workers, establishments, out=np.zeros_like(workers), where=establishments > 0)
+        relative = np.minimum(self.rng.pareto(p["size_distribution_pareto_exponent"], len(region)) + 1.0, p["size_cap_workers"])
+        size = mean_size[region, industry] * relative / relative.mean()
+        employed = self.pack.labour(self.spec.start_year)["employed"].to_numpy(float) / self.scale
+        jobs_wanted = employed * (1.0 + self.params["labour"]["initial_vacancy_rate"])
+        size *= (jobs_wanted / np.bincount(region, weights=size, minlength=self.n_regions))[region]
+        productivity = self._initial_productivity(region, industry, size, employed)
+        rd_intensity = self._initial_rd_intensity(region, industry, size, productivity)
+        age = _stationary_firm_ages(len(region), p, self.rng)
+        self.firms = FirmPopulation.new(region, industry, size, productivity, rd_intensity, age, self.rng)
+        self.tradable = np.isin(np.array(INDUSTRIES), p["tradable_industries"])
+
+    def _initial_productivity(self, region, industry, size, employed) -> np.ndarray:
+        """Value added per worker (KRW/year): industry factor × dispersion, scaled to regional GRDP."""
+        p = self.params["firms"]
+        _, workers = self.pack.establishments
+        shares = self.pack.gva_share_by_industry  # [n_regions, n_industries]
+        national_gva = (shares * self.pack.grdp_krw[:, None]).sum(axis=0)
+        factor = (national_gva / national_gva.sum()) / (workers.sum(axis=0) / workers.sum())
+        factor = np.clip(factor, *p["productivity_industry_factor_bounds"])
+        productivity = factor[industry] * self.rng.lognormal(0.0, p["productivity_dispersion"], len(region))
+        value_added = np.bincount(region, weights=productivity * size, minlength=self.n_regions)
+        target = self.pack.grdp_krw / self.scale * np.bincount(region, weights=size, minlength=self.n_regions) / employed
+        return productivity * (target / value_added)[region]
+
+    def _initial_rd_intensity(self, region, industry, size, productivity) -> np.ndarray:
+        """Business R&D by region spread over R&D performers in R&D industries, by value added."""
+        p = self.params
+        rd_industry = np.isin(np.array(INDUSTRIES), p["firms"]["rd_industries"])[industry]
+        performer = rd_industry & (self.rng.random(len(region)) < p["firms"]["rnd_performing_share_in_rd_industries"])
+        value_added = productivity * size
+        performer_va = np.bincount(region[performer], weights=value_added[performer], minlength=self.n_regions)
+        business_rd = self.pack.rd_krw * p["innovation"]["business_share_of_rd"] / self.scale
+        intensity_by_region = np.divide(business_rd, performer_va, out=np.zeros(self.n_regions), where=performer_va > 0)
+        return np.where(performer, intensity_by_region[region], 0.0)
+
+    def _build_universities(self) -> None:
+        share = self.params["innovation"]["university_share_of_rd"]
+        self.universities = [University(self, i, self.pack.rd_krw[i] * share) for i in range(self.n_regions)]
+
+    def _calibrate_labour_market(self) -> None:
+        """Participation levels and matching efficiency reproducing EAPS in the start year.
+
+        Participation: the assumed age profile times one factor per region so that the expected
+        labour force equals EAPS. Employment: exactly EAPS employed (in agents) are placed in jobs.
+        Matching: efficiency per region set so that the yearly job-finding rate keeps the observed
+        unemployment rate (mean of the years available up to the start) in steady state, given the
+        yearly rate at which jobs end: separations, closures of firms and moves to another region.
+        """
+        lp = self.params["labour"]
+        t = self.talent
+        data = self.pack.labour(self.spec.start_year)
+        profile = _age_band_profile(lp["participation_age_profile"])
+        not_studying = ~t.studying
+        people = np.bincount(t.region[not_studying].astype(np.int64) * AGES + t.age[not_studying], minlength=self.n_regions * AGES)
+        expected = (people.reshape(self.n_regions, AGES) * profile).sum(axis=1)
+        self.participation_level = data["economically_active"].to_numpy(float) / self.scale / expected
+        self.participation_profile = profile
+        active = self.labour_force_mask()
+        employed_target = _stochastic_round_array(data["employed"].to_numpy(float) / self.scale, self.rng)
+        for r in range(self.n_regions):
+            pool = np.flatnonzero(active & (t.region == r))
+            chosen = self.rng.permutation(pool)[: employed_target[r]]
+            firms = np.flatnonzero(self.firms.region == r)
+            slots = np.repeat(firms, self.firms.jobs()[firms])
+            self.rng.shuffle(slots)
+            t.employer[chosen[: len(slots)]] = slots[: len(chosen)]
+        unemployment = self.pack.mean_unemployment_rate(self.spec.start_year)
+        self.base_unemployment_rate = unemployment
+        separation = lp["job_separation_rate"] + self._job_loss_rate_from_exits_and_moves()
+        finding = separation * (1 - unemployment) / (unemployment + separation * (1 - unemployment))
+        employed = t.count_by_region(self.n_regions, t.employed).astype(float)
+        seekers = employed * unemployment / (1 - unemployment) + separation * employed
+        vacancies = employed * lp["initial_vacancy_rate"] + separation * employed
+        alpha = lp["matching_elasticity_unemployment"]
+        self.matching_efficiency = lp["matching_efficiency"] * labour.matching_efficiency_for(finding, seekers, vacancies, alpha)
+        self._set_wages()
+
+    def _job_loss_rate_from_exits_and_moves(self) -> np.ndarray:
+        """Share of each region's jobs lost in a year through firm closures and workers' moves."""
+        f, t, fp = self.firms, self.talent, self.params["firms"]
+        hazard = np.where(f.age < fp["young_firm_years"], self.young_firm_hazard, fp["exit_rate"])
+        jobs = np.bincount(f.region, weights=f.size, minlength=self.n_regions)
+        closures = np.bincount(f.region, weights=f.size * hazard, minlength=self.n_regions) / jobs
+        employed = t.employed
+        workers = t.count_by_region(self.n_regions, employed)
+        moves = np.bincount(t.region[employed], weights=self.move_probability[t.region[employed], t.age[employed]], minlength=self.n_regions)
+        return closures + moves / workers
+
+    def _build_migration(self) -> None:
+        mp = self.params["migration"]
+        schedule = migration.rogers_castro(np.arange(AGES), {k: mp[f"rogers_castro_{k}"] for k in ("a1", "alpha1", "a2", "alpha2", "mu2", "lambda2", "c")})
+        by_age = self.talent.pyramid(self.n_regions).sum(axis=1)
+        self.move_probability = migration.move_probability_table(self.pack.outflow_rate, by_age, schedule)
+        with np.errstate(divide="ignore"):
+            self.log_distance = np.log(np.where(self.pack.distance_km > 0, self.pack.distance_km, 1.0))
+        self.log_ties = np.log1p(self.pack.ties_persons)
+
+    # --- the year ----------------------------------------------------------------------------
+    def step(self) -> None:
+        """Simulate one calendar year (``self.year`` + 1) and record its measures."""
+        self.year = self.spec.start_year + int(self.time)
+        self.flows = _empty_flows(self.n_regions)
+        self.demography()
+        self.internal_migration()
+        self.education()
+        self.firm_dynamics()
+        self.labour_market()
+        self._record_year()
+        if self.year >= self.spec.end_year:
+            self.running = False
+
+    def demography(self) -> None:
+        """Deaths and births by region of residence, ageing, and international migration."""
+        t, dp, year = self.talent, self.params["demography"], self.year
+        dies = demography.death_mask(t.age, t.sex, t.region, self.pack.qx(year), self.pack.mortality_factor(year), self.rng)
+        asfr = self._fertility_schedule(year)
+        mothers = demography.birth_mask(t.age, t.sex, t.region, asfr, self.rng) & ~dies
+        newborn_region = t.region[mothers]
+        newborn_sex = demography.newborn_sex(len(newborn_region), self.rng, dp["sex_ratio_at_birth"])
+        demography.age_one_year(t.age)
+        arrivals, leaves = self._international_migration(year, dies)
+        self.flows["deaths"] = np.bincount(t.region[dies], minlength=self.n_regions)
+        self.flows["births"] = np.bincount(newborn_region, minlength=self.n_regions)
+        self.flows["international_net_migration"] = (
+            np.bincount(arrivals.region, minlength=self.n_regions) - np.bincount(t.region[leaves], minlength=self.n_regions)
+        )
+        newcomers = TalentPool.new(
+            np.concatenate((np.zeros(len(newborn_region), np.uint8), arrivals.age)),
+            np.concatenate((newborn_sex, arrivals.sex)),
+            np.concatenate((newborn_region, arrivals.region)),
+            np.concatenate((np.zeros(len(newborn_region), np.int8), self._migrant_education(arrivals.age))),
+            self.rng,
+        )
+        t.keep_and_append(~(dies | leaves), newcomers)
+
+    def _fertility_schedule(self, year: int) -> np.ndarray:
+        """Observed provincial rates up to 2023; afterwards the 2023 schedules scaled to the TFR path."""
+        if year <= LAST_OBSERVED_YEAR:
+            return self.pack.observed_asfr(year)
+        women = self.talent.pyramid(self.n_regions)[:, 0, :].astype(float)
+        return demography.scale_asfr_to_tfr(self.pack.observed_asfr(LAST_OBSERVED_YEAR), women, self._target_tfr(year))
+
+    def _target_tfr(self, year: int) -> float:
+        path = self.spec.fertility.tfr_path
+        if path == "kostat_2022_medium":
+            path = self.pack.official_tfr_path
+        years = sorted(path)
+        return float(np.interp(year, years, [path[y] for y in years]))
+
+    def _international_migration(self, year: int, dies: np.ndarray):
+        """Arriving agents and a mask of departing agents (never someone who died this year)."""
+        t, dp = self.talent, self.params["demography"]
+        use_official = self.spec.international_migration == "kostat_2022_medium"
+        net = self.pack.international_net_migration(year) if use_official or year <= LAST_OBSERVED_YEAR else 0.0
+        profile = demography.labour_migration_age_profile(
+            dp["international_migrant_male_share"],
+            dp["international_migrant_peak_location"],
+            dp["international_migrant_rise_rate"],
+            dp["international_migrant_fall_rate"],
+            dp["international_migrant_child_level"],
+            dp["international_migrant_constant_level"],
+        )
+        population = t.count_by_region(self.n_regions).astype(float)
+        moves = demography.international_migrants(net, self.scale, profile, population / population.sum(), self.rng)
+        leaves = demography.departure_mask(t.age, t.sex, t.region, moves.departures, self.rng) & ~dies
+        return moves, leaves
+
+    def _migrant_education(self, age: np.ndarray) -> np.ndarray:
+        p = self.params["universities"]
+        tertiary = np.interp(age, p["attainment_profile_ages"], p["attainment_profile_shares"])
+        return np.where(self.rng.random(len(age)) < tertiary, education.UNIVERSITY, education.SECONDARY).astype(np.int8)
+
+    def internal_migration(self) -> None:
+        """Movers leave their jobs and choose a destination by the place-attribute logit."""
+        t, mp = self.talent, self.params["migration"]
+        movers = np.flatnonzero(migration.draw_movers(t.region, t.age, self.move_probability, self.rng))
+        utility = migration.destination_utility(
+            self.pack.destination_constants,
+            self.log_distance,
+            self.log_ties,
+            mp,
+            np.array([r.log_wage_change for r in self.regions]),
+            np.array([r.log_employment_change for r in self.regions]),
+            np.array([r.log_housing_change for r in self.regions]),
+            np.array([r.amenity_change for r in self.regions]),
+        )
+        origin = t.region[movers]
+        destination = migration.draw_destinations(origin, migration.choice_probabilities(utility), self.rng)
+        self.flows["out_migrants"] = np.bincount(origin, minlength=self.n_regions)
+        self.flows["in_migrants"] = np.bincount(destination, minlength=self.n_regions)
+        t.region[movers] = destination
+        t.employer[movers] = NOT_EMPLOYED
+
+    def education(self) -> None:
+        """Students advance a year and graduate; each region's universities admit the entry cohort."""
+        t, p = self.talent, self.params["universities"]
+        education.advance_studies(t.enrolled, t.study_years_left, t.education)
+        candidates = np.flatnonzero((t.age == p["entry_age"]) & ~t.studying & (t.education == education.SECONDARY))
+        order = np.argsort(t.region[candidates], kind="stable")
+        bounds = np.searchsorted(t.region[candidates][order], np.arange(self.n_regions + 1))
+        for university in self.universities:
+            r = university.region_index
+            entrants, level, years = university.admit(candidates[order[bounds[r]:bounds[r + 1]]], p, self.rng)
+            t.enrolled[entrants] = level
+            t.study_years_left[entrants] = years
+            t.employer[entrants] = NOT_EMPLOYED
+
+    def firm_dynamics(self) -> None:
+        """Innovation and growth, exits, and entry of startups and university spin-offs."""
+        f, fp, ip, up = self.firms, self.params["firms"], self.params["innovation"], self.params["universities"]
+        employees = f.employees(self.talent.employer)
+        rd_firms = np.flatnonzero(f.rd_intensity > 0)
+        f.collaborating[:] = False
+        for university in self.universities:
+            in_region = rd_firms[f.region[rd_firms] == university.region_index]
+            f.collaborating[university.choose_partners(in_region, up["partner_share_of_rd_firms"], self.rng)] = True
+        research = np.array([u.research_krw for u in self.universities]) / self.scale
+        log_change = f.innovate(employees, self.n_regions, research, ip, self.reference_rd_krw, self.rng)
+        tradable_before = np.bincount(f.region, weights=f.size * self.tradable[f.industry], minlength=self.n_regions)
+        f.grow(log_change, self.tradable, fp["employment_elasticity_to_productivity"])
+        exits = f.exit_mask(self.young_firm_hazard, fp["exit_rate"], int(fp["young_firm_years"]), self.rng)
+        self.flows["firm_exits"] = np.bincount(f.region[exits], minlength=self.n_regions)
+        entrants = self._entrants(exits, up)
+        self.flows["startups"] = np.bincount(entrants.region, minlength=self.n_regions)
+        new_index = f.keep_and_append(~exits, entrants)
+        employer = self.talent.employer
+        self.talent.employer = np.where(employer >= 0, new_index[np.maximum(employer, 0)], NOT_EMPLOYED).astype(np.int32)
+        f.age += 1
+        self._rebalance_local_demand(tradable_before)
+
+    @property
+    def young_firm_hazard(self) -> float:
+        """Yearly exit hazard of young firms implied by the five-year survival rate."""
+        fp = self.params["firms"]
+        return 1.0 - fp["five_year_survival"] ** (1.0 / fp["young_firm_years"])
+
+    def _entrants(self, exits: np.ndarray, up: dict) -> FirmPopulation:
+        """Startups (birth rate × firms, following working-age population) and university spin-offs.
+
+        Startups copy the industry and productivity of a random incumbent of their region; their
+        sizes are set so that, per region and for tradable and non-tradable industries apart,
+        entrants offer as many jobs as closed firms did (entry replaces exit demand; jobs change
+        through innovation, local demand and policy, not through the churn itself).
+        """
+        f, fp = self.firms, self.params["firms"]
+        working_age = self._working_age_by_region()
+        growth = np.divide(working_age, self.working_age_last, out=np.ones(self.n_regions), where=self.working_age_last > 0)
+        self.working_age_last = working_age
+        expected = fp["birth_rate"] * f.count_by_region(self.n_regions) * growth
+        startups = self.rng.poisson(expected)
+        spinoffs = np.array([u.spin_off_count(up["spinoffs_per_trillion_krw_research"], self.scale, self.rng) for u in self.universities])
+        parents = _sample_by_region(f.region, startups + spinoffs, self.rng)
+        spinoff = np.zeros(len(parents), bool)
+        spinoff[np.cumsum(startups + spinoffs)[spinoffs > 0] - 1] = False
+
+        def cell(firms: np.ndarray) -> np.ndarray:  # region × (non-tradable, tradable)
+            return f.region[firms].astype(np.int64) * 2 + self.tradable[f.industry[firms]]
+
+        exit_slots = np.bincount(cell(exits), weights=f.size[exits], minlength=2 * self.n_regions)
+        entry_slots = np.bincount(cell(parents), weights=f.size[parents], minlength=2 * self.n_regions)
+        ratio = np.divide(exit_slots, entry_slots, out=np.zeros(2 * self.n_regions), where=entry_slots > 0)
+        size = f.size[parents] * ratio[cell(parents)]
+        rd_intensity = np.where(f.rd_intensity[parents] > 0, f.rd_intensity[parents], 0.0)
+        return FirmPopulation.new(f.region[parents], f.industry[parents], size, f.productivity[parents], rd_intensity, np.zeros(len(parents)), self.rng)
+
+    def _working_age_by_region(self) -> np.ndarray:
+        t = self.talent
+        return t.count_by_region(self.n_regions, (t.age >= 15) & (t.age < 65)).astype(float)
+
+    def _rebalance_local_demand(self, tradable_before: np.ndarray) -> None:
+        """Non-tradable jobs follow local population, the local multiplier of tradable jobs, and
+        wage adjustment: a share of the gap between the labour force (at the base unemployment
+        rate) and the jobs on offer closes each year."""
+        f, lp = self.firms, self.params["labour"]
+        non_tradable = ~self.tradable[f.industry]
+        population = self.talent.count_by_region(self.n_regions).astype(float)
+        tradable_after = np.bincount(f.region, weights=f.size * self.tradable[f.industry], minlength=self.n_regions)
+        current = np.bincount(f.region, weights=f.size * non_tradable, minlength=self.n_regions)
+        labour_force = self.talent.count_by_region(self.n_regions, self.labour_force_mask()).astype(float)
+        jobs_gap = labour_force * (1.0 - self.base_unemployment_rate) - np.bincount(f.region, weights=f.size, minlength=self.n_regions)
+        target = (
+            self.non_tradable_jobs * population / self.population_last
+            + lp["local_multiplier_tradable"] * (tradable_after - tradable_before)
+            + lp["labour_demand_adjustment"] * jobs_gap
+        )
+        factor = np.divide(np.maximum(target, 0.0), current, out=np.ones(self.n_regions), where=current > 0)
+        f.scale_sizes(non_tradable, factor)
+        self.non_tradable_jobs = np.bincount(f.region, weights=f.size * non_tradable, minlength=self.n_regions)
+        self.population_last = population
+
+    def labour_market(self) -> None:
+        """Participation, separations, layoffs, matching (own region, then adjacent), wages."""
+        t, f, lp = self.talent, self.firms, self.params["labour"]
+        active = self.labour_force_mask()
+        separated = t.employed & (~active | (self.rng.random(len(t), dtype=np.float32) < lp["job_separation_rate"]))
+        t.employer[separated] = NOT_EMPLOYED
+        employees = f.employees(t.employer)
+        wanted = f.jobs()
+        excess = np.maximum(employees - wanted, 0)
+        laid_off = t.employed & labour.layoff_mask(np.maximum(t.employer, 0), excess, employees, self.rng)
+        t.employer[laid_off] = NOT_EMPLOYED
+        vacancies = np.maximum(wanted - f.employees(t.employer), 0)
+        seekers = np.flatnonzero(active & ~t.employed)
+        self._match(seekers, vacancies, lp)
+        self._set_wages()
+
+    def _match(self, seekers: np.ndarray, vacancies: np.ndarray, lp: dict) -> None:
+        """Hire seekers into vacancy slots, first in their region, then in adjacent regions."""
+        t, f = self.talent, self.firms
+        alpha = lp["matching_elasticity_unemployment"]
+        for commuting_round, efficiency in ((False, self.matching_efficiency), (True, self.matching_efficiency * lp["commuting_share_adjacent"])):
+            home = t.region[seekers]
+            n_seekers = np.bincount(home, minlength=self.n_regions)
+            open_by_region = np.bincount(f.region, weights=vacancies, minlength=self.n_regions)
+            if commuting_round:
+                open_by_region = self.pack.adjacency.astype(float) @ open_by_region
+            hires = labour.matches(n_seekers, open_by_region, efficiency, alpha)
+            finding = np.divide(hires, n_seekers, out=np.zeros(self.n_regions), where=n_seekers > 0)
+            hired = seekers[self.rng.random(len(seekers)) < finding[home]]
+            for r in range(self.n_regions):
+                takers = hired[t.region[hired] == r]
+                markets = np.flatnonzero(self.pack.adjacency[r]) if commuting_round else np.array([r])
+                firms = np.flatnonzero(np.isin(f.region, markets) & (vacancies > 0))
+                slots = labour.vacancy_slots(vacancies, firms, self.rng)[: len(takers)]
+                t.employer[takers[: len(slots)]] = slots
+                np.subtract.at(vacancies, slots, 1)
+            seekers = seekers[t.employer[seekers] == NOT_EMPLOYED]
+
+    def labour_force_mask(self) -> np.ndarray:
+        """Persons in the labour force: not studying, and under their participation probability."""
+        t = self.talent
+        probability = labour.participation_probability(self.participation_profile, self.participation_level)
+        return ~t.studying & (t.participation_draw < probability[t.region, t.age])
+
+    def _set_wages(self) -> None:
+        """Wage = labour share × firm productivity × education premium (KRW per year)."""
+        t, lp = self.talent, self.params["labour"]
+        premium = np.array([1.0, lp["college_wage_premium"], lp["tertiary_wage_premium"]], np.float32)
+        employed = t.employed
+        t.wage = np.where(
+            employed, lp["labour_income_share"] * self.firms.productivity[np.maximum(t.employer, 0)] * premium[t.education], 0.0
+        ).astype(np.float32)
+
+    def _place_indicators(self) -> list[tuple[float, float, float]]:
+        """(mean wage KRW, unemployment rate, population) per region, for the migration choice."""
+        t = self.talent
+        employed = t.employed
+        active = self.labour_force_mask()
+        workers = t.count_by_region(self.n_regions, employed).astype(float)
+        wage_sum = np.bincount(t.region[employed], weights=t.wage[employed], minlength=self.n_regions)
+        labour_force = t.count_by_region(self.n_regions, active | employed).astype(float)
+        population = t.count_by_region(self.n_regions).astype(float)
+        mean_wage = np.divide(wage_sum, workers, out=np.zeros(self.n_regions), where=workers > 0)
+        unemployment = 1.0 - np.divide(workers, labour_force, out=np.ones(self.n_regions), where=labour_force > 0)
+        return list(zip(mean_wage, unemployment, population))
+
+    def _record_year(self, initial: bool = False) -> None:
+        """Update place attributes, compute the year's measures per region, collect them."""
+        if initial:
+            self.population_last = self.talent.count_by_region(self.n_regions).astype(float)
+            self.working_age_last = self._working_age_by_region()
+            non_tradable = ~self.tradable[self.firms.industry]
+            self.non_tradable_jobs = np.bincount(self.firms.region, weights=self.firms.size * non_tradable, minlength=self.n_regions)
+        for region, measure in zip(self.regions, self._place_indicators()):
+            region.update_attractiveness(*measure, housing_elasticity=self.params["migration"]["housing_cost_population_elasticity"])
+        measures = region_measures(self, initial)
+        for region in self.regions:
+            region.record({name: values[region.index] for name, values in measures.items()})
+        self.datacollector.collect(self)
+
+
+def _measure(name: str):
+    return lambda region: region.measures[name]
+
+
+def _empty_flows(n_regions: int) -> dict[str, np.ndarray]:
+    names = ("births", "deaths", "in_migrants", "out_migrants", "international_net_migration", "startups", "firm_exits")
+    return {name: np.zeros(n_regions, np.int64) for name in names}
+
+
+def _stochastic_round_array(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Integer array with expectation exactly ``values`` (floor plus a Bernoulli on the fraction)."""
+    whole = np.floor(values)
+    return (whole + (rng.random(values.shape) < values - whole)).astype(np.int64)
+
+
+def _age_band_profile(bands: dict[str, float]) -> np.ndarray:
+    """Participation probability by single year of age from {"15-19": p, ...} bands (0 outside)."""
+    profile = np.zeros(AGES)
+    for band, value in bands.items():
+        low, high = (int(x) for x in band.split("-"))
+        profile[low : high + 1] = value
+    return profile
+
+
+def _stationary_firm_ages(n: int, p: dict, rng: np.random.Generator) -> np.ndarray:
+    """Firm ages drawn from the stationary distribution implied by the exit hazards (years)."""
+    young_years = int(p["young_firm_years"])
+    young_survival = p["five_year_survival"] ** (1.0 / young_years)
+    ages = np.arange(200)
+    survival = np.where(
+        ages < young_years, young_survival**ages, p["five_year_survival"] * (1 - p["exit_rate"]) ** (ages - young_years)
+    )
+    return rng.choice(ages, size=n, p=survival / survival.sum())
+
+
+def _sample_by_region(region: np.ndarray, counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For each region r, ``counts[r]`` random indices (with replacement) of items in region r."""
+    order = np.argsort(region, kind="stable")
+    bounds = np.searchsorted(region[order], np.arange(len(counts) + 1))
+    sizes = np.diff(bounds)
+    want = np.repeat(np.arange(len(counts)), np.where(sizes > 0, counts, 0))
+    offset = (rng.random(len(want)) * sizes[want]).astype(np.int64)
+    return order[bounds[want] + offset]

@@ -1,0 +1,72 @@
+"""Behavioural parameters: defaults from ``sim/data/parameters.yaml``, overridden by scenarios.
+
+Every default carries its unit and either a source or ``assumption: true`` in the YAML file; this
+module only reads the values and applies a scenario's ``parameters:`` overrides
+(``{"section.name": value}``).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from functools import cache
+from typing import Any
+
+import yaml
+
+from sim.data import DATA_DIR
+from sim.errors import DataError, ScenarioError
+
+PARAMETER_FILE = DATA_DIR / "parameters.yaml"
+
+Parameters = dict[str, dict[str, Any]]
+
+
+@cache
+def _documented() -> dict[str, dict[str, dict[str, Any]]]:
+    try:
+        with PARAMETER_FILE.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataError(f"parameter file unreadable: {PARAMETER_FILE}: {exc}") from None
+
+
+def documented_parameters() -> dict[str, dict[str, dict[str, Any]]]:
+    """The full parameter catalogue: section -> name -> {value, unit, source | assumption, note}."""
+    return copy.deepcopy(_documented())
+
+
+def default_parameters() -> Parameters:
+    """Section -> name -> value, as documented."""
+    return {
+        section: {name: entry["value"] for name, entry in (entries or {}).items()}
+        for section, entries in _documented().items()
+    }
+
+
+def parameter_keys() -> list[str]:
+    """Every valid ``section.name`` key a scenario may override."""
+    return [f"{section}.{name}" for section, names in default_parameters().items() for name in names]
+
+
+def with_overrides(overrides: dict[str, Any], where: str = "parameters") -> Parameters:
+    """Defaults with a scenario's ``{"section.name": value}`` overrides applied.
+
+    An unknown key is a ScenarioError that names the closest valid key.
+    """
+    parameters = default_parameters()
+    for key, value in overrides.items():
+        section, _, name = key.partition(".")
+        if section not in parameters or name not in parameters[section]:
+            close = difflib.get_close_matches(key, parameter_keys(), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ScenarioError(f"{where}.{key}: unknown parameter{hint}")
+        default = parameters[section][name]
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ScenarioError(
+                    f"{where}.{key}: expected a number, found {type(value).__name__} {value!r}"
+                )
+            value = float(value)
+        parameters[section][name] = value
+    return parameters

@@ -1,0 +1,279 @@
+"""Known-answer tests of the migration mechanism and of the packaged migration tables and logit fit."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from sim.data import DATA_DIR, read_table
+from sim.mechanisms.migration import (
+    MAX_AGE,
+    N_AGES,
+    choice_probabilities,
+    destination_utility,
+    draw_destinations,
+    draw_movers,
+    move_probability_table,
+    rogers_castro,
+)
+
+SHARED = Path(__file__).parents[2] / "shared" / "data"
+PACK = DATA_DIR / "korea"
+N_REGIONS = 17
+NO_CHANGE = np.zeros(N_REGIONS)
+
+
+def migration_parameters() -> dict[str, float]:
+    entries = yaml.safe_load((DATA_DIR / "parameters.yaml").read_text())["migration"]
+    return {name: entry["value"] for name, entry in entries.items()}
+
+
+def rogers_castro_parameters() -> dict[str, float]:
+    parameters = migration_parameters()
+    return {key.removeprefix("rogers_castro_"): value for key, value in parameters.items()
+            if key.startswith("rogers_castro_")}
+
+
+def binomial_sd(trials: int, probability: float) -> float:
+    return float(np.sqrt(trials * probability * (1 - probability)))
+
+
+# --- age schedule and move probabilities ---------------------------------------------------------
+
+
+def test_rogers_castro_standard_schedule_known_values():
+    params = rogers_castro_parameters()
+    schedule = rogers_castro(np.arange(N_AGES), params)
+    # Age 0: a1 + c (the labour component is exp(2 - e^8) ~ 0) = 0.02 + 0.003.
+    assert schedule[0] == pytest.approx(0.023, abs=1e-9)
+    # Labour peak of a2·exp(-α2 t - exp(-λ2 t)) at t = ln(λ2/α2)/λ2 = ln 4 / 0.4 = 3.47 years after μ2 = 20.
+    assert 15 + np.argmax(schedule[15:41]) == 23
+    # Age 100: c plus the tails a2·e^(−α2·80) and a1·e^(−α1·100).
+    assert schedule[MAX_AGE] == pytest.approx(0.003 + 0.06 * np.exp(-8.0) + 0.02 * np.exp(-10.0), rel=1e-9)
+
+
+def test_move_probability_table_reproduces_expected_outflow_exactly():
+    rng = np.random.default_rng(7)
+    population = rng.integers(0, 200_000, size=(N_REGIONS, N_AGES)).astype(float)
+    rate = rng.uniform(0.03, 0.10, size=N_REGIONS)
+    table = move_probability_table(rate, population, rogers_castro(np.arange(N_AGES), rogers_castro_parameters()))
+    np.testing.assert_allclose((table * population).sum(axis=1), rate * population.sum(axis=1), rtol=1e-12)
+    assert table.min() >= 0 and table.max() <= 1
+
+
+def test_move_probability_table_caps_at_one_and_still_meets_the_target():
+    population = np.full((2, N_AGES), 1_000.0)
+    peaked = np.where(np.arange(N_AGES) == 25, 1.0, 0.001)
+    rate = np.array([0.05, 0.5])  # region 1 needs p(25) > 1 before capping
+    table = move_probability_table(rate, population, peaked)
+    assert table.max() == 1.0 and table[1, 25] == 1.0
+    np.testing.assert_allclose((table * population).sum(axis=1), rate * population.sum(axis=1), rtol=1e-12)
+
+
+def test_draw_movers_matches_expected_count():
+    rng = np.random.default_rng(11)
+    size = 2_000_000
+    region = rng.integers(0, N_REGIONS, size)
+    age = rng.integers(0, MAX_AGE + 5, size)  # ages above MAX_AGE fall into the open age group
+    move_prob = np.tile(np.linspace(0.01, 0.2, N_AGES), (N_REGIONS, 1))
+    probability = move_prob[region, np.minimum(age, MAX_AGE)]
+    movers = draw_movers(region, age, move_prob, rng)
+    sd = np.sqrt(np.sum(probability * (1 - probability)))
+    assert abs(movers.sum() - probability.sum()) < 5 * sd
+
+
+# --- destination choice -----------------------------------------------------------------------------
+
+
+@settings(max_examples=50, deadline=None)
+@given(arrays(np.float64, (N_REGIONS, N_REGIONS), elements=st.floats(-50, 50)))
+def test_choice_probabilities_zero_diagonal_rows_sum_to_one(utility):
+    probability = choice_probabilities(utility)
+    assert np.all(np.diag(probability) == 0)
+    np.testing.assert_allclose(probability.sum(axis=1), 1.0, rtol=1e-12)
+
+
+def test_equal_utilities_split_evenly_across_destinations():
+    rng = np.random.default_rng(3)
+    movers = 340_000
+    origin = np.full(movers, 4)
+    destination = draw_destinations(origin, choice_probabilities(np.zeros((N_REGIONS, N_REGIONS))), rng)
+    counts = np.bincount(destination, minlength=N_REGIONS)
+    share = 1 / (N_REGIONS - 1)
+    assert counts[4] == 0
+    others = np.delete(counts, 4)
+    assert np.all(np.abs(others - movers * share) < 5 * binomial_sd(movers, share))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_draw_destinations_never_returns_origin(seed):
+    rng = np.random.default_rng(seed)
+    utility = rng.normal(scale=3, size=(N_REGIONS, N_REGIONS))
+    utility[:, -1] = -np.inf  # a destination nobody may choose: last columns carry zero probability
+    probability = choice_probabilities(utility)
+    origin = rng.integers(0, N_REGIONS, 500_000)
+    destination = draw_destinations(origin, probability, rng)
+    assert not np.any(destination == origin)
+    assert not np.any(destination == N_REGIONS - 1)
+    assert destination.min() >= 0 and destination.max() < N_REGIONS
+
+
+class AlmostOneRandom:
+    """A generator whose uniforms are the largest double below 1: origin + u rounds onto origin + 1."""
+
+    def random(self, size: int) -> np.ndarray:
+        return np.full(size, np.nextafter(1.0, 0.0))
+
+
+def test_draw_destinations_uniform_near_one_stays_in_row():
+    probability = choice_probabilities(np.zeros((N_REGIONS, N_REGIONS)))
+    origin = np.arange(N_REGIONS)
+    destination = draw_destinations(origin, probability, AlmostOneRandom())
+    expected = np.where(origin == N_REGIONS - 1, N_REGIONS - 2, N_REGIONS - 1)  # last destination ≠ origin
+    np.testing.assert_array_equal(destination, expected)
+
+
+def test_larger_distance_lowers_probability():
+    weights = migration_parameters()
+    log_distance = np.log(np.full((N_REGIONS, N_REGIONS), 200.0))
+    log_ties = np.zeros((N_REGIONS, N_REGIONS))
+    args = (weights, NO_CHANGE, NO_CHANGE, NO_CHANGE, NO_CHANGE)
+    base = choice_probabilities(destination_utility(NO_CHANGE, log_distance, log_ties, *args))
+    farther = log_distance.copy()
+    farther[0, 1] = np.log(400.0)
+    moved = choice_probabilities(destination_utility(NO_CHANGE, farther, log_ties, *args))
+    assert moved[0, 1] < base[0, 1]
+    assert np.all(moved[0, 2:] > base[0, 2:])
+    np.testing.assert_array_equal(moved[1:], base[1:])
+
+
+def test_destination_changes_shift_choice_in_the_expected_direction():
+    weights = migration_parameters()
+    flat = np.zeros((N_REGIONS, N_REGIONS))
+    raised = np.zeros(N_REGIONS)
+    raised[3] = 0.1
+    base = choice_probabilities(destination_utility(NO_CHANGE, flat, flat, weights, *[NO_CHANGE] * 4))
+    for position, sign in enumerate([+1, +1, -1, +1]):  # wage, employment, housing cost, amenity
+        changes = [NO_CHANGE] * 4
+        changes[position] = raised
+        shifted = choice_probabilities(destination_utility(NO_CHANGE, flat, flat, weights, *changes))
+        assert sign * (shifted[0, 3] - base[0, 3]) > 0
+
+
+def test_interprovincial_moves_conserve_persons():
+    rng = np.random.default_rng(5)
+    size = 1_000_000
+    region = rng.integers(0, N_REGIONS, size)
+    age = rng.integers(0, N_AGES, size)
+    move_prob = np.full((N_REGIONS, N_AGES), 0.05)
+    movers = draw_movers(region, age, move_prob, rng)
+    probability = choice_probabilities(rng.normal(size=(N_REGIONS, N_REGIONS)))
+    new_region = region.copy()
+    new_region[movers] = draw_destinations(region[movers], probability, rng)
+    out_count = np.bincount(region[movers], minlength=N_REGIONS)
+    in_count = np.bincount(new_region[movers], minlength=N_REGIONS)
+    assert in_count.sum() == out_count.sum() == movers.sum()
+    np.testing.assert_array_equal(
+        np.bincount(new_region, minlength=N_REGIONS),
+        np.bincount(region, minlength=N_REGIONS) - out_count + in_count,
+    )
+
+
+# --- packaged tables and fit ------------------------------------------------------------------------
+
+
+def packaged_matrix(name: str, column: str, codes: list[str]) -> np.ndarray:
+    table = read_table(name, required=("origin", "destination", column))
+    matrix = table.pivot(index="origin", columns="destination", values=column).reindex(index=codes, columns=codes)
+    return np.nan_to_num(matrix.to_numpy(dtype=float))
+
+
+def packaged_logit_inflows(b_d: float, b_n: float) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted and observed 2011–2020 mean inflows per destination from the packaged tables."""
+    codes = read_table("regions").region.tolist()
+    logit = read_table("migration_logit", required=("region", "destination_constant")).set_index("region")
+    distance = packaged_matrix("distances", "distance_km", codes)
+    ties = packaged_matrix("migration_ties", "ties_persons", codes)
+    flows = packaged_matrix("migration_od_2011_2020", "mean_annual_flow", codes)
+    weights = migration_parameters() | {"distance_elasticity": b_d, "ties_elasticity": b_n}
+    log_distance = np.log(np.where(distance > 0, distance, 1.0))
+    utility = destination_utility(logit.destination_constant[codes].to_numpy(), log_distance, np.log1p(ties),
+                                  weights, NO_CHANGE, NO_CHANGE, NO_CHANGE, NO_CHANGE)
+    predicted = flows.sum(axis=1)[:, None] * choice_probabilities(utility)
+    return predicted.sum(axis=0), flows.sum(axis=0)
+
+
+def test_packaged_logit_reproduces_observed_destination_totals():
+    # With destination constants the ML first-order conditions give Σ_i O_i P_ij = Σ_i F_ij exactly; the
+    # fit is solved to a score of 1e-12 per mover (2.5e-6 persons over 2.5 million moves) and the CSV
+    # floats round-trip, so 0.01 persons/year only covers floating-point summation.
+    fit = json.loads((PACK / "migration_fit.json").read_text())
+    predicted, observed = packaged_logit_inflows(fit["b_d"], fit["b_n"])
+    np.testing.assert_allclose(predicted, observed, atol=0.01)
+
+
+def test_parameter_file_carries_the_fitted_weights():
+    # parameters.yaml keeps 6 decimals: a change of ≤5e-7 in b moves V by ≤5e-7·(ln 500 km + ln 1e6) ≈ 1e-5,
+    # so inflows stay within a relative 1e-4 of the observed totals.
+    fit = json.loads((PACK / "migration_fit.json").read_text())
+    parameters = migration_parameters()
+    assert parameters["distance_elasticity"] == pytest.approx(fit["b_d"], abs=5e-7)
+    assert parameters["ties_elasticity"] == pytest.approx(fit["b_n"], abs=5e-7)
+    predicted, observed = packaged_logit_inflows(parameters["distance_elasticity"], parameters["ties_elasticity"])
+    np.testing.assert_allclose(predicted, observed, rtol=1e-4)
+
+
+def test_packaged_distances_are_symmetric_with_known_seoul_busan_distance():
+    codes = read_table("regions").region.tolist()
+    distance = packaged_matrix("distances", "distance_km", codes)
+    np.testing.assert_array_equal(distance, distance.T)
+    assert np.all(np.diag(distance) == 0)
+    assert distance[codes.index("11"), codes.index("26")] == pytest.approx(325, abs=5)  # city hall to city hall
+
+
+def test_packaged_outflow_rates_and_fit_statistics_are_plausible():
+    rates = read_table("migration_outflow_rates", required=("region", "outflow_rate"))
+    assert len(rates) == N_REGIONS and rates.outflow_rate.between(0.02, 0.15).all()
+    fit = json.loads((PACK / "migration_fit.json").read_text())
+    assert 0 < fit["mcfadden_pseudo_r2"] < 1 and fit["flow_r2"] > 0.99
+    variants = fit["variants"]
+    assert variants["distance_and_ties"]["log_likelihood"] > variants["distance_only"]["log_likelihood"]
+    assert fit["net_migration_mae"] < 0.01
+
+
+# --- against the raw statistics -------------------------------------------------------------------
+
+
+@pytest.fixture
+def shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"raw statistics not available at {SHARED}")
+    return SHARED
+
+
+def test_raw_flows_reproduce_official_2020_net_migration(shared):
+    od = pd.read_csv(shared / "kr_province_migration_od_1970_2020.csv", dtype={"origin_code": str, "dest_code": str})
+    moves = od[(od.year == 2020) & (od.within_province == 0)]
+    net = moves.groupby("dest_code").flow.sum() - moves.groupby("origin_code").flow.sum()
+    assert net["11"] == -64_850 and net["41"] == 168_373  # SOURCE.md: official 국내인구이동통계 2020
+
+
+def test_rebuild_reproduces_packaged_tables(shared, tmp_path):
+    from sim.data.build import migration
+
+    shutil.copy(PACK / "regions.csv", tmp_path / "regions.csv")
+    migration.build(shared, tmp_path)
+    migration.build(shared, tmp_path)  # a second run replaces, not duplicates, the PROVENANCE section
+    for name in ("distances", "migration_od_2011_2020", "migration_ties", "migration_outflow_rates",
+                 "migration_logit"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / f"{name}.csv"), pd.read_csv(PACK / f"{name}.csv"))
+    assert (tmp_path / "PROVENANCE.md").read_text().count(migration.SECTION) == 1
