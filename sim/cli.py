@@ -130,7 +130,8 @@ def _new_results_folder(name: str, seed: int) -> Path:
 def _summary_table(result) -> Table:
     national = result.national.set_index("year")
     start = int(national.index.min())
-    years = [start] + [year for year in SUMMARY_YEARS if start < year <= national.index.max()]
+    last = int(national.index.max())
+    years = [start] + [year for year in SUMMARY_YEARS if start < year < last] + ([last] if last > start else [])
     table = Table(title=f"{result.metadata['scenario']} (seed {result.metadata['seed']}, 1:{result.metadata['scale']})")
     table.add_column("measure")
     for year in years:

@@ -65,23 +65,21 @@ NATIONAL_EXTRA: dict[str, str] = {
 def region_measures(model: RegionalModel, initial: bool) -> dict[str, np.ndarray]:
     """All region measures of the model's current state (arrays over regions, real units)."""
     t, f, n, scale = model.talent, model.firms, model.n_regions, model.scale
-
-    def counts(mask: np.ndarray | None = None) -> np.ndarray:
-        return t.count_by_region(n, mask).astype(float) * scale
-
-    women_20_39 = counts((t.sex == FEMALE) & (t.age >= 20) & (t.age <= 39))
-    persons_65_plus = counts(t.age >= 65)
-    population = counts()
+    pyramid = t.pyramid(n).astype(float) * scale  # [region, sex, age]
+    population = pyramid.sum(axis=(1, 2))
+    women_20_39 = pyramid[:, FEMALE, 20:40].sum(axis=1)
+    persons_65_plus = pyramid[:, :, 65:].sum(axis=(1, 2))
+    status = t.employed.astype(np.int64) + 2 * model.in_labour_force  # 1 employed, 2 unemployed, 3 employed
+    by_status = np.bincount(t.region.astype(np.int64) * 4 + status, minlength=4 * n).reshape(n, 4).astype(float) * scale
     employees = f.employees(t.employer)
-    active = model.labour_force_mask()
     measures = {
         "population": population,
         "women_20_39": women_20_39,
         "persons_65_plus": persons_65_plus,
         "extinction_risk_index": _ratio(women_20_39, persons_65_plus),
-        "youth_share": _ratio(counts((t.age >= 20) & (t.age <= 39)), population),
-        "employed": counts(t.employed),
-        "unemployed": counts(active & ~t.employed),
+        "youth_share": _ratio(pyramid[:, :, 20:40].sum(axis=(1, 2)), population),
+        "employed": by_status[:, 1] + by_status[:, 3],
+        "unemployed": by_status[:, 2],
         "firms": f.count_by_region(n).astype(float) * scale,
         "grdp_krw": np.bincount(f.region, weights=f.productivity * employees, minlength=n) * scale,
     }

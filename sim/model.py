@@ -37,7 +37,7 @@ class RegionalModel(mesa.Model):
         self.seed = seed
         self.scale = scenario.scale
         self.params = scenario.resolved_parameters()
-        self.pack = pack or RegionPack.load(scenario.country, scenario.start_year)
+        self.pack = pack or RegionPack.load(scenario.country, scenario.start_year, scenario.data_pack)
         self.year = scenario.start_year
         self.regions = [
             Region(self, i, code, row.region_name, row.region_name_ko, bool(row.capital_region))
@@ -61,11 +61,11 @@ class RegionalModel(mesa.Model):
     # --- construction ----------------------------------------------------------------------
     def _build_talent(self) -> None:
         """Persons from the start-year pyramid; education by the assumed attainment profile."""
-        counts = _stochastic_round_array(self.pack.start_population / self.scale, self.rng)
-        region, sex, age = np.unravel_index(np.repeat(np.arange(counts.size), counts.ravel()), counts.shape)
+        counts = _stochastic_round_array(self.pack.start_population / self.scale, self.rng).ravel()
+        region, sex, age = (np.repeat(axis.ravel(), counts) for axis in np.indices(self.pack.start_population.shape, dtype=np.uint8))
         p = self.params["universities"]
-        tertiary = np.interp(age, p["attainment_profile_ages"], p["attainment_profile_shares"])
-        draw = self.rng.random(len(age))
+        tertiary = np.interp(np.arange(AGES), p["attainment_profile_ages"], p["attainment_profile_shares"])[age]
+        draw = self.rng.random(len(age), dtype=np.float32)
         college_cut = tertiary * p["college_share_of_entrants"]
         level = np.where(draw < college_cut, education.COLLEGE, np.where(draw < tertiary, education.UNIVERSITY, education.SECONDARY))
         self.talent = TalentPool.new(age, sex, region, level, self.rng)
@@ -145,7 +145,7 @@ class RegionalModel(mesa.Model):
         expected = (people.reshape(self.n_regions, AGES) * profile).sum(axis=1)
         self.participation_level = data["economically_active"].to_numpy(float) / self.scale / expected
         self.participation_profile = profile
-        active = self.labour_force_mask()
+        active = self.in_labour_force = self.labour_force_mask()
         employed_target = _stochastic_round_array(data["employed"].to_numpy(float) / self.scale, self.rng)
         for r in range(self.n_regions):
             pool = np.flatnonzero(active & (t.region == r))
@@ -163,7 +163,7 @@ class RegionalModel(mesa.Model):
         vacancies = employed * lp["initial_vacancy_rate"] + separation * employed
         alpha = lp["matching_elasticity_unemployment"]
         self.matching_efficiency = lp["matching_efficiency"] * labour.matching_efficiency_for(finding, seekers, vacancies, alpha)
-        self._set_wages()
+        self._update_unemployment_rate()
 
     def _job_loss_rate_from_exits_and_moves(self) -> np.ndarray:
         """Share of each region's jobs lost in a year through firm closures and workers' moves."""
@@ -179,11 +179,13 @@ class RegionalModel(mesa.Model):
     def _build_migration(self) -> None:
         mp = self.params["migration"]
         schedule = migration.rogers_castro(np.arange(AGES), {k: mp[f"rogers_castro_{k}"] for k in ("a1", "alpha1", "a2", "alpha2", "mu2", "lambda2", "c")})
+        period = str(mp["calibration_period"])  # window of observed flows the rates and constants reproduce
         by_age = self.talent.pyramid(self.n_regions).sum(axis=1)
-        self.move_probability = migration.move_probability_table(self.pack.outflow_rate, by_age, schedule)
+        self.move_probability = migration.move_probability_table(self.pack.migration_outflow_rate(period), by_age, schedule)
         with np.errstate(divide="ignore"):
             self.log_distance = np.log(np.where(self.pack.distance_km > 0, self.pack.distance_km, 1.0))
         self.log_ties = np.log1p(self.pack.ties_persons)
+        self.migration_age_group, self.destination_constants = self.pack.migration_constants_by_age(period)
 
     # --- the year ----------------------------------------------------------------------------
     def step(self) -> None:
@@ -261,11 +263,11 @@ class RegionalModel(mesa.Model):
         return np.where(self.rng.random(len(age)) < tertiary, education.UNIVERSITY, education.SECONDARY).astype(np.int8)
 
     def internal_migration(self) -> None:
-        """Movers leave their jobs and choose a destination by the place-attribute logit."""
+        """Movers leave their jobs and choose a destination by the place-attribute logit of their age group."""
         t, mp = self.talent, self.params["migration"]
         movers = np.flatnonzero(migration.draw_movers(t.region, t.age, self.move_probability, self.rng))
         utility = migration.destination_utility(
-            self.pack.destination_constants,
+            self.destination_constants,
             self.log_distance,
             self.log_ties,
             mp,
@@ -275,7 +277,8 @@ class RegionalModel(mesa.Model):
             np.array([r.amenity_change for r in self.regions]),
         )
         origin = t.region[movers]
-        destination = migration.draw_destinations(origin, migration.choice_probabilities(utility), self.rng)
+        age_group = self.migration_age_group[np.minimum(t.age[movers], migration.MAX_AGE)]
+        destination = migration.draw_destinations(origin, migration.choice_probabilities(utility), self.rng, age_group)
         self.flows["out_migrants"] = np.bincount(origin, minlength=self.n_regions)
         self.flows["in_migrants"] = np.bincount(destination, minlength=self.n_regions)
         t.region[movers] = destination
@@ -298,6 +301,7 @@ class RegionalModel(mesa.Model):
     def firm_dynamics(self) -> None:
         """Innovation and growth, exits, and entry of startups and university spin-offs."""
         f, fp, ip, up = self.firms, self.params["firms"], self.params["innovation"], self.params["universities"]
+        self.in_labour_force = self.labour_force_mask()
         employees = f.employees(self.talent.employer)
         rd_firms = np.flatnonzero(f.rd_intensity > 0)
         f.collaborating[:] = False
@@ -306,6 +310,10 @@ class RegionalModel(mesa.Model):
             f.collaborating[university.choose_partners(in_region, up["partner_share_of_rd_firms"], self.rng)] = True
         research = np.array([u.research_krw for u in self.universities]) / self.scale
         log_change = f.innovate(employees, self.n_regions, research, ip, self.reference_rd_krw, self.rng)
+        jobs = np.bincount(f.region, weights=employees, minlength=self.n_regions)
+        self.log_wage_growth = np.divide(
+            np.bincount(f.region, weights=employees * log_change, minlength=self.n_regions), jobs, out=np.zeros(self.n_regions), where=jobs > 0
+        )
         tradable_before = np.bincount(f.region, weights=f.size * self.tradable[f.industry], minlength=self.n_regions)
         f.grow(log_change, self.tradable, fp["employment_elasticity_to_productivity"])
         exits = f.exit_mask(self.young_firm_hazard, fp["exit_rate"], int(fp["young_firm_years"]), self.rng)
@@ -327,7 +335,8 @@ class RegionalModel(mesa.Model):
     def _entrants(self, exits: np.ndarray, up: dict) -> FirmPopulation:
         """Startups (birth rate × firms, following working-age population) and university spin-offs.
 
-        Startups copy the industry and productivity of a random incumbent of their region; their
+        Startups copy the industry, productivity and R&D intensity of a random incumbent of their
+        region; spin-offs copy an R&D-performing firm of the university's region. Their
         sizes are set so that, per region and for tradable and non-tradable industries apart,
         entrants offer as many jobs as closed firms did (entry replaces exit demand; jobs change
         through innovation, local demand and policy, not through the churn itself).
@@ -339,9 +348,10 @@ class RegionalModel(mesa.Model):
         expected = fp["birth_rate"] * f.count_by_region(self.n_regions) * growth
         startups = self.rng.poisson(expected)
         spinoffs = np.array([u.spin_off_count(up["spinoffs_per_trillion_krw_research"], self.scale, self.rng) for u in self.universities])
-        parents = _sample_by_region(f.region, startups + spinoffs, self.rng)
-        spinoff = np.zeros(len(parents), bool)
-        spinoff[np.cumsum(startups + spinoffs)[spinoffs > 0] - 1] = False
+        rd_firms = np.flatnonzero(f.rd_intensity > 0)
+        parents = np.concatenate(
+            (_sample_by_region(f.region, startups, self.rng), rd_firms[_sample_by_region(f.region[rd_firms], spinoffs, self.rng)])
+        )
 
         def cell(firms: np.ndarray) -> np.ndarray:  # region × (non-tradable, tradable)
             return f.region[firms].astype(np.int64) * 2 + self.tradable[f.industry[firms]]
@@ -366,7 +376,7 @@ class RegionalModel(mesa.Model):
         population = self.talent.count_by_region(self.n_regions).astype(float)
         tradable_after = np.bincount(f.region, weights=f.size * self.tradable[f.industry], minlength=self.n_regions)
         current = np.bincount(f.region, weights=f.size * non_tradable, minlength=self.n_regions)
-        labour_force = self.talent.count_by_region(self.n_regions, self.labour_force_mask()).astype(float)
+        labour_force = self.talent.count_by_region(self.n_regions, self.in_labour_force).astype(float)
         jobs_gap = labour_force * (1.0 - self.base_unemployment_rate) - np.bincount(f.region, weights=f.size, minlength=self.n_regions)
         target = (
             self.non_tradable_jobs * population / self.population_last
@@ -379,20 +389,22 @@ class RegionalModel(mesa.Model):
         self.population_last = population
 
     def labour_market(self) -> None:
-        """Participation, separations, layoffs, matching (own region, then adjacent), wages."""
+        """Participation, separations, layoffs, matching (own region, then adjacent)."""
         t, f, lp = self.talent, self.firms, self.params["labour"]
-        active = self.labour_force_mask()
-        separated = t.employed & (~active | (self.rng.random(len(t), dtype=np.float32) < lp["job_separation_rate"]))
-        t.employer[separated] = NOT_EMPLOYED
-        employees = f.employees(t.employer)
+        active = self.in_labour_force
+        workers = np.flatnonzero(t.employed)
+        leaving = ~active[workers] | (self.rng.random(len(workers), dtype=np.float32) < lp["job_separation_rate"])
+        t.employer[workers[leaving]] = NOT_EMPLOYED
+        workers = workers[~leaving]
+        employees = f.employees(t.employer[workers])
         wanted = f.jobs()
         excess = np.maximum(employees - wanted, 0)
-        laid_off = t.employed & labour.layoff_mask(np.maximum(t.employer, 0), excess, employees, self.rng)
+        laid_off = workers[labour.layoff_mask(t.employer[workers], excess, employees, self.rng)]
+        vacancies = np.maximum(wanted - employees + np.bincount(t.employer[laid_off], minlength=len(f)), 0)
         t.employer[laid_off] = NOT_EMPLOYED
-        vacancies = np.maximum(wanted - f.employees(t.employer), 0)
-        seekers = np.flatnonzero(active & ~t.employed)
+        seekers = np.flatnonzero(active & (t.employer == NOT_EMPLOYED))
         self._match(seekers, vacancies, lp)
-        self._set_wages()
+        self._update_unemployment_rate()
 
     def _match(self, seekers: np.ndarray, vacancies: np.ndarray, lp: dict) -> None:
         """Hire seekers into vacancy slots, first in their region, then in adjacent regions."""
@@ -422,27 +434,18 @@ class RegionalModel(mesa.Model):
         probability = labour.participation_probability(self.participation_profile, self.participation_level)
         return ~t.studying & (t.participation_draw < probability[t.region, t.age])
 
-    def _set_wages(self) -> None:
-        """Wage = labour share × firm productivity × education premium (KRW per year)."""
-        t, lp = self.talent, self.params["labour"]
-        premium = np.array([1.0, lp["college_wage_premium"], lp["tertiary_wage_premium"]], np.float32)
-        employed = t.employed
-        t.wage = np.where(
-            employed, lp["labour_income_share"] * self.firms.productivity[np.maximum(t.employer, 0)] * premium[t.education], 0.0
-        ).astype(np.float32)
+    def wages(self) -> np.ndarray:
+        """Annual wage of every person agent (KRW per year; 0 if not employed)."""
+        lp = self.params["labour"]
+        premium = np.array([1.0, lp["college_wage_premium"], lp["tertiary_wage_premium"]])
+        return self.talent.wages(self.firms.productivity, premium, lp["labour_income_share"])
 
-    def _place_indicators(self) -> list[tuple[float, float, float]]:
-        """(mean wage KRW, unemployment rate, population) per region, for the migration choice."""
+    def _update_unemployment_rate(self) -> None:
+        """Each region's unemployment rate among its labour force (fraction), for the migration choice."""
         t = self.talent
-        employed = t.employed
-        active = self.labour_force_mask()
-        workers = t.count_by_region(self.n_regions, employed).astype(float)
-        wage_sum = np.bincount(t.region[employed], weights=t.wage[employed], minlength=self.n_regions)
-        labour_force = t.count_by_region(self.n_regions, active | employed).astype(float)
-        population = t.count_by_region(self.n_regions).astype(float)
-        mean_wage = np.divide(wage_sum, workers, out=np.zeros(self.n_regions), where=workers > 0)
-        unemployment = 1.0 - np.divide(workers, labour_force, out=np.ones(self.n_regions), where=labour_force > 0)
-        return list(zip(mean_wage, unemployment, population))
+        employed = t.count_by_region(self.n_regions, t.employed).astype(float)
+        labour_force = t.count_by_region(self.n_regions, self.in_labour_force | t.employed).astype(float)
+        self.unemployment_rate = 1.0 - np.divide(employed, labour_force, out=np.ones(self.n_regions), where=labour_force > 0)
 
     def _record_year(self, initial: bool = False) -> None:
         """Update place attributes, compute the year's measures per region, collect them."""
@@ -451,8 +454,14 @@ class RegionalModel(mesa.Model):
             self.working_age_last = self._working_age_by_region()
             non_tradable = ~self.tradable[self.firms.industry]
             self.non_tradable_jobs = np.bincount(self.firms.region, weights=self.firms.size * non_tradable, minlength=self.n_regions)
-        for region, measure in zip(self.regions, self._place_indicators()):
-            region.update_attractiveness(*measure, housing_elasticity=self.params["migration"]["housing_cost_population_elasticity"])
+            self.log_wage_growth = np.zeros(self.n_regions)
+        population = self.talent.count_by_region(self.n_regions).astype(float)
+        for region in self.regions:
+            i = region.index
+            region.update_attractiveness(
+                self.log_wage_growth[i], self.unemployment_rate[i], population[i],
+                housing_elasticity=self.params["migration"]["housing_cost_population_elasticity"],
+            )
         measures = region_measures(self, initial)
         for region in self.regions:
             region.record({name: values[region.index] for name, values in measures.items()})

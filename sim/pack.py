@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,23 @@ from sim.agents.firm import INDUSTRIES
 LAST_OBSERVED_YEAR = 2023
 SEXES = ("F", "M")
 AGES = 101
+MIGRATION_CALIBRATION_PERIODS = ("2011-2020", "2016-2020")
+"""Windows of observed flows with packaged migration constants and outflow rates (``migration.calibration_period``)."""
+DEFAULT_MIGRATION_PERIOD = "2011-2020"
+
+
+def migration_table_name(stem: str, period: str = DEFAULT_MIGRATION_PERIOD) -> str:
+    """File stem of a migration table calibrated on ``period`` (``"YYYY-YYYY"``).
+
+    The default window keeps the unsuffixed names (``migration_logit``); other windows add the years
+    (``migration_logit_2016_2020``). An unknown window is a DataError listing the packaged ones.
+    """
+    if period not in MIGRATION_CALIBRATION_PERIODS:
+        raise DataError(
+            f"migration.calibration_period: unknown window {period!r}; packaged windows: "
+            + ", ".join(repr(valid) for valid in MIGRATION_CALIBRATION_PERIODS)
+        )
+    return stem if period == DEFAULT_MIGRATION_PERIOD else f"{stem}_{period.replace('-', '_')}"
 
 
 @dataclass(frozen=True)
@@ -28,14 +46,23 @@ class RegionPack:
 
     country: str
     start_year: int
+    folder: Path
     regions: pd.DataFrame
 
     @classmethod
-    def load(cls, country: str, start_year: int) -> RegionPack:
-        regions = read_table("regions", country, required=("region", "region_name", "capital_region", "adjacent"))
-        pack = cls(country=country, start_year=start_year, regions=regions)
+    def load(cls, country: str, start_year: int, folder: Path | None = None) -> RegionPack:
+        """The packaged pack of ``country``, or the tables in ``folder`` (same file names)."""
+        folder = Path(folder) if folder is not None else pack_dir(country)
+        if not folder.is_dir():
+            raise DataError(f"data pack folder not found: {folder}")
+        regions = read_table("regions", required=("region", "region_name", "capital_region", "adjacent"), folder=folder)
+        pack = cls(country=country, start_year=start_year, folder=folder, regions=regions)
         pack.start_population  # fail early on a missing or malformed population table
         return pack
+
+    def table(self, name: str, required: tuple[str, ...] = ()) -> pd.DataFrame:
+        """A table of this pack (``<folder>/<name>.csv``)."""
+        return read_table(name, required=required, folder=self.folder)
 
     # --- regions -------------------------------------------------------------------------
     @property
@@ -64,60 +91,67 @@ class RegionPack:
         return matrix
 
     def _by_region(self, table: pd.DataFrame, column: str, name: str) -> np.ndarray:
+        self._region_index(table["region"], name)
         series = table.assign(region=table["region"].astype(str).str.zfill(2)).set_index("region")[column]
         missing = [code for code in self.codes if code not in series.index]
         if missing:
-            raise DataError(f"data table {name}: no value for region(s) {', '.join(missing)}")
+            raise DataError(f"{self.folder / (name + '.csv')}: no value for region(s) {', '.join(missing)}")
         return series.reindex(self.codes).to_numpy(float)
 
     def _matrix(self, name: str, column: str) -> np.ndarray:
-        table = read_table(name, self.country, required=("origin", "destination", column))
+        table = self.table(name, required=("origin", "destination", column))
         matrix = np.zeros((self.n_regions, self.n_regions))
-        origin = table["origin"].astype(str).str.zfill(2).map(self.index_of)
-        destination = table["destination"].astype(str).str.zfill(2).map(self.index_of)
-        if origin.isna().any() or destination.isna().any():
-            raise DataError(f"data table {name}: unknown region code")
-        matrix[origin.to_numpy(int), destination.to_numpy(int)] = table[column].to_numpy(float)
+        origin = self._region_index(table["origin"], name)
+        destination = self._region_index(table["destination"], name)
+        matrix[origin, destination] = table[column].to_numpy(float)
         return matrix
+
+    def _region_index(self, codes: pd.Series, name: str) -> np.ndarray:
+        """Region indices of a column of codes; an unknown code is a DataError naming the table."""
+        normalised = codes.astype(str).str.zfill(2)
+        unknown = sorted(set(normalised[~normalised.isin(self.index_of)]))
+        if unknown:
+            raise DataError(f"{self.folder / (name + '.csv')}: unknown region code(s) {', '.join(unknown)}; known: {', '.join(self.codes)}")
+        return normalised.map(self.index_of).to_numpy(int)
 
     # --- demography ----------------------------------------------------------------------
     @cached_property
     def start_population(self) -> np.ndarray:
         """Persons [n_regions, 2, 101] at 31 December of the start year."""
-        table = read_table(f"population_{self.start_year}", self.country, required=("region", "sex", "age", "persons"))
+        table = self.table(f"population_{self.start_year}", required=("region", "sex", "age", "persons"))
         return self._pyramid(table, "persons", f"population_{self.start_year}").astype(np.int64)
 
     def _pyramid(self, table: pd.DataFrame, column: str, name: str) -> np.ndarray:
-        region = table["region"].astype(str).str.zfill(2).map(self.index_of)
-        if region.isna().any():
-            raise DataError(f"data table {name}: unknown region code(s) {sorted(set(table['region'][region.isna()]))}")
+        region = self._region_index(table["region"], name)
         sex = table["sex"].map({s: i for i, s in enumerate(SEXES)})
+        if sex.isna().any() or not table["age"].between(0, AGES - 1).all():
+            raise DataError(f"{self.folder / (name + '.csv')}: sex must be F or M and age 0..{AGES - 1}")
         cube = np.zeros((self.n_regions, 2, AGES))
-        cube[region.to_numpy(int), sex.to_numpy(int), table["age"].to_numpy(int)] = table[column].to_numpy(float)
+        cube[region, sex.to_numpy(int), table["age"].to_numpy(int)] = table[column].to_numpy(float)
         return cube
 
     @cached_property
     def _fertility(self) -> pd.DataFrame:
-        return read_table("fertility", self.country, required=("region", "year", "mother_age", "asfr"))
+        return self.table("fertility", required=("region", "year", "mother_age", "asfr"))
 
     def observed_asfr(self, year: int) -> np.ndarray:
         """Births per woman [n_regions, 101] by mother's age in an observed year."""
         rows = self._fertility[self._fertility["year"] == year]
         if rows.empty:
-            raise DataError(f"data table fertility: no rates for {year}")
+            raise DataError(f"{self.folder / 'fertility.csv'}: no rates for {year}")
         asfr = np.zeros((self.n_regions, AGES))
-        region = rows["region"].astype(str).str.zfill(2).map(self.index_of).to_numpy(int)
+        region = self._region_index(rows["region"], "fertility")
         asfr[region, rows["mother_age"].to_numpy(int)] = rows["asfr"].to_numpy(float)
         return asfr
 
     @cached_property
     def official_tfr_path(self) -> dict[int, float]:
-        table = read_table("tfr_path", self.country, required=("year", "tfr"))
+        table = self.table("tfr_path", required=("year", "tfr"))
         return dict(zip(table["year"].astype(int), table["tfr"].astype(float)))
 
     @cached_property
     def _mortality(self) -> dict[int, np.ndarray]:
-        table = read_table("mortality", self.country, required=("year", "sex", "age", "qx"))
+        table = self.table("mortality", required=("year", "sex", "age", "qx"))
         qx: dict[int, np.ndarray] = {}
         for year, rows in table.groupby("year"):
             grid = np.zeros((2, AGES))
@@ -128,12 +162,12 @@ class RegionPack:
     def qx(self, year: int) -> np.ndarray:
         """Probability of dying within the year [2, 101] by sex and age at the start of the year."""
         if year not in self._mortality:
-            raise DataError(f"data table mortality: no life table for {year}")
+            raise DataError(f"{self.folder / 'mortality.csv'}: no life table for {year}")
         return self._mortality[year]
 
     @cached_property
     def _mortality_factors(self) -> dict[int, np.ndarray]:
-        table = read_table("mortality_region_factor", self.country, required=("region", "year", "factor"))
+        table = self.table("mortality_region_factor", required=("region", "year", "factor"))
         return {int(year): self._by_region(rows, "factor", "mortality_region_factor") for year, rows in table.groupby("year")}
 
     def mortality_factor(self, year: int) -> np.ndarray:
@@ -146,38 +180,38 @@ class RegionPack:
     @cached_property
     def _projected_mortality_factor(self) -> np.ndarray:
         last = self._mortality_factors[LAST_OBSERVED_YEAR]
-        table = read_table(f"population_{LAST_OBSERVED_YEAR}", self.country, required=("region", "sex", "age", "persons"))
+        table = self.table(f"population_{LAST_OBSERVED_YEAR}", required=("region", "sex", "age", "persons"))
         population = self._pyramid(table, "persons", f"population_{LAST_OBSERVED_YEAR}")
         expected = (population * self.qx(LAST_OBSERVED_YEAR)[None]).sum(axis=(1, 2))
         return last * expected.sum() / (last * expected).sum()
 
     @cached_property
     def _international(self) -> dict[int, float]:
-        table = read_table("international_migration", self.country, required=("year", "net_persons"))
+        table = self.table("international_migration", required=("year", "net_persons"))
         return dict(zip(table["year"].astype(int), table["net_persons"].astype(float)))
 
     def international_net_migration(self, year: int) -> float:
         """Net international migration (persons per year): observed residual or official assumption."""
         if year not in self._international:
-            raise DataError(f"data table international_migration: no value for {year}")
+            raise DataError(f"{self.folder / 'international_migration.csv'}: no value for {year}")
         return self._international[year]
 
     # --- labour, firms, output -----------------------------------------------------------
     def labour(self, year: int) -> pd.DataFrame:
         """EAPS figures by region (persons): economically_active, employed, unemployed, pop_15plus."""
-        table = read_table("labour", self.country, required=("region", "year", "employed", "unemployed"))
+        table = self.table("labour", required=("region", "year", "employed", "unemployed"))
         rows = table[table["year"] == year]
         if rows.empty:
-            raise DataError(f"data table labour: no figures for {year}")
+            raise DataError(f"{self.folder / 'labour.csv'}: no figures for {year}")
         return rows.assign(region=rows["region"].astype(str).str.zfill(2)).set_index("region").reindex(self.codes)
 
     @cached_property
     def establishments(self) -> tuple[np.ndarray, np.ndarray]:
         """Establishments and workers [n_regions, n_industries] (Census on Establishments 2023)."""
-        table = read_table("establishments_2023", self.country, required=("region", "industry", "establishments", "workers"))
+        table = self.table("establishments_2023", required=("region", "industry", "establishments", "workers"))
         count = np.zeros((self.n_regions, len(INDUSTRIES)))
         workers = np.zeros_like(count)
-        region = table["region"].astype(str).str.zfill(2).map(self.index_of).to_numpy(int)
+        region = self._region_index(table["region"], "establishments_2023")
         industry = table["industry"].map({s: i for i, s in enumerate(INDUSTRIES)}).to_numpy(int)
         count[region, industry] = table["establishments"]
         workers[region, industry] = table["workers"]
@@ -185,7 +219,7 @@ class RegionPack:
 
     def mean_unemployment_rate(self, year: int, window: int = 3) -> np.ndarray:
         """Unemployment rate by region, mean of the ``window`` years up to ``year`` (fraction)."""
-        table = read_table("labour", self.country, required=("region", "year", "unemployed", "economically_active"))
+        table = self.table("labour", required=("region", "year", "unemployed", "economically_active"))
         rows = table[(table["year"] > year - window) & (table["year"] <= year)]
         totals = rows.assign(region=rows["region"].astype(str).str.zfill(2)).groupby("region")[["unemployed", "economically_active"]].sum()
         totals = totals.reindex(self.codes)
@@ -194,23 +228,23 @@ class RegionPack:
     @cached_property
     def gva_share_by_industry(self) -> np.ndarray:
         """Share of gross value added [n_regions, n_industries] (2023), manufacturing groups summed to C."""
-        table = read_table("grdp_sector_shares_2023", self.country, required=("region", "sector_code", "share"))
+        table = self.table("grdp_sector_shares_2023", required=("region", "sector_code", "share"))
         section = table["sector_code"].str[0].map({s: i for i, s in enumerate(INDUSTRIES)})
-        region = table["region"].astype(str).str.zfill(2).map(self.index_of)
+        region = self._region_index(table["region"], "grdp_sector_shares_2023")
         shares = np.zeros((self.n_regions, len(INDUSTRIES)))
-        np.add.at(shares, (region.to_numpy(int), section.to_numpy(int)), table["share"].to_numpy(float))
+        np.add.at(shares, (region, section.to_numpy(int)), table["share"].to_numpy(float))
         return shares
 
     @cached_property
     def grdp_krw(self) -> np.ndarray:
         """Gross regional domestic product in the start year (KRW, nominal)."""
-        table = read_table("grdp", self.country, required=("region", "year", "grdp_krw"))
+        table = self.table("grdp", required=("region", "year", "grdp_krw"))
         return self._by_region(table[table["year"] == self.start_year], "grdp_krw", "grdp")
 
     @cached_property
     def rd_krw(self) -> np.ndarray:
         """Total R&D expenditure by region (KRW per year, 2022)."""
-        return self._by_region(read_table("rnd_2022", self.country, required=("region", "rd_krw")), "rd_krw", "rnd_2022")
+        return self._by_region(self.table("rnd_2022", required=("region", "rd_krw")), "rd_krw", "rnd_2022")
 
     # --- migration -----------------------------------------------------------------------
     @cached_property
@@ -223,18 +257,81 @@ class RegionPack:
 
     @cached_property
     def outflow_rate(self) -> np.ndarray:
-        """Inter-provincial out-migrants per resident per year (mean 2011–2020)."""
-        table = read_table("migration_outflow_rates", self.country, required=("region", "outflow_rate"))
-        return self._by_region(table, "outflow_rate", "migration_outflow_rates")
+        """Inter-provincial out-migrants per resident per year (mean 2011–2020, the default window)."""
+        return self.migration_outflow_rate(DEFAULT_MIGRATION_PERIOD)
 
     @cached_property
     def destination_constants(self) -> np.ndarray:
-        table = read_table("migration_logit", self.country, required=("region", "destination_constant"))
-        return self._by_region(table, "destination_constant", "migration_logit")
+        """Pooled destination constants α_j of the default window (2011–2020)."""
+        return self.migration_destination_constants(DEFAULT_MIGRATION_PERIOD)
+
+    @cached_property
+    def destination_constants_by_age(self) -> tuple[np.ndarray, np.ndarray]:
+        """Age-group destination constants of the default window (see ``migration_constants_by_age``)."""
+        return self.migration_constants_by_age(DEFAULT_MIGRATION_PERIOD)
+
+    @cached_property
+    def _migration_cache(self) -> dict:
+        return {}
+
+    def _cached(self, key: tuple, compute):
+        if key not in self._migration_cache:
+            self._migration_cache[key] = compute()
+        return self._migration_cache[key]
+
+    def migration_outflow_rate(self, period: str = DEFAULT_MIGRATION_PERIOD) -> np.ndarray:
+        """Inter-provincial out-migrants per resident per year, mean over the calibration window ``period``."""
+        name = migration_table_name("migration_outflow_rates", period)
+
+        def compute() -> np.ndarray:
+            table = self.table(name, required=("region", "outflow_rate"))
+            return self._by_region(table, "outflow_rate", name)
+
+        return self._cached(("outflow_rate", period), compute)
+
+    def migration_destination_constants(self, period: str = DEFAULT_MIGRATION_PERIOD) -> np.ndarray:
+        """Pooled destination constants α_j (Seoul = 0) calibrated on the window ``period``."""
+        name = migration_table_name("migration_logit", period)
+
+        def compute() -> np.ndarray:
+            table = self.table(name, required=("region", "destination_constant"))
+            return self._by_region(table, "destination_constant", name)
+
+        return self._cached(("destination_constants", period), compute)
+
+    def migration_constants_by_age(self, period: str = DEFAULT_MIGRATION_PERIOD) -> tuple[np.ndarray, np.ndarray]:
+        """Age-group destination constants of the window ``period``: (group index by age 0..100, α [n_groups, n_regions]).
+
+        Groups are the age bands of ``migration_logit_by_age[_YYYY_YYYY]`` (age at 31 Dec of the year of
+        the move); they must cover every age exactly once.
+        """
+        name = migration_table_name("migration_logit_by_age", period)
+
+        def compute() -> tuple[np.ndarray, np.ndarray]:
+            table = self.table(name, required=("region", "age_min", "age_max", "destination_constant"))
+            bands = table[["age_min", "age_max"]].drop_duplicates().sort_values("age_min").to_numpy(int)
+            group_of_age = np.full(AGES, -1)
+            for g, (low, high) in enumerate(bands):
+                if np.any(group_of_age[low:high + 1] >= 0):
+                    raise DataError(f"data table {name}: age bands overlap at {low}-{high}")
+                group_of_age[low:high + 1] = g
+            if np.any(group_of_age < 0):
+                raise DataError(f"data table {name}: ages {np.flatnonzero(group_of_age < 0).tolist()} have no band")
+            constants = np.stack([
+                self._by_region(table[(table["age_min"] == low) & (table["age_max"] == high)], "destination_constant", name)
+                for low, high in bands
+            ])
+            return group_of_age, constants
+
+        return self._cached(("constants_by_age", period), compute)
 
     @cached_property
     def migration_fit(self) -> dict:
-        path = pack_dir(self.country) / "migration_fit.json"
+        return self.migration_fit_report(DEFAULT_MIGRATION_PERIOD)
+
+    def migration_fit_report(self, period: str = DEFAULT_MIGRATION_PERIOD) -> dict:
+        """The pooled logit fit (``migration_fit[_YYYY_YYYY].json``) of the window ``period``."""
+        path = self.folder / f"{migration_table_name('migration_fit', period)}.json"
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:

@@ -61,12 +61,35 @@ def with_overrides(overrides: dict[str, Any], where: str = "parameters") -> Para
             close = difflib.get_close_matches(key, parameter_keys(), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ScenarioError(f"{where}.{key}: unknown parameter{hint}")
-        default = parameters[section][name]
-        if isinstance(default, (int, float)) and not isinstance(default, bool):
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise ScenarioError(
-                    f"{where}.{key}: expected a number, found {type(value).__name__} {value!r}"
-                )
-            value = float(value)
-        parameters[section][name] = value
+        parameters[section][name] = _checked(f"{where}.{key}", parameters[section][name], value)
     return parameters
+
+
+def _checked(path: str, default: Any, value: Any) -> Any:
+    """``value`` if it has the shape of ``default`` (number, text, list — numeric lists of the same
+    length, as they are profiles — mapping with the same keys, recursively); a ScenarioError otherwise."""
+    def fail(expected: str) -> ScenarioError:
+        return ScenarioError(f"{path}: expected {expected}, found {type(value).__name__} {value!r}")
+
+    if isinstance(default, bool) or isinstance(value, bool):
+        if type(default) is not type(value):
+            raise fail(type(default).__name__)
+        return value
+    if isinstance(default, (int, float)):
+        if not isinstance(value, (int, float)):
+            raise fail("a number")
+        return float(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise fail("text")
+        return value
+    if isinstance(default, list):
+        numeric = all(isinstance(d, (int, float)) for d in default)
+        if not isinstance(value, list) or (numeric and len(value) != len(default)):
+            raise fail(f"a list of {len(default)} numbers" if numeric else "a list")
+        return [_checked(f"{path}[{i}]", default[min(i, len(default) - 1)], v) for i, v in enumerate(value)]
+    if isinstance(default, dict):
+        if not isinstance(value, dict) or set(value) != set(default):
+            raise fail(f"a mapping with keys {', '.join(map(str, default))}")
+        return {k: _checked(f"{path}.{k}", default[k], value[k]) for k in default}
+    return value

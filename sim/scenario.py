@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from sim.errors import ScenarioError
 from sim.parameters import with_overrides
@@ -58,11 +58,12 @@ class Scenario(BaseModel):
     name: str
     description: str = ""
     country: Literal["korea"] = "korea"
-    start_year: int = Field(2023, description="first state is 31 December of this year")
-    end_year: int = Field(2052, description="last simulated year (inclusive)")
-    scale: int = Field(100, ge=1, description="persons (and establishments) per agent")
+    start_year: int = Field(2023, strict=True, description="first state is 31 December of this year")
+    end_year: int = Field(2052, strict=True, description="last simulated year (inclusive)")
+    scale: int = Field(100, ge=1, strict=True, description="persons (and establishments) per agent")
     fertility: Fertility = Fertility()
     international_migration: Literal["kostat_2022_medium", "none"] = "kostat_2022_medium"
+    data_pack: str | None = Field(None, description="folder of region-pack tables replacing the packaged ones")
     parameters: dict[str, Any] = Field(default_factory=dict, description="section.name -> value")
 
     @field_validator("start_year")
@@ -73,14 +74,13 @@ class Scenario(BaseModel):
             raise ValueError(f"no population data for start year {year}; available: {available}")
         return year
 
-    @model_validator(mode="after")
-    def _period_and_parameters(self) -> Scenario:
-        if not self.start_year < self.end_year <= LAST_YEAR:
-            raise ValueError(
-                f"end_year must be after start_year ({self.start_year}) and at most {LAST_YEAR}, "
-                f"found {self.end_year}"
-            )
-        return self
+    @field_validator("end_year")
+    @classmethod
+    def _end_after_start(cls, year: int, info: ValidationInfo) -> int:
+        start = info.data.get("start_year")
+        if start is not None and not start < year <= LAST_YEAR:
+            raise ValueError(f"must be after start_year ({start}) and at most {LAST_YEAR}")
+        return year
 
     def resolved_parameters(self) -> dict[str, dict[str, Any]]:
         """Documented defaults with this scenario's overrides applied."""
@@ -100,6 +100,8 @@ def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
     """
     path = Path(path)
     raw = _merged_yaml(path, chain=())
+    if isinstance(raw.get("data_pack"), str):
+        raw["data_pack"] = str((path.parent / raw["data_pack"]).resolve())
     raw.update({key: value for key, value in overrides.items() if value is not None})
     return scenario_from_dict(raw, source=str(path))
 
@@ -172,6 +174,8 @@ def _describe(error: dict[str, Any]) -> str:
     if error["type"] == "missing":
         return f"{path}: required field is missing"
     message = error["msg"].removeprefix("Value error, ")
+    if not location:
+        return message
     return f"{path}: {message} (found {found!r})"
 
 

@@ -142,6 +142,72 @@ def test_draw_destinations_uniform_near_one_stays_in_row():
     np.testing.assert_array_equal(destination, expected)
 
 
+def test_grouped_choice_probabilities_match_the_two_dimensional_rule_per_group():
+    rng = np.random.default_rng(8)
+    utility = rng.normal(scale=2, size=(3, N_REGIONS, N_REGIONS))
+    stacked = choice_probabilities(utility)
+    for group in range(3):
+        np.testing.assert_array_equal(stacked[group], choice_probabilities(utility[group]))
+
+
+def test_grouped_destination_utility_has_one_matrix_per_group():
+    weights = migration_parameters()
+    log_distance = np.log(np.full((N_REGIONS, N_REGIONS), 200.0))
+    log_ties = np.zeros((N_REGIONS, N_REGIONS))
+    constants = np.stack([NO_CHANGE, np.linspace(0, 1, N_REGIONS)])
+    grouped = destination_utility(constants, log_distance, log_ties, weights, *[NO_CHANGE] * 4)
+    assert grouped.shape == (2, N_REGIONS, N_REGIONS)
+    for group in range(2):
+        np.testing.assert_array_equal(
+            grouped[group], destination_utility(constants[group], log_distance, log_ties, weights, *[NO_CHANGE] * 4))
+
+
+def test_grouped_draw_with_equal_utilities_splits_evenly_within_each_group():
+    rng = np.random.default_rng(4)
+    per_group = 170_000
+    utility = np.zeros((2, N_REGIONS, N_REGIONS))
+    utility[1, :, 0] = -np.inf  # group 1 may never go to region 0; group 0 may
+    probability = choice_probabilities(utility)
+    origin = np.full(2 * per_group, 4)
+    group = np.repeat([0, 1], per_group)
+    destination = draw_destinations(origin, probability, rng, group)
+    for g, allowed in ((0, N_REGIONS - 1), (1, N_REGIONS - 2)):
+        counts = np.bincount(destination[group == g], minlength=N_REGIONS)
+        assert counts[4] == 0
+        share = 1 / allowed
+        chosen = np.delete(counts, [4] if g == 0 else [0, 4])
+        assert np.all(np.abs(chosen - per_group * share) < 5 * binomial_sd(per_group, share))
+    assert not np.any(destination[group == 1] == 0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_grouped_draw_never_returns_origin_and_follows_the_group_matrix(seed):
+    rng = np.random.default_rng(seed)
+    n_groups = 4
+    utility = rng.normal(scale=3, size=(n_groups, N_REGIONS, N_REGIONS))
+    utility[-1, :, -1] = -np.inf  # the last group may never choose the last region
+    probability = choice_probabilities(utility)
+    origin = rng.integers(0, N_REGIONS, 400_000)
+    group = rng.integers(0, n_groups, origin.size)
+    destination = draw_destinations(origin, probability, rng, group)
+    assert not np.any(destination == origin)
+    assert not np.any(destination[group == n_groups - 1] == N_REGIONS - 1)
+    assert destination.min() >= 0 and destination.max() < N_REGIONS
+    mine = (group == 2) & (origin == 5)
+    expected = probability[2, 5] * mine.sum()
+    counts = np.bincount(destination[mine], minlength=N_REGIONS)
+    sd = np.sqrt(mine.sum() * probability[2, 5] * (1 - probability[2, 5]))
+    assert np.all(np.abs(counts - expected) <= 5 * sd + 1e-9)
+
+
+def test_grouped_draw_uniform_near_one_stays_in_its_group_row():
+    probability = choice_probabilities(np.zeros((2, N_REGIONS, N_REGIONS)))
+    origin = np.array([0, N_REGIONS - 1, 3])
+    group = np.array([1, 1, 0])
+    destination = draw_destinations(origin, probability, AlmostOneRandom(), group)
+    np.testing.assert_array_equal(destination, [N_REGIONS - 1, N_REGIONS - 2, N_REGIONS - 1])
+
+
 def test_larger_distance_lowers_probability():
     weights = migration_parameters()
     log_distance = np.log(np.full((N_REGIONS, N_REGIONS), 200.0))
@@ -274,6 +340,89 @@ def test_rebuild_reproduces_packaged_tables(shared, tmp_path):
     migration.build(shared, tmp_path)
     migration.build(shared, tmp_path)  # a second run replaces, not duplicates, the PROVENANCE section
     for name in ("distances", "migration_od_2011_2020", "migration_ties", "migration_outflow_rates",
-                 "migration_logit"):
+                 "migration_logit", "migration_od_2016_2020", "migration_outflow_rates_2016_2020",
+                 "migration_logit_2016_2020"):
         pd.testing.assert_frame_equal(pd.read_csv(tmp_path / f"{name}.csv"), pd.read_csv(PACK / f"{name}.csv"))
     assert (tmp_path / "PROVENANCE.md").read_text().count(migration.SECTION) == 1
+
+
+# --- migration by age ------------------------------------------------------------------------------
+
+
+def test_age_specific_constants_reproduce_target_nets_and_regional_totals():
+    fit = json.loads((PACK / "migration_age_fit.json").read_text())
+    assert fit["net_mae"]["fitted"] < 1e-6  # persons/year: the constants solve the inflow equations exactly
+    assert fit["regional_net_total"]["max_abs_error_fitted_vs_observed_2011_2020"] < 1e-6
+    assert fit["net_mae"]["pooled_logit"] > 1_000  # the pooled logit misses the age pattern
+    check = fit["residual_check"]
+    assert check["mean_absolute_gap"] < 0.05 * check["mean_absolute_observed"]
+
+
+def test_pack_age_bands_cover_every_age_once():
+    from sim.pack import AGES, RegionPack
+
+    group_of_age, constants = RegionPack.load("korea", 2023).destination_constants_by_age
+    table = read_table("migration_logit_by_age", required=("region", "age_min", "age_max", "destination_constant"))
+    n_groups = len(table[["age_min", "age_max"]].drop_duplicates())
+    assert group_of_age.shape == (AGES,) and np.all(np.diff(group_of_age) >= 0)
+    np.testing.assert_array_equal(np.unique(group_of_age), np.arange(n_groups))
+    assert constants.shape == (n_groups, N_REGIONS) and np.all(constants[:, 0] == 0)  # Seoul normalised
+
+
+def test_rebuild_reproduces_packaged_age_tables(shared, tmp_path):
+    from sim.data.build import migration_age
+
+    for name in ("regions.csv", "mortality.csv", "mortality_region_factor.csv", "distances.csv", "migration_ties.csv",
+                 "migration_outflow_rates.csv", "migration_logit.csv", "migration_od_2011_2020.csv",
+                 "migration_fit.json", "migration_outflow_rates_2016_2020.csv", "migration_logit_2016_2020.csv",
+                 "migration_od_2016_2020.csv", "migration_fit_2016_2020.json"):
+        shutil.copy(PACK / name, tmp_path / name)
+    migration_age.build(shared, tmp_path)
+    migration_age.build(shared, tmp_path)  # a second run replaces, not duplicates, the PROVENANCE sections
+    for name in ("migration_net_by_age", "migration_logit_by_age", "migration_net_by_age_2016_2020",
+                 "migration_logit_by_age_2016_2020"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / f"{name}.csv"), pd.read_csv(PACK / f"{name}.csv"))
+    provenance = (tmp_path / "PROVENANCE.md").read_text()
+    assert provenance.count(migration_age.SECTION) == 1
+    assert provenance.count(f"{migration_age.WINDOW_SECTION} 2016-2020") == 1
+
+
+# --- calibration windows ---------------------------------------------------------------------------
+
+
+def test_recent_window_constants_reproduce_its_inflows_with_the_default_elasticities():
+    # The 2016–2020 constants are fitted with b_d, b_n held at the 2011–2020 values (those of parameters.yaml),
+    # so the model's utility with them reproduces the 2016–2020 mean inflows.
+    fit = json.loads((PACK / "migration_fit_2016_2020.json").read_text())
+    parameters = migration_parameters()
+    assert fit["b_d"] == pytest.approx(parameters["distance_elasticity"], abs=5e-7)
+    assert fit["b_n"] == pytest.approx(parameters["ties_elasticity"], abs=5e-7)
+    codes = read_table("regions").region.tolist()
+    constants = read_table("migration_logit_2016_2020", required=("region", "destination_constant")).set_index("region")
+    distance = packaged_matrix("distances", "distance_km", codes)
+    ties = packaged_matrix("migration_ties", "ties_persons", codes)
+    flows = packaged_matrix("migration_od_2016_2020", "mean_annual_flow", codes)
+    weights = migration_parameters() | {"distance_elasticity": fit["b_d"], "ties_elasticity": fit["b_n"]}
+    utility = destination_utility(constants.destination_constant[codes].to_numpy(), np.log(np.where(distance > 0, distance, 1.0)),
+                                  np.log1p(ties), weights, NO_CHANGE, NO_CHANGE, NO_CHANGE, NO_CHANGE)
+    predicted = flows.sum(axis=1)[:, None] * choice_probabilities(utility)
+    np.testing.assert_allclose(predicted.sum(axis=0), flows.sum(axis=0), atol=0.01)
+    age_fit = json.loads((PACK / "migration_age_fit_2016_2020.json").read_text())
+    assert age_fit["net_mae"]["fitted"] < 1e-6
+    assert age_fit["regional_net_total"]["max_abs_error_fitted_vs_observed_2016_2020"] < 1e-6
+
+
+def test_pack_loads_the_chosen_window_and_rejects_an_unknown_one():
+    from sim.errors import DataError
+    from sim.pack import MIGRATION_CALIBRATION_PERIODS, RegionPack
+
+    pack = RegionPack.load("korea", 2023)
+    assert migration_parameters()["calibration_period"] in MIGRATION_CALIBRATION_PERIODS
+    np.testing.assert_array_equal(pack.migration_outflow_rate("2011-2020"), pack.outflow_rate)
+    recent = read_table("migration_outflow_rates_2016_2020", required=("region", "outflow_rate"))
+    np.testing.assert_array_equal(pack.migration_outflow_rate("2016-2020"), recent.outflow_rate.to_numpy())
+    groups, constants = pack.migration_constants_by_age("2016-2020")
+    np.testing.assert_array_equal(groups, pack.destination_constants_by_age[0])
+    assert not np.allclose(constants, pack.destination_constants_by_age[1])
+    with pytest.raises(DataError, match="2011-2020.*2016-2020"):
+        pack.migration_outflow_rate("2010-2020")

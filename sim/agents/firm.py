@@ -56,7 +56,7 @@ class FirmPopulation:
         return np.floor(np.maximum(self.size, 0.0) + self.rounding_offset).astype(np.int64)
 
     def employees(self, employer: np.ndarray) -> np.ndarray:
-        """Worker agents per firm, from persons' ``employer`` indices."""
+        """Worker agents per firm, from ``employer`` indices (entries < 0 are not employed)."""
         return np.bincount(employer[employer >= 0], minlength=len(self))
 
     def rd_krw(self, employees: np.ndarray) -> np.ndarray:

@@ -22,7 +22,6 @@ class Region(mesa.Agent):
         self.region_name = name
         self.region_name_ko = name_ko
         self.capital_region = capital
-        self.base_wage_krw: float | None = None
         self.base_employment_rate: float | None = None
         self.base_population: float | None = None
         self.log_wage_change = 0.0
@@ -31,18 +30,21 @@ class Region(mesa.Agent):
         self.amenity_change = 0.0
         self.measures: dict[str, float] = {}
 
-    def update_attractiveness(self, mean_wage_krw: float, unemployment_rate: float, population: float, housing_elasticity: float) -> None:
+    def update_attractiveness(self, log_wage_growth: float, unemployment_rate: float, population: float, housing_elasticity: float) -> None:
         """Update the place attributes of the migration choice from this year's outcomes.
 
-        The first call fixes the base; later calls record log changes against it, so the
+        ``log_wage_growth`` is this year's growth of the region's wage level (log points): the
+        productivity growth of its firms, weighted by their jobs, so that the index moves with
+        pay for a given job rather than with the mix of firms. The first call fixes the base
+        for the employment rate and population; changes are recorded against it, so the
         destination constants calibrated on observed flows stay valid at the start. Housing cost
         moves with population pressure (``housing_elasticity`` = d ln cost / d ln population).
         """
         employment_rate = 1.0 - unemployment_rate
-        if self.base_wage_krw is None:
-            self.base_wage_krw, self.base_employment_rate, self.base_population = mean_wage_krw, employment_rate, population
+        if self.base_population is None:
+            self.base_employment_rate, self.base_population = employment_rate, population
             return
-        self.log_wage_change = _log_ratio(mean_wage_krw, self.base_wage_krw)
+        self.log_wage_change += log_wage_growth
         self.log_employment_change = _log_ratio(employment_rate, self.base_employment_rate)
         self.log_housing_change = housing_elasticity * _log_ratio(population, self.base_population)
 

@@ -29,7 +29,6 @@ class TalentPool:
     study_years_left: np.ndarray  # years to graduation while enrolled, 0 otherwise, int8
     participation_draw: np.ndarray  # persistent U(0,1) propensity to be in the labour force, float32
     employer: np.ndarray  # firm index, NOT_EMPLOYED if none, int32
-    wage: np.ndarray  # annual wage (KRW per year), 0 if not employed, float32
 
     @classmethod
     def new(
@@ -51,7 +50,6 @@ class TalentPool:
             study_years_left=np.zeros(n, np.int8),
             participation_draw=rng.random(n, dtype=np.float32),
             employer=np.full(n, NOT_EMPLOYED, np.int32),
-            wage=np.zeros(n, np.float32),
         )
 
     def __len__(self) -> int:
@@ -67,6 +65,15 @@ class TalentPool:
     def employed(self) -> np.ndarray:
         return self.employer != NOT_EMPLOYED
 
+    def wages(self, productivity_krw: np.ndarray, premium: np.ndarray, labour_share: float) -> np.ndarray:
+        """Annual wage of every person (KRW per year; 0 if not employed): labour share × the
+        employer's value added per worker × the education premium. Derived on demand, not stored,
+        so it always reflects the employer's current productivity."""
+        wage = np.zeros(len(self))
+        workers = np.flatnonzero(self.employed)
+        wage[workers] = labour_share * productivity_krw[self.employer[workers]] * premium[self.education[workers]]
+        return wage
+
     @property
     def studying(self) -> np.ndarray:
         return self.enrolled != NOT_STUDYING
@@ -78,5 +85,5 @@ class TalentPool:
 
     def pyramid(self, n_regions: int) -> np.ndarray:
         """Agents by region, sex and age: array [n_regions, 2, 101]."""
-        flat = (self.region.astype(np.int64) * 2 + self.sex) * 101 + self.age
+        flat = (self.region.astype(np.int32) * 2 + self.sex) * 101 + self.age
         return np.bincount(flat, minlength=n_regions * 2 * 101).reshape(n_regions, 2, 101)

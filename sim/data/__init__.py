@@ -15,6 +15,9 @@ from sim.errors import DataError
 
 DATA_DIR = Path(__file__).parent
 
+TEXT_COLUMNS = frozenset({"region", "origin", "destination", "sex", "industry", "sector_code", "region_name", "adjacent"})
+"""Columns holding codes or names; every other required column must be numeric and complete."""
+
 
 def pack_dir(country: str = "korea") -> Path:
     """Folder of a country's region pack."""
@@ -24,9 +27,12 @@ def pack_dir(country: str = "korea") -> Path:
     return folder
 
 
-def read_table(name: str, country: str = "korea", required: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read ``<pack>/<name>.csv``; a missing file or missing column is a DataError naming the file."""
-    return _read_csv(pack_dir(country) / f"{name}.csv", required).copy()
+def read_table(name: str, country: str = "korea", required: tuple[str, ...] = (), folder: Path | None = None) -> pd.DataFrame:
+    """Read ``<folder>/<name>.csv`` (default folder: the packaged pack of ``country``).
+
+    A missing file or missing column is a DataError naming the file.
+    """
+    return _read_csv((folder or pack_dir(country)) / f"{name}.csv", required).copy()
 
 
 @cache
@@ -40,4 +46,15 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     missing = [column for column in required if column not in table.columns]
     if missing:
         raise DataError(f"data file malformed: {path}: missing column(s) {', '.join(missing)}")
+    for column in required:
+        if column in TEXT_COLUMNS:
+            continue
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = values.isna()
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            raise DataError(
+                f"data file malformed: {path}: column {column!r} row {row + 2}: expected a number, found {table[column].iloc[row]!r}"
+            )
+        table[column] = values
     return table

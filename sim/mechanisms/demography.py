@@ -174,6 +174,8 @@ def departure_mask(
     The expected number leaving a cell equals the requested count (capped at the agents present);
     cells with requested departures but no agents lose nobody.
     """
+    if not departures.any():
+        return np.zeros(len(age), dtype=bool)
     cell = np.ravel_multi_index((region, sex, age), departures.shape)
     present = np.bincount(cell, minlength=departures.size)
     requested = departures.ravel().astype(float)

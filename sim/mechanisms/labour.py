@@ -41,7 +41,11 @@ def vacancy_slots(vacancies: np.ndarray, firms: np.ndarray, rng: np.random.Gener
 
 
 def layoff_mask(employer: np.ndarray, excess: np.ndarray, employees: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Employed persons released because their firm shrank; each worker of a firm with ``excess``
-    surplus workers leaves with probability excess / employees (so the expected count is exact)."""
+    """Which workers (``employer`` = their firm index) are released because their firm shrank:
+    each worker of a firm with ``excess`` surplus workers leaves with probability excess / employees
+    (so the expected count is exact). Draws only for workers of shrinking firms."""
     share = np.divide(excess, employees, out=np.zeros(len(excess)), where=employees > 0)
-    return rng.random(len(employer), dtype=np.float32) < share[employer]
+    at_risk = np.flatnonzero(share[employer] > 0)
+    released = np.zeros(len(employer), bool)
+    released[at_risk] = rng.random(len(at_risk)) < share[employer[at_risk]]
+    return released

@@ -78,6 +78,7 @@ def destination_utility(
     ln((1 − u_t) / (1 − u_base)), ln(h_t / h_base) and the amenity index change — so all-zero changes
     reproduce the fitted logit. ``weights`` is the ``migration`` parameter section (distance_elasticity = b_d, ties_elasticity = b_n,
     wage_weight = b_w, employment_weight = b_e, housing_cost_weight = b_h, amenity_weight = b_a). The diagonal is not used.
+    With ``constants`` of shape [G, n] (one row α_gj per age group g) the result is V_gij, shape [G, n, n].
     """
     destination_shift = (
         weights["wage_weight"] * np.asarray(log_wage_ratio)
@@ -86,40 +87,48 @@ def destination_utility(
         + weights["amenity_weight"] * np.asarray(amenity)
     )
     return (
-        (np.asarray(constants) + destination_shift)[None, :]
+        (np.asarray(constants) + destination_shift)[..., None, :]
         - weights["distance_elasticity"] * np.asarray(log_distance)
         + weights["ties_elasticity"] * np.asarray(log_ties)
     )
 
 
 def choice_probabilities(V: np.ndarray) -> np.ndarray:
-    """Row-wise logit over destinations j ≠ i: P_ij = exp(V_ij) / Σ_{k≠i} exp(V_ik), P_ii = 0."""
+    """Row-wise logit over destinations j ≠ i: P_ij = exp(V_ij) / Σ_{k≠i} exp(V_ik), P_ii = 0.
+
+    ``V`` is [n, n] or a stack [G, n, n] of one utility matrix per age group (same rule per matrix).
+    """
     utility = np.array(V, dtype=float)
-    np.fill_diagonal(utility, -np.inf)
-    utility -= utility.max(axis=1, keepdims=True)
+    n = utility.shape[-1]
+    utility[..., np.arange(n), np.arange(n)] = -np.inf
+    utility -= utility.max(axis=-1, keepdims=True)
     weight = np.exp(utility)
-    return weight / weight.sum(axis=1, keepdims=True)
+    return weight / weight.sum(axis=-1, keepdims=True)
 
 
-def draw_destinations(origin: np.ndarray, P: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def draw_destinations(
+    origin: np.ndarray, P: np.ndarray, rng: np.random.Generator, group: np.ndarray | None = None
+) -> np.ndarray:
     """Destination region of each mover (origin indices → destination indices), never the origin.
 
+    ``P`` is [n, n], or [G, n, n] with ``group`` (age-group index 0..G−1 per mover) selecting the matrix.
     One uniform per mover, looked up with a single ``searchsorted`` in the rows of cumulative
-    probabilities laid end to end (row i shifted by +i). Zero-probability destinations (including the
-    origin itself) have zero-width intervals and cannot be drawn; a key that rounds onto the next row's
-    start is pulled back to the last destination of its own row with positive probability.
+    probabilities laid end to end (row r = g·n + i shifted by +r). Zero-probability destinations
+    (including the origin itself) have zero-width intervals and cannot be drawn; a key that rounds onto
+    the next row's start is pulled back to the last destination of its own row with positive probability.
     """
     origin = np.asarray(origin, dtype=np.int64)
-    n = P.shape[0]
-    cumulative = np.cumsum(P, axis=1)
+    n = P.shape[-1]
+    rows = P.reshape(-1, n)
+    row = origin if group is None else np.asarray(group, dtype=np.int64) * n + origin
+    cumulative = np.cumsum(rows, axis=1)
     cumulative /= cumulative[:, -1:]
-    offsets = np.arange(n)
-    flat = (cumulative + offsets[:, None]).ravel()
-    last_positive = n - 1 - np.argmax(P[:, ::-1] > 0, axis=1)
-    key = origin + rng.random(origin.size)
+    flat = (cumulative + np.arange(len(rows))[:, None]).ravel()
+    last_positive = n - 1 - np.argmax(rows[:, ::-1] > 0, axis=1)
+    key = row + rng.random(origin.size)
     index = np.searchsorted(flat, key, side="right")
-    index = np.minimum(index, origin * n + last_positive[origin])
-    return index - origin * n
+    index = np.minimum(index, row * n + last_positive[row])
+    return index - row * n
 
 
 def draw_movers(

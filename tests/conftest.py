@@ -1,0 +1,40 @@
+"""Shared fixtures: short, coarse runs reused by several tests (session-scoped, run once)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.api import RunResult, run
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "korea_baseline.yaml"
+PACK = ROOT / "sim" / "data" / "korea"
+CAPITAL_CODES = ("11", "28", "41")  # Seoul, Incheon, Gyeonggi
+REGION_CODES = ("11", "26", "27", "28", "29", "30", "31", "36", "41", "42", "43", "44", "45", "46", "47", "48", "50")
+
+
+@pytest.fixture(scope="session")
+def baseline_run() -> RunResult:
+    """Korea baseline, 2023 → 2026 at 1:100 (about one second)."""
+    return run(BASELINE, seed=7, scale=100, until=2026)
+
+
+@pytest.fixture(scope="session")
+def backcast_run() -> RunResult:
+    """Back-cast 2015 → 2023 at 1:200: observed fertility and (partly negative) international migration."""
+    return run(load_scenario(BASELINE, start_year=2015, end_year=2023), seed=3, scale=200)
+
+
+@pytest.fixture(scope="session", params=["baseline", "backcast"])
+def any_run(request) -> RunResult:
+    return request.getfixturevalue(f"{request.param}_run")
+
+
+def packaged_population(year: int) -> pd.Series:
+    """Packaged population at 31 December of ``year``, persons per region code."""
+    table = pd.read_csv(PACK / f"population_{year}.csv", dtype={"region": str})
+    return table.groupby("region")["persons"].sum()
