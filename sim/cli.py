@@ -64,14 +64,21 @@ def run(
 
 @app.command()
 def check(
+    scenario: Annotated[Path, typer.Argument(help="baseline scenario starting in 2023")] = Path("scenarios/korea_baseline.yaml"),
     seeds: Annotated[int, typer.Option(help="number of seeds to average over")] = 3,
-    scale: Annotated[int, typer.Option(help="persons per agent")] = 100,
+    scale: Annotated[int | None, typer.Option(help="persons per agent (default: the scenario's)")] = None,
     out: Annotated[Path | None, typer.Option(help="write the tables as CSV to this folder")] = None,
 ) -> None:
-    """Validity: the Korea baseline against KOSTAT's 2022-based projection, and a 2015→2023 back-cast."""
+    """Validity: a baseline 2023→2052 against KOSTAT's 2022-based projection, and its 2015→2023 back-cast.
+
+    Exits with status 1 if a criterion is outside its tolerance.
+    """
+    from sim.scenario import load_scenario
     from sim.validation import run_checks
 
-    report = run_checks(seeds=seeds, scale=scale)
+    if seeds < 1:
+        raise RegsimError(f"--seeds: must be at least 1, found {seeds}")
+    report = run_checks(load_scenario(scenario, scale=scale), seeds=seeds)
     console.print(_frame_table("Baseline 2023→2052 vs official projection (mean over seeds)", report.criteria))
     console.print(_frame_table("Provinces", report.provinces, digits=3))
     console.print(_frame_table("Back-cast 2015→2023 vs observed 2023", report.backcast))

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from sim.data import read_table
+from sim.errors import RegsimError
+from sim.scenario import Scenario, scenario_from_dict
 
 OFFICIAL_PROJECTION = "official_projection_2022based"
 TOLERANCES = {
@@ -131,15 +133,15 @@ class ValidityReport:
         self.backcast.to_csv(out / "backcast_2015_2023.csv", index=False)
 
 
-def run_checks(seeds: int = 3, scale: int = 100) -> ValidityReport:
-    """Run the baseline (2023→2052) and the back-cast (2015→2023) over ``seeds`` seeds."""
+def run_checks(baseline: Scenario, seeds: int = 3) -> ValidityReport:
+    """Run ``baseline`` (from 2023) and its back-cast (2015→2023, same parameters) over ``seeds`` seeds."""
     from sim.api import run
-    from sim.scenario import scenario_from_dict
 
-    baseline = scenario_from_dict({"name": "korea_baseline", "scale": scale}, source="validation baseline")
-    backcast = scenario_from_dict(
-        {"name": "korea_backcast_2015", "scale": scale, "start_year": 2015, "end_year": 2023}, source="validation back-cast"
-    )
+    if baseline.start_year != 2023:
+        raise RegsimError(f"the validity check needs a scenario starting in 2023, found start_year {baseline.start_year}")
+    fields = baseline.model_dump()
+    baseline = scenario_from_dict({**fields, "end_year": 2052}, source=f"scenario {baseline.name!r}")
+    backcast = scenario_from_dict({**fields, "start_year": 2015, "end_year": 2023}, source=f"back-cast of {baseline.name!r}")
     checks, backcasts = [], []
     for seed in range(seeds):
         result = run(baseline, seed=seed)

@@ -50,8 +50,15 @@ def binomial_sd(trials: int, probability: float) -> float:
 # --- age schedule and move probabilities ---------------------------------------------------------
 
 
+STANDARD_SCHEDULE = {"a1": 0.02, "alpha1": 0.1, "a2": 0.06, "alpha2": 0.1, "mu2": 20.0, "lambda2": 0.4, "c": 0.003}
+"""Rogers & Castro (1981) simplified basic standard schedule."""
+
+KOSTAT_2023_MOBILITY = {(0, 9): 13.4, (20, 29): 22.8, (30, 39): 20.1, (40, 49): 11.0, (50, 59): 8.7, (60, 69): 7.0, (70, 79): 5.0}
+"""Moves per 100 persons by age, KOSTAT Domestic Migration Statistics 2023 (the parameters' source)."""
+
+
 def test_rogers_castro_standard_schedule_known_values():
-    params = rogers_castro_parameters()
+    params = STANDARD_SCHEDULE
     schedule = rogers_castro(np.arange(N_AGES), params)
     # Age 0: a1 + c (the labour component is exp(2 - e^8) ~ 0) = 0.02 + 0.003.
     assert schedule[0] == pytest.approx(0.023, abs=1e-9)
@@ -59,6 +66,14 @@ def test_rogers_castro_standard_schedule_known_values():
     assert 15 + np.argmax(schedule[15:41]) == 23
     # Age 100: c plus the tails a2·e^(−α2·80) and a1·e^(−α1·100).
     assert schedule[MAX_AGE] == pytest.approx(0.003 + 0.06 * np.exp(-8.0) + 0.02 * np.exp(-10.0), rel=1e-9)
+
+
+def test_packaged_schedule_reproduces_kostat_mobility_by_age():
+    # The parameters are a least-squares fit to these decade means (PROVENANCE / parameters.yaml);
+    # the fit must stay within one point (moves per 100 persons) of each published value.
+    schedule = 100 * rogers_castro(np.arange(N_AGES), rogers_castro_parameters())
+    for (low, high), published in KOSTAT_2023_MOBILITY.items():
+        assert schedule[low : high + 1].mean() == pytest.approx(published, abs=1.0)
 
 
 def test_move_probability_table_reproduces_expected_outflow_exactly():

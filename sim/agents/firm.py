@@ -57,7 +57,7 @@ class FirmPopulation:
 
     def employees(self, employer: np.ndarray) -> np.ndarray:
         """Worker agents per firm, from ``employer`` indices (entries < 0 are not employed)."""
-        return np.bincount(employer[employer >= 0], minlength=len(self))
+        return np.bincount(employer + 1, minlength=len(self) + 1)[1:]  # NOT_EMPLOYED (−1) lands in bin 0
 
     def rd_krw(self, employees: np.ndarray) -> np.ndarray:
         """R&D spending per establishment (KRW per year): intensity × value added."""

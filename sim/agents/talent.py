@@ -80,8 +80,9 @@ class TalentPool:
 
     def count_by_region(self, n_regions: int, mask: np.ndarray | None = None) -> np.ndarray:
         """Agents per region (optionally only where ``mask``), as int64."""
-        regions = self.region if mask is None else self.region[mask]
-        return np.bincount(regions, minlength=n_regions)
+        if mask is None:
+            return np.bincount(self.region, minlength=n_regions)
+        return np.bincount(self.region * 2 + mask, minlength=2 * n_regions)[1::2]  # int8 codes: one pass, no copy of the subset
 
     def pyramid(self, n_regions: int) -> np.ndarray:
         """Agents by region, sex and age: array [n_regions, 2, 101]."""
