@@ -22,7 +22,7 @@ app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     help="Regional innovation policy and depopulation simulator.",
 )
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)  # full tables in logs and pipes
 errors = Console(stderr=True)
 
 RESULTS_DIR = Path("results")

@@ -33,6 +33,7 @@ REGION_MEASURES: dict[str, str] = {
     "persons_65_plus": "persons aged 65 and over at 31 December",
     "extinction_risk_index": "women_20_39 / persons_65_plus (below 0.5: at risk; below 0.2: high risk)",
     "youth_share": "share of residents aged 20-39 (fraction)",
+    "graduates": "residents completing a college or university programme during the year (persons)",
     "employed": "employed residents at 31 December (persons)",
     "unemployed": "residents in the labour force without a job at 31 December (persons)",
     "firms": "establishments at 31 December",
@@ -46,7 +47,7 @@ REGION_MEASURES: dict[str, str] = {
 
 FLOW_MEASURES = (
     "births", "deaths", "in_migrants", "out_migrants", "net_migration",
-    "international_net_migration", "startups", "firm_exits", "innovations", "rd_spending_krw",
+    "international_net_migration", "graduates", "startups", "firm_exits", "innovations", "rd_spending_krw",
 )
 """Measures that describe the year's events; missing in the initial row."""
 

@@ -287,7 +287,8 @@ class RegionalModel(mesa.Model):
     def education(self) -> None:
         """Students advance a year and graduate; each region's universities admit the entry cohort."""
         t, p = self.talent, self.params["universities"]
-        education.advance_studies(t.enrolled, t.study_years_left, t.education)
+        graduates = education.advance_studies(t.enrolled, t.study_years_left, t.education)
+        self.flows["graduates"] = np.bincount(t.region[graduates], minlength=self.n_regions)
         candidates = np.flatnonzero((t.age == p["entry_age"]) & ~t.studying & (t.education == education.SECONDARY))
         order = np.argsort(t.region[candidates], kind="stable")
         bounds = np.searchsorted(t.region[candidates][order], np.arange(self.n_regions + 1))
@@ -473,7 +474,7 @@ def _measure(name: str):
 
 
 def _empty_flows(n_regions: int) -> dict[str, np.ndarray]:
-    names = ("births", "deaths", "in_migrants", "out_migrants", "international_net_migration", "startups", "firm_exits")
+    names = ("births", "deaths", "in_migrants", "out_migrants", "international_net_migration", "graduates", "startups", "firm_exits")
     return {name: np.zeros(n_regions, np.int64) for name in names}
 
 
