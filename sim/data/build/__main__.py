@@ -1,0 +1,24 @@
+"""Entry point: ``python -m sim.data.build [--shared PATH]`` rebuilds every packaged table."""
+
+import argparse
+from pathlib import Path
+
+from sim.data import DATA_DIR
+from sim.data.build import demography, economy, migration, migration_age, validation
+
+DEFAULT_SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="folder of the raw CSVs")
+    args = parser.parse_args()
+    out = DATA_DIR / "korea"
+    # migration_age reads the tables of demography (mortality) and migration (every calibration window)
+    for module in (demography, migration, migration_age, economy, validation):
+        module.build(args.shared, out)
+        print(f"built {module.__name__}")
+
+
+if __name__ == "__main__":
+    main()
