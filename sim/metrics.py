@@ -40,7 +40,8 @@ REGION_MEASURES: dict[str, str] = {
     "startups": "new establishments during the year (startups and university spin-offs)",
     "firm_exits": "establishments closed during the year",
     "innovations": "innovations by the region's firms during the year",
-    "rd_spending_krw": "business R&D spending during the year (KRW)",
+    "rd_spending_krw": "business R&D spending during the year, own and publicly funded (KRW)",
+    "lever_spending_krw": "spending of all active policy levers in the region during the year (KRW)",
     "grdp_krw": "gross regional domestic product: value added of the region's firms (KRW per year)",
 }
 """Region-year columns of ``regions.parquet`` with their definitions and units."""
@@ -48,11 +49,18 @@ REGION_MEASURES: dict[str, str] = {
 FLOW_MEASURES = (
     "births", "deaths", "in_migrants", "out_migrants", "net_migration",
     "international_net_migration", "graduates", "startups", "firm_exits", "innovations", "rd_spending_krw",
+    "lever_spending_krw",
 )
 """Measures that describe the year's events; missing in the initial row."""
 
 RATIO_MEASURES = ("extinction_risk_index", "youth_share")
 """Measures that are not additive across regions (recomputed nationally from their parts)."""
+
+PAIRED_MEASURES: dict[str, str] = {
+    "jobs_created": "employed minus employed in the baseline run (same scenario without levers, same seed; persons)",
+    "population_retained": "population minus population in the baseline run (same seed; persons)",
+}
+"""Region-year columns that compare a policy run with its paired baseline (common random numbers)."""
 
 NATIONAL_EXTRA: dict[str, str] = {
     "capital_region_share": "share of the national population living in the capital region (Seoul, Incheon, Gyeonggi)",
@@ -84,10 +92,8 @@ def region_measures(model: RegionalModel, initial: bool) -> dict[str, np.ndarray
         "firms": f.count_by_region(n).astype(float) * scale,
         "grdp_krw": np.bincount(f.region, weights=f.productivity * employees, minlength=n) * scale,
     }
-    flows = {name: values.astype(float) * scale for name, values in model.flows.items()}
+    flows = {name: values.astype(float) * (1 if name == "lever_spending_krw" else scale) for name, values in model.flows.items()}
     flows["net_migration"] = flows["in_migrants"] - flows["out_migrants"]
-    flows["innovations"] = np.bincount(f.region, weights=f.innovations, minlength=n) * scale
-    flows["rd_spending_krw"] = np.bincount(f.region, weights=f.rd_krw(employees), minlength=n) * scale
     for name in FLOW_MEASURES:
         measures[name] = np.full(n, np.nan) if initial else flows[name]
     return {name: measures[name] for name in REGION_MEASURES}
@@ -112,9 +118,21 @@ def regions_table(model: RegionalModel) -> pd.DataFrame:
     return _typed(table.sort_values(["year", "region"], ignore_index=True))
 
 
+def add_paired_differences(regions: pd.DataFrame, baseline: pd.DataFrame | None) -> pd.DataFrame:
+    """The PAIRED_MEASURES columns: differences against the baseline run's table (zero without one)."""
+    keys = ["year", "region"]
+    if baseline is None:
+        return regions.assign(**{name: pd.array([0] * len(regions), dtype="Int64") for name in PAIRED_MEASURES})
+    base = regions[keys].merge(baseline[[*keys, "employed", "population"]], on=keys, how="left")
+    return regions.assign(
+        jobs_created=(regions["employed"] - base["employed"]).astype("Int64"),
+        population_retained=(regions["population"] - base["population"]).astype("Int64"),
+    )
+
+
 def national_table(regions: pd.DataFrame, capital_codes: list[str]) -> pd.DataFrame:
     """One row per year: region measures summed, ratios recomputed, and the NATIONAL_EXTRA columns."""
-    additive = [name for name in REGION_MEASURES if name not in RATIO_MEASURES]
+    additive = [name for name in (*REGION_MEASURES, *PAIRED_MEASURES) if name not in RATIO_MEASURES and name in regions]
     grouped = regions.groupby("year")
     national = grouped[additive].sum(min_count=1).reset_index()
     youth = (regions["youth_share"] * regions["population"]).groupby(regions["year"]).sum().to_numpy()
@@ -140,7 +158,7 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 def _typed(table: pd.DataFrame) -> pd.DataFrame:
     """Counts as nullable integers (missing flows stay <NA>), KRW and ratios as floats."""
-    counts = [name for name in (*REGION_MEASURES, *NATIONAL_EXTRA) if name in table and _is_count(name)]
+    counts = [name for name in (*REGION_MEASURES, *PAIRED_MEASURES, *NATIONAL_EXTRA) if name in table and _is_count(name)]
     for name in counts:
         table[name] = table[name].round().astype("Int64")
     return table

@@ -22,10 +22,16 @@ import numpy as np
 from sim.agents import FirmPopulation, Region, TalentPool, University
 from sim.agents.firm import INDUSTRIES
 from sim.agents.talent import NOT_EMPLOYED
+from sim.levers.base import PolicyEffects, build_lever
 from sim.mechanisms import demography, education, labour, migration
 from sim.metrics import REGION_MEASURES, region_measures
 from sim.pack import AGES, LAST_OBSERVED_YEAR, RegionPack
 from sim.scenario import Scenario
+
+
+POLICY_STREAM = 7919
+"""Second entry of the policy random stream's seed ([seed, POLICY_STREAM]): levers never draw from
+the model's own stream, so a lever that spends nothing leaves the run unchanged."""
 
 
 class RegionalModel(mesa.Model):
@@ -45,6 +51,9 @@ class RegionalModel(mesa.Model):
         ]
         self.n_regions = len(self.regions)
         self.flows = _empty_flows(self.n_regions)
+        self.policy_rng = np.random.default_rng([seed, POLICY_STREAM])
+        self.levers = [build_lever(spec, f"levers[{i}]") for i, spec in enumerate(scenario.levers)]
+        self.lever_spending: list[dict] = []  # one record per (year, lever, region) with spending > 0
         self._build_talent()
         self._build_firms()
         self._build_universities()
@@ -52,6 +61,7 @@ class RegionalModel(mesa.Model):
         self._calibrate_labour_market()
         start_rd = self.firms.rd_krw(self.firms.employees(self.talent.employer))
         self.reference_rd_krw = float(start_rd[start_rd > 0].mean())  # R_ref: mean R&D of a performer at the start
+        self.effects = PolicyEffects.neutral(len(self.firms), self.n_regions)
         self.datacollector = mesa.DataCollector(
             model_reporters={"year": "year"},
             agenttype_reporters={Region: {name: _measure(name) for name in REGION_MEASURES}},
@@ -97,6 +107,7 @@ class RegionalModel(mesa.Model):
         rd_intensity = self._initial_rd_intensity(region, industry, size, productivity)
         age = _stationary_firm_ages(len(region), p, self.rng)
         self.firms = FirmPopulation.new(region, industry, size, productivity, rd_intensity, age, self.rng)
+        self.next_firm_uid = len(self.firms)
         self.tradable = np.isin(np.array(INDUSTRIES), p["tradable_industries"])
 
     def _initial_productivity(self, region, industry, size, employed) -> np.ndarray:
@@ -113,15 +124,23 @@ class RegionalModel(mesa.Model):
         return productivity * (target / value_added)[region]
 
     def _initial_rd_intensity(self, region, industry, size, productivity) -> np.ndarray:
-        """Business R&D by region spread over R&D performers in R&D industries, by value added."""
+        """Business R&D by region spread over R&D performers in R&D industries, by value added.
+
+        Larger establishments are likelier to perform R&D (probability proportional to size, with
+        the mean probability the documented performer share); each region's performers share one
+        R&D intensity, kept for performers among later entrants.
+        """
         p = self.params
-        rd_industry = np.isin(np.array(INDUSTRIES), p["firms"]["rd_industries"])[industry]
-        performer = rd_industry & (self.rng.random(len(region)) < p["firms"]["rnd_performing_share_in_rd_industries"])
+        self.rd_industry = np.isin(np.array(INDUSTRIES), p["firms"]["rd_industries"])
+        in_rd_industry = self.rd_industry[industry]
+        share = p["firms"]["rnd_performing_share_in_rd_industries"]
+        probability = np.minimum(share * size / size[in_rd_industry].mean(), 1.0)
+        performer = in_rd_industry & (self.rng.random(len(region)) < probability)
         value_added = productivity * size
         performer_va = np.bincount(region[performer], weights=value_added[performer], minlength=self.n_regions)
         business_rd = self.pack.rd_krw * p["innovation"]["business_share_of_rd"] / self.scale
-        intensity_by_region = np.divide(business_rd, performer_va, out=np.zeros(self.n_regions), where=performer_va > 0)
-        return np.where(performer, intensity_by_region[region], 0.0)
+        self.rd_intensity_by_region = np.divide(business_rd, performer_va, out=np.zeros(self.n_regions), where=performer_va > 0)
+        return np.where(performer, self.rd_intensity_by_region[region], 0.0)
 
     def _build_universities(self) -> None:
         share = self.params["innovation"]["university_share_of_rd"]
@@ -168,9 +187,13 @@ class RegionalModel(mesa.Model):
     def _job_loss_rate_from_exits_and_moves(self) -> np.ndarray:
         """Share of each region's jobs lost in a year through firm closures and workers' moves."""
         f, t, fp = self.firms, self.talent, self.params["firms"]
-        hazard = np.where(f.age < fp["young_firm_years"], self.young_firm_hazard, fp["exit_rate"])
+        young = f.age < fp["young_firm_years"]
+        relative = np.power(f.size, -fp["exit_size_elasticity"])
+        for group in (young, ~young):
+            relative[group] /= relative[group].mean()
+        hazard = np.where(young, self.young_firm_hazard, fp["exit_rate"]) * relative
         jobs = np.bincount(f.region, weights=f.size, minlength=self.n_regions)
-        closures = np.bincount(f.region, weights=f.size * hazard, minlength=self.n_regions) / jobs
+        closures = np.bincount(f.region, weights=f.size * np.minimum(hazard, 1.0), minlength=self.n_regions) / jobs
         employed = t.employed
         workers = t.count_by_region(self.n_regions, employed)
         moves = np.bincount(t.region[employed], weights=self.move_probability[t.region[employed], t.age[employed]], minlength=self.n_regions)
@@ -185,6 +208,7 @@ class RegionalModel(mesa.Model):
         with np.errstate(divide="ignore"):
             self.log_distance = np.log(np.where(self.pack.distance_km > 0, self.pack.distance_km, 1.0))
         self.log_ties = np.log1p(self.pack.ties_persons)
+        self.mean_ties_into = self.pack.ties_persons.sum(axis=0) / (self.n_regions - 1)  # persons, per origin
         self.migration_age_group, self.destination_constants = self.pack.migration_constants_by_age(period)
 
     # --- the year ----------------------------------------------------------------------------
@@ -192,6 +216,7 @@ class RegionalModel(mesa.Model):
         """Simulate one calendar year (``self.year`` + 1) and record its measures."""
         self.year = self.spec.start_year + int(self.time)
         self.flows = _empty_flows(self.n_regions)
+        self.apply_levers()
         self.demography()
         self.internal_migration()
         self.education()
@@ -200,6 +225,39 @@ class RegionalModel(mesa.Model):
         self._record_year()
         if self.year >= self.spec.end_year:
             self.running = False
+
+    def apply_levers(self) -> None:
+        """Active levers write this year's effects and spend; spending is recorded by region and lever."""
+        self.effects = PolicyEffects.neutral(len(self.firms), self.n_regions)
+        krw_per_jpy = self.params["policy"]["krw_per_jpy"]
+        for lever in self.levers:
+            budget = lever.spec.budget_krw(krw_per_jpy)
+            if not lever.active(self.year) or budget <= 0:
+                continue
+            spending = lever.apply(self, self.effects, budget)
+            self.flows["lever_spending_krw"] = self.flows["lever_spending_krw"] + spending
+            self.lever_spending.extend(
+                {"year": self.year, "lever": lever.label, "region": self.regions[r].code, "spending_krw": float(spending[r])}
+                for r in np.flatnonzero(spending > 0)
+            )
+        self.firms.size = self.firms.size + self.effects.extra_jobs
+        self.firms.productivity = self.firms.productivity * (1.0 + self.effects.productivity_gain)
+
+    def region_mask(self, codes: list[str] | None, region_type: str = "all") -> np.ndarray:
+        """Boolean mask over regions: listed codes (all if None) intersected with a region type."""
+        chosen = np.ones(self.n_regions, bool) if codes is None else np.isin(self.pack.codes, codes)
+        kind = {
+            "all": np.ones(self.n_regions, bool),
+            "capital": self.pack.capital,
+            "non_capital": ~self.pack.capital,
+            "population_decline_areas": self.pack.decline_area_share > 0,
+        }[region_type]
+        return chosen & kind
+
+    def firm_mask(self, regions: np.ndarray, industries: list[str]) -> np.ndarray:
+        """Boolean mask over firms in ``regions`` (mask) and ``industries`` (KSIC sections; all if empty)."""
+        in_industry = np.isin(np.array(INDUSTRIES), industries) if industries else np.ones(len(INDUSTRIES), bool)
+        return regions[self.firms.region] & in_industry[self.firms.industry]
 
     def demography(self) -> None:
         """Deaths and births by region of residence, ageing, and international migration."""
@@ -264,8 +322,11 @@ class RegionalModel(mesa.Model):
 
     def internal_migration(self) -> None:
         """Movers leave their jobs and choose a destination by the place-attribute logit of their age group."""
-        t, mp = self.talent, self.params["migration"]
-        movers = np.flatnonzero(migration.draw_movers(t.region, t.age, self.move_probability, self.rng))
+        t, mp, e = self.talent, self.params["migration"], self.effects
+        leave = self.move_probability.copy()
+        leave[:, 15:35] = np.minimum(leave[:, 15:35] * e.youth_leave_multiplier[:, None], 1.0)
+        movers = np.flatnonzero(migration.draw_movers(t.region, t.age, leave, self.rng))
+        relationship = mp["ties_elasticity"] * np.log1p(e.relationship_persons / self.mean_ties_into)
         utility = migration.destination_utility(
             self.destination_constants,
             self.log_distance,
@@ -274,7 +335,7 @@ class RegionalModel(mesa.Model):
             np.array([r.log_wage_change for r in self.regions]),
             np.array([r.log_employment_change for r in self.regions]),
             np.array([r.log_housing_change for r in self.regions]),
-            np.array([r.amenity_change for r in self.regions]),
+            np.array([r.amenity_change for r in self.regions]) + e.amenity + relationship,
         )
         origin = t.region[movers]
         age_group = self.migration_age_group[np.minimum(t.age[movers], migration.MAX_AGE)]
@@ -282,7 +343,8 @@ class RegionalModel(mesa.Model):
         self.flows["out_migrants"] = np.bincount(origin, minlength=self.n_regions)
         self.flows["in_migrants"] = np.bincount(destination, minlength=self.n_regions)
         t.region[movers] = destination
-        t.employer[movers] = NOT_EMPLOYED
+        keeps_job = self.policy_rng.random(len(movers)) < e.remote_work_share if e.remote_work_share > 0 else np.zeros(len(movers), bool)
+        t.employer[movers[~keeps_job]] = NOT_EMPLOYED
 
     def education(self) -> None:
         """Students advance a year and graduate; each region's universities admit the entry cohort."""
@@ -294,7 +356,9 @@ class RegionalModel(mesa.Model):
         bounds = np.searchsorted(t.region[candidates][order], np.arange(self.n_regions + 1))
         for university in self.universities:
             r = university.region_index
-            entrants, level, years = university.admit(candidates[order[bounds[r]:bounds[r + 1]]], p, self.rng)
+            entrants, level, years = university.admit(
+                candidates[order[bounds[r]:bounds[r + 1]]], p, self.effects.entry_rate_extra[r], self.rng
+            )
             t.enrolled[entrants] = level
             t.study_years_left[entrants] = years
             t.employer[entrants] = NOT_EMPLOYED
@@ -308,20 +372,31 @@ class RegionalModel(mesa.Model):
         f.collaborating[:] = False
         for university in self.universities:
             in_region = rd_firms[f.region[rd_firms] == university.region_index]
-            f.collaborating[university.choose_partners(in_region, up["partner_share_of_rd_firms"], self.rng)] = True
-        research = np.array([u.research_krw for u in self.universities]) / self.scale
-        log_change = f.innovate(employees, self.n_regions, research, ip, self.reference_rd_krw, self.rng)
+            share = min(up["partner_share_of_rd_firms"] + self.effects.partner_share_extra[university.region_index], 1.0)
+            f.collaborating[university.choose_partners(in_region, share, self.rng)] = True
+        research = (np.array([u.research_krw for u in self.universities]) + self.effects.university_research_krw) / self.scale
+        subsidy = ip["rnd_subsidy_additionality"] * self.effects.rd_subsidy_krw
+        log_change = f.innovate(
+            employees, self.n_regions, research, ip, self.reference_rd_krw, self.rng, subsidy, self.effects.spillover_multiplier
+        )
+        self.flows["rd_spending_krw"] = np.bincount(f.region, weights=f.rd_krw(employees) + subsidy, minlength=self.n_regions)
+        self.flows["innovations"] = np.bincount(f.region, weights=f.innovations, minlength=self.n_regions)
         jobs = np.bincount(f.region, weights=employees, minlength=self.n_regions)
         self.log_wage_growth = np.divide(
             np.bincount(f.region, weights=employees * log_change, minlength=self.n_regions), jobs, out=np.zeros(self.n_regions), where=jobs > 0
         )
         tradable_before = np.bincount(f.region, weights=f.size * self.tradable[f.industry], minlength=self.n_regions)
         f.grow(log_change, self.tradable, fp["employment_elasticity_to_productivity"])
-        exits = f.exit_mask(self.young_firm_hazard, fp["exit_rate"], int(fp["young_firm_years"]), self.rng)
+        exits = f.exit_mask(
+            self.young_firm_hazard * self.effects.young_exit_multiplier[f.region], fp["exit_rate"], int(fp["young_firm_years"]),
+            fp["exit_size_elasticity"], self.rng,
+        )
         self.flows["firm_exits"] = np.bincount(f.region[exits], minlength=self.n_regions)
+        slots_before = np.bincount(self._market(f.region, f.industry), weights=f.size, minlength=2 * self.n_regions)
         entrants = self._entrants(exits, up)
         self.flows["startups"] = np.bincount(entrants.region, minlength=self.n_regions)
         new_index = f.keep_and_append(~exits, entrants)
+        self._reallocate_closed_demand(slots_before, len(f) - len(entrants))
         employer = self.talent.employer
         self.talent.employer = np.where(employer >= 0, new_index[np.maximum(employer, 0)], NOT_EMPLOYED).astype(np.int32)
         f.age += 1
@@ -336,33 +411,64 @@ class RegionalModel(mesa.Model):
     def _entrants(self, exits: np.ndarray, up: dict) -> FirmPopulation:
         """Startups (birth rate × firms, following working-age population) and university spin-offs.
 
-        Startups copy the industry, productivity and R&D intensity of a random incumbent of their
-        region; spin-offs copy an R&D-performing firm of the university's region. Their
-        sizes are set so that, per region and for tradable and non-tradable industries apart,
-        entrants offer as many jobs as closed firms did (entry replaces exit demand; jobs change
-        through innovation, local demand and policy, not through the churn itself).
+        Startups copy the industry and productivity of a random incumbent of their region and, in
+        R&D industries, perform R&D with the documented performer share; spin-offs copy an
+        R&D-performing firm of the university's region and perform R&D. Entrants start at the
+        mean size of the young firms (younger than ``young_firm_years``) of their market.
         """
         f, fp = self.firms, self.params["firms"]
         working_age = self._working_age_by_region()
         growth = np.divide(working_age, self.working_age_last, out=np.ones(self.n_regions), where=self.working_age_last > 0)
         self.working_age_last = working_age
-        expected = fp["birth_rate"] * f.count_by_region(self.n_regions) * growth
+        expected = fp["birth_rate"] * f.count_by_region(self.n_regions) * growth * self.effects.startup_multiplier
         startups = self.rng.poisson(expected)
-        spinoffs = np.array([u.spin_off_count(up["spinoffs_per_trillion_krw_research"], self.scale, self.rng) for u in self.universities])
+        spinoffs = np.array([
+            u.spin_off_count(up["spinoffs_per_trillion_krw_research"] * self.effects.spinoff_multiplier[u.region_index], self.scale, self.rng)
+            for u in self.universities
+        ])
         rd_firms = np.flatnonzero(f.rd_intensity > 0)
         parents = np.concatenate(
             (_sample_by_region(f.region, startups, self.rng), rd_firms[_sample_by_region(f.region[rd_firms], spinoffs, self.rng)])
         )
+        market = self._market(f.region, f.industry)
+        young = f.age < fp["young_firm_years"]
+        young_firms = np.bincount(market[young], minlength=2 * self.n_regions)
+        young_size = np.divide(
+            np.bincount(market[young], weights=f.size[young], minlength=2 * self.n_regions), young_firms,
+            out=np.zeros(2 * self.n_regions), where=young_firms > 0,
+        )
+        is_spinoff = np.arange(len(parents)) >= startups.sum()
+        performs = self.rd_industry[f.industry[parents]] & (
+            is_spinoff | (self.rng.random(len(parents)) < fp["rnd_performing_share_in_rd_industries"])
+        )
+        rd_intensity = np.where(performs, self.rd_intensity_by_region[f.region[parents]], 0.0)
+        return FirmPopulation.new(
+            f.region[parents], f.industry[parents], young_size[market[parents]], f.productivity[parents], rd_intensity,
+            np.zeros(len(parents)), self.rng, first_uid=self._take_firm_uids(len(parents)),
+        )
 
-        def cell(firms: np.ndarray) -> np.ndarray:  # region × (non-tradable, tradable)
-            return f.region[firms].astype(np.int64) * 2 + self.tradable[f.industry[firms]]
+    def _take_firm_uids(self, n: int) -> int:
+        """First of ``n`` new firm identifiers (never reused, so lever projects follow their firm)."""
+        first = self.next_firm_uid
+        self.next_firm_uid += n
+        return first
 
-        exit_slots = np.bincount(cell(exits), weights=f.size[exits], minlength=2 * self.n_regions)
-        entry_slots = np.bincount(cell(parents), weights=f.size[parents], minlength=2 * self.n_regions)
-        ratio = np.divide(exit_slots, entry_slots, out=np.zeros(2 * self.n_regions), where=entry_slots > 0)
-        size = f.size[parents] * ratio[cell(parents)]
-        rd_intensity = np.where(f.rd_intensity[parents] > 0, f.rd_intensity[parents], 0.0)
-        return FirmPopulation.new(f.region[parents], f.industry[parents], size, f.productivity[parents], rd_intensity, np.zeros(len(parents)), self.rng)
+    def _market(self, region: np.ndarray, industry: np.ndarray) -> np.ndarray:
+        """Market index of firms: region × (non-tradable 0, tradable 1)."""
+        return region.astype(np.int64) * 2 + self.tradable[industry]
+
+    def _reallocate_closed_demand(self, slots_before: np.ndarray, survivors: int) -> None:
+        """Jobs of closed firms not taken by entrants go to the surviving firms of the same market,
+        in proportion to their size (competitors take over the market share), so churn alone
+        changes neither the jobs of a market nor the shape of its size distribution."""
+        f = self.firms
+        market = self._market(f.region, f.industry)
+        entrant_slots = np.bincount(market[survivors:], weights=f.size[survivors:], minlength=2 * self.n_regions)
+        survivor_slots = np.bincount(market[:survivors], weights=f.size[:survivors], minlength=2 * self.n_regions)
+        factor = np.divide(
+            np.maximum(slots_before - entrant_slots, 0.0), survivor_slots, out=np.ones(2 * self.n_regions), where=survivor_slots > 0
+        )
+        f.size[:survivors] *= factor[market[:survivors]]
 
     def _working_age_by_region(self) -> np.ndarray:
         t = self.talent
@@ -415,14 +521,15 @@ class RegionalModel(mesa.Model):
             home = t.region[seekers]
             n_seekers = np.bincount(home, minlength=self.n_regions)
             open_by_region = np.bincount(f.region, weights=vacancies, minlength=self.n_regions)
+            links = self.pack.adjacency | self.effects.commuting_links
             if commuting_round:
-                open_by_region = self.pack.adjacency.astype(float) @ open_by_region
+                open_by_region = links.astype(float) @ open_by_region
             hires = labour.matches(n_seekers, open_by_region, efficiency, alpha)
             finding = np.divide(hires, n_seekers, out=np.zeros(self.n_regions), where=n_seekers > 0)
             hired = seekers[self.rng.random(len(seekers)) < finding[home]]
             for r in range(self.n_regions):
                 takers = hired[t.region[hired] == r]
-                markets = np.flatnonzero(self.pack.adjacency[r]) if commuting_round else np.array([r])
+                markets = np.flatnonzero(links[r]) if commuting_round else np.array([r])
                 firms = np.flatnonzero(np.isin(f.region, markets) & (vacancies > 0))
                 slots = labour.vacancy_slots(vacancies, firms, self.rng)[: len(takers)]
                 t.employer[takers[: len(slots)]] = slots
@@ -475,7 +582,8 @@ def _measure(name: str):
 
 def _empty_flows(n_regions: int) -> dict[str, np.ndarray]:
     names = ("births", "deaths", "in_migrants", "out_migrants", "international_net_migration", "graduates", "startups", "firm_exits")
-    return {name: np.zeros(n_regions, np.int64) for name in names}
+    amounts = ("rd_spending_krw", "innovations", "lever_spending_krw")
+    return {name: np.zeros(n_regions, np.int64) for name in names} | {name: np.zeros(n_regions) for name in amounts}
 
 
 def _stochastic_round_array(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -247,6 +247,12 @@ class RegionPack:
         """Total R&D expenditure by region (KRW per year, 2022)."""
         return self._by_region(self.table("rnd_2022", required=("region", "rd_krw")), "rd_krw", "rnd_2022")
 
+    @cached_property
+    def decline_area_share(self) -> np.ndarray:
+        """Share of each province's population living in designated population-decline areas (2023)."""
+        table = self.table("population_decline_areas", required=("region", "share"))
+        return self._by_region(table, "share", "population_decline_areas")
+
     # --- migration -----------------------------------------------------------------------
     @cached_property
     def distance_km(self) -> np.ndarray:

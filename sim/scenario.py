@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from sim.errors import ScenarioError
+from sim.errors import DataError, ScenarioError
 from sim.parameters import with_overrides
 
 START_YEARS = (2015, 2020, 2023)
@@ -50,6 +50,48 @@ class Fertility(BaseModel):
         return path
 
 
+REGION_TYPES = ("all", "capital", "non_capital", "population_decline_areas")
+"""Region types a lever can target; ``population_decline_areas`` weights provinces by the share of
+their population living in the 89 designated population-decline areas (2021)."""
+
+
+class LeverSpec(BaseModel):
+    """One lever switched on in a scenario: name, money, period, targeting, effect parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lever: str = Field(description="registry name (see `regsim levers`)")
+    label: str | None = Field(None, description="name in outputs, when one lever is used twice")
+    budget_krw_per_year: float | None = Field(None, ge=0, description="KRW per year")
+    budget_jpy_per_year: float | None = Field(None, ge=0, description="JPY per year, converted at policy.krw_per_jpy")
+    start: int = Field(strict=True, description="first year the lever spends")
+    end: int = Field(strict=True, description="last year the lever spends (inclusive)")
+    regions: list[str] | None = Field(None, description="KOSIS region codes; default: all regions")
+    region_type: Literal["all", "capital", "non_capital", "population_decline_areas"] = "all"
+    industries: list[str] | None = Field(None, description="KSIC sections (A..S); default: the lever's own")
+    params: dict[str, Any] = Field(default_factory=dict, description="effect parameters of the lever")
+
+    @field_validator("end")
+    @classmethod
+    def _end_not_before_start(cls, end: int, info: ValidationInfo) -> int:
+        start = info.data.get("start")
+        if start is not None and end < start:
+            raise ValueError(f"must not be before start ({start})")
+        return end
+
+    @model_validator(mode="after")
+    def _one_budget(self) -> LeverSpec:
+        if (self.budget_krw_per_year is None) == (self.budget_jpy_per_year is None):
+            raise ValueError("give exactly one of budget_krw_per_year and budget_jpy_per_year")
+        return self
+
+    def budget_krw(self, krw_per_jpy: float) -> float:
+        """Yearly budget in KRW."""
+        if self.budget_krw_per_year is not None:
+            return self.budget_krw_per_year
+        return self.budget_jpy_per_year * krw_per_jpy
+
+
 class Scenario(BaseModel):
     """One simulated world: region pack, period, scale, demographic assumptions, parameters."""
 
@@ -65,6 +107,7 @@ class Scenario(BaseModel):
     international_migration: Literal["kostat_2022_medium", "none"] = "kostat_2022_medium"
     data_pack: str | None = Field(None, description="folder of region-pack tables replacing the packaged ones")
     parameters: dict[str, Any] = Field(default_factory=dict, description="section.name -> value")
+    levers: list[LeverSpec] = Field(default_factory=list, description="policy levers switched on")
 
     @field_validator("start_year")
     @classmethod
@@ -111,11 +154,35 @@ def scenario_from_dict(raw: dict[str, Any], source: str = "<scenario>") -> Scena
     try:
         scenario = Scenario.model_validate(raw)
         scenario.resolved_parameters()
+        _check_levers(scenario)
     except ValidationError as exc:
         raise ScenarioError(f"{source}: {_describe(exc.errors()[0])}") from None
-    except ScenarioError as exc:
+    except (ScenarioError, DataError) as exc:
         raise ScenarioError(f"{source}: {exc}") from None
     return scenario
+
+
+def _check_levers(scenario: Scenario) -> None:
+    """Lever names, effect parameters, region codes and industries exist."""
+    from sim.agents.firm import INDUSTRIES
+    from sim.data import read_table
+    from sim.levers.base import build_lever
+
+    if not scenario.levers:
+        return
+    folder = Path(scenario.data_pack) if scenario.data_pack else None
+    codes = read_table("regions", scenario.country, required=("region",), folder=folder)["region"].astype(str).str.zfill(2).tolist()
+    for i, spec in enumerate(scenario.levers):
+        where = f"levers[{i}]"
+        build_lever(spec, where)
+        for j, code in enumerate(spec.regions or []):
+            if code not in codes:
+                close = difflib.get_close_matches(code, codes, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ScenarioError(f"{where}.regions[{j}]: unknown region code {code!r}{hint} (known: {', '.join(codes)})")
+        for j, industry in enumerate(spec.industries or []):
+            if industry not in INDUSTRIES:
+                raise ScenarioError(f"{where}.industries[{j}]: unknown KSIC section {industry!r} (expected one of {''.join(INDUSTRIES)})")
 
 
 def _merged_yaml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
@@ -164,7 +231,7 @@ def _deep_merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]
 def _describe(error: dict[str, Any]) -> str:
     """One line: field path, what was expected, what was found (and the closest valid key)."""
     location = error["loc"]
-    path = ".".join(str(part) for part in location) or "(top level)"
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".") or "(top level)"
     found = error.get("input")
     if error["type"] == "extra_forbidden":
         valid = _fields_at(location[:-1])
@@ -182,6 +249,9 @@ def _describe(error: dict[str, Any]) -> str:
 def _fields_at(location: tuple[Any, ...]) -> list[str]:
     model: Any = Scenario
     for part in location:
+        if isinstance(part, int):  # a list item: the list's element type
+            model = next(iter(getattr(model, "__args__", ())), None)
+            continue
         field = getattr(model, "model_fields", {}).get(part)
         if field is None:
             return []

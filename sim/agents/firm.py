@@ -32,9 +32,13 @@ class FirmPopulation:
     collaborating: np.ndarray  # has a university research partner this year, bool
     innovations: np.ndarray  # innovations this year, int32
     rounding_offset: np.ndarray  # persistent U(0,1) draw turning fractional size into whole jobs, float64
+    uid: np.ndarray  # identifier kept for the firm's life, increasing in creation order, int64
 
     @classmethod
-    def new(cls, region, industry, size, productivity, rd_intensity, age, rng: np.random.Generator) -> FirmPopulation:
+    def new(
+        cls, region, industry, size, productivity, rd_intensity, age, rng: np.random.Generator, first_uid: int = 0
+    ) -> FirmPopulation:
+        """Firms with the given attributes; ``uid`` numbers them from ``first_uid``."""
         n = len(region)
         return cls(
             region=np.asarray(region, np.int8),
@@ -46,6 +50,7 @@ class FirmPopulation:
             collaborating=np.zeros(n, bool),
             innovations=np.zeros(n, np.int32),
             rounding_offset=rng.random(n),
+            uid=np.arange(first_uid, first_uid + n, dtype=np.int64),
         )
 
     def __len__(self) -> int:
@@ -71,14 +76,18 @@ class FirmPopulation:
         params: dict,
         reference_rd_krw: float,
         rng: np.random.Generator,
+        subsidy_krw: np.ndarray | float = 0.0,
+        spillover_multiplier: np.ndarray | float = 1.0,
     ) -> np.ndarray:
         """Draw this year's innovations and raise innovators' productivity.
 
         ``university_research_krw`` is per region (KRW per year, per agent scale); ``params`` is the
-        ``innovation`` parameter section. Returns each firm's log productivity change.
+        ``innovation`` parameter section; ``subsidy_krw`` (per establishment) is publicly funded
+        R&D added to the firm's own; ``spillover_multiplier`` (per region) scales the spillover
+        term (cluster policies). Returns each firm's log productivity change.
         """
-        rd = self.rd_krw(employees)
-        spill = innovation.regional_spillover(rd, self.region, n_regions, np.zeros(n_regions))
+        rd = self.rd_krw(employees) + subsidy_krw
+        spill = innovation.regional_spillover(rd, self.region, n_regions, np.zeros(n_regions)) * spillover_multiplier
         university = innovation.regional_spillover(np.zeros(len(self)), self.region, n_regions, university_research_krw)
         mean = innovation.expected_innovations(
             rd,
@@ -104,10 +113,22 @@ class FirmPopulation:
         growth = np.exp(employment_elasticity * log_productivity_change)
         self.size = np.where(tradable[self.industry], self.size * growth, self.size)
 
-    def exit_mask(self, young_hazard: float, mature_hazard: float, young_years: int, rng: np.random.Generator) -> np.ndarray:
-        """Firms closing this year: hazard ``young_hazard`` before age ``young_years``, else ``mature_hazard``."""
-        hazard = np.where(self.age < young_years, young_hazard, mature_hazard)
-        return rng.random(len(self)) < hazard
+    def exit_mask(
+        self, young_hazard: np.ndarray | float, mature_hazard: float, young_years: int, size_elasticity: float, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Firms closing this year.
+
+        Base hazard ``young_hazard`` before age ``young_years``, else ``mature_hazard``; within each
+        age class it falls with size as (size / mean size)^(−size_elasticity), rescaled so the class's
+        mean hazard stays the base (larger firms close less often, at the same overall rate).
+        """
+        young = self.age < young_years
+        hazard = np.where(young, young_hazard, mature_hazard)
+        relative = np.power(np.maximum(self.size, 1e-9), -size_elasticity)
+        for group in (young, ~young):
+            if group.any():
+                relative[group] /= relative[group].mean()
+        return rng.random(len(self)) < np.minimum(hazard * relative, 1.0)
 
     def keep_and_append(self, keep: np.ndarray, entrants: FirmPopulation) -> np.ndarray:
         """Drop closed firms, append entrants; returns old index -> new index (−1 if closed)."""
@@ -120,6 +141,12 @@ class FirmPopulation:
     def scale_sizes(self, mask: np.ndarray, factor_by_region: np.ndarray) -> None:
         """Multiply desired sizes of firms in ``mask`` by their region's factor (local demand)."""
         self.size = np.where(mask, self.size * factor_by_region[self.region], self.size)
+
+    def index_of(self, uid: np.ndarray) -> np.ndarray:
+        """Current indices of firms by ``uid`` (−1 for firms that have exited); uids stay sorted."""
+        position = np.searchsorted(self.uid, uid)
+        found = (position < len(self)) & (self.uid[np.minimum(position, len(self) - 1)] == uid)
+        return np.where(found, position, -1)
 
     def count_by_region(self, n_regions: int, mask: np.ndarray | None = None) -> np.ndarray:
         regions = self.region if mask is None else self.region[mask]

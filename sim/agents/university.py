@@ -23,11 +23,14 @@ class University(mesa.Agent):
         self.entrants = 0
         self.spinoffs = 0
 
-    def admit(self, candidates: np.ndarray, params: dict, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Entrants among this region's candidates (person indices), with level and study years."""
+    def admit(
+        self, candidates: np.ndarray, params: dict, extra_entry_rate: float, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Entrants among this region's candidates (person indices), with level and study years;
+        ``extra_entry_rate`` comes from levers (e.g. new vocational colleges)."""
         entrants, level, years = education.enrol(
             candidates,
-            entry_rate=params["higher_education_entry_rate"],
+            entry_rate=min(params["higher_education_entry_rate"] + extra_entry_rate, 1.0),
             college_share=params["college_share_of_entrants"],
             college_years=int(params["college_programme_length_years"]),
             university_years=int(params["programme_length_years"]),

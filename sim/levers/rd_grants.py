@@ -1,0 +1,112 @@
+"""R&D grants to firms: the 2023 regional-industry R&D instruments of seed 003.
+
+Seed 003 (2023 1st Regional Economy Committee, 붙임 programme table) lists the instruments with
+their 2023 budgets, project length, cap per firm per year and government co-funding rate:
+
+| instrument | budget 2023 | years | cap per firm-year | co-funding |
+| --- | --- | --- | --- | --- |
+| 지역주력산업 자유공모형 R&D (key-industry R&D, free call) | 68.8 bn KRW | 2 | 0.2 bn | 80 % |
+| 지역주력산업 지정공모형 R&D (designated items) | 10.8 bn | 2 | 0.4 bn | 80 % |
+| 지역혁신선도기업 R&D (regional innovation leading firms) | 8.3 bn | 3 | 0.3 bn | 80 % |
+| 지역스타기업 (regional star firms, new projects) | 23.4 bn | 2 | 0.2 bn | 80 % |
+
+Mechanism: the grant is public R&D money added to the funded firm's R&D (``PolicyEffects.
+rd_subsidy_krw``) for the project's years; how much of it is additional R&D is
+``innovation.rnd_subsidy_additionality`` (Dimos & Pugh 2016: about one for one). More R&D raises
+expected innovations (knowledge production), hence productivity and, for tradable firms, jobs.
+The firm's own co-funding share is assumed to come out of its existing R&D budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from sim.levers.base import Lever, LeverParams, PolicyEffects, ProjectPortfolio, register
+
+SME_MAX_WORKERS = 300
+"""Manufacturing SMEs have fewer than 300 regular workers (Framework Act on SMEs, Enforcement Decree, Annex 1)."""
+
+RD_INDUSTRIES = ("C", "J", "M")
+
+
+class GrantParams(LeverParams):
+    cap_per_firm_krw: float = Field(2e8, ge=0, description="grant cap per firm per year (KRW); seed 003 table")
+    project_years: int = Field(2, ge=1, description="project length (years); seed 003 table")
+    cofunding_rate: float = Field(0.8, gt=0, le=1, description="government share of project cost; seed 003 table")
+    smes_only: bool = Field(True, description="only establishments under 300 workers (SME definition)")
+
+
+@dataclass
+class _GrantLever(Lever):
+    """Grants to R&D-performing SMEs in target regions and industries, as multi-year projects."""
+
+    portfolio: ProjectPortfolio | None = field(default=None)
+    prefer: ClassVar[str] = "random"  # "random" or "productivity" (star firms: the most productive first)
+
+    def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+        p = self.params
+        if self.portfolio is None:
+            self.portfolio = ProjectPortfolio(duration=p.project_years)
+        firms = model.firms
+        eligible = self.target_firms(model, RD_INDUSTRIES) & (firms.rd_intensity > 0)
+        if p.smes_only:
+            eligible &= firms.size < SME_MAX_WORKERS  # workers per establishment
+        weights = firms.productivity if self.prefer == "productivity" else None
+        grant, spending = self.portfolio.pay(model, eligible, budget_krw, p.cap_per_firm_krw, weights)
+        effects.rd_subsidy_krw += grant
+        return spending
+
+
+@register
+@dataclass
+class KeyIndustryRnD(_GrantLever):
+    name: ClassVar[str] = "key_industry_rnd"
+    country: ClassVar[str] = "korea"
+    case: ClassVar[str] = "003, programme table: 지역주력산업 육성 R&D, free call (68.8 bn KRW, 2 years, ≤0.2 bn/yr, 80 %)"
+    mechanism: ClassVar[str] = "public R&D for SMEs of the region's key industries → R&D, innovations, productivity"
+    Params: ClassVar[type[LeverParams]] = GrantParams
+
+
+class DesignatedItemParams(GrantParams):
+    cap_per_firm_krw: float = Field(4e8, ge=0, description="grant cap per firm per year (KRW); seed 003 table")
+
+
+@register
+@dataclass
+class DesignatedItemRnD(_GrantLever):
+    name: ClassVar[str] = "designated_item_rnd"
+    country: ClassVar[str] = "korea"
+    case: ClassVar[str] = "003, programme table: 지역주력산업 지정공모형 R&D (10.8 bn KRW, 2 years, ≤0.4 bn/yr, 80 %)"
+    mechanism: ClassVar[str] = "larger R&D projects on items designated by the region → R&D, innovations, productivity"
+    Params: ClassVar[type[LeverParams]] = DesignatedItemParams
+
+
+class LeadingFirmParams(GrantParams):
+    cap_per_firm_krw: float = Field(3e8, ge=0, description="grant cap per firm per year (KRW); seed 003 table")
+    project_years: int = Field(3, ge=1, description="project length (years); seed 003 table")
+
+
+@register
+@dataclass
+class RegionalLeadingFirmRnD(_GrantLever):
+    name: ClassVar[str] = "regional_leading_firm_rnd"
+    country: ClassVar[str] = "korea"
+    case: ClassVar[str] = "003, programme table: 지역혁신선도기업 R&D (8.3 bn KRW, 3 years, ≤0.3 bn/yr, 80 %)"
+    mechanism: ClassVar[str] = "three-year R&D for the region's most productive SMEs → R&D, innovations, productivity"
+    Params: ClassVar[type[LeverParams]] = LeadingFirmParams
+    prefer: ClassVar[str] = "productivity"
+
+
+@register
+@dataclass
+class RegionalStarFirms(_GrantLever):
+    name: ClassVar[str] = "regional_star_firms"
+    country: ClassVar[str] = "korea"
+    case: ClassVar[str] = "003, programme table: 지역스타기업 육성 (23.4 bn KRW new, 2 years, ≤0.2 bn/yr, 80 %)"
+    mechanism: ClassVar[str] = "R&D and growth support for promising (most productive) SMEs → R&D, innovations, jobs"
+    Params: ClassVar[type[LeverParams]] = GrantParams
+    prefer: ClassVar[str] = "productivity"
