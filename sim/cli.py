@@ -49,7 +49,7 @@ def run(
     until: Annotated[int | None, typer.Option(help="last simulated year (default: the scenario's end_year)")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder (default: a new folder under results/)")] = None,
 ) -> None:
-    """Run one scenario; print a summary table and write regions/national Parquet files, run.json and a figure."""
+    """Run one scenario; print a summary table and write regions/national/levers Parquet files, run.json and a figure."""
     from sim.api import run as run_scenario
     from sim.scenario import load_scenario
 
@@ -59,7 +59,8 @@ def run(
     folder = out or _new_results_folder(spec.name, seed)
     result.write(folder)
     console.print(_summary_table(result))
-    console.print(f"wrote {folder}/ (regions.parquet, national.parquet, run.json, summary.png) in {result.metadata['wall_time_s']:.1f} s")
+    files = "regions.parquet, national.parquet, levers.parquet, run.json, summary.png"
+    console.print(f"wrote {folder}/ ({files}) in {result.metadata['wall_time_s']:.1f} s")
 
 
 @app.command()
@@ -111,6 +112,64 @@ def bench(
     console.print(_frame_table("Benchmark (Korea baseline)", pd.DataFrame(rows)))
 
 
+@app.command()
+def levers(
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON list (with parameter descriptions)")] = False,
+) -> None:
+    """The policy levers a scenario can switch on: origin (case), mechanism and effect parameters."""
+    import json
+
+    import sim.levers  # noqa: F401  (importing the package registers every lever family)
+    from sim.levers.base import REGISTRY, describe_params
+
+    entries = [
+        {
+            "name": name,
+            "country": cls.country,
+            "case": cls.case,
+            "mechanism": cls.mechanism,
+            "parameters": describe_params(cls),
+        }
+        for name, cls in sorted(REGISTRY.items())
+    ]
+    if as_json:
+        print(json.dumps(entries, indent=2, ensure_ascii=False, default=str))
+        return
+    table = Table(title=f"Policy levers ({len(entries)})", show_lines=True)
+    for column in ("name", "country", "case", "mechanism", "parameters (default)"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        params = "\n".join(f"{key}={value['default']!r}" for key, value in entry["parameters"].items())
+        table.add_row(entry["name"], entry["country"], entry["case"], entry["mechanism"], params or "-")
+    console.print(table)
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="scenario YAML files")],
+) -> None:
+    """Check scenario files without running them (inheritance, fields, levers, regions, parameters).
+
+    Prints one line per file; exits with status 2 if any file is invalid.
+    """
+    from sim.errors import ScenarioError
+    from sim.scenario import load_scenario
+
+    invalid = 0
+    for file in files:
+        try:
+            spec = load_scenario(file)
+        except RegsimError as exc:
+            invalid += 1
+            message = str(exc) if isinstance(exc, ScenarioError) else f"{file}: {exc}"
+            errors.print(f"regsim: error: {message}", markup=False, highlight=False, soft_wrap=True)
+            continue
+        count = len(spec.levers)
+        console.print(f"ok {file} ({count} lever{'' if count == 1 else 's'}, hash {spec.content_hash()[:12]})", markup=False, highlight=False, soft_wrap=True)
+    if invalid:
+        raise typer.Exit(2)
+
+
 def _progress(total_years: int):
     """A Rich progress bar on a terminal (years done, time left); nothing otherwise."""
     from contextlib import contextmanager
@@ -152,7 +211,19 @@ def _summary_table(result) -> Table:
     ]
     for label, column, fmt in rows:
         table.add_row(label, *(fmt.format(national.loc[year, column]) for year in years))
+    if result.metadata.get("scenario_resolved", {}).get("levers"):
+        cumulative = national["lever_spending_krw"].fillna(0.0).cumsum()  # all levers, start year to the shown year
+        table.add_section()
+        table.add_row("lever spending to date (KRW, total)", *(f"{cumulative.loc[year]:,.0f}" for year in years))
+        if "jobs_created" in national:
+            table.add_row("jobs created (persons, vs paired baseline)", *(_format_count(national.loc[year, "jobs_created"]) for year in years))
     return table
+
+
+def _format_count(value) -> str:
+    import pandas as pd
+
+    return "–" if pd.isna(value) else f"{int(value):+,d}"
 
 
 def _frame_table(title: str, frame, digits: int = 2) -> Table:

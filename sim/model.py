@@ -22,12 +22,18 @@ import numpy as np
 from sim.agents import FirmPopulation, Region, TalentPool, University
 from sim.agents.firm import INDUSTRIES
 from sim.agents.talent import NOT_EMPLOYED
+from sim.crn import CommonRandomNumbers, Purpose, yearly_generator
 from sim.levers.base import PolicyEffects, build_lever
 from sim.mechanisms import demography, education, labour, migration
 from sim.metrics import REGION_MEASURES, region_measures
 from sim.pack import AGES, LAST_OBSERVED_YEAR, RegionPack
 from sim.scenario import Scenario
 
+
+NEWBORN_UID_BIT = np.uint64(1 << 62)
+ARRIVAL_UIDS = 1 << 61
+"""Person identifiers: the start population is numbered 0…N−1; newborns get a hash of (mother,
+year) with bit 62 set (the same child in paired runs); immigrants count up from 2**61."""
 
 POLICY_STREAM = 7919
 """Second entry of the policy random stream's seed ([seed, POLICY_STREAM]): levers never draw from
@@ -52,6 +58,8 @@ class RegionalModel(mesa.Model):
         self.n_regions = len(self.regions)
         self.flows = _empty_flows(self.n_regions)
         self.policy_rng = np.random.default_rng([seed, POLICY_STREAM])
+        self.crn = CommonRandomNumbers(seed)
+        self.next_arrival_uid = ARRIVAL_UIDS
         self.levers = [build_lever(spec, f"levers[{i}]") for i, spec in enumerate(scenario.levers)]
         self.lever_spending: list[dict] = []  # one record per (year, lever, region) with spending > 0
         self._build_talent()
@@ -78,7 +86,9 @@ class RegionalModel(mesa.Model):
         draw = self.rng.random(len(age), dtype=np.float32)
         college_cut = tertiary * p["college_share_of_entrants"]
         level = np.where(draw < college_cut, education.COLLEGE, np.where(draw < tertiary, education.UNIVERSITY, education.SECONDARY))
-        self.talent = TalentPool.new(age, sex, region, level, self.rng)
+        uid = np.arange(len(age), dtype=np.uint64)
+        participation = self.crn.uniforms(uid, self.spec.start_year, Purpose.PARTICIPATION)
+        self.talent = TalentPool.new(age, sex, region, level, uid, participation)
         self._enrol_initial_students(p)
 
     def _enrol_initial_students(self, p: dict) -> None:
@@ -262,11 +272,17 @@ class RegionalModel(mesa.Model):
     def demography(self) -> None:
         """Deaths and births by region of residence, ageing, and international migration."""
         t, dp, year = self.talent, self.params["demography"], self.year
-        dies = demography.death_mask(t.age, t.sex, t.region, self.pack.qx(year), self.pack.mortality_factor(year), self.rng)
+        crn = self.crn
+        dies = demography.death_mask(
+            t.age, t.sex, t.region, self.pack.qx(year), self.pack.mortality_factor(year), crn.stream(t.uid, year, Purpose.DEATH)
+        )
         asfr = self._fertility_schedule(year)
-        mothers = demography.birth_mask(t.age, t.sex, t.region, asfr, self.rng) & ~dies
+        mothers = demography.birth_mask(t.age, t.sex, t.region, asfr, crn.stream(t.uid, year, Purpose.BIRTH)) & ~dies
         newborn_region = t.region[mothers]
-        newborn_sex = demography.newborn_sex(len(newborn_region), self.rng, dp["sex_ratio_at_birth"])
+        newborn_uid = (crn.hashes(t.uid[mothers], year, Purpose.NEWBORN_ID) >> np.uint64(2)) | NEWBORN_UID_BIT
+        newborn_sex = demography.newborn_sex(
+            len(newborn_region), crn.stream(newborn_uid, year, Purpose.NEWBORN_SEX), dp["sex_ratio_at_birth"]
+        )
         demography.age_one_year(t.age)
         arrivals, leaves = self._international_migration(year, dies)
         self.flows["deaths"] = np.bincount(t.region[dies], minlength=self.n_regions)
@@ -274,12 +290,16 @@ class RegionalModel(mesa.Model):
         self.flows["international_net_migration"] = (
             np.bincount(arrivals.region, minlength=self.n_regions) - np.bincount(t.region[leaves], minlength=self.n_regions)
         )
+        arrival_uid = np.arange(self.next_arrival_uid, self.next_arrival_uid + len(arrivals.age), dtype=np.uint64)
+        self.next_arrival_uid += len(arrivals.age)
+        uid = np.concatenate((newborn_uid, arrival_uid))
         newcomers = TalentPool.new(
             np.concatenate((np.zeros(len(newborn_region), np.uint8), arrivals.age)),
             np.concatenate((newborn_sex, arrivals.sex)),
             np.concatenate((newborn_region, arrivals.region)),
             np.concatenate((np.zeros(len(newborn_region), np.int8), self._migrant_education(arrivals.age))),
-            self.rng,
+            uid,
+            crn.uniforms(uid, year, Purpose.PARTICIPATION),
         )
         t.keep_and_append(~(dies | leaves), newcomers)
 
@@ -311,21 +331,23 @@ class RegionalModel(mesa.Model):
             dp["international_migrant_constant_level"],
         )
         population = t.count_by_region(self.n_regions).astype(float)
-        moves = demography.international_migrants(net, self.scale, profile, population / population.sum(), self.rng)
-        leaves = demography.departure_mask(t.age, t.sex, t.region, moves.departures, self.rng) & ~dies
+        rng = self._generator(Purpose.INTERNATIONAL)
+        moves = demography.international_migrants(net, self.scale, profile, population / population.sum(), rng)
+        leaves = demography.departure_mask(t.age, t.sex, t.region, moves.departures, rng) & ~dies
         return moves, leaves
 
     def _migrant_education(self, age: np.ndarray) -> np.ndarray:
         p = self.params["universities"]
         tertiary = np.interp(age, p["attainment_profile_ages"], p["attainment_profile_shares"])
-        return np.where(self.rng.random(len(age)) < tertiary, education.UNIVERSITY, education.SECONDARY).astype(np.int8)
+        draw = self._generator(Purpose.INTERNATIONAL).random(len(age))
+        return np.where(draw < tertiary, education.UNIVERSITY, education.SECONDARY).astype(np.int8)
 
     def internal_migration(self) -> None:
         """Movers leave their jobs and choose a destination by the place-attribute logit of their age group."""
         t, mp, e = self.talent, self.params["migration"], self.effects
         leave = self.move_probability.copy()
         leave[:, 15:35] = np.minimum(leave[:, 15:35] * e.youth_leave_multiplier[:, None], 1.0)
-        movers = np.flatnonzero(migration.draw_movers(t.region, t.age, leave, self.rng))
+        movers = np.flatnonzero(migration.draw_movers(t.region, t.age, leave, self.crn.stream(t.uid, self.year, Purpose.LEAVE)))
         relationship = mp["ties_elasticity"] * np.log1p(e.relationship_persons / self.mean_ties_into)
         utility = migration.destination_utility(
             self.destination_constants,
@@ -339,7 +361,9 @@ class RegionalModel(mesa.Model):
         )
         origin = t.region[movers]
         age_group = self.migration_age_group[np.minimum(t.age[movers], migration.MAX_AGE)]
-        destination = migration.draw_destinations(origin, migration.choice_probabilities(utility), self.rng, age_group)
+        destination = migration.draw_destinations(
+            origin, migration.choice_probabilities(utility), self.crn.stream(t.uid[movers], self.year, Purpose.DESTINATION), age_group
+        )
         self.flows["out_migrants"] = np.bincount(origin, minlength=self.n_regions)
         self.flows["in_migrants"] = np.bincount(destination, minlength=self.n_regions)
         t.region[movers] = destination
@@ -356,8 +380,13 @@ class RegionalModel(mesa.Model):
         bounds = np.searchsorted(t.region[candidates][order], np.arange(self.n_regions + 1))
         for university in self.universities:
             r = university.region_index
+            pool = candidates[order[bounds[r]:bounds[r + 1]]]
             entrants, level, years = university.admit(
-                candidates[order[bounds[r]:bounds[r + 1]]], p, self.effects.entry_rate_extra[r], self.rng
+                pool,
+                self.crn.uniforms(t.uid[pool], self.year, Purpose.ENROLMENT),
+                self.crn.uniforms(t.uid[pool], self.year, Purpose.PROGRAMME),
+                p,
+                self.effects.entry_rate_extra[r],
             )
             t.enrolled[entrants] = level
             t.study_years_left[entrants] = years
@@ -370,14 +399,16 @@ class RegionalModel(mesa.Model):
         employees = f.employees(self.talent.employer)
         rd_firms = np.flatnonzero(f.rd_intensity > 0)
         f.collaborating[:] = False
+        rng = self._generator(Purpose.COLLABORATION)
         for university in self.universities:
             in_region = rd_firms[f.region[rd_firms] == university.region_index]
             share = min(up["partner_share_of_rd_firms"] + self.effects.partner_share_extra[university.region_index], 1.0)
-            f.collaborating[university.choose_partners(in_region, share, self.rng)] = True
+            f.collaborating[university.choose_partners(in_region, share, rng)] = True
         research = (np.array([u.research_krw for u in self.universities]) + self.effects.university_research_krw) / self.scale
         subsidy = ip["rnd_subsidy_additionality"] * self.effects.rd_subsidy_krw
         log_change = f.innovate(
-            employees, self.n_regions, research, ip, self.reference_rd_krw, self.rng, subsidy, self.effects.spillover_multiplier
+            employees, self.n_regions, research, ip, self.reference_rd_krw, self.crn.stream(f.uid, self.year, Purpose.INNOVATION),
+            subsidy, self.effects.spillover_multiplier,
         )
         self.flows["rd_spending_krw"] = np.bincount(f.region, weights=f.rd_krw(employees) + subsidy, minlength=self.n_regions)
         self.flows["innovations"] = np.bincount(f.region, weights=f.innovations, minlength=self.n_regions)
@@ -389,7 +420,7 @@ class RegionalModel(mesa.Model):
         f.grow(log_change, self.tradable, fp["employment_elasticity_to_productivity"])
         exits = f.exit_mask(
             self.young_firm_hazard * self.effects.young_exit_multiplier[f.region], fp["exit_rate"], int(fp["young_firm_years"]),
-            fp["exit_size_elasticity"], self.rng,
+            fp["exit_size_elasticity"], self.crn.stream(f.uid, self.year, Purpose.FIRM_EXIT),
         )
         self.flows["firm_exits"] = np.bincount(f.region[exits], minlength=self.n_regions)
         slots_before = np.bincount(self._market(f.region, f.industry), weights=f.size, minlength=2 * self.n_regions)
@@ -416,19 +447,19 @@ class RegionalModel(mesa.Model):
         R&D-performing firm of the university's region and perform R&D. Entrants start at the
         mean size of the young firms (younger than ``young_firm_years``) of their market.
         """
-        f, fp = self.firms, self.params["firms"]
+        f, fp, rng = self.firms, self.params["firms"], self._generator(Purpose.ENTRY)
         working_age = self._working_age_by_region()
         growth = np.divide(working_age, self.working_age_last, out=np.ones(self.n_regions), where=self.working_age_last > 0)
         self.working_age_last = working_age
         expected = fp["birth_rate"] * f.count_by_region(self.n_regions) * growth * self.effects.startup_multiplier
-        startups = self.rng.poisson(expected)
+        startups = rng.poisson(expected)
         spinoffs = np.array([
-            u.spin_off_count(up["spinoffs_per_trillion_krw_research"] * self.effects.spinoff_multiplier[u.region_index], self.scale, self.rng)
+            u.spin_off_count(up["spinoffs_per_trillion_krw_research"] * self.effects.spinoff_multiplier[u.region_index], self.scale, rng)
             for u in self.universities
         ])
         rd_firms = np.flatnonzero(f.rd_intensity > 0)
         parents = np.concatenate(
-            (_sample_by_region(f.region, startups, self.rng), rd_firms[_sample_by_region(f.region[rd_firms], spinoffs, self.rng)])
+            (_sample_by_region(f.region, startups, rng), rd_firms[_sample_by_region(f.region[rd_firms], spinoffs, rng)])
         )
         market = self._market(f.region, f.industry)
         young = f.age < fp["young_firm_years"]
@@ -439,13 +470,17 @@ class RegionalModel(mesa.Model):
         )
         is_spinoff = np.arange(len(parents)) >= startups.sum()
         performs = self.rd_industry[f.industry[parents]] & (
-            is_spinoff | (self.rng.random(len(parents)) < fp["rnd_performing_share_in_rd_industries"])
+            is_spinoff | (rng.random(len(parents)) < fp["rnd_performing_share_in_rd_industries"])
         )
         rd_intensity = np.where(performs, self.rd_intensity_by_region[f.region[parents]], 0.0)
         return FirmPopulation.new(
             f.region[parents], f.industry[parents], young_size[market[parents]], f.productivity[parents], rd_intensity,
-            np.zeros(len(parents)), self.rng, first_uid=self._take_firm_uids(len(parents)),
+            np.zeros(len(parents)), rng, first_uid=self._take_firm_uids(len(parents)),
         )
+
+    def _generator(self, purpose: Purpose) -> np.random.Generator:
+        """This year's generator for one purpose (see ``sim.crn.yearly_generator``)."""
+        return yearly_generator(self.seed, self.year, purpose)
 
     def _take_firm_uids(self, n: int) -> int:
         """First of ``n`` new firm identifiers (never reused, so lever projects follow their firm)."""
@@ -500,13 +535,13 @@ class RegionalModel(mesa.Model):
         t, f, lp = self.talent, self.firms, self.params["labour"]
         active = self.in_labour_force
         workers = np.flatnonzero(t.employed)
-        leaving = ~active[workers] | (self.rng.random(len(workers), dtype=np.float32) < lp["job_separation_rate"])
+        leaving = ~active[workers] | (self.crn.uniforms(t.uid[workers], self.year, Purpose.SEPARATION) < lp["job_separation_rate"])
         t.employer[workers[leaving]] = NOT_EMPLOYED
         workers = workers[~leaving]
         employees = f.employees(t.employer[workers])
         wanted = f.jobs()
         excess = np.maximum(employees - wanted, 0)
-        laid_off = workers[labour.layoff_mask(t.employer[workers], excess, employees, self.rng)]
+        laid_off = workers[labour.layoff_mask(t.employer[workers], excess, employees, self._generator(Purpose.LAYOFF))]
         vacancies = np.maximum(wanted - employees + np.bincount(t.employer[laid_off], minlength=len(f)), 0)
         t.employer[laid_off] = NOT_EMPLOYED
         seekers = np.flatnonzero(active & (t.employer == NOT_EMPLOYED))
@@ -517,7 +552,12 @@ class RegionalModel(mesa.Model):
         """Hire seekers into vacancy slots, first in their region, then in adjacent regions."""
         t, f = self.talent, self.firms
         alpha = lp["matching_elasticity_unemployment"]
-        for commuting_round, efficiency in ((False, self.matching_efficiency), (True, self.matching_efficiency * lp["commuting_share_adjacent"])):
+        rng = self._generator(Purpose.JOB_ASSIGNMENT)
+        rounds = (
+            (False, self.matching_efficiency, Purpose.HIRING),
+            (True, self.matching_efficiency * lp["commuting_share_adjacent"], Purpose.COMMUTE_HIRING),
+        )
+        for commuting_round, efficiency, purpose in rounds:
             home = t.region[seekers]
             n_seekers = np.bincount(home, minlength=self.n_regions)
             open_by_region = np.bincount(f.region, weights=vacancies, minlength=self.n_regions)
@@ -526,12 +566,12 @@ class RegionalModel(mesa.Model):
                 open_by_region = links.astype(float) @ open_by_region
             hires = labour.matches(n_seekers, open_by_region, efficiency, alpha)
             finding = np.divide(hires, n_seekers, out=np.zeros(self.n_regions), where=n_seekers > 0)
-            hired = seekers[self.rng.random(len(seekers)) < finding[home]]
+            hired = seekers[self.crn.uniforms(t.uid[seekers], self.year, purpose) < finding[home]]
             for r in range(self.n_regions):
                 takers = hired[t.region[hired] == r]
                 markets = np.flatnonzero(links[r]) if commuting_round else np.array([r])
                 firms = np.flatnonzero(np.isin(f.region, markets) & (vacancies > 0))
-                slots = labour.vacancy_slots(vacancies, firms, self.rng)[: len(takers)]
+                slots = labour.vacancy_slots(vacancies, firms, rng)[: len(takers)]
                 t.employer[takers[: len(slots)]] = slots
                 np.subtract.at(vacancies, slots, 1)
             seekers = seekers[t.employer[seekers] == NOT_EMPLOYED]

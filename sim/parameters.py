@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 from functools import cache
 from typing import Any
 
@@ -76,8 +77,8 @@ def _checked(path: str, default: Any, value: Any) -> Any:
             raise fail(type(default).__name__)
         return value
     if isinstance(default, (int, float)):
-        if not isinstance(value, (int, float)):
-            raise fail("a number")
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise fail("a finite number")
         return float(value)
     if isinstance(default, str):
         if not isinstance(value, str):

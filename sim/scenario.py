@@ -62,8 +62,10 @@ class LeverSpec(BaseModel):
 
     lever: str = Field(description="registry name (see `regsim levers`)")
     label: str | None = Field(None, description="name in outputs, when one lever is used twice")
-    budget_krw_per_year: float | None = Field(None, ge=0, description="KRW per year")
-    budget_jpy_per_year: float | None = Field(None, ge=0, description="JPY per year, converted at policy.krw_per_jpy")
+    budget_krw_per_year: float | None = Field(None, ge=0, allow_inf_nan=False, description="KRW per year")
+    budget_jpy_per_year: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="JPY per year, converted at policy.krw_per_jpy"
+    )
     start: int = Field(strict=True, description="first year the lever spends")
     end: int = Field(strict=True, description="last year the lever spends (inclusive)")
     regions: list[str] | None = Field(None, description="KOSIS region codes; default: all regions")
@@ -156,7 +158,7 @@ def scenario_from_dict(raw: dict[str, Any], source: str = "<scenario>") -> Scena
         scenario.resolved_parameters()
         _check_levers(scenario)
     except ValidationError as exc:
-        raise ScenarioError(f"{source}: {_describe(exc.errors()[0])}") from None
+        raise ScenarioError(f"{source}: {_describe(_most_specific(exc.errors()))}") from None
     except (ScenarioError, DataError) as exc:
         raise ScenarioError(f"{source}: {exc}") from None
     return scenario
@@ -228,9 +230,21 @@ def _deep_merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
+def _most_specific(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """The deepest of pydantic's errors (the first among equals): for a union such as ``tfr_path``
+    (a name or a mapping), a bad entry of a mapping beats "should be 'kostat_2022_medium'"."""
+    return max(errors, key=lambda error: len(error["loc"]))
+
+
+def _is_tag(part: Any) -> bool:
+    """Pydantic's location parts that are not fields: union branches (``dict[int,float]``,
+    ``literal['…']``) and ``[key]`` (the key of a mapping entry rather than its value)."""
+    return isinstance(part, str) and "[" in part
+
+
 def _describe(error: dict[str, Any]) -> str:
     """One line: field path, what was expected, what was found (and the closest valid key)."""
-    location = error["loc"]
+    location = tuple(part for part in error["loc"] if not _is_tag(part))
     path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".") or "(top level)"
     found = error.get("input")
     if error["type"] == "extra_forbidden":
@@ -243,6 +257,8 @@ def _describe(error: dict[str, Any]) -> str:
     message = error["msg"].removeprefix("Value error, ")
     if not location:
         return message
+    if error["type"] == "value_error" and isinstance(found, dict):  # a whole-object check: the message says it
+        return f"{path}: {message}"
     return f"{path}: {message} (found {found!r})"
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
+from scipy.stats import poisson
 
 from sim.mechanisms import innovation
 
@@ -101,7 +102,7 @@ class FirmPopulation:
             university_elasticity=params["university_research_elasticity"],
             collaboration_uplift=params["university_collaboration_uplift"],
         )
-        self.innovations = rng.poisson(mean).astype(np.int32)
+        self.innovations = poisson.ppf(rng.random(len(self)), mean).astype(np.int32)
         before = self.productivity
         self.productivity = innovation.productivity_after_innovation(
             before, self.innovations, params["productivity_gain_per_innovation"]

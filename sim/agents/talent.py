@@ -29,6 +29,7 @@ class TalentPool:
     study_years_left: np.ndarray  # years to graduation while enrolled, 0 otherwise, int8
     participation_draw: np.ndarray  # persistent U(0,1) propensity to be in the labour force, float32
     employer: np.ndarray  # firm index, NOT_EMPLOYED if none, int32
+    uid: np.ndarray  # identifier for life (keys the person's common random numbers), uint64
 
     @classmethod
     def new(
@@ -37,9 +38,11 @@ class TalentPool:
         sex: np.ndarray,
         region: np.ndarray,
         education: np.ndarray,
-        rng: np.random.Generator,
+        uid: np.ndarray,
+        participation_draw: np.ndarray,
     ) -> TalentPool:
-        """Persons not studying, not employed, with fresh participation draws."""
+        """Persons not studying and not employed; ``participation_draw`` is their persistent
+        U(0,1) propensity to be in the labour force."""
         n = len(age)
         return cls(
             age=age.astype(np.uint8),
@@ -48,8 +51,9 @@ class TalentPool:
             education=education.astype(np.int8),
             enrolled=np.zeros(n, np.int8),
             study_years_left=np.zeros(n, np.int8),
-            participation_draw=rng.random(n, dtype=np.float32),
+            participation_draw=np.asarray(participation_draw, np.float32),
             employer=np.full(n, NOT_EMPLOYED, np.int32),
+            uid=np.asarray(uid, np.uint64),
         )
 
     def __len__(self) -> int:

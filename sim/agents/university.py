@@ -24,17 +24,18 @@ class University(mesa.Agent):
         self.spinoffs = 0
 
     def admit(
-        self, candidates: np.ndarray, params: dict, extra_entry_rate: float, rng: np.random.Generator
+        self, candidates: np.ndarray, entry_draw: np.ndarray, programme_draw: np.ndarray, params: dict, extra_entry_rate: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Entrants among this region's candidates (person indices), with level and study years;
-        ``extra_entry_rate`` comes from levers (e.g. new vocational colleges)."""
+        """Entrants among this region's candidates (person indices, with their U(0,1) draws), with
+        level and study years; ``extra_entry_rate`` comes from levers (e.g. new vocational colleges)."""
         entrants, level, years = education.enrol(
             candidates,
+            entry_draw,
+            programme_draw,
             entry_rate=min(params["higher_education_entry_rate"] + extra_entry_rate, 1.0),
             college_share=params["college_share_of_entrants"],
             college_years=int(params["college_programme_length_years"]),
             university_years=int(params["programme_length_years"]),
-            rng=rng,
         )
         self.entrants = len(entrants)
         return entrants, level, years

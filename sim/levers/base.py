@@ -231,7 +231,8 @@ class ProjectPortfolio:
         grant[index] = self.grant * cut
         still_eligible = eligible.copy()
         still_eligible[index] = False
-        new_grant, _ = allocate_grants(model, still_eligible, budget_krw - committed * cut, cap_per_establishment_krw, weights)
+        remaining = budget_krw - committed if cut >= 1.0 else 0.0  # a cut budget funds no new projects
+        new_grant, _ = allocate_grants(model, still_eligible, remaining, cap_per_establishment_krw, weights)
         new = np.flatnonzero(new_grant > 0)
         self.uid = np.concatenate((self.uid, firms.uid[new]))
         self.grant = np.concatenate((self.grant, new_grant[new]))

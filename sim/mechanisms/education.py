@@ -12,19 +12,21 @@ SECONDARY = 0
 
 def enrol(
     candidates: np.ndarray,
+    entry_draw: np.ndarray,
+    programme_draw: np.ndarray,
     entry_rate: float,
     college_share: float,
     college_years: int,
     university_years: int,
-    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Choose entrants among ``candidates`` (person indices).
+    """Choose entrants among ``candidates`` (person indices), given each candidate's U(0,1) draws.
 
-    Returns (entrant indices, level studied, years to graduation); each candidate enters with
-    probability ``entry_rate``, a share ``college_share`` of entrants into 2–3-year colleges.
+    Returns (entrant indices, level studied, years to graduation); a candidate enters if
+    ``entry_draw`` < ``entry_rate``, into a 2–3-year college if ``programme_draw`` < ``college_share``.
     """
-    entrants = candidates[rng.random(len(candidates)) < entry_rate]
-    to_college = rng.random(len(entrants)) < college_share
+    enters = entry_draw < entry_rate
+    entrants = candidates[enters]
+    to_college = programme_draw[enters] < college_share
     level = np.where(to_college, COLLEGE, UNIVERSITY).astype(np.int8)
     years = np.where(to_college, college_years, university_years).astype(np.int8)
     return entrants, level, years

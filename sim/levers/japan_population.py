@@ -1,0 +1,94 @@
+"""Japanese population levers of seed 002 (KISTEP 2023 brief on Japan's regional S&T policy).
+
+Section 4 of the brief recommends widening the "relationship population" (관계인구, 関係人口:
+people outside a region with lasting ties who help solve its problems) to bring people and
+money in; table 1 lists the Digital Garden City Nation strategy (디지털 전원도시 국가 구상, '22~),
+whose remote work loosens the tie between job and place of residence.
+
+Mechanisms: relationship persons add to the migration ties of the target regions
+(``relationship_persons``, each weighted as a fraction of a past mover, whose ties the migration
+logit measures); remote work lets employed
+movers keep their jobs (``remote_work_share``, national) and better digital services raise the
+amenity of non-capital target regions (``amenity``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from sim.levers._japan_common import amenity_gain, cost_per_amenity_field, population, region_weights, shares_sum_to_one
+from sim.levers.base import Lever, LeverParams, PolicyEffects, register, split_by_weight
+
+
+class RelationshipParams(LeverParams):
+    krw_per_tie_person_year: float = Field(
+        1e6, gt=0,
+        description="KRW per person with lasting ties to the region per year (visits, hometown-ties programmes, "
+        "stays and side jobs); assumption: the seed defines the concept but gives no cost; vary 2e5–5e6",
+    )
+    tie_weight: float = Field(
+        0.05, ge=0, le=1,
+        description="weight of a relationship person in the migration ties, relative to a person who moved between the "
+        "regions in the previous ten years (the observed ties); assumption: visits and donations are much weaker "
+        "ties than family and friends who moved; vary 0.01–0.3",
+    )
+
+
+@register
+@dataclass
+class RelationshipPopulation(Lever):
+    name: ClassVar[str] = "relationship_population"
+    country: ClassVar[str] = "japan"
+    case: ClassVar[str] = "002, section 4: 관계인구 (関係人口, relationship population) to improve perceptions and bring people and money in"
+    mechanism: ClassVar[str] = "persons with lasting ties to the region (relationship_persons) make it a likelier destination for movers"
+    Params: ClassVar[type[LeverParams]] = RelationshipParams
+
+    def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+        spend = split_by_weight(budget_krw, region_weights(self, model, population(model)))
+        p = self.params
+        effects.relationship_persons += spend / p.krw_per_tie_person_year * p.tie_weight
+        return spend
+
+
+class GardenCityParams(LeverParams):
+    remote_work_share: float = Field(0.5, ge=0, le=1, description="share of the budget for remote-work places (satellite offices, telework support); assumption")
+    amenity_share: float = Field(0.5, ge=0, le=1, description="share of the budget for digital services in target regions (tele-medicine, online education); assumption")
+    krw_per_remote_worker: float = Field(
+        5e6, gt=0,
+        description="KRW per remote-work-enabled worker per year; assumption: order of Japan's relocation grant for "
+        "teleworkers leaving Tokyo (移住支援金, up to 1 m JPY per household, paid once); vary 1e6–2e7",
+    )
+    krw_per_resident_per_amenity_unit: float = cost_per_amenity_field()
+    exclude_capital: bool = Field(True, description="spend only outside the capital region (the strategy is for the regions)")
+
+    @model_validator(mode="after")
+    def _shares(self) -> GardenCityParams:
+        return shares_sum_to_one(self, "remote_work_share", "amenity_share")
+
+
+@register
+@dataclass
+class DigitalGardenCity(Lever):
+    name: ClassVar[str] = "digital_garden_city"
+    country: ClassVar[str] = "japan"
+    case: ClassVar[str] = "002, table 1: 6th Basic Plan, 디지털 전원도시 국가 구상 종합 전략 (Digital Garden City Nation, '22~)"
+    mechanism: ClassVar[str] = "remote work lets employed movers keep their jobs (remote_work_share) and digital services raise the amenity of non-capital regions"
+    Params: ClassVar[type[LeverParams]] = GardenCityParams
+
+    def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+        p = self.params
+        weights = region_weights(self, model, population(model))
+        if p.exclude_capital:
+            weights[model.pack.capital] = 0.0
+        spend = split_by_weight(budget_krw, weights)
+        employed = float(model.talent.employed.sum()) * model.scale
+        remote = np.minimum(spend * p.remote_work_share, split_by_weight(employed * p.krw_per_remote_worker, weights))
+        amenity = spend * p.amenity_share
+        if employed > 0:
+            effects.remote_work_share = max(effects.remote_work_share, remote.sum() / p.krw_per_remote_worker / employed)
+        effects.amenity += amenity_gain(model, amenity, p.krw_per_resident_per_amenity_unit)
+        return remote + amenity

@@ -1,0 +1,326 @@
+"""Business support and job programmes for regional SMEs (seed 003, beyond the R&D grants).
+
+Seed 003 (2023 1st Regional Economy Committee) lists, besides the R&D instruments of
+``rd_grants``: business support services for SMEs of the regions' key industries (지역주력산업지원:
+prototypes, patents, certification, marketing; 25.91 bn KRW, 2 years, ≤ 0.5 bn KRW per firm-year,
+100 % funding); local industries of the basic local governments (시군구연고산업) restricted to the
+132 depopulating ones; social-economy growth (사회적경제혁신성장, 21 + 21 bn KRW); industrial-complex
+reform and investment projects (산업단지 제도혁신, 지역 투자사업: 550 projects, 65.2 trillion KRW of
+investment); and region-led allocation of budgets (지역 자율 배분).
+
+Mechanisms: support services raise the supported firms' productivity once (a stated return per
+KRW) and lower young firms' exit hazard in proportion to the share of establishments supported;
+job programmes add jobs to tradable establishments at a stated cost per job (non-tradable jobs
+follow local demand in the model, so they are not a lever channel); region-led allocation
+spreads its money by need and spends it on SME R&D and business support.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from sim.levers.base import Lever, LeverParams, PolicyEffects, ProjectPortfolio, allocate_grants, register, split_by_weight
+from sim.levers.rd_grants import RD_INDUSTRIES, SME_MAX_WORKERS
+
+if TYPE_CHECKING:
+    from sim.model import RegionalModel
+
+KEY_INDUSTRIES = RD_INDUSTRIES
+"""Default industries of the key-industry programmes: manufacturing, ICT, professional services (C, J, M)."""
+
+LOCAL_INDUSTRIES = ("A", "C")
+"""시군구연고산업 are local specialities: farm and fishery products and their processing (A, C)."""
+
+PLAN_KRW_PER_JOB = 286.4e9 / 3623
+"""Seed 003: the 2023 regional industry plan (286.4 bn KRW) targets 3,623 new jobs: ≈ 79 m KRW per job."""
+
+KRW_PER_USD = 1300.0
+"""Approximate 2023 exchange rate (Bank of Korea, 2023 average about 1,306 KRW per USD)."""
+
+RSA_KRW_PER_JOB = 6300 * KRW_PER_USD
+"""UK Regional Selective Assistance: about 6,300 USD per job (Criscuolo, Martin, Overman & Van Reenen 2019, AER 109(1))."""
+
+MINIMUM_WAGE_YEAR_KRW = 9620 * 209 * 12
+"""2023 minimum wage (9,620 KRW per hour, 209 paid hours a month) for a year: ≈ 24.1 m KRW."""
+
+
+# --- shared helpers (also used by korea_clusters and korea_cooperation) -------------------------
+def population(model: RegionalModel) -> np.ndarray:
+    """Residents per region (persons)."""
+    return model.talent.count_by_region(model.n_regions).astype(float) * model.scale
+
+
+def sme_mask(model: RegionalModel) -> np.ndarray:
+    """Firms whose establishments have fewer than 300 workers (SME definition)."""
+    return model.firms.size < SME_MAX_WORKERS
+
+
+def value_added(model: RegionalModel) -> np.ndarray:
+    """Value added per establishment (KRW per year): productivity × workers."""
+    return model.firms.productivity * np.maximum(model.firms.size, 0.0)
+
+
+def by_region(model: RegionalModel, values: np.ndarray) -> np.ndarray:
+    """Sum over firm agents by region of a per-firm quantity."""
+    return np.bincount(model.firms.region, weights=values, minlength=model.n_regions)
+
+
+def add_jobs(model: RegionalModel, effects: PolicyEffects, eligible: np.ndarray, jobs_by_region: np.ndarray) -> None:
+    """Add ``jobs_by_region`` (persons) to the eligible firms of each region in proportion to their size."""
+    f = model.firms
+    size = np.where(eligible, np.maximum(f.size, 0.0), 0.0)
+    total = by_region(model, size)[f.region]
+    share = np.divide(size, total, out=np.zeros(len(f)), where=total > 0)
+    effects.extra_jobs += jobs_by_region[f.region] / model.scale * share
+
+
+def support_effects(
+    model: RegionalModel,
+    effects: PolicyEffects,
+    grant: np.ndarray,
+    cap_krw: float,
+    productivity_return: float,
+    max_productivity_gain: float,
+    exit_hazard_reduction: float,
+) -> None:
+    """Effects of business-support grants (KRW per establishment [firms]).
+
+    Productivity: a funded establishment's value added rises by ``productivity_return`` × grant
+    (at most ``max_productivity_gain`` of it). Survival: the young-firm exit hazard of a region
+    falls by ``exit_hazard_reduction`` × the share of its establishments supported (cap-equivalents),
+    the region-wide channel that gives the same expected number of avoided closures.
+    """
+    va = value_added(model)
+    gain = np.divide(productivity_return * grant, va, out=np.zeros(len(grant)), where=va > 0)
+    effects.productivity_gain += np.minimum(gain, max_productivity_gain)
+    supported = by_region(model, grant / cap_krw)
+    establishments = model.firms.count_by_region(model.n_regions)
+    coverage = np.divide(supported, establishments, out=np.zeros(model.n_regions), where=establishments > 0)
+    effects.young_exit_multiplier *= 1.0 - exit_hazard_reduction * np.minimum(coverage, 1.0)
+
+
+def relative_weights(values: np.ndarray) -> np.ndarray:
+    """``values`` over their mean (weights for ``allocate_grants`` on a numerically safe scale)."""
+    mean = values.mean() if len(values) else 0.0
+    return values / mean if mean > 0 else np.ones_like(values)
+
+
+class SupportParams(LeverParams):
+    cap_per_firm_krw: float = Field(5e8, gt=0, description="grant per firm per year (KRW); seed 003 table: 연 5억 cap. Real average grants are smaller: lower it to spread support over more firms")
+    project_years: int = Field(2, ge=1, description="support period (years); seed 003 table")
+    productivity_return: float = Field(0.2, ge=0, description=(
+        "assumption: each KRW of services raises the firm's yearly value added by 0.2 KRW for good (a five-year payback); "
+        "the plan's own target (seed 003: 821.5 bn KRW commercialisation sales for 286.4 bn KRW) is an upper bound; vary 0-0.5"
+    ))
+    max_productivity_gain: float = Field(0.5, ge=0, description="assumption: largest one-year productivity rise of one supported establishment (guards tiny firms)")
+    exit_hazard_reduction: float = Field(0.3, ge=0, le=1, description=(
+        "assumption: a supported establishment's exit hazard falls by 30 % while supported; vary 0-0.5"
+    ))
+
+
+@register
+@dataclass
+class BusinessSupportServices(Lever):
+    name: ClassVar[str] = "business_support_services"
+    country: ClassVar[str] = "korea"
+    case: ClassVar[str] = "003, programme table: 지역주력산업지원 business support (prototypes, patents, certification, marketing; 25.91 bn KRW, 2 years, ≤0.5 bn/yr, 100 %)"
+    mechanism: ClassVar[str] = "support services for key-industry SMEs → one-off productivity gain of supported firms, lower young-firm exit hazard"
+    Params: ClassVar[type[LeverParams]] = SupportParams
+
+    portfolio: ProjectPortfolio | None = field(default=None)
+
+    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+        p = self.params
+        if self.portfolio is None:
+            self.portfolio = ProjectPortfolio(duration=p.project_years)
+        eligible = self.target_firms(model, KEY_INDUSTRIES) & sme_mask(model)
+        grant, spending = self.portfolio.pay(model, eligible, budget_krw, p.cap_per_firm_krw, relative_weights(value_added(model)))
+        support_effects(model, effects, grant, p.cap_per_firm_krw, p.productivity_return, p.max_productivity_gain, p.exit_hazard_reduction)
+        return spending
+
+
+# --- jobs at a cost per job ---------------------------------------------------------------------
+@dataclass
+class _JobsLever(Lever):
+    """Jobs in tradable establishments of target regions at ``cost_per_job_krw``, by region weight."""
+
+    default_industries: ClassVar[tuple[str, ...]] = LOCAL_INDUSTRIES
+    smes_only: ClassVar[bool] = True
+
+    def region_weights(self, model: RegionalModel) -> np.ndarray:
+        return population(model)
+
+    def eligible_firms(self, model: RegionalModel) -> np.ndarray:
+        """Tradable firms (non-tradable jobs follow local demand) of the target regions and industries."""
+        eligible = self.target_firms(model, self.default_industries) & model.tradable[model.firms.industry]
+        return eligible & sme_mask(model) if self.smes_only else eligible
+
+    def jobs_spending(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> tuple[np.ndarray, np.ndarray]:
+        """Regional budgets (target regions with eligible firms, by weight) and the eligible firms; adds the jobs."""
+        eligible = self.eligible_firms(model)
+        has_firms = by_region(model, np.where(eligible, np.maximum(model.firms.size, 0.0), 0.0)) > 0
+        spending = split_by_weight(budget_krw, self.region_weights(model) * has_firms)
+        add_jobs(model, effects, eligible, spending * self.jobs_share() / self.params.cost_per_job_krw)
+        return spending, eligible
+
+    def jobs_share(self) -> float:
+        return 1.0
+
+    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+        spending, _ = self.jobs_spending(model, effects, budget_krw)
+        return spending
+
+
+class LocalIndustryParams(LeverParams):
+    cost_per_job_krw: float = Field(PLAN_KRW_PER_JOB, gt=0, description=(
+        "KRW per created job; seed 003: the 2023 plan's target of 3,623 jobs for 286.4 bn KRW (≈ 79 m KRW). "
+        "The UK RSA cost about 8 m KRW per job (Criscuolo et al. 2019): vary 8-80 m"
+    ))
+
+
+@register
+@dataclass
+class LocalIndustriesDeclineAreas(_JobsLever):
+    name: ClassVar[str] = "local_industries_decline_areas"
+    country: ClassVar[str] = "korea"
+    case: ClassVar[str] = "003, 2023 regional industry plan: 시군구연고산업 support restricted to the 132 depopulating basic local governments"
+    mechanism: ClassVar[str] = "jobs in local tradable SMEs of depopulating areas at a cost per job (budget by population in decline areas)"
+    Params: ClassVar[type[LeverParams]] = LocalIndustryParams
+
+    def region_weights(self, model: RegionalModel) -> np.ndarray:
+        """Population living in decline areas: only provinces with such areas receive money."""
+        return model.pack.decline_area_share * population(model)
+
+
+class SocialEconomyParams(LeverParams):
+    cost_per_job_krw: float = Field(2 * MINIMUM_WAGE_YEAR_KRW, gt=0, description=(
+        "assumption: KRW per created job, two years of the 2023 minimum wage (≈ 48 m KRW; wage subsidies for social "
+        "enterprises pay a share of it for up to three years plus start-up costs); vary 25-80 m"
+    ))
+    jobs_share: float = Field(0.7, ge=0, le=1, description="assumption: share of the money creating jobs; the rest funds community services (amenity)")
+    amenity_per_krw_per_resident: float = Field(1e-6, ge=0, description=(
+        "assumption: destination utility per KRW per resident per year of community services (10,000 KRW per resident "
+        "→ +0.01, about 1 % higher odds of choosing the region); vary 0-5e-6"
+    ))
+
+
+@register
+@dataclass
+class SocialEconomyInnovation(_JobsLever):
+    name: ClassVar[str] = "social_economy_innovation"
+    country: ClassVar[str] = "korea"
+    case: ClassVar[str] = "003, 2023 regional project plan: 사회적경제혁신성장 (21 bn KRW national + 21 bn local)"
+    mechanism: ClassVar[str] = "jobs in tradable social-economy SMEs at a cost per job, and community services raising the region's amenity"
+    Params: ClassVar[type[LeverParams]] = SocialEconomyParams
+
+    def jobs_share(self) -> float:
+        return self.params.jobs_share
+
+    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+        spending, _ = self.jobs_spending(model, effects, budget_krw)
+        residents = population(model)
+        per_resident = np.divide(spending * (1.0 - self.params.jobs_share), residents, out=np.zeros(model.n_regions), where=residents > 0)
+        effects.amenity += self.params.amenity_per_krw_per_resident * per_resident
+        return spending
+
+
+class InvestmentParams(LeverParams):
+    cost_per_job_krw: float = Field(RSA_KRW_PER_JOB, gt=0, description=(
+        "KRW per created job: UK Regional Selective Assistance, about 6,300 USD per job (Criscuolo, Martin, Overman & "
+        "Van Reenen 2019, AER 109(1):48-85) at 1,300 KRW/USD; seed 003's plan target (≈ 79 m KRW) is the pessimistic end"
+    ))
+    new_establishment_share: float = Field(0.3, ge=0, le=1, description=(
+        "assumption: share of the attracted jobs in new establishments (the rest expand existing ones); vary 0-1"
+    ))
+
+
+@register
+@dataclass
+class IndustrialComplexInvestment(_JobsLever):
+    name: ClassVar[str] = "industrial_complex_investment"
+    country: ClassVar[str] = "korea"
+    case: ClassVar[str] = "003, reports ⑤⑥: 산업단지 제도혁신 and 지역 투자사업(프로젝트) (550 projects, 65.2 trillion KRW)"
+    mechanism: ClassVar[str] = "attracted investment → jobs in tradable (manufacturing) establishments at a cost per job, more new establishments"
+    Params: ClassVar[type[LeverParams]] = InvestmentParams
+    default_industries: ClassVar[tuple[str, ...]] = ("C",)
+    smes_only: ClassVar[bool] = False
+
+    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+        """Jobs go to existing establishments (``extra_jobs``); the share in new plants also raises the
+        region's startup rate by the establishments they make up (the model's entrants take market share
+        from incumbents, so the jobs themselves are counted once, in ``extra_jobs``)."""
+        spending, eligible = self.jobs_spending(model, effects, budget_krw)
+        f = model.firms
+        jobs = spending / self.params.cost_per_job_krw
+        mean_size = np.divide(
+            by_region(model, np.where(eligible, f.size, 0.0)), f.count_by_region(model.n_regions, eligible),
+            out=np.zeros(model.n_regions), where=f.count_by_region(model.n_regions, eligible) > 0,
+        )
+        new_establishments = np.divide(jobs * self.params.new_establishment_share, mean_size, out=np.zeros(model.n_regions), where=mean_size > 0)
+        expected_startups = model.params["firms"]["birth_rate"] * f.count_by_region(model.n_regions) * model.scale
+        effects.startup_multiplier *= 1.0 + np.divide(new_establishments, expected_startups, out=np.zeros(model.n_regions), where=expected_startups > 0)
+        return spending
+
+
+# --- region-led allocation ----------------------------------------------------------------------
+def employment_rate(model: RegionalModel) -> tuple[np.ndarray, float]:
+    """Employed persons over persons aged 15-64, by region and nationally."""
+    t = model.talent
+    employed = t.count_by_region(model.n_regions, t.employed).astype(float)
+    working_age = t.count_by_region(model.n_regions, (t.age >= 15) & (t.age < 65)).astype(float)
+    rate = np.divide(employed, working_age, out=np.zeros(model.n_regions), where=working_age > 0)
+    return rate, employed.sum() / max(working_age.sum(), 1.0)
+
+
+class RegionLedParams(LeverParams):
+    rd_share: float = Field(0.855, ge=0, le=1, description=(
+        "share of each region's money for SME R&D grants, the rest business support; seed 003, 2023 지역특화산업육성: "
+        "R&D 120.7 + 32.3 bn KRW of 178.91 bn with support services 25.91 bn"
+    ))
+    rd_cap_per_firm_krw: float = Field(2e8, gt=0, description="R&D grant cap per firm per year (KRW); seed 003 table (key-industry R&D)")
+    support_cap_per_firm_krw: float = Field(5e8, gt=0, description="support grant per firm per year (KRW); seed 003 table (연 5억)")
+    productivity_return: float = Field(0.2, ge=0, description="assumption: as business_support_services")
+    max_productivity_gain: float = Field(0.5, ge=0, description="assumption: as business_support_services")
+    exit_hazard_reduction: float = Field(0.3, ge=0, le=1, description="assumption: as business_support_services")
+
+
+@register
+@dataclass
+class RegionLedAllocation(Lever):
+    name: ClassVar[str] = "region_led_allocation"
+    country: ClassVar[str] = "korea"
+    case: ClassVar[str] = "003, 2023 regional industry plan: 지역 자율 배분 (region-led allocation of budgets and selection of firms)"
+    mechanism: ClassVar[str] = "money spread by regional need (decline areas, low employment) → SME R&D grants and business support there"
+    Params: ClassVar[type[LeverParams]] = RegionLedParams
+
+    def need_weights(self, model: RegionalModel) -> np.ndarray:
+        """Allocation rule: population × need, need = share of the population in decline areas plus the
+        relative shortfall of the 15-64 employment rate below the national rate (0 above it); target
+        regions without need get nothing unless no target region has any, then population alone."""
+        rate, national = employment_rate(model)
+        need = model.pack.decline_area_share + np.maximum(national - rate, 0.0) / national
+        weights = population(model) * need * self.target_regions(model)
+        return weights if weights.sum() > 0 else population(model) * self.target_regions(model)
+
+    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+        p = self.params
+        f = model.firms
+        smes = self.target_firms(model, KEY_INDUSTRIES) & sme_mask(model)
+        regional = split_by_weight(budget_krw, self.need_weights(model) * (f.count_by_region(model.n_regions, smes) > 0))
+        weights = relative_weights(value_added(model))
+        rd_grant, support_grant = np.zeros(len(f)), np.zeros(len(f))
+        spending = np.zeros(model.n_regions)
+        for r in np.flatnonzero(regional > 0):
+            in_region = smes & (f.region == r)
+            grant, rd_spent = allocate_grants(model, in_region & (f.rd_intensity > 0), regional[r] * p.rd_share, p.rd_cap_per_firm_krw)
+            rd_grant += grant
+            grant, support_spent = allocate_grants(model, in_region, regional[r] - rd_spent[r], p.support_cap_per_firm_krw, weights)
+            support_grant += grant
+            spending += rd_spent + support_spent
+        effects.rd_subsidy_krw += rd_grant
+        support_effects(model, effects, support_grant, p.support_cap_per_firm_krw, p.productivity_return, p.max_productivity_gain, p.exit_hazard_reduction)
+        return spending

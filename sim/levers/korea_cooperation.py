@@ -1,0 +1,129 @@
+"""Cooperation between regions: the super-regional partnerships (seed 003) and local-government
+international technology cooperation (seed 001).
+
+Seed 003: 지역협력혁신성장 (10.7 bn KRW national + 45.9 bn local in 2023) packages R&D, service
+convergence and demonstration for the five region-chosen super-regional partnerships (초광역 협력권)
+and their industries: eco-friendly smart shipbuilding (Busan, Ulsan, Gyeongnam), renewable-energy
+smart grids (Gwangju, Jeonnam), bio diagnostics and medical devices (Chungbuk, Gangwon, Jeju),
+electric and autonomous vehicles (Jeonbuk, Daegu, Gyeongbuk), digital healthcare (Daejeon, Sejong,
+Chungnam). Mechanism: partners' labour markets are joined (commuting links) and the partnership's
+money raises every partner's knowledge-spillover term over the partners' pooled business R&D.
+
+Seed 001 (STEPI 1997): Korea–Japan local-government science and technology cooperation —
+Gyeonggi–Kanagawa, Jeju–Saga, and the success case Incheon–Kitakyushu, where casting and die-mould
+SMEs received know-how from Kitakyushu's retired engineers. Mechanism: engineer-years of transfer,
+bought at an assumed cost, each raise the productivity of a few manufacturing SMEs once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from sim.levers.base import Lever, LeverParams, PolicyEffects, register, split_by_weight
+from sim.levers.korea_business import by_region, population, sme_mask
+from sim.levers.korea_clusters import SPILLOVER_GAIN_DESCRIPTION, business_rd_krw, raise_spillovers
+
+if TYPE_CHECKING:
+    from sim.model import RegionalModel
+
+SUPER_REGIONAL_PARTNERSHIPS: dict[str, list[str]] = {
+    "smart_shipbuilding": ["26", "31", "48"],  # 친환경 지능형(스마트) 조선해양: Busan, Ulsan, Gyeongnam
+    "smart_grid": ["29", "46"],  # 신재생에너지 기반 지능형 전력시스템: Gwangju, Jeonnam
+    "bio_medical_devices": ["43", "42", "50"],  # 생명공학(바이오) 진단치료 의료기기: Chungbuk, Gangwon, Jeju
+    "electric_autonomous_vehicles": ["45", "27", "47"],  # 전기자율차: Jeonbuk, Daegu, Gyeongbuk
+    "digital_healthcare": ["30", "36", "44"],  # 디지털 건강관리(헬스케어): Daejeon, Sejong, Chungnam
+}
+"""The five super-regional partnerships of seed 003 (partner regions as KOSIS codes)."""
+
+
+class PartnershipParams(LeverParams):
+    partnerships: dict[str, list[str]] = Field(SUPER_REGIONAL_PARTNERSHIPS, description=(
+        "partnership name → partner region codes; seed 003's five 초광역 협력권 (Busan-Ulsan-Gyeongnam shipbuilding, "
+        "Gwangju-Jeonnam smart grids, Chungbuk-Gangwon-Jeju bio/medical devices, Jeonbuk-Daegu-Gyeongbuk electric "
+        "vehicles, Daejeon-Sejong-Chungnam digital healthcare)"
+    ))
+    spillover_gain: float = Field(1.0, ge=0, description=SPILLOVER_GAIN_DESCRIPTION + "; here over the partners' pooled business R&D")
+    join_labour_markets: bool = Field(True, description="assumption: partners' labour markets are joined (commuting links) while the lever is active")
+
+
+@register
+@dataclass
+class SuperRegionalPartnerships(Lever):
+    name: ClassVar[str] = "super_regional_partnerships"
+    country: ClassVar[str] = "korea"
+    case: ClassVar[str] = "003, 2023 regional project plan: 지역협력혁신성장 (10.7 bn national + 45.9 bn local) for the five 초광역 협력권"
+    mechanism: ClassVar[str] = "joins partner regions' labour markets and raises each partner's spillover term over the partners' pooled R&D"
+    Params: ClassVar[type[LeverParams]] = PartnershipParams
+
+    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+        """Equal money per partnership with a target member, split among its target members by population."""
+        targets = self.target_regions(model)
+        index = model.pack.index_of
+        groups = [
+            members for codes in self.params.partnerships.values()
+            if (members := np.array([index[c] for c in codes if c in index and targets[index[c]]], int)).size
+        ]
+        spending = np.zeros(model.n_regions)
+        if not groups:
+            return spending
+        residents, knowledge = population(model), business_rd_krw(model)
+        for members in groups:
+            in_group = np.zeros(model.n_regions)
+            in_group[members] = 1.0
+            money = split_by_weight(budget_krw / len(groups), residents * in_group)
+            pooled = np.where(in_group > 0, knowledge[members].sum(), 0.0)
+            raise_spillovers(model, effects, np.where(in_group > 0, money.sum(), 0.0), pooled, self.params.spillover_gain)
+            if self.params.join_labour_markets:
+                effects.commuting_links |= np.outer(in_group > 0, in_group > 0) & ~np.eye(model.n_regions, dtype=bool)
+            spending += money
+        return spending
+
+
+class TechCooperationParams(LeverParams):
+    default_regions: list[str] = Field(["28"], description="regions when the scenario gives no regions: Incheon (seed 001: Incheon–Kitakyushu)")
+    cost_per_engineer_year_krw: float = Field(1e8, gt=0, description=(
+        "assumption: KRW per engineer-year of transfer (stipend, travel and coordination of one retired engineer); vary 0.5-2e8"
+    ))
+    establishments_per_engineer_year: float = Field(4.0, gt=0, description="assumption: SMEs one engineer advises in depth in a year; vary 2-10")
+    productivity_gain_per_establishment: float = Field(0.03, ge=0, description=(
+        "assumption: one-off productivity rise of an advised establishment, as one innovation "
+        "(innovation.productivity_gain_per_innovation = 0.03); vary 0-0.1"
+    ))
+    smes_only: bool = Field(True, description="only establishments under 300 workers (seed 001: local SMEs)")
+
+
+@register
+@dataclass
+class InternationalTechCooperation(Lever):
+    name: ClassVar[str] = "international_tech_cooperation"
+    country: ClassVar[str] = "korea"
+    case: ClassVar[str] = "001, section III: Incheon–Kitakyushu casting/die-mould cooperation with retired engineers (also Gyeonggi–Kanagawa, Jeju–Saga)"
+    mechanism: ClassVar[str] = "retired foreign engineers transfer know-how → one-off productivity gain of advised manufacturing SMEs, per engineer-year"
+    Params: ClassVar[type[LeverParams]] = TechCooperationParams
+
+    def target_regions(self, model: RegionalModel) -> np.ndarray:
+        return model.region_mask(self.spec.regions or self.params.default_regions, self.spec.region_type)
+
+    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+        """Advised establishments in a random order (``policy_rng``): whole firm agents, the last one in part."""
+        p = self.params
+        eligible = self.target_firms(model, ("C",))
+        if p.smes_only:
+            eligible &= sme_mask(model)
+        candidates = np.flatnonzero(eligible)
+        if len(candidates) == 0:
+            return np.zeros(model.n_regions)
+        advised_agents = min(budget_krw / p.cost_per_engineer_year_krw * p.establishments_per_engineer_year / model.scale, len(candidates))
+        order = model.policy_rng.permutation(candidates)
+        share = np.zeros(len(model.firms))  # share of a firm agent's establishments advised
+        whole = int(advised_agents)
+        share[order[:whole]] = 1.0
+        if whole < len(order):
+            share[order[whole]] = advised_agents - whole
+        effects.productivity_gain += p.productivity_gain_per_establishment * share
+        krw_per_agent = model.scale / p.establishments_per_engineer_year * p.cost_per_engineer_year_krw
+        return by_region(model, share) * krw_per_agent
