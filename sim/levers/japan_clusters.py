@@ -113,7 +113,7 @@ class RegionalInnovationStrategy(Lever):
 
 
 class StartupParams(LeverParams):
-    startup_share: float = Field(0.6, ge=0, le=1, description="share of the budget for founding support (incubation, seed grants); assumption")
+    startup_share: float = Field(0.6, ge=0, le=1, description="share of the budget for founding support (incubation, seed grants), plus what survival support cannot use; assumption")
     survival_share: float = Field(0.4, ge=0, le=1, description="share of the budget for young firms' survival (acceleration, follow-on finance); assumption")
     krw_per_startup: float = Field(
         1e8, gt=0,
@@ -153,7 +153,7 @@ class StartupEcosystem(Lever):
 
 
 class HubParams(LeverParams):
-    research_share: float = Field(0.5, ge=0, le=1, description="share of the budget for the hub's university research; assumption")
+    research_share: float = Field(0.5, ge=0, le=1, description="share of the budget for the hub's university research, plus what collaboration and networking cannot use; assumption")
     collaboration_share: float = Field(0.25, ge=0, le=1, description="share of the budget for firm–university co-creation projects; assumption")
     networking_share: float = Field(0.25, ge=0, le=1, description="share of the budget for the hub's networking (industry, local government, citizens); assumption")
     krw_per_collaboration: float = cost_per_collaboration_field()
@@ -227,7 +227,7 @@ class AnchorCluster(Lever):
 
 class MegaRegionParams(LeverParams):
     partners: list[list[str]] = Field(
-        default_factory=lambda: [list(group) for group in SUPER_REGIONAL_PARTNERSHIPS],
+        [list(group) for group in SUPER_REGIONAL_PARTNERSHIPS],
         description="partner groups (lists of region codes); default seed 003's five super-regional partnerships (초광역 협력권)",
     )
     krw_per_link: float = Field(

@@ -107,7 +107,7 @@ class InnovationEcosystemProducers(Lever):
 
 
 class CoreUniversityParams(LeverParams):
-    research_share: float = Field(0.5, ge=0, le=1, description="share of the budget added to university research; assumption")
+    research_share: float = Field(0.5, ge=0, le=1, description="share of the budget added to university research (plus what the other channels cannot use); assumption")
     education_share: float = Field(0.3, ge=0, le=1, description="share of the budget funding additional student places; assumption")
     retention_share: float = Field(0.2, ge=0, le=1, description="share of the budget for keeping young people in the region (local jobs, careers); assumption")
     krw_per_student_year: float = Field(
@@ -145,7 +145,7 @@ class RegionalCoreUniversities(Lever):
 
 
 class PartnershipParams(LeverParams):
-    amenity_share: float = Field(0.4, ge=0, le=1, description="share of the budget for local services (health data, remote maternal care, smart agriculture); assumption")
+    amenity_share: float = Field(0.4, ge=0, le=1, description="share of the budget for local services (health data, remote maternal care, smart agriculture), plus what the other channels cannot use; assumption")
     retention_share: float = Field(0.3, ge=0, le=1, description="share of the budget for local youth (Tsuruoka: high-school students as research assistants, local jobs after study); assumption")
     collaboration_share: float = Field(0.3, ge=0, le=1, description="share of the budget for firm–university collaboration; assumption")
     krw_per_resident_per_amenity_unit: float = cost_per_amenity_field()

@@ -90,7 +90,7 @@ class KosenColleges(Lever):
 
 
 class ConsortiumParams(LeverParams):
-    jobs_share: float = Field(0.9, ge=0, le=1, description="share of the budget subsidising the anchor plant; assumption")
+    jobs_share: float = Field(0.9, ge=0, le=1, description="share of the budget subsidising the anchor plant, plus what training cannot use; assumption")
     talent_share: float = Field(0.1, ge=0, le=1, description="share of the budget for the KOSEN-based training consortium; assumption")
     krw_per_job: float = Field(
         2.6e9, gt=0,
