@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.interpolate import PchipInterpolator
 from scipy.optimize import brentq
+from sim.data.build import write_provenance_section
 
 MAX_AGE = 100
 SEXES = ("F", "M")
@@ -81,7 +82,7 @@ def build(shared: Path, out: Path) -> None:
     implied = implied_projection_migration(shared, single_age, fertility, tfr_path, mortality)
     checks["migration"] = _migration_checks(shared, migration, implied)
 
-    _write_provenance(out / "PROVENANCE.md", _provenance_text(checks))
+    write_provenance_section(out / "PROVENANCE.md", SECTION_HEADING, _provenance_text(checks))
 
 
 def _read(shared: Path, name: str) -> pd.DataFrame:
@@ -578,14 +579,3 @@ Built by `sim/data/build/demography.py` from `shared/data` (see its SOURCE.md). 
   run's fertility age pattern and mortality, and the foreign population in the projection's base.
 """
 
-
-def _write_provenance(path: Path, section: str) -> None:
-    """Append (or refresh) only this module's section; other sections stay untouched."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Korea region pack — provenance\n"
-    start = text.find(SECTION_HEADING)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        following = text.find("\n## ", start + len(SECTION_HEADING))
-        text = text[:start] + section + ("" if following == -1 else text[following:])
-    path.write_text(text, encoding="utf-8")

@@ -23,7 +23,6 @@ constants reproduce that window's mean inflows exactly; a free refit of b_d, b_n
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,7 @@ from scipy.optimize import minimize, root
 
 from sim.errors import DataError
 from sim.pack import DECADE_PERIOD, MIGRATION_CALIBRATION_PERIODS, migration_table_name
+from sim.data.build import write_provenance_section
 
 
 def period_years(period: str) -> range:
@@ -78,7 +78,7 @@ def build(shared: Path, out: Path) -> None:
     for name, table in tables.items():
         table.to_csv(out / f"{name}.csv", index=False)
     (out / "migration_fit.json").write_text(json.dumps(fit, indent=2, ensure_ascii=False) + "\n")
-    _write_provenance(out / "PROVENANCE.md", _provenance_section(fit, tables["migration_outflow_rates"]))
+    write_provenance_section(out / "PROVENANCE.md", SECTION, _provenance_section(fit, tables["migration_outflow_rates"]))
     for period in CALIBRATION_PERIODS:
         if period != DECADE_PERIOD:
             build_window(period, flows, population, codes, capital, distance_km, ties, constants, fit, out)
@@ -553,16 +553,3 @@ def _provenance_section(fit: dict, rates: pd.DataFrame) -> str:
     ]
     return "\n".join(lines)
 
-
-def _write_provenance(path: Path, section: str) -> None:
-    """Append the section, or replace an earlier version of it; other sections are left untouched."""
-    text = path.read_text() if path.is_file() else "# Provenance of the Korean region pack\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    match = pattern.search(text)
-    if match:
-        # keep one blank line before a following section
-        replacement = section if match.end() == len(text) else section.rstrip("\n") + "\n\n"
-        text = text[:match.start()] + replacement + text[match.end():]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)

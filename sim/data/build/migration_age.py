@@ -46,6 +46,7 @@ from sim.mechanisms.migration import (
 )
 from sim.pack import DECADE_PERIOD, migration_table_name
 from sim.parameters import default_parameters
+from sim.data.build import write_provenance_section
 
 SECTION = "## Migration by age"
 OPEN_AGE = 85  # 5-year groups 0-4 … 80-84 and 85+ (older groups are dominated by deaths, not moves)
@@ -86,7 +87,7 @@ def build(shared: Path, out: Path) -> None:
     logit_table.to_csv(out / "migration_logit_by_age.csv", index=False)
     report = fit.report | {"residual_check": _residual_check(codes, calibration, inputs)}
     (out / "migration_age_fit.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    _write_provenance(out / "PROVENANCE.md", _provenance_section(report, net_table))
+    write_provenance_section(out / "PROVENANCE.md", SECTION, _provenance_section(report, net_table))
     for period, windows in AGE_WINDOWS.items():
         if period != DECADE_PERIOD:
             build_window(period, windows, out, codes, inputs, report)
@@ -228,7 +229,6 @@ def cohort_residual(inputs: Inputs, start: int, end: int) -> tuple[np.ndarray, n
     years = inputs.years
     first, last = years.index(start), years.index(end)
     start_pop, end_pop = inputs.population[first], inputs.population[last]  # [region, sex, group]
-    n_groups = len(GROUP_STARTS)
     births = inputs.births[first + 1:last + 1]  # [year, region]
 
     expected = _expected_cohort_deaths(inputs, start, births)  # [region, cohort], cohort n_groups = births
@@ -689,17 +689,6 @@ def _write_section(path: Path, header: str, section: str) -> None:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text, encoding="utf-8")
 
-
-def _write_provenance(path: Path, section: str) -> None:
-    """Append (or refresh) only this module's section; other sections stay untouched."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Korea region pack — provenance\n"
-    start = text.find(SECTION)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        following = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + ("" if following == -1 else text[following:])
-    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
