@@ -57,24 +57,27 @@ def run(
     scale: int | None = None,
     until: int | None = None,
     progress: ProgressCallback | None = None,
+    paired_baseline: bool = True,
 ) -> RunResult:
     """Simulate ``scenario`` (a Scenario or a YAML path) with ``seed``; optional overrides of
     ``scale`` (persons per agent) and the last year ``until``.
 
     A scenario with levers is also run without them, with the same seed (common random numbers),
-    and the paired differences (``jobs_created``, ``population_retained``) are added.
+    and the paired differences (``jobs_created``, ``population_retained``) are added; with
+    ``paired_baseline=False`` (batches that run their own reference) they are zero.
     """
     scenario = _resolve(scenario, scale=scale, end_year=until)
     started = time.perf_counter()
     years = scenario.end_year - scenario.start_year
-    runs = 2 if scenario.levers else 1
+    paired = bool(scenario.levers) and paired_baseline
+    runs = 2 if paired else 1
 
     def report(offset: int) -> ProgressCallback | None:
         return None if progress is None else (lambda done, _: progress(offset + done, runs * years))
 
     model = _simulate(scenario, seed, report(0))
     baseline = None
-    if scenario.levers:
+    if paired:
         baseline = regions_table(_simulate(scenario.model_copy(update={"levers": []}), seed, report(years)))
     regions = add_paired_differences(regions_table(model), baseline)
     capital = [region.code for region in model.regions if region.capital_region]
