@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
+from sim.levers.base import business_rd_krw, population
 from sim.mechanisms.education import SECONDARY
 
 if TYPE_CHECKING:
@@ -78,16 +79,6 @@ def region_weights(lever: Lever, model: RegionalModel, base: np.ndarray) -> np.n
     return weights
 
 
-def population(model: RegionalModel) -> np.ndarray:
-    """Residents by region (persons)."""
-    return model.talent.count_by_region(model.n_regions).astype(float) * model.scale
-
-
-def business_rd_krw(model: RegionalModel) -> np.ndarray:
-    """Business R&D by region at the start of the year (KRW per year)."""
-    firms = model.firms
-    rd = firms.rd_krw(firms.employees(model.talent.employer))
-    return np.bincount(firms.region, weights=rd, minlength=model.n_regions) * model.scale
 
 
 def rd_establishments(model: RegionalModel, firm_mask: np.ndarray | None = None) -> np.ndarray:

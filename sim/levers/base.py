@@ -240,3 +240,15 @@ class ProjectPortfolio:
         grant += new_grant
         spending = np.bincount(firms.region, weights=grant * model.scale, minlength=model.n_regions)
         return grant, spending
+
+
+def population(model: RegionalModel) -> np.ndarray:
+    """Residents by region (persons)."""
+    return model.talent.count_by_region(model.n_regions).astype(float) * model.scale
+
+
+def business_rd_krw(model: RegionalModel) -> np.ndarray:
+    """Business R&D by region at the firms' current employment (KRW per year)."""
+    firms = model.firms
+    rd = firms.rd_krw(firms.employees(model.talent.employer))
+    return np.bincount(firms.region, weights=rd, minlength=model.n_regions) * model.scale

@@ -26,12 +26,10 @@ from pydantic import Field, model_validator
 
 from sim.levers._japan_common import (
     RD_INDUSTRIES,
-    business_rd_krw,
     collaboration_share,
     cost_per_collaboration_field,
     expected_startups,
     networking_leverage_field,
-    population,
     rd_establishments,
     region_weights,
     shares_sum_to_one,
@@ -39,7 +37,7 @@ from sim.levers._japan_common import (
     startup_factor,
     tradable_job_shares,
 )
-from sim.levers.base import Lever, LeverParams, PolicyEffects, allocate_grants, register, split_by_weight
+from sim.levers.base import Lever, LeverParams, PolicyEffects, allocate_grants, business_rd_krw, population, register, split_by_weight
 from sim.levers.japan_universities import university_research
 
 SUPER_REGIONAL_PARTNERSHIPS = [["26", "31", "48"], ["29", "46"], ["42", "43", "50"], ["27", "45", "47"], ["30", "36", "44"]]

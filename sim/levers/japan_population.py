@@ -20,8 +20,8 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field, model_validator
 
-from sim.levers._japan_common import amenity_gain, cost_per_amenity_field, population, region_weights, shares_sum_to_one
-from sim.levers.base import Lever, LeverParams, PolicyEffects, register, split_by_weight
+from sim.levers._japan_common import amenity_gain, cost_per_amenity_field, region_weights, shares_sum_to_one
+from sim.levers.base import Lever, LeverParams, PolicyEffects, population, register, split_by_weight
 
 
 class RelationshipParams(LeverParams):

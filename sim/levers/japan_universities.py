@@ -29,13 +29,12 @@ from sim.levers._japan_common import (
     cost_per_collaboration_field,
     cost_per_retained_youth_field,
     entry_rate_gain,
-    population,
     rd_establishments,
     region_weights,
     shares_sum_to_one,
     youth_retention,
 )
-from sim.levers.base import Lever, LeverParams, PolicyEffects, register, split_by_weight
+from sim.levers.base import Lever, LeverParams, PolicyEffects, population, register, split_by_weight
 
 
 def university_research(model) -> np.ndarray:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from pydantic import Field
 
-from sim.levers.base import Lever, LeverParams, PolicyEffects, ProjectPortfolio, allocate_grants, register, split_by_weight
+from sim.levers.base import Lever, LeverParams, PolicyEffects, ProjectPortfolio, allocate_grants, population, register, split_by_weight
 from sim.levers.rd_grants import RD_INDUSTRIES, SME_MAX_WORKERS
 
 if TYPE_CHECKING:
@@ -49,10 +49,6 @@ MINIMUM_WAGE_YEAR_KRW = 9620 * 209 * 12
 
 
 # --- shared helpers (also used by korea_clusters and korea_cooperation) -------------------------
-def population(model: RegionalModel) -> np.ndarray:
-    """Residents per region (persons)."""
-    return model.talent.count_by_region(model.n_regions).astype(float) * model.scale
-
 
 def sme_mask(model: RegionalModel) -> np.ndarray:
     """Firms whose establishments have fewer than 300 workers (SME definition)."""

@@ -21,17 +21,12 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from pydantic import Field
 
-from sim.levers.base import Lever, LeverParams, PolicyEffects, allocate_grants, register, split_by_weight
+from sim.levers.base import Lever, LeverParams, PolicyEffects, allocate_grants, business_rd_krw, register, split_by_weight
 from sim.levers.korea_business import KEY_INDUSTRIES, by_region, sme_mask, value_added
 
 if TYPE_CHECKING:
     from sim.model import RegionalModel
 
-
-def business_rd_krw(model: RegionalModel) -> np.ndarray:
-    """Business R&D by region (KRW per year) at the firms' current employment."""
-    f = model.firms
-    return by_region(model, f.rd_krw(f.employees(model.talent.employer))) * model.scale
 
 
 def raise_spillovers(model: RegionalModel, effects: PolicyEffects, networking_krw: np.ndarray, knowledge_krw: np.ndarray, gain: float) -> None:

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from pydantic import Field
 
-from sim.levers.base import Lever, LeverParams, PolicyEffects, register, split_by_weight
-from sim.levers.korea_business import by_region, population, sme_mask
-from sim.levers.korea_clusters import SPILLOVER_GAIN_DESCRIPTION, business_rd_krw, raise_spillovers
+from sim.levers.base import Lever, LeverParams, PolicyEffects, business_rd_krw, population, register, split_by_weight
+from sim.levers.korea_business import by_region, sme_mask
+from sim.levers.korea_clusters import SPILLOVER_GAIN_DESCRIPTION, raise_spillovers
 
 if TYPE_CHECKING:
     from sim.model import RegionalModel
