@@ -269,3 +269,128 @@ def _frame_table(title: str, frame, digits: int = 2) -> Table:
     for row in frame.itertuples(index=False):
         table.add_row(*(f"{value:.{digits}f}" if isinstance(value, float) else str(value) for value in row))
     return table
+
+
+@app.command()
+def batch(
+    experiment: Annotated[Path, typer.Argument(help="experiment YAML file (scenarios, seeds, sweep)")],
+    workers: Annotated[int | None, typer.Option(help="parallel runs (default: the CPU count)")] = None,
+    executor: Annotated[str, typer.Option(help="local (process pool) or dask")] = "local",
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default: a local Dask cluster)")] = None,
+    out: Annotated[Path | None, typer.Option(help="batch folder (default: a new folder under results/)")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="continue the batch in --out: skip finished runs, re-run failed ones")] = False,
+) -> None:
+    """Run an experiment: every scenario × sweep point × seed, stored run by run (Parquet + manifest).
+
+    Exits with status 1 if any run failed (the other runs are stored).
+    """
+    from contextlib import nullcontext
+
+    from rich.progress import TimeElapsedColumn
+
+    from sim.batch import run_batch
+
+    if resume and out is None:
+        raise RegsimError("--resume: give the batch folder to continue with --out")
+    if console.is_terminal:
+        columns = (
+            TextColumn("runs"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"),
+            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+        )
+        bar = Progress(*columns, console=console, transient=True)
+    else:
+        bar = None
+    with bar if bar is not None else nullcontext():
+        task = bar.add_task("batch", total=None, failed=0) if bar is not None else None
+
+        def advance(done: int, total: int, failed: int) -> None:
+            bar.update(task, completed=done, total=total, failed=failed)
+
+        summary = run_batch(
+            experiment, out=out, workers=workers, executor=executor, scheduler=scheduler, resume=resume,
+            progress=advance if bar is not None else None,
+        )
+    table = Table(title=f"Batch {experiment} → {summary.out}")
+    table.add_column("runs")
+    table.add_column("count", justify="right")
+    table.add_row("finished", str(summary.finished))
+    table.add_row("failed", str(summary.failed))
+    table.add_row("skipped (finished before)", str(summary.skipped))
+    table.add_row("total", str(summary.total))
+    table.add_row("wall time (s)", f"{summary.wall_time_s:.1f}")
+    console.print(table)
+    if summary.failures:
+        failures = Table(title=f"Failed runs ({summary.failed})", show_lines=True)
+        for column in ("key", "variant", "seed", "reason"):
+            failures.add_column(column, overflow="fold")
+        for failure in summary.failures[:50]:
+            failures.add_row(failure["key"], failure["variant"], str(failure["seed"]), failure["error"])
+        if len(summary.failures) > 50:
+            failures.add_row("…", f"{len(summary.failures) - 50} more in manifest.json", "", "")
+        console.print(failures)
+    console.print(f"wrote {summary.out}/ (manifest.json, runs/<key>/*.parquet)", markup=False, highlight=False)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def compare(
+    folder: Annotated[Path, typer.Argument(help="batch folder (manifest.json and runs/*/)")],
+    years: Annotated[str, typer.Option(help="comma-separated years, or 'all'")] = "2030,2035",
+    reference: Annotated[str | None, typer.Option(help="reference scenario (default: the manifest's)")] = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="print the full table as CSV")] = False,
+    as_markdown: Annotated[bool, typer.Option("--markdown", help="print Markdown tables")] = False,
+) -> None:
+    """Compare a batch's scenarios with the reference: paired differences (same seed), mean and 95 %
+    interval over seeds, with cumulative lever spending and cost per job."""
+    from sim.compare import DEFAULT_YEARS, compare as compare_batch, effects_table, reference_table, to_markdown
+
+    if as_csv and as_markdown:
+        raise RegsimError("--csv and --markdown: choose one")
+    if years.strip().lower() == "all":
+        wanted = None
+    else:
+        try:
+            wanted = tuple(int(year) for year in years.split(","))
+        except ValueError:
+            raise RegsimError(f"--years: expected comma-separated years or 'all', found {years!r}") from None
+        if tuple(sorted(set(wanted))) == tuple(sorted(DEFAULT_YEARS)):
+            wanted = DEFAULT_YEARS  # the defaults fall back to the years the runs reach
+    summary = compare_batch(folder, years=wanted, reference=reference)
+    if as_csv:
+        sys.stdout.write(summary.to_csv(index=False))
+        return
+    if as_markdown:
+        sys.stdout.write(to_markdown(summary))
+        return
+    effects = effects_table(summary)
+    ref = summary.attrs["reference"]
+    if effects.empty:
+        console.print(f"no scenario besides the reference {ref}")
+    else:
+        console.print(_text_table(f"Paired differences against {ref} (mean [95 % interval] over seeds)", effects))
+    console.print(_text_table(f"Reference levels: {ref} (mean over seeds)", reference_table(summary)))
+
+
+@app.command()
+def plot(
+    folder: Annotated[Path, typer.Argument(help="batch folder (manifest.json and runs/*/)")],
+    out: Annotated[Path | None, typer.Option(help="output folder (default: FOLDER/figures)")] = None,
+    lang: Annotated[str, typer.Option(help="language of labels and region names: en or ko")] = "en",
+    fmt: Annotated[str, typer.Option("--format", help="comma-separated file formats (png, svg, pdf)")] = "png,svg",
+) -> None:
+    """Figures of a batch for a report: scenarios over time, paired differences, provinces, a tile map, sweeps."""
+    from sim.plots import plot_dir
+
+    written = plot_dir(folder, out=out, lang=lang, formats=fmt.split(","))
+    folders = sorted({str(path.parent) for path in written})
+    console.print(f"wrote {len(written)} files to {', '.join(folders)}/: {', '.join(path.name for path in written)}", soft_wrap=True)
+
+
+def _text_table(title: str, frame) -> Table:
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column), justify="left" if column in ("scenario", "variant") else "right", overflow="fold")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(str(value) for value in row))
+    return table

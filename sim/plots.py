@@ -39,3 +39,433 @@ def run_summary_figure(result) -> Figure:
         axis.set_xlabel("year (31 December)")
         axis.grid(alpha=0.3)
     return figure
+
+
+# --- batch figures ---------------------------------------------------------------------------------
+# Figures of a batch folder (see sim.compare): scenarios over time with 95 % bands over seeds, paired
+# differences against the reference, provinces as small multiples and as a tile-grid map, and the
+# response to swept parameters. Every function takes an opened Batch (or a folder) and ``lang``.
+
+import importlib.util  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.colors import TwoSlopeNorm  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from sim.errors import RegsimError  # noqa: E402
+
+LANGS = ("en", "ko")
+FORMATS = ("png", "svg")
+
+TILE_GRID: dict[str, tuple[int, int]] = {
+    # region code: (column west→east, row north→south); an approximation of Korea's geography
+    "28": (0, 0), "11": (1, 0), "42": (2, 0),
+    "44": (0, 1), "41": (1, 1), "43": (2, 1), "47": (3, 1),
+    "45": (0, 2), "36": (1, 2), "30": (2, 2), "27": (3, 2),
+    "29": (0, 3), "46": (1, 3), "48": (2, 3), "31": (3, 3),
+    "50": (0, 4), "26": (3, 4),
+}
+"""Tile-grid layout of the 17 provinces: Seoul, Incheon and Gyeonggi top left, Gangwon top right, Jeju bottom left."""
+GRID_COLUMNS, GRID_ROWS = 4, 5
+
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "year": "year (31 December)",
+        "population": "National population",
+        "population_unit": "million persons",
+        "capital_share": "Capital-region share of population",
+        "capital_share_unit": "% (Seoul, Incheon, Gyeonggi)",
+        "employed": "Employment",
+        "employed_unit": "million persons employed",
+        "provinces_at_risk": "Provinces at extinction risk (index < 0.5)",
+        "provinces_unit": "provinces",
+        "timeseries": "Scenarios over time (mean over seeds, 95 % interval)",
+        "differences": "Paired differences against {ref} (same seed; mean over seeds, 95 % interval)",
+        "population_diff": "Population retained",
+        "capital_population_diff": "Capital-region population, difference",
+        "jobs_created": "Jobs created",
+        "provinces_at_risk_diff": "Provinces at extinction risk, difference",
+        "persons": "persons",
+        "no_variants": "no scenario besides the reference",
+        "population_index": "Population by province ({start} = 100; mean over seeds)",
+        "population_index_unit": "index",
+        "extinction_risk_index": "Extinction risk index by province (women 20–39 / persons 65+; mean over seeds)",
+        "risk_unit": "index",
+        "risk_threshold": "at-risk threshold 0.5",
+        "tile_diff": "Change in extinction risk index against {ref}, {year} (mean over seeds)",
+        "tile_level": "Extinction risk index, {year} (mean over seeds)",
+        "tile_diff_unit": "Δ index (women 20–39 / persons 65+)",
+        "tile_level_unit": "index (women 20–39 / persons 65+)",
+        "sweep": "Response to swept parameters, {year}: {outcome} (mean over seeds)",
+        "sweep_band": "95 % interval",
+        "reference": "reference",
+    },
+    "ko": {
+        "year": "연도 (12월 31일)",
+        "population": "전국 인구",
+        "population_unit": "백만 명",
+        "capital_share": "수도권 인구 비중",
+        "capital_share_unit": "% (서울·인천·경기)",
+        "employed": "취업자",
+        "employed_unit": "백만 명",
+        "provinces_at_risk": "소멸위험 시도 수 (지수 < 0.5)",
+        "provinces_unit": "시도 수",
+        "timeseries": "시나리오별 추이 (시드 평균, 95% 구간)",
+        "differences": "{ref} 대비 대응 차이 (같은 시드; 시드 평균, 95% 구간)",
+        "population_diff": "인구 유지 효과",
+        "capital_population_diff": "수도권 인구 차이",
+        "jobs_created": "일자리 창출",
+        "provinces_at_risk_diff": "소멸위험 시도 수 차이",
+        "persons": "명",
+        "no_variants": "기준 외 시나리오 없음",
+        "population_index": "시도별 인구 ({start} = 100; 시드 평균)",
+        "population_index_unit": "지수",
+        "extinction_risk_index": "시도별 지방소멸위험지수 (20–39세 여성 / 65세 이상; 시드 평균)",
+        "risk_unit": "지수",
+        "risk_threshold": "소멸위험 기준 0.5",
+        "tile_diff": "{ref} 대비 지방소멸위험지수 변화, {year}년 (시드 평균)",
+        "tile_level": "지방소멸위험지수, {year}년 (시드 평균)",
+        "tile_diff_unit": "지수 변화 (20–39세 여성 / 65세 이상)",
+        "tile_level_unit": "지수 (20–39세 여성 / 65세 이상)",
+        "sweep": "매개변수 스윕 반응, {year}년: {outcome} (시드 평균)",
+        "sweep_band": "95% 구간",
+        "reference": "기준",
+    },
+}
+
+
+def korean_font() -> str:
+    """Register the NanumGothic font bundled with koreanize-matplotlib and return its family name.
+
+    The fonts are added directly: ``import koreanize_matplotlib`` 0.1.1 needs ``distutils``,
+    which Python 3.12 no longer has.
+    """
+    spec = importlib.util.find_spec("koreanize_matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise RegsimError("--lang ko needs the koreanize-matplotlib package (pip install koreanize-matplotlib)")
+    fonts = Path(next(iter(spec.submodule_search_locations))) / "fonts"
+    known = {entry.fname for entry in font_manager.fontManager.ttflist}
+    for path in sorted(fonts.glob("*.ttf")):
+        if str(path) not in known:
+            font_manager.fontManager.addfont(str(path))
+    return "NanumGothic"
+
+
+@contextmanager
+def _language(lang: str):
+    if lang not in LANGS:
+        raise RegsimError(f"--lang: expected one of {', '.join(LANGS)}, found {lang!r}")
+    if lang == "ko":
+        # DejaVu Sans (matplotlib's own) as fallback for glyphs NanumGothic lacks, e.g. the minus sign
+        with matplotlib.rc_context({"font.family": [korean_font(), "DejaVu Sans"], "axes.unicode_minus": False}):
+            yield
+    else:
+        yield
+
+
+def _batch(batch):
+    from sim.compare import Batch, open_batch
+
+    return batch if isinstance(batch, Batch) else open_batch(batch)
+
+
+def _group_labels(table: pd.DataFrame, batch) -> pd.Series:
+    """One label per scenario (and sweep point): "scenario" or "scenario / variant"."""
+    labels = table["scenario"].astype(str)
+    variant = table["variant"].fillna("").astype(str)
+    return labels.where(variant == "", labels + " / " + variant)
+
+
+def _colours(labels: list[str], reference: str) -> dict[str, str]:
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    others = [label for label in labels if label != reference]
+    colours = {label: cycle[i % len(cycle)] for i, label in enumerate(others)}
+    return {reference: "black", **colours} if reference in labels else colours
+
+
+def _band(axis, frame: pd.DataFrame, column: str, label: str, colour: str, scale: float = 1.0) -> None:
+    years = frame["year"].to_numpy()
+    axis.plot(years, frame[f"{column}_mean"] / scale, color=colour, lw=1.8, label=label)
+    low, high = frame[f"{column}_low"] / scale, frame[f"{column}_high"] / scale
+    if low.notna().any():
+        axis.fill_between(years, low, high, color=colour, alpha=0.18, lw=0)
+
+
+def timeseries_figure(batch, lang: str = "en") -> Figure:
+    """National population, capital-region share, employment and provinces at risk per scenario over time."""
+    from sim.compare import summarise
+
+    batch = _batch(batch)
+    text = TEXT[lang]
+    with _language(lang):
+        table = batch.outcomes.assign(label=lambda t: _group_labels(t, batch))
+        table["capital_share"] = 100 * table["capital_share"]
+        panels = [
+            ("population", text["population"], text["population_unit"], 1e6),
+            ("capital_share", text["capital_share"], text["capital_share_unit"], 1.0),
+            ("employed", text["employed"], text["employed_unit"], 1e6),
+            ("provinces_at_risk", text["provinces_at_risk"], text["provinces_unit"], 1.0),
+        ]
+        summary = summarise(table, [column for column, *_ in panels], by=["label", "year"])
+        labels = list(dict.fromkeys(summary["label"]))
+        colours = _colours(labels, batch.reference)
+        figure, axes = plt.subplots(2, 2, figsize=(12, 8), constrained_layout=True)
+        figure.suptitle(text["timeseries"])
+        for axis, (column, title, unit, scale) in zip(axes.flat, panels):
+            for label in labels:
+                rows = summary[summary["label"] == label]
+                _band(axis, rows, column, label, colours[label], scale)
+            axis.set(title=title, ylabel=unit, xlabel=text["year"])
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+            axis.grid(alpha=0.3)
+        axes[0, 0].legend(loc="best", fontsize="small")
+    return figure
+
+
+def differences_figure(batch, lang: str = "en") -> Figure:
+    """Paired differences against the reference over time: population retained, capital-region
+    population, jobs created and provinces at risk, with 95 % bands over seeds."""
+    from sim.compare import summarise
+
+    batch = _batch(batch)
+    text = TEXT[lang]
+    with _language(lang):
+        table = batch.outcomes
+        table = table[table["scenario"] != batch.reference].assign(label=lambda t: _group_labels(t, batch))
+        panels = [
+            ("population_diff", text["population_diff"], text["persons"]),
+            ("capital_population_diff", text["capital_population_diff"], text["persons"]),
+            ("jobs_created", text["jobs_created"], text["persons"]),
+            ("provinces_at_risk_diff", text["provinces_at_risk_diff"], text["provinces_unit"]),
+        ]
+        figure, axes = plt.subplots(2, 2, figsize=(12, 8), constrained_layout=True)
+        figure.suptitle(text["differences"].format(ref=batch.reference))
+        labels = list(dict.fromkeys(table["label"]))
+        colours = _colours(labels, batch.reference)
+        summary = summarise(table, [column for column, *_ in panels], by=["label", "year"]) if labels else None
+        for axis, (column, title, unit) in zip(axes.flat, panels):
+            axis.axhline(0, color="black", lw=0.8)
+            for label in labels:
+                _band(axis, summary[summary["label"] == label], column, label, colours[label])
+            if not labels:
+                axis.text(0.5, 0.5, text["no_variants"], transform=axis.transAxes, ha="center", va="center", color="grey")
+            axis.set(title=title, ylabel=unit, xlabel=text["year"])
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+            axis.grid(alpha=0.3)
+        if labels:
+            axes[0, 0].legend(loc="best", fontsize="small")
+    return figure
+
+
+def _tile_axes(figure: Figure, grid_spec):
+    """One axis per province at its tile position (and the free slots of the last row for a legend)."""
+    axes = {}
+    for code, (column, row) in TILE_GRID.items():
+        axes[code] = figure.add_subplot(grid_spec[row, column])
+    spare = figure.add_subplot(grid_spec[GRID_ROWS - 1, 1:3])
+    spare.axis("off")
+    return axes, spare
+
+
+def province_figure(batch, measure: str = "population_index", lang: str = "en") -> Figure:
+    """Small multiples, one panel per province at its tile-grid position: ``population_index``
+    (start year = 100) or ``extinction_risk_index``, one line per scenario (mean over seeds)."""
+    from sim.compare import region_names
+
+    if measure not in ("population_index", "extinction_risk_index"):
+        raise RegsimError(f"province measure: expected population_index or extinction_risk_index, found {measure!r}")
+    batch = _batch(batch)
+    text = TEXT[lang]
+    names = region_names(lang)
+    with _language(lang):
+        table = batch.regions(["population", "extinction_risk_index"]).assign(label=lambda t: _group_labels(t, batch))
+        start = int(table["year"].min())
+        if measure == "population_index":
+            base = table[table["year"] == start].set_index(["run_key", "region"])["population"]
+            table["value"] = 100 * table["population"] / base.reindex(pd.MultiIndex.from_frame(table[["run_key", "region"]])).to_numpy()
+            title, unit = text["population_index"].format(start=start), text["population_index_unit"]
+        else:
+            table["value"] = table["extinction_risk_index"]
+            title, unit = text["extinction_risk_index"], text["risk_unit"]
+        means = table.groupby(["label", "region", "year"], sort=False)["value"].mean().reset_index()
+        labels = list(dict.fromkeys(means["label"]))
+        colours = _colours(labels, batch.reference)
+        figure = plt.figure(figsize=(12, 12), constrained_layout=True)
+        figure.suptitle(title)
+        grid = figure.add_gridspec(GRID_ROWS, GRID_COLUMNS)
+        axes, spare = _tile_axes(figure, grid)
+        for code, axis in axes.items():
+            rows = means[means["region"] == code]
+            for label in labels:
+                line = rows[rows["label"] == label]
+                axis.plot(line["year"], line["value"], color=colours[label], lw=1.5, label=label)
+            if measure == "extinction_risk_index":
+                axis.axhline(0.5, color="grey", lw=0.8, ls="--", label=text["risk_threshold"])
+            axis.set_title(names.get(code, code), fontsize="medium")
+            axis.set_ylabel(unit, fontsize="small")
+            axis.tick_params(labelsize="x-small")
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+            axis.grid(alpha=0.3)
+        handles, legend_labels = next(iter(axes.values())).get_legend_handles_labels()
+        spare.legend(handles, legend_labels, loc="center", fontsize="small")
+    return figure
+
+
+def tile_map_figure(batch, measure: str = "extinction_risk_index", year: int | None = None, lang: str = "en") -> Figure:
+    """Tile-grid map of the 17 provinces coloured by the change in ``measure`` against the
+    reference (same seed, mean over seeds) in ``year`` (default: the last), one map per scenario;
+    with the reference alone, its level. Tiles carry the region's name and value; each tile
+    rectangle has gid ``tile-<code>``."""
+    from sim.compare import region_names
+
+    batch = _batch(batch)
+    text = TEXT[lang]
+    names = region_names(lang)
+    with _language(lang):
+        table = batch.regions([measure])
+        year = int(table["year"].max()) if year is None else int(year)
+        table = table[table["year"] == year].assign(label=lambda t: _group_labels(t, batch))
+        if table.empty:
+            raise RegsimError(f"year {year} is outside the runs")
+        variants = table[table["scenario"] != batch.reference]
+        diff = not variants.empty
+        if diff:
+            values = variants.assign(value=variants[measure] - variants[f"{measure}_ref"])
+        else:
+            values = table.assign(value=table[measure])
+        means = values.groupby(["label", "region"], sort=False)["value"].mean().reset_index()
+        labels = list(dict.fromkeys(means["label"]))
+        ncols = min(len(labels), 4)
+        nrows = -(-len(labels) // ncols)
+        figure, grid = plt.subplots(nrows, ncols, figsize=(4.2 * ncols + 1.2, 5.6 * nrows), constrained_layout=True, squeeze=False)
+        axes = grid.reshape(1, -1)
+        for spare in axes[0][len(labels):]:
+            spare.axis("off")
+        if diff:
+            bound = float(np.nanmax(np.abs(means["value"]))) or 1e-3
+            digits = min(6, max(2, 1 - int(np.floor(np.log10(bound)))))
+            norm = TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound)
+            cmap, unit = plt.get_cmap("RdBu"), text["tile_diff_unit"]
+            figure.suptitle(text["tile_diff"].format(ref=batch.reference, year=year))
+        else:
+            low, high = float(means["value"].min()), float(means["value"].max())
+            norm = TwoSlopeNorm(vcenter=0.5, vmin=min(low, 0.49), vmax=max(high, 0.51))
+            cmap, unit = plt.get_cmap("RdYlBu"), text["tile_level_unit"]
+            digits = 2
+            figure.suptitle(text["tile_level"].format(year=year))
+        for axis, label in zip(axes[0], labels):
+            values_by_region = means[means["label"] == label].set_index("region")["value"]
+            for code, (column, row) in TILE_GRID.items():
+                value = values_by_region.get(code, np.nan)
+                colour = "lightgrey" if pd.isna(value) else cmap(norm(value))
+                tile = Rectangle((column, -row), 0.95, 0.95, facecolor=colour, edgecolor="white", lw=1.5, gid=f"tile-{code}")
+                axis.add_patch(tile)
+                shade = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2] if not isinstance(colour, str) else 0.8
+                ink = "black" if shade > 0.5 else "white"
+                number = "–" if pd.isna(value) else (f"{value:+.{digits}f}" if diff else f"{value:.2f}")
+                axis.text(column + 0.475, -row + 0.58, names.get(code, code), ha="center", va="center", fontsize=8, color=ink, gid=f"label-{code}")
+                axis.text(column + 0.475, -row + 0.3, number, ha="center", va="center", fontsize=8, color=ink)
+            axis.set(xlim=(-0.1, GRID_COLUMNS), ylim=(-GRID_ROWS + 0.9, 1.05), aspect="equal")
+            axis.set_title(label.replace(" / ", "\n"), fontsize="medium")
+            axis.axis("off")
+        mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+        figure.colorbar(mappable, ax=grid.ravel().tolist(), shrink=0.6, label=unit)
+    return figure
+
+
+def sweep_figure(batch, outcome: str = "jobs_created", year: int | None = None, lang: str = "en") -> Figure | None:
+    """Response of ``outcome`` (a column of ``Batch.outcomes``, default jobs created against the
+    reference) in ``year`` (default: the last) to the swept parameters: a line with a 95 % band for
+    one parameter, a heatmap of the mean for two (further parameters are averaged over). None
+    without sweep columns that vary."""
+    from sim.compare import OUTCOMES, summarise
+
+    batch = _batch(batch)
+    text = TEXT[lang]
+    table = batch.outcomes
+    table = table[table["scenario"] != batch.reference]
+    swept = [name for name in batch.sweep if table[name].nunique(dropna=True) > 1]
+    if not swept:
+        return None
+    year = int(table["year"].max()) if year is None else int(year)
+    table = table[table["year"] == year]
+    label_of = {diff: label for _, (diff, label, _) in OUTCOMES.items()} | {level: label for level, (_, label, _) in OUTCOMES.items()}
+    unit_of = {diff: unit for _, (diff, _, unit) in OUTCOMES.items()} | {level: unit for level, (_, _, unit) in OUTCOMES.items()}
+    name = text.get(outcome, label_of.get(outcome, outcome))
+    unit = unit_of.get(outcome, "")
+    scenarios = list(dict.fromkeys(table["scenario"]))
+    with _language(lang):
+        if len(swept) == 1:
+            parameter = swept[0]
+            summary = summarise(table, [outcome], by=["scenario", parameter]).sort_values(parameter)
+            figure, axis = plt.subplots(figsize=(8, 5.5), constrained_layout=True)
+            colours = _colours(scenarios, batch.reference)
+            for scenario in scenarios:
+                rows = summary[summary["scenario"] == scenario]
+                axis.plot(rows[parameter], rows[f"{outcome}_mean"], marker="o", color=colours[scenario], label=scenario)
+                if rows[f"{outcome}_low"].notna().any():
+                    axis.fill_between(rows[parameter], rows[f"{outcome}_low"], rows[f"{outcome}_high"], color=colours[scenario], alpha=0.18, lw=0)
+            axis.axhline(0, color="black", lw=0.8)
+            axis.set(xlabel=parameter, ylabel=f"{name} ({unit})" if unit else name)
+            axis.grid(alpha=0.3)
+            axis.legend(fontsize="small", title=text["sweep_band"])
+        else:
+            x, y = swept[:2]
+            figure, axes = plt.subplots(1, len(scenarios), figsize=(6.5 * len(scenarios), 5.5), constrained_layout=True, squeeze=False)
+            for axis, scenario in zip(axes[0], scenarios):
+                grid = table[table["scenario"] == scenario].pivot_table(index=y, columns=x, values=outcome, aggfunc="mean").sort_index()
+                image = axis.imshow(grid.to_numpy(float), origin="lower", aspect="auto", cmap="viridis")
+                axis.set_xticks(range(grid.shape[1]), [f"{v:g}" if isinstance(v, float) else str(v) for v in grid.columns])
+                axis.set_yticks(range(grid.shape[0]), [f"{v:g}" if isinstance(v, float) else str(v) for v in grid.index])
+                for (i, j), value in np.ndenumerate(grid.to_numpy(float)):
+                    if not np.isnan(value):
+                        axis.text(j, i, f"{value:,.0f}" if abs(value) >= 10 else f"{value:.2g}", ha="center", va="center", fontsize=8, color="white")
+                axis.set(xlabel=x, ylabel=y, title=scenario)
+                figure.colorbar(image, ax=axis, label=f"{name} ({unit})" if unit else name)
+        figure.suptitle(text["sweep"].format(year=year, outcome=name))
+    return figure
+
+
+def plot_dir(folder, out=None, lang: str = "en", formats=FORMATS) -> list[Path]:
+    """Write every batch figure of ``folder`` to ``out`` (default ``folder/figures``) in each format;
+    returns the files written."""
+    from sim.compare import open_batch
+
+    formats = [fmt.strip().lower().lstrip(".") for fmt in formats if fmt.strip()]
+    unknown = [fmt for fmt in formats if fmt not in ("png", "svg", "pdf")]
+    if unknown or not formats:
+        raise RegsimError(f"--format: expected png, svg or pdf, found {','.join(unknown) or 'nothing'}")
+    if lang not in LANGS:
+        raise RegsimError(f"--lang: expected one of {', '.join(LANGS)}, found {lang!r}")
+    batch = open_batch(folder)
+    out = Path(out) if out is not None else batch.folder / "figures"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RegsimError(f"cannot create output folder {out}: {exc.strerror}") from None
+    figures = {
+        "timeseries": lambda: timeseries_figure(batch, lang),
+        "differences": lambda: differences_figure(batch, lang),
+        "provinces_population": lambda: province_figure(batch, "population_index", lang),
+        "provinces_extinction_risk": lambda: province_figure(batch, "extinction_risk_index", lang),
+        "tile_map_extinction_risk": lambda: tile_map_figure(batch, lang=lang),
+        "sweep": lambda: sweep_figure(batch, lang=lang),
+    }
+    written = []
+    suffix = "" if lang == "en" else f"_{lang}"
+    for name, make in figures.items():
+        with _language(lang):
+            figure = make()
+            if figure is None:
+                continue
+            for fmt in formats:
+                path = out / f"{name}{suffix}.{fmt}"
+                figure.savefig(path, dpi=150)
+                written.append(path)
+        plt.close(figure)
+    return written

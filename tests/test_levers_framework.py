@@ -172,7 +172,7 @@ def test_running_projects_are_cut_when_the_budget_falls_below_them(small_model):
         model.year = y
         effects = PolicyEffects.neutral(len(model.firms), model.n_regions)
         spending = lever.apply(model, effects, budget)
-        return effects.rd_subsidy_krw, spending
+        return effects.rd_subsidy_krw * lever.params.cofunding_rate, spending  # project R&D back to grants
 
     grant_1, spending_1 = year(2024, BUDGET)
     assert spending_1.sum() == pytest.approx(BUDGET, rel=1e-12)
@@ -220,11 +220,12 @@ def test_jobs_created_is_employed_minus_the_same_seed_baseline(policy, baseline)
 
 
 def test_the_money_reaches_the_firms(policy, baseline):
-    """In the first active year, business R&D rises by the grants times their additionality
-    (``PolicyEffects.rd_subsidy_krw`` is the lever's only channel)."""
+    """In the first active year, business R&D rises by the co-funded projects (grants / co-funding
+    rate) times their additionality (``PolicyEffects.rd_subsidy_krw`` is the lever's only channel)."""
     additionality = base_scenario().resolved_parameters()["innovation"]["rnd_subsidy_additionality"]
+    cofunding = build_lever(with_levers({"budget_krw_per_year": BUDGET}).levers[0], "levers[0]").params.cofunding_rate
     rise = policy.national.set_index("year")["rd_spending_krw"] - baseline.national.set_index("year")["rd_spending_krw"]
-    assert rise.loc[2024] == pytest.approx(additionality * BUDGET, rel=1e-6)
+    assert rise.loc[2024] == pytest.approx(additionality * BUDGET / cofunding, rel=1e-6)
 
 
 def test_a_policy_run_is_reproducible(policy):

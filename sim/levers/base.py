@@ -35,7 +35,7 @@ class PolicyEffects:
     like ``model.regions``. Neutral values: 0 for additions, 1 for multipliers, False for links.
     """
 
-    rd_subsidy_krw: np.ndarray  # [firms] public R&D money per establishment this year (KRW)
+    rd_subsidy_krw: np.ndarray  # [firms] publicly supported R&D per establishment this year, incl. co-funding (KRW)
     productivity_gain: np.ndarray  # [firms] one-off proportional productivity rise this year
     extra_jobs: np.ndarray  # [firms] added desired employment per establishment (worker agents, persistent)
     startup_multiplier: np.ndarray  # [regions] multiplier on the startup rate

@@ -10,11 +10,12 @@ their 2023 budgets, project length, cap per firm per year and government co-fund
 | 지역혁신선도기업 R&D (regional innovation leading firms) | 8.3 bn | 3 | 0.3 bn | 80 % |
 | 지역스타기업 (regional star firms, new projects) | 23.4 bn | 2 | 0.2 bn | 80 % |
 
-Mechanism: the grant is public R&D money added to the funded firm's R&D (``PolicyEffects.
+Mechanism: a grant pays ``cofunding_rate`` of a project whose rest the firm co-funds, so the
+project's R&D (grant / cofunding_rate) is added to the funded firm's R&D (``PolicyEffects.
 rd_subsidy_krw``) for the project's years; how much of it is additional R&D is
-``innovation.rnd_subsidy_additionality`` (Dimos & Pugh 2016: about one for one). More R&D raises
-expected innovations (knowledge production), hence productivity and, for tradable firms, jobs.
-The firm's own co-funding share is assumed to come out of its existing R&D budget.
+``innovation.rnd_subsidy_additionality`` (Dimos & Pugh 2016: about one for one, no crowding out).
+More R&D raises expected innovations (knowledge production), hence productivity and, for tradable
+firms, jobs. Spending counts the grant only.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class _GrantLever(Lever):
             eligible &= firms.size < SME_MAX_WORKERS  # workers per establishment
         weights = firms.productivity if self.prefer == "productivity" else None
         grant, spending = self.portfolio.pay(model, eligible, budget_krw, p.cap_per_firm_krw, weights)
-        effects.rd_subsidy_krw += grant
+        effects.rd_subsidy_krw += grant / p.cofunding_rate
         return spending
 
 

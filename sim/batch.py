@@ -1,0 +1,666 @@
+"""Batch experiments: expand an experiment file into runs and execute them (local processes or Dask).
+
+An experiment file (YAML) names scenarios (paths relative to the file; the first is the
+reference), seeds, optional ``until``/``scale`` overrides, an optional parameter ``sweep`` applied
+to the non-reference scenarios, and the region columns to keep::
+
+    name: rd_grant_sweep
+    scenarios: [../scenarios/korea_baseline.yaml, ../scenarios/rd_grant_only.yaml]
+    seeds: 5                      # 0..4, or a list [0, 3, 7]
+    until: 2035
+    sweep:
+      method: grid                # grid | random | latin_hypercube
+      parameters:
+        levers[0].budget_krw_per_year: {values: [5.0e10, 1.0e11]}
+        levers[0].params.cofunding_rate: {values: [0.5, 0.8]}
+
+Runs = (reference + variants × sweep points) × seeds. Each run is keyed by a short hash of the
+resolved scenario's content hash and the seed, so the same run has the same key in any batch.
+Levered runs use ``paired_baseline=False``: the reference runs are the baseline. A run's tables
+are exactly those of ``sim.api.run(scenario, seed, paired_baseline=False)`` plus the key columns
+of ``sim.store``.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim import store
+from sim.errors import RegsimError, ScenarioError
+
+RESULTS_DIR = Path("results")
+EXECUTORS = ("local", "dask")
+
+BatchProgress = Callable[[int, int, int], None]
+"""Called after each run is stored with (runs done, runs to do, runs failed so far)."""
+
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+class ExperimentError(RegsimError):
+    """An experiment file is invalid; the message names the file and the field path."""
+
+
+# --- schema ------------------------------------------------------------------------------------
+class SweepParameter(BaseModel):
+    """Values of one swept scenario field: ``values`` (grid) or ``low``/``high`` (random, LHS)."""
+
+    model_config = ConfigDict(extra="forbid")
+    values: list[Any] | None = Field(None, min_length=1, description="grid values")
+    low: float | None = Field(None, allow_inf_nan=False, description="lower bound (random, latin_hypercube)")
+    high: float | None = Field(None, allow_inf_nan=False, description="upper bound (random, latin_hypercube)")
+    integer: bool = Field(False, description="round sampled values to integers")
+
+    @field_validator("values")
+    @classmethod
+    def _numbers(cls, values: list[Any] | None) -> list[Any] | None:
+        """YAML 1.1 reads ``101.6e9`` (no sign in the exponent) as a string: such values are numbers."""
+        if values is None:
+            return None
+        return [float(value) if isinstance(value, str) and _NUMBER.fullmatch(value.strip()) else value for value in values]
+
+    @model_validator(mode="after")
+    def _bounds(self) -> SweepParameter:
+        if self.values is None and (self.low is None or self.high is None):
+            raise ValueError("give values (grid) or low and high (random, latin_hypercube)")
+        if self.values is not None and (self.low is not None or self.high is not None):
+            raise ValueError("give either values or low/high, not both")
+        if self.low is not None and self.high is not None and not self.low <= self.high:
+            raise ValueError(f"low ({self.low}) must not be above high ({self.high})")
+        return self
+
+
+class Sweep(BaseModel):
+    """A parameter sweep applied to the non-reference scenarios (or those named in ``apply_to``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    method: Literal["grid", "random", "latin_hypercube"] = "grid"
+    samples: int | None = Field(None, ge=1, strict=True, description="number of points (random, latin_hypercube)")
+    seed: int = Field(0, ge=0, strict=True, description="seed of the sampler (random, latin_hypercube)")
+    parameters: dict[str, SweepParameter] = Field(min_length=1, description="scenario field path -> values")
+    apply_to: list[str] | None = Field(None, description="scenario names or paths (default: every non-reference scenario)")
+
+    @field_validator("parameters")
+    @classmethod
+    def _paths(cls, parameters: dict[str, SweepParameter]) -> dict[str, SweepParameter]:
+        from sim.scenario import Scenario
+
+        for path in parameters:
+            tokens = parse_path(path)
+            fields = list(Scenario.model_fields)
+            if tokens[0] not in fields:
+                close = difflib.get_close_matches(str(tokens[0]), fields, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; scenario fields: {', '.join(fields)}"
+                raise ValueError(f"{path!r}: unknown scenario field {tokens[0]!r}{hint}")
+            if tokens[0] in ("name", "description"):
+                raise ValueError(f"{path!r}: cannot sweep the scenario's {tokens[0]}")
+        return parameters
+
+    @model_validator(mode="after")
+    def _method(self) -> Sweep:
+        for path, parameter in self.parameters.items():
+            if self.method == "grid" and parameter.values is None:
+                raise ValueError(f"parameters.{path}: method grid needs values: [...]")
+            if self.method != "grid" and parameter.values is not None:
+                raise ValueError(f"parameters.{path}: method {self.method} needs low and high, not values")
+        if self.method != "grid" and self.samples is None:
+            raise ValueError(f"method {self.method} needs samples (number of points)")
+        if self.method == "grid" and self.samples is not None:
+            raise ValueError("samples is for random and latin_hypercube; a grid has one point per combination")
+        return self
+
+
+class Experiment(BaseModel):
+    """An experiment file: scenarios (the first is the reference), seeds, overrides, sweep, outputs."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    description: str = ""
+    scenarios: list[str] = Field(min_length=1, description="scenario files relative to the experiment file; the first is the reference")
+    seeds: int | list[int] = Field(description="N (seeds 0..N-1) or a list of seeds")
+    until: int | None = Field(None, strict=True, description="last simulated year of every run")
+    scale: int | None = Field(None, ge=1, strict=True, description="persons per agent of every run")
+    sweep: Sweep | None = None
+    outputs: list[str] | None = Field(None, min_length=1, description="region columns to keep (default: all)")
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, seeds: int | list[int]) -> int | list[int]:
+        if isinstance(seeds, int):
+            if seeds < 1:
+                raise ValueError("the number of seeds must be at least 1")
+            return seeds
+        if not seeds:
+            raise ValueError("the list of seeds is empty")
+        if any(seed < 0 for seed in seeds):
+            raise ValueError("seeds must not be negative")
+        if len(set(seeds)) != len(seeds):
+            raise ValueError("seeds are repeated")
+        return seeds
+
+    @field_validator("outputs")
+    @classmethod
+    def _outputs(cls, outputs: list[str] | None) -> list[str] | None:
+        if outputs is None:
+            return None
+        valid = region_columns()
+        for column in outputs:
+            if column not in valid:
+                close = difflib.get_close_matches(column, valid, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; valid: {', '.join(valid)}"
+                raise ValueError(f"unknown region column {column!r}{hint}")
+        return outputs
+
+    def seed_list(self) -> list[int]:
+        return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+
+
+def region_columns() -> list[str]:
+    """Region columns an experiment may keep (``year``, ``region``, ``region_name`` are always kept)."""
+    from sim.metrics import PAIRED_MEASURES, REGION_MEASURES
+
+    return [*REGION_MEASURES, *PAIRED_MEASURES]
+
+
+ALWAYS_KEPT = ("year", "region", "region_name")
+
+
+@dataclass
+class LoadedExperiment:
+    """A validated experiment with where it came from."""
+
+    spec: Experiment
+    path: Path
+    content_hash: str
+
+
+@dataclass
+class RunSpec:
+    """One run of a batch: the scenario (as a mapping, validated in the worker), seed and labels."""
+
+    key: str
+    scenario: str
+    variant: str
+    seed: int
+    sweep: dict[str, Any]
+    scenario_dict: dict[str, Any]
+    source: str
+    reference: bool = False
+    outputs: list[str] | None = None
+    invalid: str | None = None  # why the scenario does not validate (the run will fail with it)
+
+    def info(self) -> dict[str, Any]:
+        return {"key": self.key, "scenario": self.scenario, "variant": self.variant, "seed": self.seed,
+                "sweep": self.sweep, "reference": self.reference}
+
+
+@dataclass
+class BatchSummary:
+    """What a batch did: counts, wall time and the failures with their messages."""
+
+    out: Path
+    total: int
+    finished: int
+    failed: int
+    skipped: int
+    wall_time_s: float
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+# --- loading -----------------------------------------------------------------------------------
+def load_experiment(path: str | Path) -> LoadedExperiment:
+    """Read and validate an experiment file; problems are ExperimentErrors naming file and field."""
+    path = Path(path)
+    if not path.is_file():
+        raise ExperimentError(f"{path}: experiment file not found")
+    text = path.read_bytes()
+    try:
+        raw = yaml.safe_load(text.decode("utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise ExperimentError(f"{path}: YAML syntax error at {where}: {exc.problem}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ExperimentError(f"{path}: unreadable YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ExperimentError(f"{path}: expected a mapping of experiment fields, found {type(raw).__name__}")
+    try:
+        spec = Experiment.model_validate(raw)
+    except ValidationError as exc:
+        raise ExperimentError(f"{path}: {_describe(_most_specific(exc.errors()))}") from None
+    for i, scenario in enumerate(spec.scenarios):
+        if not (path.parent / scenario).is_file():
+            raise ExperimentError(f"{path}: scenarios[{i}]: scenario file not found: {path.parent / scenario}")
+    return LoadedExperiment(spec=spec, path=path, content_hash=hashlib.sha256(text).hexdigest())
+
+
+_TAG = re.compile(r"(int|float|str|bool|none|(list|dict|literal|function-\w+|union|tagged-union)\[.*\])")
+
+
+def _most_specific(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """The deepest error; among equals an unknown key (with its closest valid key) first."""
+    def depth(error: dict[str, Any]) -> int:
+        return len([part for part in error["loc"] if not _is_tag(part)])
+
+    return max(errors, key=lambda error: (depth(error), error["type"] == "extra_forbidden"))
+
+
+def _is_tag(part: Any) -> bool:
+    """Pydantic's location parts that are union branches (``int``, ``list[int]``), not fields or keys."""
+    return isinstance(part, str) and _TAG.fullmatch(part) is not None
+
+
+def _describe(error: dict[str, Any]) -> str:
+    """One line: field path, what was expected, what was found (and the closest valid key)."""
+    location = tuple(part for part in error["loc"] if not _is_tag(part))
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".") or "(top level)"
+    if error["type"] == "extra_forbidden":
+        valid = _fields_at(location[:-1])
+        close = difflib.get_close_matches(str(location[-1]), valid, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(valid)}"
+        return f"{path}: unknown key{hint}"
+    if error["type"] == "missing":
+        return f"{path}: required field is missing"
+    message = error["msg"].removeprefix("Value error, ")
+    found = error.get("input")
+    if not location or (error["type"] == "value_error" and isinstance(found, dict | list)):
+        return f"{path}: {message}" if location else message
+    return f"{path}: {message} (found {found!r})"
+
+
+def _fields_at(location: tuple[Any, ...]) -> list[str]:
+    if location[:2] == ("sweep", "parameters") and len(location) == 3:  # an entry of the parameters mapping
+        return list(SweepParameter.model_fields)
+    model: Any = Experiment
+    for part in location:
+        field_info = getattr(model, "model_fields", {}).get(part)
+        if field_info is None:
+            return []
+        model = _model_of(field_info.annotation)
+    return list(getattr(model, "model_fields", {}))
+
+
+def _model_of(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+# --- expansion ---------------------------------------------------------------------------------
+_TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+def parse_path(path: str) -> list[str | int]:
+    """``levers[0].params.cofunding_rate`` -> ['levers', 0, 'params', 'cofunding_rate'];
+    ``parameters.migration.wage_weight`` -> ['parameters', 'migration.wage_weight'] (parameter keys
+    are ``section.name``)."""
+    tokens: list[str | int] = []
+    position = 0
+    text = path.strip()
+    while position < len(text):
+        if tokens and text[position] == ".":
+            position += 1
+        match = _TOKEN.match(text, position)
+        if match is None:
+            raise ValueError(f"{path!r}: not a field path (expected e.g. levers[0].budget_krw_per_year)")
+        tokens.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+        position = match.end()
+    if not tokens or not isinstance(tokens[0], str):
+        raise ValueError(f"{path!r}: not a field path")
+    if tokens[0] == "parameters":
+        rest = ".".join(str(token) for token in tokens[1:])
+        if "." not in rest:
+            raise ValueError(f"{path!r}: expected parameters.<section>.<name>")
+        return ["parameters", rest]
+    return tokens
+
+
+def set_path(raw: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``path`` in a scenario mapping; missing mapping keys are created, list indexes must exist."""
+    tokens = parse_path(path)
+    node: Any = raw
+    walked = ""
+    for i, token in enumerate(tokens):
+        last = i == len(tokens) - 1
+        label = f"[{token}]" if isinstance(token, int) else (f".{token}" if walked else token)
+        if isinstance(token, int):
+            if not isinstance(node, list):
+                raise ValueError(f"{walked or 'scenario'} is not a list")
+            if token >= len(node):
+                raise ValueError(f"{walked}{label}: index out of range ({walked} has {len(node)} entries)")
+        elif not isinstance(node, dict):
+            raise ValueError(f"{walked or 'scenario'} is not a mapping")
+        if last:
+            node[token] = value
+        else:
+            if isinstance(node, dict) and node.get(token) is None:
+                node[token] = [] if isinstance(tokens[i + 1], int) else {}
+            node = node[token]
+        walked += label
+
+
+def sweep_points(sweep: Sweep | None) -> list[dict[str, Any]]:
+    """The sweep's points, each a mapping path -> value (one empty point without a sweep).
+
+    ``grid``: every combination of the values (first parameter varying slowest); ``random``:
+    independent uniform draws; ``latin_hypercube``: scipy's Latin hypercube sampler. Both samplers
+    are seeded with ``sweep.seed`` and scaled to [low, high] with ``scipy.stats.qmc.scale``.
+    """
+    if sweep is None:
+        return [{}]
+    names = list(sweep.parameters)
+    if sweep.method == "grid":
+        import itertools
+
+        grids = [sweep.parameters[name].values for name in names]
+        return [dict(zip(names, combination)) for combination in itertools.product(*grids)]
+    import numpy as np
+    from scipy.stats import qmc
+
+    lows = [sweep.parameters[name].low for name in names]
+    highs = [sweep.parameters[name].high for name in names]
+    rng = np.random.default_rng(sweep.seed)
+    if sweep.method == "latin_hypercube":
+        unit = qmc.LatinHypercube(d=len(names), rng=rng).random(sweep.samples)
+    else:
+        unit = rng.random((sweep.samples, len(names)))
+    spans = [high - low for low, high in zip(lows, highs)]
+    if all(span > 0 for span in spans):
+        sample = qmc.scale(unit, lows, highs)
+    else:  # qmc.scale needs low < high; a zero-width range is a constant
+        sample = np.asarray(lows) + unit * np.asarray(spans)
+    points = []
+    for row in sample:
+        point = {}
+        for name, value in zip(names, row):
+            point[name] = int(round(float(value))) if sweep.parameters[name].integer else float(value)
+        points.append(point)
+    return points
+
+
+def expand(experiment: LoadedExperiment | str | Path) -> list[RunSpec]:
+    """Every run of an experiment: (reference + variants × sweep points) × seeds, in that order."""
+    from sim.scenario import load_scenario
+
+    loaded = experiment if isinstance(experiment, LoadedExperiment) else load_experiment(experiment)
+    spec, path = loaded.spec, loaded.path
+    base = path.parent
+    scenarios = []
+    for i, relative in enumerate(spec.scenarios):
+        try:
+            scenarios.append(load_scenario(base / relative, end_year=spec.until, scale=spec.scale))
+        except ScenarioError as exc:
+            raise ExperimentError(f"{path}: scenarios[{i}]: {exc}") from None
+    targets = _sweep_targets(loaded, [s.name for s in scenarios])
+    points = sweep_points(spec.sweep)
+    seeds = spec.seed_list()
+    runs: list[RunSpec] = []
+    for i, scenario in enumerate(scenarios):
+        reference = i == 0
+        swept = i in targets
+        raw_scenario = scenario.model_dump()
+        for point in points if swept else [{}]:
+            raw = copy.deepcopy(raw_scenario)
+            for sweep_path, value in point.items():
+                try:
+                    set_path(raw, sweep_path, value)
+                except ValueError as exc:
+                    raise ExperimentError(f"{path}: sweep.parameters.{sweep_path}: {exc} in scenario {scenario.name!r}") from None
+            variant = "reference" if reference else scenario.name
+            if point:
+                variant += "[" + ", ".join(f"{name}={_short(value)}" for name, value in point.items()) + "]"
+            source = scenario.name
+            identity, invalid = _identity(raw, source)
+            for seed in seeds:
+                runs.append(RunSpec(
+                    key=run_key(identity, seed), scenario=scenario.name, variant=variant, seed=seed,
+                    sweep=dict(point), scenario_dict=raw, source=source, reference=reference,
+                    outputs=spec.outputs, invalid=invalid,
+                ))
+    return runs
+
+
+def run_key(scenario_hash: str, seed: int) -> str:
+    """Short key of a run: the resolved scenario's content hash and the seed."""
+    return hashlib.sha256(f"{scenario_hash}:{int(seed)}".encode()).hexdigest()[:16]
+
+
+def _identity(raw: dict[str, Any], source: str) -> tuple[str, str | None]:
+    """The content hash of the scenario, or (when it does not validate) a hash of the mapping and the error."""
+    from sim.scenario import scenario_from_dict
+
+    try:
+        return scenario_from_dict(raw, source=source).content_hash(), None
+    except RegsimError as exc:
+        canonical = json.dumps(raw, sort_keys=True, default=str)
+        return "invalid:" + hashlib.sha256(canonical.encode()).hexdigest(), str(exc)
+
+
+def _sweep_targets(loaded: LoadedExperiment, names: list[str]) -> set[int]:
+    spec = loaded.spec
+    if spec.sweep is None:
+        return set()
+    if spec.sweep.apply_to is None:
+        if len(spec.scenarios) < 2:
+            raise ExperimentError(f"{loaded.path}: sweep: needs a scenario besides the reference (the first of scenarios)")
+        return set(range(1, len(spec.scenarios)))
+    targets = set()
+    for j, wanted in enumerate(spec.sweep.apply_to):
+        matches = {i for i, (name, file) in enumerate(zip(names, spec.scenarios)) if wanted in (name, file)}
+        if not matches:
+            known = [*names, *spec.scenarios]
+            close = difflib.get_close_matches(wanted, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; scenarios: {', '.join(names)}"
+            raise ExperimentError(f"{loaded.path}: sweep.apply_to[{j}]: unknown scenario {wanted!r}{hint}")
+        targets |= matches
+    return targets
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+# --- execution ---------------------------------------------------------------------------------
+def execute(spec: RunSpec) -> tuple[str, Any, str | None, float]:
+    """Run one RunSpec (in a worker): (key, RunResult or None, error message or None, wall time).
+
+    Any exception becomes an error message so that the batch goes on.
+    """
+    started = time.perf_counter()
+    try:
+        from sim.api import run
+        from sim.scenario import scenario_from_dict
+
+        scenario = scenario_from_dict(spec.scenario_dict, source=spec.source)
+        result = run(scenario, seed=spec.seed, paired_baseline=False)
+        if spec.outputs is not None:
+            keep = [*ALWAYS_KEPT, *(c for c in spec.outputs if c not in ALWAYS_KEPT)]
+            result.regions = result.regions[[c for c in keep if c in result.regions]]
+        return spec.key, result, None, time.perf_counter() - started
+    except RegsimError as exc:
+        return spec.key, None, str(exc), time.perf_counter() - started
+    except Exception as exc:  # noqa: BLE001 - a bug in one run must not stop the batch
+        return spec.key, None, f"{type(exc).__name__}: {exc}", time.perf_counter() - started
+
+
+def run_batch(
+    experiment_path: str | Path,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    resume: bool = False,
+    progress: BatchProgress | None = None,
+) -> BatchSummary:
+    """Run every run of an experiment and store each one as it completes (see ``sim.store``).
+
+    ``executor``: ``local`` (a process pool, spawn context, ``workers`` processes, default the CPU
+    count) or ``dask`` (``dask.distributed.Client(scheduler)``, or a LocalCluster of ``workers``
+    single-threaded processes without a scheduler address). ``resume``: skip the runs already
+    finished in ``out`` (failed ones are run again). A run that raises is recorded with its message
+    and the batch goes on.
+    """
+    started = time.perf_counter()
+    if executor not in EXECUTORS:
+        raise RegsimError(f"--executor: expected one of {', '.join(EXECUTORS)}, found {executor!r}")
+    if workers is not None and workers < 1:
+        raise RegsimError(f"--workers: must be at least 1, found {workers}")
+    if scheduler is not None and executor != "dask":
+        raise RegsimError("--scheduler: only with --executor dask")
+    loaded = load_experiment(experiment_path)
+    specs = expand(loaded)
+    folder = Path(out) if out is not None else _new_results_folder(loaded.spec.name)
+    manifest = _open_folder(folder, loaded, resume)
+
+    unique: dict[str, RunSpec] = {}
+    for spec in specs:
+        unique.setdefault(spec.key, spec)
+    done_already = store.finished_keys(folder) if resume else set()
+    todo = [spec for key, spec in unique.items() if key not in done_already]
+    skipped = len(unique) - len(todo)
+    for spec in todo:  # a pending run is listed too, so an interrupted manifest shows what is left
+        existing = next((e for e in manifest["runs"] if e["key"] == spec.key), None)
+        if existing is None or existing.get("status") != "failed":
+            store.record(manifest, store.run_entry(spec.info(), "pending", None))
+    store.save_manifest(folder, manifest)
+
+    finished = failed = 0
+    failures: list[dict[str, Any]] = []
+
+    def collect(key: str, result: Any, error: str | None, wall: float) -> None:
+        nonlocal finished, failed
+        spec = unique[key]
+        if error is None:
+            store.write_run(folder, spec.info(), result.regions, result.national, result.lever_spending, result.metadata)
+            store.record(manifest, store.run_entry(spec.info(), "finished", wall))
+            finished += 1
+        else:
+            store.write_failure(folder, spec.info(), error, wall)
+            store.record(manifest, store.run_entry(spec.info(), "failed", wall, error))
+            failures.append({"key": key, "variant": spec.variant, "seed": spec.seed, "error": error})
+            failed += 1
+        store.save_manifest(folder, manifest)
+        if progress is not None:
+            progress(finished + failed, len(todo), failed)
+
+    if progress is not None:
+        progress(0, len(todo), 0)
+    invalid = [spec for spec in todo if spec.invalid is not None]
+    for spec in invalid:  # known before running: no need to send them to a worker
+        collect(spec.key, None, spec.invalid, 0.0)
+    valid = [spec for spec in todo if spec.invalid is None]
+    if valid:
+        if executor == "local":
+            _run_local(valid, workers, collect)
+        else:
+            _run_dask(valid, workers, scheduler, collect)
+    return BatchSummary(
+        out=folder, total=len(unique), finished=finished, failed=failed, skipped=skipped,
+        wall_time_s=round(time.perf_counter() - started, 3), failures=failures,
+    )
+
+
+def _run_local(specs: list[RunSpec], workers: int | None, collect) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    count = min(workers or os.cpu_count() or 1, len(specs))
+    pool = ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futures = {pool.submit(execute, spec): spec for spec in specs}
+        for future in as_completed(futures):
+            spec = futures[future]
+            try:
+                key, result, error, wall = future.result()
+            except BrokenProcessPool as exc:
+                key, result, error, wall = spec.key, None, f"worker process died: {exc}", 0.0
+            collect(key, result, error, wall)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_dask(specs: list[RunSpec], workers: int | None, scheduler: str | None, collect) -> None:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise RegsimError("--executor dask: dask.distributed is not installed (pip install 'dask[distributed]')") from None
+    cluster = None
+    try:
+        if scheduler:
+            try:
+                client = Client(scheduler, timeout="30s")
+            except (OSError, TimeoutError) as exc:
+                raise RegsimError(f"--scheduler: cannot connect to {scheduler}: {exc}") from None
+        else:
+            count = min(workers or os.cpu_count() or 1, len(specs))
+            cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+        try:
+            futures = [client.submit(execute, spec, key=f"regsim-run-{spec.key}", pure=False) for spec in specs]
+            by_future = {future.key: spec for future, spec in zip(futures, specs)}
+            for future in as_completed(futures):
+                spec = by_future[future.key]
+                try:
+                    key, result, error, wall = future.result()
+                except Exception as exc:  # noqa: BLE001 - a lost worker or task: record it, go on
+                    key, result, error, wall = spec.key, None, f"{type(exc).__name__}: {exc}", 0.0
+                collect(key, result, error, wall)
+                future.release()
+        finally:
+            client.close()
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def _open_folder(folder: Path, loaded: LoadedExperiment, resume: bool) -> dict[str, Any]:
+    manifest_path = folder / store.MANIFEST
+    if manifest_path.is_file():
+        if not resume:
+            raise RegsimError(f"--out: {folder} already holds a batch; use --resume to continue it or another folder")
+        manifest = store.load_manifest(folder)
+        store.reconcile(folder, manifest)
+        manifest.update(experiment=loaded.spec.name, experiment_file=str(loaded.path), experiment_hash=loaded.content_hash)
+        return manifest
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RegsimError(f"cannot create output folder {folder}: {exc.strerror}") from None
+    if resume and any((folder / store.RUNS).glob("*")):
+        manifest = store.new_manifest(loaded.spec.name, str(loaded.path), loaded.content_hash)
+        store.reconcile(folder, manifest)
+        return manifest
+    return store.new_manifest(loaded.spec.name, str(loaded.path), loaded.content_hash)
+
+
+def _new_results_folder(name: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    slug = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)
+    folder = RESULTS_DIR / f"batch-{slug}-{stamp}"
+    suffix = 1
+    while folder.exists():
+        suffix += 1
+        folder = RESULTS_DIR / f"batch-{slug}-{stamp}-{suffix}"
+    return folder

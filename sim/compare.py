@@ -1,0 +1,381 @@
+"""Compare the scenarios of a batch folder: paired differences against the reference, over seeds.
+
+A batch folder (written by ``regsim batch``) holds ``manifest.json`` and one folder per run,
+``runs/<key>/{national,regions,levers}.parquet``, whose rows carry ``run_key``, ``scenario``,
+``variant``, ``seed`` and one column per sweep parameter. Every run of a scenario (and sweep
+point) is paired with the reference run that has the same seed (common random numbers); the
+differences are averaged over seeds with a 95 % Student-t interval. The Parquet files are read
+with DuckDB.
+
+Outcomes per run and year (``OUTCOMES``): national population, capital-region population (and
+share), provinces at extinction risk (index below 0.5), employment, and cumulative lever
+spending since the start year. Their paired differences are ``<outcome>_diff``, except
+employment's, which is ``jobs_created``; the cost per job is spending over jobs created.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.errors import RegsimError
+from sim.metrics import EXTINCTION_RISK_THRESHOLD, NATIONAL_EXTRA, PAIRED_MEASURES, REGION_MEASURES
+
+DEFAULT_YEARS = (2030, 2035)
+REGIONS_CSV = Path(__file__).resolve().parent / "data" / "korea" / "regions.csv"
+RUN_COLUMNS = ("run_key", "scenario", "variant", "seed")
+"""Identity columns every batch table carries."""
+NOT_SWEEP = {
+    *RUN_COLUMNS, "year", "region", "region_name", "lever", "spending_krw", *REGION_MEASURES, *PAIRED_MEASURES,
+    *NATIONAL_EXTRA, "experiment", "status", "scale", "scenario_hash", "replicate", "index", "__index_level_0__",
+}
+"""Columns that are never sweep parameters (outcomes and run metadata)."""
+
+OUTCOMES: dict[str, tuple[str, str, str]] = {
+    # level column: (name of its paired difference, label, unit)
+    "population": ("population_diff", "national population", "persons"),
+    "capital_population": ("capital_population_diff", "capital-region population", "persons"),
+    "capital_share": ("capital_share_diff", "capital-region share of population", "fraction"),
+    "provinces_at_risk": ("provinces_at_risk_diff", f"provinces at extinction risk (index < {EXTINCTION_RISK_THRESHOLD})", "provinces"),
+    "employed": ("jobs_created", "employment", "persons"),
+    "spending_krw": ("spending_krw_diff", "cumulative lever spending", "KRW"),
+}
+
+
+def region_names(lang: str = "en") -> dict[str, str]:
+    """Region code → name (``lang`` "en" or "ko", from the packaged regions.csv)."""
+    table = pd.read_csv(REGIONS_CSV, dtype={"region": str})
+    column = {"en": "region_name", "ko": "region_name_ko"}[lang]
+    return dict(zip(table["region"], table[column]))
+
+
+def capital_regions() -> list[str]:
+    table = pd.read_csv(REGIONS_CSV, dtype={"region": str})
+    return table.loc[table["capital_region"] == 1, "region"].tolist()
+
+
+@dataclass
+class Batch:
+    """A batch folder opened for analysis: finished runs, the reference, sweep columns, DuckDB views."""
+
+    folder: Path
+    manifest: dict
+    reference: str
+    runs: list[dict]
+    sweep: list[str] = field(default_factory=list)
+
+    @cached_property
+    def con(self):
+        import duckdb
+
+        con = duckdb.connect()
+        for table in ("national", "regions", "levers"):
+            files = [self.folder / "runs" / run["key"] / f"{table}.parquet" for run in self.runs]
+            files = [str(file) for file in files if file.is_file()]
+            if not files:
+                if table == "levers":
+                    con.execute("CREATE TABLE levers (run_key VARCHAR, year BIGINT, lever VARCHAR, region VARCHAR, spending_krw DOUBLE)")
+                    continue
+                raise RegsimError(f"{self.folder}: no {table}.parquet in runs/*/")
+            listing = ", ".join("'" + file.replace("'", "''") + "'" for file in files)
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{listing}], union_by_name = true)")
+        return con
+
+    @property
+    def groups(self) -> list[str]:
+        """Columns that identify a scenario and sweep point."""
+        return ["scenario", "variant", *self.sweep]
+
+    def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
+        return self.con.execute(query, params or []).df()
+
+    @cached_property
+    def outcomes(self) -> pd.DataFrame:
+        """One row per run and year: the OUTCOMES levels and their paired differences against the
+        reference run with the same seed (runs without a finished reference seed are dropped)."""
+        capital = ", ".join(f"'{code}'" for code in capital_regions())
+        sweep = "".join(f", n.{_quote(name)}" for name in self.sweep)
+        self.con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE outcomes AS
+            WITH by_region AS (
+                SELECT run_key, year,
+                       SUM(population) FILTER (WHERE CAST(region AS VARCHAR) IN ({capital})) AS capital_population,
+                       COUNT(*) FILTER (WHERE extinction_risk_index < {EXTINCTION_RISK_THRESHOLD}) AS provinces_at_risk
+                FROM regions GROUP BY run_key, year
+            )
+            SELECT n.run_key, n.scenario, COALESCE(CAST(n.variant AS VARCHAR), '') AS variant, CAST(n.seed AS BIGINT) AS seed{sweep},
+                   CAST(n.year AS BIGINT) AS year,
+                   CAST(n.population AS DOUBLE) AS population,
+                   CAST(r.capital_population AS DOUBLE) AS capital_population,
+                   CAST(r.capital_population AS DOUBLE) / CAST(n.population AS DOUBLE) AS capital_share,
+                   CAST(r.provinces_at_risk AS DOUBLE) AS provinces_at_risk,
+                   CAST(n.employed AS DOUBLE) AS employed,
+                   SUM(COALESCE(CAST(n.lever_spending_krw AS DOUBLE), 0)) OVER (PARTITION BY n.run_key ORDER BY n.year) AS spending_krw
+            FROM national n JOIN by_region r ON r.run_key = n.run_key AND r.year = n.year
+            WHERE n.run_key IN (SELECT UNNEST(?))
+            """,
+            [[run["key"] for run in self.runs]],
+        )
+        reference_variant = self._reference_variant()
+        diffs = ",\n".join(f"v.{level} - r.{level} AS {diff}, r.{level} AS {level}_ref" for level, (diff, _, _) in OUTCOMES.items())
+        table = self.sql(
+            f"""
+            SELECT v.*, {diffs}
+            FROM outcomes v JOIN outcomes r
+              ON r.scenario = ? AND r.variant = ? AND r.seed = v.seed AND r.year = v.year
+            ORDER BY v.scenario, v.variant, v.seed, v.year
+            """,
+            [self.reference, reference_variant],
+        )
+        if table.empty:
+            raise RegsimError(f"{self.folder}: no run shares a seed with the reference {self.reference!r}")
+        return self._ordered(table)
+
+    def regions(self, columns: Iterable[str] = ("population", "extinction_risk_index")) -> pd.DataFrame:
+        """Region-year rows of the finished runs (identity, sweep and the given columns), with the
+        reference run's values of the same seed as ``<column>_ref``."""
+        columns = list(columns)
+        sweep = "".join(f", v.{_quote(name)}" for name in self.sweep)
+        levels = ", ".join(f"CAST(v.{c} AS DOUBLE) AS {c}, CAST(r.{c} AS DOUBLE) AS {c}_ref" for c in columns)
+        table = self.sql(
+            f"""
+            WITH base AS (SELECT *, COALESCE(CAST(variant AS VARCHAR), '') AS variant_ FROM regions
+                          WHERE run_key IN (SELECT UNNEST(?)))
+            SELECT v.run_key, v.scenario, v.variant_ AS variant, CAST(v.seed AS BIGINT) AS seed{sweep},
+                   CAST(v.year AS BIGINT) AS year, CAST(v.region AS VARCHAR) AS region, {levels}
+            FROM base v JOIN base r
+              ON r.scenario = ? AND r.variant_ = ? AND r.seed = v.seed AND r.year = v.year AND r.region = v.region
+            ORDER BY v.scenario, v.variant_, v.seed, v.year, v.region
+            """,
+            [[run["key"] for run in self.runs], self.reference, self._reference_variant()],
+        )
+        return self._ordered(table)
+
+    def _reference_variant(self) -> str:
+        variants = [run.get("variant") or "" for run in self.runs if run["scenario"] == self.reference]
+        return variants[0] if variants else ""
+
+    def _ordered(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Scenarios in manifest order (reference first), then variants, seeds and years."""
+        order = {name: i for i, name in enumerate(self.scenarios)}
+        table["variant"] = table["variant"].fillna("")
+        key = table["scenario"].map(order).fillna(len(order))
+        variant_order = {name: i for i, name in enumerate(dict.fromkeys(run.get("variant") or "" for run in self.runs))}
+        vkey = table["variant"].map(variant_order).fillna(len(variant_order))
+        sort = [c for c in ("seed", "year", "region") if c in table]
+        return (
+            table.assign(_s=key, _v=vkey).sort_values(["_s", "_v", *sort], kind="stable").drop(columns=["_s", "_v"]).reset_index(drop=True)
+        )
+
+    @property
+    def scenarios(self) -> list[str]:
+        """Scenario names, reference first, then in manifest order."""
+        names = list(dict.fromkeys(run["scenario"] for run in self.runs))
+        return [self.reference] + [name for name in names if name != self.reference]
+
+
+def open_batch(folder: Path | str, reference: str | None = None) -> Batch:
+    """Open a batch folder; a missing or empty folder, or one without finished runs, is a RegsimError."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RegsimError(f"batch folder not found: {folder}")
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise RegsimError(f"{folder}: not a batch folder (no manifest.json)")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RegsimError(f"{manifest_path}: unreadable manifest ({exc})") from None
+    runs = [
+        run for run in manifest.get("runs", [])
+        if run.get("status", "finished") == "finished" and (folder / "runs" / str(run.get("key")) / "national.parquet").is_file()
+    ]
+    if not runs:
+        raise RegsimError(f"{folder}: no finished runs")
+    scenarios = list(dict.fromkeys(run["scenario"] for run in runs))
+    reference = reference or manifest.get("reference") or scenarios[0]
+    if reference not in scenarios:
+        raise RegsimError(f"{folder}: reference scenario {reference!r} has no finished runs (scenarios: {', '.join(scenarios)})")
+    batch = Batch(folder=folder, manifest=manifest, reference=reference, runs=runs)
+    batch.sweep = _sweep_columns(batch)
+    return batch
+
+
+def _sweep_columns(batch: Batch) -> list[str]:
+    """Sweep parameters: declared in the manifest if it says so, else the extra columns of national.parquet."""
+    declared = batch.manifest.get("sweep") or batch.manifest.get("parameters")
+    names: list[str] = []
+    if isinstance(declared, dict):
+        names = list(declared)
+    elif isinstance(declared, list):
+        names = [item if isinstance(item, str) else item.get("name", "") for item in declared]
+    columns = list(batch.sql("SELECT * FROM national LIMIT 0").columns)
+    if names:
+        return [name for name in names if name in columns]
+    return [name for name in columns if name not in NOT_SWEEP]
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t interval over seeds (NaN bounds with fewer than two values)."""
+    values = np.asarray(values, dtype=float)
+    mean = float(values.mean()) if len(values) else np.nan
+    if len(values) < 2:
+        return mean, np.nan, np.nan
+    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return mean, mean - half, mean + half
+
+
+def summarise(table: pd.DataFrame, columns: Iterable[str], by: list[str], level: float = 0.95) -> pd.DataFrame:
+    """Mean, low and high (``<column>_mean/_low/_high``) over the rows of each ``by`` group, with ``seeds``."""
+    columns = list(columns)
+    grouped = table.groupby(by, sort=False, dropna=False)
+    out = grouped.size().rename("seeds").reset_index()
+    n = out["seeds"].to_numpy(float)
+    means = grouped[columns].mean().reset_index(drop=True)
+    sds = grouped[columns].std(ddof=1).reset_index(drop=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.where(n > 1, stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) / np.sqrt(n), np.nan)
+    for column in columns:
+        half = sds[column].to_numpy(float) * factor
+        out[f"{column}_mean"] = means[column].to_numpy(float)
+        out[f"{column}_low"] = out[f"{column}_mean"] - half
+        out[f"{column}_high"] = out[f"{column}_mean"] + half
+    return out
+
+
+def compare(
+    folder: Path | str, years: Iterable[int] | None = DEFAULT_YEARS, reference: str | None = None
+) -> pd.DataFrame:
+    """Per scenario (and sweep point) and year: paired differences against the reference run with
+    the same seed, mean and 95 % t-interval over seeds, with the scenario's and the reference's levels.
+
+    Columns: ``scenario``, ``variant``, sweep parameters, ``year``, ``seeds``; per outcome level
+    ``<level>_mean`` and ``<level>_ref`` (means over seeds); per difference ``<diff>_mean``,
+    ``_low``, ``_high``; and ``cost_per_job_krw`` = mean extra spending / mean jobs created (NaN
+    unless jobs created > 0). ``years=None`` gives every year; the default years that the runs do
+    not reach are left out (the last year is used if none is reached); other years outside the
+    runs are an error.
+    """
+    batch = open_batch(folder, reference)
+    table = batch.outcomes
+    available = sorted(table["year"].unique())
+    if years is None:
+        wanted = available
+    else:
+        wanted = sorted({int(year) for year in years})
+        missing = [year for year in wanted if year not in available]
+        if missing and tuple(wanted) == tuple(sorted(DEFAULT_YEARS)):
+            wanted = [year for year in wanted if year in available] or [available[-1]]
+        elif missing:
+            raise RegsimError(f"year {missing[0]} is outside the runs ({available[0]}–{available[-1]})")
+    table = table[table["year"].isin(wanted)]
+    levels = list(OUTCOMES)
+    diffs = [diff for diff, _, _ in OUTCOMES.values()]
+    summary = summarise(table, diffs, by=[*batch.groups, "year"])
+    means = table.groupby([*batch.groups, "year"], sort=False, dropna=False)[[*levels, *(f"{c}_ref" for c in levels)]].mean()
+    means = means.rename(columns={level: f"{level}_mean" for level in levels}).reset_index()
+    summary = summary.merge(means, on=[*batch.groups, "year"], how="left")
+    jobs = summary["jobs_created_mean"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        summary["cost_per_job_krw"] = np.where(jobs > 0, summary["spending_krw_diff_mean"].to_numpy(float) / jobs, np.nan)
+    front = [*batch.groups, "year", "seeds"]
+    ordered = front + [c for level in levels for c in (f"{level}_mean", f"{level}_ref")]
+    ordered += [f"{d}_{s}" for d in diffs for s in ("mean", "low", "high")] + ["cost_per_job_krw"]
+    summary = summary[ordered]
+    summary.attrs |= {"reference": batch.reference, "sweep": batch.sweep, "folder": str(batch.folder)}
+    return summary
+
+
+# --- presentation ------------------------------------------------------------------------------
+def _interval(mean: float, low: float, high: float, scale: float = 1.0, digits: int = 0) -> str:
+    if pd.isna(mean):
+        return "–"
+    text = f"{mean / scale:+,.{digits}f}"
+    if not pd.isna(low):
+        text += f" [{low / scale:+,.{digits}f}, {high / scale:+,.{digits}f}]"
+    return text
+
+
+EFFECT_COLUMNS = (
+    # (header, difference, scale, digits)
+    ("population Δ (persons)", "population_diff", 1.0, 0),
+    ("capital-region pop. Δ (persons)", "capital_population_diff", 1.0, 0),
+    ("provinces at risk Δ", "provinces_at_risk_diff", 1.0, 2),
+    ("jobs created (persons)", "jobs_created", 1.0, 0),
+    ("lever spending to date Δ (bn KRW)", "spending_krw_diff", 1e9, 1),
+)
+
+
+def effects_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The non-reference rows of ``compare``'s output as text: mean [95 % interval] per difference."""
+    reference = summary.attrs.get("reference")
+    sweep = summary.attrs.get("sweep", [])
+    rows = summary[summary["scenario"] != reference]
+    out = pd.DataFrame({"scenario": rows["scenario"]})
+    if (rows["variant"] != "").any():
+        out["variant"] = rows["variant"]
+    for name in sweep:
+        out[name] = rows[name]
+    out["year"] = rows["year"]
+    out["seeds"] = rows["seeds"]
+    for header, diff, scale, digits in EFFECT_COLUMNS:
+        out[header] = [
+            _interval(m, lo, hi, scale, digits)
+            for m, lo, hi in rows[[f"{diff}_mean", f"{diff}_low", f"{diff}_high"]].to_numpy(float)
+        ]
+    out["cost per job (m KRW)"] = [("–" if pd.isna(v) else f"{v / 1e6:,.1f}") for v in rows["cost_per_job_krw"]]
+    return out.reset_index(drop=True)
+
+
+def reference_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Levels of the reference scenario (means over seeds) per year, as text."""
+    reference = summary.attrs.get("reference")
+    rows = summary[summary["scenario"] == reference]
+    if rows.empty:  # reference rows dropped by a filter: the _ref columns of any scenario are the same
+        rows = summary.drop_duplicates("year")
+    return pd.DataFrame(
+        {
+            "year": rows["year"].to_numpy(),
+            "seeds": rows["seeds"].to_numpy(),
+            "population (persons)": [f"{v:,.0f}" for v in rows["population_ref"]],
+            "capital-region population (persons)": [f"{v:,.0f}" for v in rows["capital_population_ref"]],
+            "capital-region share": [f"{v:.1%}" for v in rows["capital_share_ref"]],
+            "provinces at risk": [f"{v:.2f}" for v in rows["provinces_at_risk_ref"]],
+            "employed (persons)": [f"{v:,.0f}" for v in rows["employed_ref"]],
+            "lever spending to date (bn KRW)": [f"{v / 1e9:,.1f}" for v in rows["spending_krw_ref"]],
+        }
+    )
+
+
+def to_markdown(summary: pd.DataFrame) -> str:
+    """Two Markdown tables: paired differences against the reference, and the reference's levels."""
+    reference = summary.attrs.get("reference")
+    effects = effects_table(summary)
+    parts = [f"### Paired differences against {reference} (mean [95 % interval] over seeds)", ""]
+    parts.append(_markdown(effects) if not effects.empty else "_no scenario besides the reference_")
+    parts += ["", f"### Reference levels: {reference} (mean over seeds)", "", _markdown(reference_table(summary)), ""]
+    return "\n".join(parts)
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    try:
+        return frame.to_markdown(index=False, disable_numparse=True)
+    except ImportError:  # tabulate missing: a plain pipe table
+        def cell(value) -> str:
+            return str(value).replace("|", "\\|")
+
+        lines = ["| " + " | ".join(cell(c) for c in frame.columns) + " |", "|" + "|".join("---" for _ in frame.columns) + "|"]
+        lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+        return "\n".join(lines)
