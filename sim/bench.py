@@ -36,3 +36,40 @@ def _measure(scale: int, until: int, seed: int) -> dict:
         "agent_steps_per_s": round(agent_steps / wall),
         "peak_memory_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2),
     }
+
+
+BATCH_SCENARIOS = ("korea_baseline.yaml", "korea_2023_regional_plan_mss.yaml")
+
+
+def benchmark_batch(workers: tuple[int, ...] = (1, 2), seeds: int = 10, until: int = 2035) -> list[dict]:
+    """Throughput of ``regsim batch`` (local executor) with 1 and 2 workers on a small experiment
+    (two scenarios × ``seeds`` seeds), and its overhead: batch wall time with one worker over the
+    model's own time summed over runs (run.json ``wall_time_s``), minus one."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    import yaml
+
+    from sim.batch import run_batch
+
+    scenarios = Path(__file__).resolve().parents[1] / "scenarios"
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        experiment = Path(folder) / "bench.yaml"
+        experiment.write_text(
+            yaml.safe_dump(
+                {"name": "bench", "scenarios": [str(scenarios / name) for name in BATCH_SCENARIOS], "seeds": seeds, "until": until}
+            )
+        )
+        for count in workers:
+            out = Path(folder) / f"workers{count}"
+            summary = run_batch(experiment, out=out, workers=count)
+            model_time = sum(json.loads(path.read_text())["wall_time_s"] for path in out.glob("runs/*/run.json"))
+            rows.append({"workers": count, "runs": summary.finished, "wall_time_s": round(summary.wall_time_s, 2),
+                         "model_time_s": round(model_time, 2)})
+    one = next(row for row in rows if row["workers"] == 1)
+    for row in rows:
+        row["speedup_vs_1_worker"] = round(one["wall_time_s"] / row["wall_time_s"], 2)
+        row["overhead_pct"] = round(100 * (row["wall_time_s"] * row["workers"] / row["model_time_s"] - 1), 1)
+    return rows

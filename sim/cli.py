@@ -131,8 +131,9 @@ def bench(
     scales: Annotated[str, typer.Option(help="comma-separated persons-per-agent values")] = "100",
     until: Annotated[int, typer.Option(help="last simulated year")] = 2052,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    batch: Annotated[bool, typer.Option(help="also measure batch throughput with 1 and 2 workers and its overhead")] = False,
 ) -> None:
-    """Speed and memory of the Korea baseline, each scale in a fresh process."""
+    """Speed and memory of the Korea baseline, each scale in a fresh process (and batch throughput)."""
     from sim.bench import benchmark_baseline
 
     try:
@@ -146,6 +147,11 @@ def bench(
     import pandas as pd
 
     console.print(_frame_table("Benchmark (Korea baseline)", pd.DataFrame(rows)))
+    if batch:
+        from sim.bench import benchmark_batch
+
+        console.print("batch throughput (local executor) …")
+        console.print(_frame_table("Batch: 2 scenarios × 10 seeds, 2023–2035, 1:100", pd.DataFrame(benchmark_batch())))
 
 
 @app.command()

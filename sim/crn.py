@@ -88,3 +88,18 @@ class KeyedStream:
         if size != len(self._values):
             raise ValueError(f"keyed stream holds {len(self._values)} draws, {size} requested")
         return self._values.astype(dtype, copy=False)
+
+
+def poisson_from_uniform(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Poisson draws by inversion of the CDF at the given uniforms (so a keyed uniform gives a keyed count)."""
+    mean = np.asarray(mean, dtype=float)
+    count = np.zeros(len(u), dtype=np.int64)
+    probability = np.exp(-mean)
+    cumulative = probability.copy()
+    pending = np.flatnonzero(u > cumulative)
+    while pending.size:
+        count[pending] += 1
+        probability[pending] *= mean[pending] / count[pending]
+        cumulative[pending] += probability[pending]
+        pending = pending[(u[pending] > cumulative[pending]) & (probability[pending] > 0)]
+    return count

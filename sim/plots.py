@@ -178,7 +178,7 @@ def _group_labels(table: pd.DataFrame, batch) -> pd.Series:
     """One label per scenario (and sweep point): "scenario" or "scenario / variant"."""
     labels = table["scenario"].astype(str)
     variant = table["variant"].fillna("").astype(str)
-    return labels.where(variant == "", labels + " / " + variant)
+    return labels.where((variant == "") | (variant == labels), labels + " / " + variant)
 
 
 def _colours(labels: list[str], reference: str) -> dict[str, str]:

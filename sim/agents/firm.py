@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
-from scipy.stats import poisson
 
+from sim.crn import poisson_from_uniform
 from sim.mechanisms import innovation
 
 INDUSTRIES = tuple("ABCDEFGHIJKLMNOPQRS")
@@ -102,7 +102,7 @@ class FirmPopulation:
             university_elasticity=params["university_research_elasticity"],
             collaboration_uplift=params["university_collaboration_uplift"],
         )
-        self.innovations = poisson.ppf(rng.random(len(self)), mean).astype(np.int32)
+        self.innovations = poisson_from_uniform(rng.random(len(self)), mean).astype(np.int32)
         before = self.productivity
         self.productivity = innovation.productivity_after_innovation(
             before, self.innovations, params["productivity_gain_per_innovation"]
