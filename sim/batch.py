@@ -36,10 +36,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim import store
+from sim.config_files import describe, read_mapping
 from sim.errors import RegsimError, ScenarioError
 
 RESULTS_DIR = Path("results")
@@ -226,86 +226,17 @@ class BatchSummary:
 def load_experiment(path: str | Path) -> LoadedExperiment:
     """Read and validate an experiment file; problems are ExperimentErrors naming file and field."""
     path = Path(path)
-    if not path.is_file():
-        raise ExperimentError(f"{path}: experiment file not found")
-    text = path.read_bytes()
-    try:
-        raw = yaml.safe_load(text.decode("utf-8"))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-        raise ExperimentError(f"{path}: YAML syntax error at {where}: {exc.problem}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ExperimentError(f"{path}: unreadable YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ExperimentError(f"{path}: expected a mapping of experiment fields, found {type(raw).__name__}")
+    raw = read_mapping(path, "experiment", ExperimentError)
     try:
         spec = Experiment.model_validate(raw)
     except ValidationError as exc:
-        raise ExperimentError(f"{path}: {_describe(_most_specific(exc.errors()))}") from None
+        raise ExperimentError(f"{path}: {describe(exc.errors(), Experiment)}") from None
     for i, scenario in enumerate(spec.scenarios):
         if not (path.parent / scenario).is_file():
             raise ExperimentError(f"{path}: scenarios[{i}]: scenario file not found: {path.parent / scenario}")
-    return LoadedExperiment(spec=spec, path=path, content_hash=hashlib.sha256(text).hexdigest())
+    return LoadedExperiment(spec=spec, path=path, content_hash=hashlib.sha256(path.read_bytes()).hexdigest())
 
 
-_TAG = re.compile(r"(int|float|str|bool|none|(list|dict|literal|function-\w+|union|tagged-union)\[.*\])")
-
-
-def _most_specific(errors: list[dict[str, Any]]) -> dict[str, Any]:
-    """The deepest error; among equals an unknown key (with its closest valid key) first."""
-    def depth(error: dict[str, Any]) -> int:
-        return len([part for part in error["loc"] if not _is_tag(part)])
-
-    return max(errors, key=lambda error: (depth(error), error["type"] == "extra_forbidden"))
-
-
-def _is_tag(part: Any) -> bool:
-    """Pydantic's location parts that are union branches (``int``, ``list[int]``), not fields or keys."""
-    return isinstance(part, str) and _TAG.fullmatch(part) is not None
-
-
-def _describe(error: dict[str, Any]) -> str:
-    """One line: field path, what was expected, what was found (and the closest valid key)."""
-    location = tuple(part for part in error["loc"] if not _is_tag(part))
-    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".") or "(top level)"
-    if error["type"] == "extra_forbidden":
-        valid = _fields_at(location[:-1])
-        close = difflib.get_close_matches(str(location[-1]), valid, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(valid)}"
-        return f"{path}: unknown key{hint}"
-    if error["type"] == "missing":
-        return f"{path}: required field is missing"
-    message = error["msg"].removeprefix("Value error, ")
-    found = error.get("input")
-    if not location or (error["type"] == "value_error" and isinstance(found, dict | list)):
-        return f"{path}: {message}" if location else message
-    return f"{path}: {message} (found {found!r})"
-
-
-def _fields_at(location: tuple[Any, ...]) -> list[str]:
-    if location[:2] == ("sweep", "parameters") and len(location) == 3:  # an entry of the parameters mapping
-        return list(SweepParameter.model_fields)
-    model: Any = Experiment
-    for part in location:
-        field_info = getattr(model, "model_fields", {}).get(part)
-        if field_info is None:
-            return []
-        model = _model_of(field_info.annotation)
-    return list(getattr(model, "model_fields", {}))
-
-
-def _model_of(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_of(arg)
-        if found is not None:
-            return found
-    return None
-
-
-# --- expansion ---------------------------------------------------------------------------------
 _TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
 

@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from sim.config_files import describe, read_mapping
 from sim.errors import DataError, ScenarioError
 from sim.parameters import with_overrides
 
@@ -158,7 +158,7 @@ def scenario_from_dict(raw: dict[str, Any], source: str = "<scenario>") -> Scena
         scenario.resolved_parameters()
         _check_levers(scenario)
     except ValidationError as exc:
-        raise ScenarioError(f"{source}: {_describe(_most_specific(exc.errors()))}") from None
+        raise ScenarioError(f"{source}: {describe(exc.errors(), Scenario)}") from None
     except (ScenarioError, DataError) as exc:
         raise ScenarioError(f"{source}: {exc}") from None
     return scenario
@@ -192,7 +192,7 @@ def _merged_yaml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if resolved in chain:
         cycle = " -> ".join(str(p) for p in (*chain, resolved))
         raise ScenarioError(f"{chain[-1]}: extends: circular inheritance ({cycle})")
-    raw = _read_yaml(path)
+    raw = read_mapping(path, "scenario", ScenarioError)
     parent = raw.pop("extends", None)
     if parent is None:
         return raw
@@ -204,22 +204,6 @@ def _merged_yaml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     return _deep_merge(_merged_yaml(parent_path, (*chain, resolved)), raw)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ScenarioError(f"{path}: scenario file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-        raise ScenarioError(f"{path}: YAML syntax error at {where}: {exc.problem}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: unreadable YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: expected a mapping of scenario fields, found {type(data).__name__}")
-    return data
-
-
 def _deep_merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     merged = dict(parent)
     for key, value in child.items():
@@ -228,48 +212,3 @@ def _deep_merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]
         else:
             merged[key] = value
     return merged
-
-
-def _most_specific(errors: list[dict[str, Any]]) -> dict[str, Any]:
-    """The deepest of pydantic's errors (the first among equals): for a union such as ``tfr_path``
-    (a name or a mapping), a bad entry of a mapping beats "should be 'kostat_2022_medium'"."""
-    return max(errors, key=lambda error: len(error["loc"]))
-
-
-def _is_tag(part: Any) -> bool:
-    """Pydantic's location parts that are not fields: union branches (``dict[int,float]``,
-    ``literal['…']``) and ``[key]`` (the key of a mapping entry rather than its value)."""
-    return isinstance(part, str) and "[" in part
-
-
-def _describe(error: dict[str, Any]) -> str:
-    """One line: field path, what was expected, what was found (and the closest valid key)."""
-    location = tuple(part for part in error["loc"] if not _is_tag(part))
-    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".") or "(top level)"
-    found = error.get("input")
-    if error["type"] == "extra_forbidden":
-        valid = _fields_at(location[:-1])
-        close = difflib.get_close_matches(str(location[-1]), valid, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(valid)}"
-        return f"{path}: unknown key{hint}"
-    if error["type"] == "missing":
-        return f"{path}: required field is missing"
-    message = error["msg"].removeprefix("Value error, ")
-    if not location:
-        return message
-    if error["type"] == "value_error" and isinstance(found, dict):  # a whole-object check: the message says it
-        return f"{path}: {message}"
-    return f"{path}: {message} (found {found!r})"
-
-
-def _fields_at(location: tuple[Any, ...]) -> list[str]:
-    model: Any = Scenario
-    for part in location:
-        if isinstance(part, int):  # a list item: the list's element type
-            model = next(iter(getattr(model, "__args__", ())), None)
-            continue
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
-            return []
-        model = field.annotation
-    return list(getattr(model, "model_fields", {}))
