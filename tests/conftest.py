@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -38,3 +39,14 @@ def packaged_population(year: int) -> pd.Series:
     """Packaged population at 31 December of ``year``, persons per region code."""
     table = pd.read_csv(PACK / f"population_{year}.csv", dtype={"region": str})
     return table.groupby("region")["persons"].sum()
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess, *fragments: str) -> str:
+    """Exit status 2, exactly one line on stderr, no traceback; the line contains every fragment."""
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]

@@ -16,7 +16,7 @@ from sim.api import run
 from sim.errors import ScenarioError
 from sim.scenario import scenario_from_dict
 
-from conftest import BASELINE, PACK, REGION_CODES, ROOT
+from conftest import BASELINE, PACK, REGION_CODES, ROOT, assert_one_line_error
 
 REGSIM = Path(sys.executable).parent / "regsim"
 
@@ -101,14 +101,6 @@ def test_cli_output_equals_the_python_api(cli_run):
 
 
 # --- bad input: one line on stderr, exit status 2 ----------------------------------------------
-def assert_user_error(done: subprocess.CompletedProcess, *fragments: str) -> str:
-    assert done.returncode == 2, (done.returncode, done.stderr)
-    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 def write(path: Path, text: str) -> Path:
@@ -118,13 +110,13 @@ def write(path: Path, text: str) -> Path:
 
 def test_missing_scenario_file(tmp_path):
     done = regsim("run", tmp_path / "nowhere.yaml", "--until", "2024", "--out", tmp_path / "out")
-    assert_user_error(done, "nowhere.yaml", "not found")
+    assert_one_line_error(done, "nowhere.yaml", "not found")
     assert not (tmp_path / "out").exists()
 
 
 def test_malformed_yaml_names_line_and_column(tmp_path):
     scenario = write(tmp_path / "broken.yaml", "name: broken\nscale: 100\nfertility: {tfr_path: [1, 2\n")
-    line = assert_user_error(regsim("run", scenario, "--until", "2024"), "broken.yaml")
+    line = assert_one_line_error(regsim("run", scenario, "--until", "2024"), "broken.yaml")
     assert "line 3" in line or "line 4" in line, line
     assert "column" in line
 
@@ -141,15 +133,15 @@ def test_malformed_yaml_names_line_and_column(tmp_path):
 )
 def test_invalid_scenario(tmp_path, body, fragments):
     scenario = write(tmp_path / "bad.yaml", body)
-    assert_user_error(regsim("run", scenario, "--until", "2024", "--out", tmp_path / "out"), "bad.yaml", *fragments)
+    assert_one_line_error(regsim("run", scenario, "--until", "2024", "--out", tmp_path / "out"), "bad.yaml", *fragments)
 
 
 def test_scale_zero(tmp_path):
-    assert_user_error(regsim("run", "scenarios/korea_baseline.yaml", "--scale", "0", "--out", tmp_path / "o"), "scale")
+    assert_one_line_error(regsim("run", "scenarios/korea_baseline.yaml", "--scale", "0", "--out", tmp_path / "o"), "scale")
 
 
 def test_until_not_after_start_year(tmp_path):
-    line = assert_user_error(regsim("run", "scenarios/korea_baseline.yaml", "--until", "2023", "--out", tmp_path / "o"), "end_year")
+    line = assert_one_line_error(regsim("run", "scenarios/korea_baseline.yaml", "--until", "2023", "--out", tmp_path / "o"), "end_year")
     assert "2023" in line
 
 
@@ -195,7 +187,7 @@ def _unknown_region(path: Path) -> None:
 def test_broken_data_pack_names_the_file(tmp_path, edit, fragment):
     scenario = _broken_pack(tmp_path, edit)
     done = regsim("run", scenario, "--until", "2024", "--out", tmp_path / "out")
-    assert_user_error(done, "population_2023.csv", fragment)
+    assert_one_line_error(done, "population_2023.csv", fragment)
 
 
 def test_copied_data_pack_runs(tmp_path):

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sim.errors import ScenarioError
 from sim.scenario import Scenario, load_scenario, scenario_from_dict
 
-from conftest import BASELINE, REGION_CODES, ROOT
+from conftest import BASELINE, REGION_CODES, ROOT, assert_one_line_error
 
 REGSIM = Path(sys.executable).parent / "regsim"
 
@@ -33,15 +33,6 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def assert_one_line_error(done: subprocess.CompletedProcess, *fragments: str) -> str:
-    """Exit status 2, exactly one line on stderr, no traceback; the line contains every fragment."""
-    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
-    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 LEVER = """\

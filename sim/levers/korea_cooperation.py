@@ -1,7 +1,7 @@
 """Cooperation between regions: the super-regional partnerships (seed 003) and local-government
 international technology cooperation (seed 001).
 
-Seed 003: 지역협력혁신성장 (10.7 bn KRW national + 45.9 bn local in 2023) packages R&D, service
+Seed 003: 지역협력혁신성장 (10.7 bn KRW national + 4.6 bn local in 2023; see the lever case) packages R&D, service
 convergence and demonstration for the five region-chosen super-regional partnerships (초광역 협력권)
 and their industries: eco-friendly smart shipbuilding (Busan, Ulsan, Gyeongnam), renewable-energy
 smart grids (Gwangju, Jeonnam), bio diagnostics and medical devices (Chungbuk, Gangwon, Jeju),
@@ -55,7 +55,7 @@ class PartnershipParams(LeverParams):
 class SuperRegionalPartnerships(Lever):
     name: ClassVar[str] = "super_regional_partnerships"
     country: ClassVar[str] = "korea"
-    case: ClassVar[str] = "003, 2023 regional project plan: 지역협력혁신성장 (10.7 bn national + 45.9 bn local) for the five 초광역 협력권"
+    case: ClassVar[str] = "003, 2023 regional project plan: 지역협력혁신성장 (10.7 bn national + 4.6 bn local; the release prints 459억 local, which does not add up to its 423.2 bn total) for the five 초광역 협력권"
     mechanism: ClassVar[str] = "joins partner regions' labour markets and raises each partner's spillover term over the partners' pooled R&D"
     Params: ClassVar[type[LeverParams]] = PartnershipParams
 
