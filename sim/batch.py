@@ -98,17 +98,8 @@ class Sweep(BaseModel):
     @field_validator("parameters")
     @classmethod
     def _paths(cls, parameters: dict[str, SweepParameter]) -> dict[str, SweepParameter]:
-        from sim.scenario import Scenario
-
         for path in parameters:
-            tokens = parse_path(path)
-            fields = list(Scenario.model_fields)
-            if tokens[0] not in fields:
-                close = difflib.get_close_matches(str(tokens[0]), fields, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; scenario fields: {', '.join(fields)}"
-                raise ValueError(f"{path!r}: unknown scenario field {tokens[0]!r}{hint}")
-            if tokens[0] in ("name", "description"):
-                raise ValueError(f"{path!r}: cannot sweep the scenario's {tokens[0]}")
+            check_field_path(path)
         return parameters
 
     @model_validator(mode="after")
@@ -141,17 +132,7 @@ class Experiment(BaseModel):
     @field_validator("seeds")
     @classmethod
     def _seeds(cls, seeds: int | list[int]) -> int | list[int]:
-        if isinstance(seeds, int):
-            if seeds < 1:
-                raise ValueError("the number of seeds must be at least 1")
-            return seeds
-        if not seeds:
-            raise ValueError("the list of seeds is empty")
-        if any(seed < 0 for seed in seeds):
-            raise ValueError("seeds must not be negative")
-        if len(set(seeds)) != len(seeds):
-            raise ValueError("seeds are repeated")
-        return seeds
+        return check_seeds(seeds)
 
     @field_validator("outputs")
     @classmethod
@@ -167,7 +148,27 @@ class Experiment(BaseModel):
         return outputs
 
     def seed_list(self) -> list[int]:
-        return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+        return seed_list(self.seeds)
+
+
+def check_seeds(seeds: int | list[int]) -> int | list[int]:
+    """``seeds`` of an experiment file: a count of at least 1, or a list of distinct non-negative seeds."""
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise ValueError("the number of seeds must be at least 1")
+        return seeds
+    if not seeds:
+        raise ValueError("the list of seeds is empty")
+    if any(seed < 0 for seed in seeds):
+        raise ValueError("seeds must not be negative")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError("seeds are repeated")
+    return seeds
+
+
+def seed_list(seeds: int | list[int]) -> list[int]:
+    """The model seeds of ``seeds``: N means 0..N-1."""
+    return list(range(seeds)) if isinstance(seeds, int) else list(seeds)
 
 
 def region_columns() -> list[str]:
@@ -207,6 +208,15 @@ class RunSpec:
     def info(self) -> dict[str, Any]:
         return {"key": self.key, "scenario": self.scenario, "variant": self.variant, "seed": self.seed,
                 "sweep": self.sweep, "reference": self.reference}
+
+
+@dataclass
+class BatchOrigin:
+    """What a batch folder's manifest records as its source: name, file and the file's sha256."""
+
+    name: str
+    file: str
+    content_hash: str
 
 
 @dataclass
@@ -263,6 +273,20 @@ def parse_path(path: str) -> list[str | int]:
             raise ValueError(f"{path!r}: expected parameters.<section>.<name>")
         return ["parameters", rest]
     return tokens
+
+
+def check_field_path(path: str) -> None:
+    """ValueError unless ``path`` is a field path starting at a scenario field that may vary."""
+    from sim.scenario import Scenario
+
+    tokens = parse_path(path)
+    fields = list(Scenario.model_fields)
+    if tokens[0] not in fields:
+        close = difflib.get_close_matches(str(tokens[0]), fields, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; scenario fields: {', '.join(fields)}"
+        raise ValueError(f"{path!r}: unknown scenario field {tokens[0]!r}{hint}")
+    if tokens[0] in ("name", "description"):
+        raise ValueError(f"{path!r}: cannot sweep the scenario's {tokens[0]}")
 
 
 def set_path(raw: dict[str, Any], path: str, value: Any) -> None:
@@ -360,7 +384,7 @@ def expand(experiment: LoadedExperiment | str | Path) -> list[RunSpec]:
             if point:
                 variant += "[" + ", ".join(f"{name}={_short(value)}" for name, value in point.items()) + "]"
             source = scenario.name
-            identity, invalid = _identity(raw, source)
+            identity, invalid = scenario_identity(raw, source)
             for seed in seeds:
                 runs.append(RunSpec(
                     key=run_key(identity, seed), scenario=scenario.name, variant=variant, seed=seed,
@@ -375,7 +399,7 @@ def run_key(scenario_hash: str, seed: int) -> str:
     return hashlib.sha256(f"{scenario_hash}:{int(seed)}".encode()).hexdigest()[:16]
 
 
-def _identity(raw: dict[str, Any], source: str) -> tuple[str, str | None]:
+def scenario_identity(raw: dict[str, Any], source: str) -> tuple[str, str | None]:
     """The content hash of the scenario, or (when it does not validate) a hash of the mapping and the error."""
     from sim.scenario import scenario_from_dict
 
@@ -444,25 +468,49 @@ def run_batch(
     resume: bool = False,
     progress: BatchProgress | None = None,
 ) -> BatchSummary:
-    """Run every run of an experiment and store each one as it completes (see ``sim.store``).
+    """Run every run of an experiment and store each one as it completes (see ``run_specs``)."""
+    check_executor(executor, workers, scheduler)
+    loaded = load_experiment(experiment_path)
+    specs = expand(loaded)
+    folder = Path(out) if out is not None else new_results_folder(loaded.spec.name)
+    return run_specs(
+        specs, folder, BatchOrigin(loaded.spec.name, str(loaded.path), loaded.content_hash),
+        workers=workers, executor=executor, scheduler=scheduler, resume=resume, progress=progress,
+    )
 
-    ``executor``: ``local`` (a process pool, spawn context, ``workers`` processes, default the CPU
-    count) or ``dask`` (``dask.distributed.Client(scheduler)``, or a LocalCluster of ``workers``
-    single-threaded processes without a scheduler address). ``resume``: skip the runs already
-    finished in ``out`` (failed ones are run again). A run that raises is recorded with its message
-    and the batch goes on.
-    """
-    started = time.perf_counter()
+
+def check_executor(executor: str, workers: int | None, scheduler: str | None) -> None:
+    """RegsimError naming the option if ``executor``, ``workers`` or ``scheduler`` is unusable."""
     if executor not in EXECUTORS:
         raise RegsimError(f"--executor: expected one of {', '.join(EXECUTORS)}, found {executor!r}")
     if workers is not None and workers < 1:
         raise RegsimError(f"--workers: must be at least 1, found {workers}")
     if scheduler is not None and executor != "dask":
         raise RegsimError("--scheduler: only with --executor dask")
-    loaded = load_experiment(experiment_path)
-    specs = expand(loaded)
-    folder = Path(out) if out is not None else _new_results_folder(loaded.spec.name)
-    manifest = _open_folder(folder, loaded, resume)
+
+
+def run_specs(
+    specs: list[RunSpec],
+    folder: Path,
+    origin: BatchOrigin,
+    workers: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    resume: bool = False,
+    progress: BatchProgress | None = None,
+) -> BatchSummary:
+    """Run ``specs`` (runs with the same key once) and store each one in ``folder`` as it completes
+    (see ``sim.store``).
+
+    ``executor``: ``local`` (a process pool, spawn context, ``workers`` processes, default the CPU
+    count) or ``dask`` (``dask.distributed.Client(scheduler)``, or a LocalCluster of ``workers``
+    single-threaded processes without a scheduler address). ``resume``: skip the runs already
+    finished in ``folder`` (failed ones are run again). A run that raises is recorded with its
+    message and the batch goes on.
+    """
+    started = time.perf_counter()
+    check_executor(executor, workers, scheduler)
+    manifest = _open_folder(folder, origin, resume)
 
     unique: dict[str, RunSpec] = {}
     for spec in specs:
@@ -566,32 +614,33 @@ def _run_dask(specs: list[RunSpec], workers: int | None, scheduler: str | None, 
             cluster.close()
 
 
-def _open_folder(folder: Path, loaded: LoadedExperiment, resume: bool) -> dict[str, Any]:
+def _open_folder(folder: Path, origin: BatchOrigin, resume: bool) -> dict[str, Any]:
     manifest_path = folder / store.MANIFEST
     if manifest_path.is_file():
         if not resume:
             raise RegsimError(f"--out: {folder} already holds a batch; use --resume to continue it or another folder")
         manifest = store.load_manifest(folder)
         store.reconcile(folder, manifest)
-        manifest.update(experiment=loaded.spec.name, experiment_file=str(loaded.path), experiment_hash=loaded.content_hash)
+        manifest.update(experiment=origin.name, experiment_file=origin.file, experiment_hash=origin.content_hash)
         return manifest
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RegsimError(f"cannot create output folder {folder}: {exc.strerror}") from None
     if resume and any((folder / store.RUNS).glob("*")):
-        manifest = store.new_manifest(loaded.spec.name, str(loaded.path), loaded.content_hash)
+        manifest = store.new_manifest(origin.name, origin.file, origin.content_hash)
         store.reconcile(folder, manifest)
         return manifest
-    return store.new_manifest(loaded.spec.name, str(loaded.path), loaded.content_hash)
+    return store.new_manifest(origin.name, origin.file, origin.content_hash)
 
 
-def _new_results_folder(name: str) -> Path:
+def new_results_folder(name: str, kind: str = "batch") -> Path:
+    """A new folder ``results/<kind>-<name>-<timestamp>`` (not created)."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     slug = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)
-    folder = RESULTS_DIR / f"batch-{slug}-{stamp}"
+    folder = RESULTS_DIR / f"{kind}-{slug}-{stamp}"
     suffix = 1
     while folder.exists():
         suffix += 1
-        folder = RESULTS_DIR / f"batch-{slug}-{stamp}-{suffix}"
+        folder = RESULTS_DIR / f"{kind}-{slug}-{stamp}-{suffix}"
     return folder
