@@ -290,31 +290,13 @@ def batch(
 
     Exits with status 1 if any run failed (the other runs are stored).
     """
-    from contextlib import nullcontext
-
-    from rich.progress import TimeElapsedColumn
-
     from sim.batch import run_batch
 
     if resume and out is None:
         raise RegsimError("--resume: give the batch folder to continue with --out")
-    if console.is_terminal:
-        columns = (
-            TextColumn("runs"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"),
-            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
-        )
-        bar = Progress(*columns, console=console, transient=True)
-    else:
-        bar = None
-    with bar if bar is not None else nullcontext():
-        task = bar.add_task("batch", total=None, failed=0) if bar is not None else None
-
-        def advance(done: int, total: int, failed: int) -> None:
-            bar.update(task, completed=done, total=total, failed=failed)
-
+    with _runs_progress() as advance:
         summary = run_batch(
-            experiment, out=out, workers=workers, executor=executor, scheduler=scheduler, resume=resume,
-            progress=advance if bar is not None else None,
+            experiment, out=out, workers=workers, executor=executor, scheduler=scheduler, resume=resume, progress=advance,
         )
     table = Table(title=f"Batch {experiment} → {summary.out}")
     table.add_column("runs")
@@ -400,3 +382,74 @@ def _text_table(title: str, frame) -> Table:
     for row in frame.itertuples(index=False):
         table.add_row(*(str(value) for value in row))
     return table
+
+
+@app.command()
+def sensitivity(
+    experiment: Annotated[Path, typer.Argument(help="sensitivity experiment YAML file (scenario, parameters with bounds, outcomes)")],
+    out: Annotated[Path | None, typer.Option(help="output folder (default: a new folder under results/)")] = None,
+    workers: Annotated[int | None, typer.Option(help="parallel runs (default: the CPU count)")] = None,
+    executor: Annotated[str, typer.Option(help="local (process pool) or dask")] = "local",
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default: a local Dask cluster)")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="continue the folder in --out: skip finished runs, re-run failed ones")] = False,
+) -> None:
+    """Sensitivity of outcomes to behavioural parameters and lever effect sizes: SALib Morris screening
+    or Sobol indices over runs of the batch runner (parallel, resumable); writes indices.csv,
+    sensitivity.json and sensitivity.png. Exits with status 1 if any run failed."""
+    import math
+
+    from sim.sensitivity import FILES, run_sensitivity
+
+    if resume and out is None:
+        raise RegsimError("--resume: give the folder to continue with --out")
+    with _runs_progress() as advance:
+        result = run_sensitivity(experiment, out=out, workers=workers, executor=executor, scheduler=scheduler,
+                                 resume=resume, progress=advance)
+    summary = result.summary
+    console.print(f"{summary.total} runs: {summary.finished} finished, {summary.skipped} finished before, "
+                  f"{summary.failed} failed, {summary.wall_time_s:.1f} s", markup=False, highlight=False)
+    if result.indices is None:
+        for failure in summary.failures[:20]:
+            errors.print(f"failed {failure['key']} ({failure['variant']}, seed {failure['seed']}): {failure['error']}",
+                         markup=False, highlight=False, soft_wrap=True)
+        console.print(f"no indices: fix the failures and continue with --resume --out {summary.out}", markup=False, highlight=False)
+        raise typer.Exit(1)
+    method = result.design.spec.method
+    columns = ("mu_star", "mu_star_conf", "sigma") if method == "morris" else ("S1", "S1_conf", "ST", "ST_conf")
+    for name, rows in result.indices.groupby("outcome", sort=False):
+        noise_column = "mu_star_noise" if method == "morris" else "noise_share"
+        noise = rows[noise_column].iloc[0]
+        caption = "one model seed: seed noise not estimated" if math.isnan(noise) else f"seed noise level ({noise_column}): {noise:,.4g}"
+        table = Table(title=f"{name} ({method}; {result.design.spec.outcomes[name].label()})", caption=caption)
+        for column in ("rank", "parameter", "low", "high", *columns):
+            table.add_column(column, justify="left" if column == "parameter" else "right")
+        for row in rows.itertuples(index=False):
+            table.add_row(str(row.rank), row.parameter, f"{row.low:.4g}", f"{row.high:.4g}",
+                          *(f"{getattr(row, column):,.4g}" for column in columns))
+        console.print(table)
+    console.print(f"wrote {summary.out}/ ({', '.join(FILES)}, manifest.json, runs/)", markup=False, highlight=False)
+
+
+def _runs_progress():
+    """A Rich progress bar of batch runs on a terminal (runs done, failed, time left); a context
+    manager yielding the ``BatchProgress`` callback, or None off a terminal."""
+    from contextlib import contextmanager
+
+    from rich.progress import TimeElapsedColumn
+
+    @contextmanager
+    def bar():
+        if not console.is_terminal:
+            yield None
+            return
+        columns = (
+            TextColumn("runs"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"),
+            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("runs", total=None, failed=0)
+            yield lambda done, total, failed: progress.update(task, completed=done, total=total, failed=failed)
+
+    return bar()
+
+
