@@ -212,6 +212,38 @@ def validate(
         raise typer.Exit(2)
 
 
+@app.command()
+def tune(
+    experiment: Annotated[Path, typer.Argument(help="tuning experiment YAML file (decision variables, budget, objectives)")],
+    out: Annotated[Path | None, typer.Option(help="study folder (default: results/<experiment name>); a study there continues")] = None,
+    workers: Annotated[int, typer.Option(help="processes sharing the study")] = 1,
+) -> None:
+    """Tune lever budgets and settings with Optuna (TPE; NSGA-II for several objectives).
+
+    Trials are scored by paired differences against the baseline over the same seeds; the study is
+    kept in an SQLite file in the folder, so running the command again continues it.
+    """
+    from contextlib import nullcontext
+
+    from sim.tuning import tune as run_tuning
+
+    columns = (TextColumn("trials"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    bar = Progress(*columns, console=console, transient=True) if console.is_terminal else None
+    with bar if bar is not None else nullcontext():
+        task = bar.add_task("tune", total=None) if bar is not None else None
+        summary = run_tuning(
+            experiment, out=out, workers=workers,
+            progress=(lambda done, total: bar.update(task, completed=done, total=total)) if bar is not None else None,
+        )
+    title = f"Top trials in {summary.out} ({len(summary.trials)} completed, {summary.new_trials} new; trial 0 = the scenario as written)"
+    console.print(_frame_table(title, summary.top, digits=1))
+    if summary.check is not None:
+        console.print(_frame_table("Tuned minus the scenario as written, on fresh seeds (mean and 95 % interval)", summary.check, digits=1))
+    best = "best_scenario.yaml" if len(summary.best) == 1 else "pareto_scenarios/, pareto.png"
+    files = f"study.db, tune.json, trials.csv, top_trials.csv, history.png, {best}"
+    console.print(f"wrote {summary.out}/ ({files}) in {summary.wall_time_s:.1f} s", markup=False, highlight=False)
+
+
 def _progress(total_years: int):
     """A Rich progress bar on a terminal (years done, time left); nothing otherwise."""
     from contextlib import contextmanager

@@ -47,6 +47,7 @@ def run_summary_figure(result) -> Figure:
 # response to swept parameters. Every function takes an opened Batch (or a folder) and ``lang``.
 
 import importlib.util  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -448,7 +449,21 @@ def plot_dir(folder, out=None, lang: str = "en", formats=FORMATS) -> list[Path]:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RegsimError(f"cannot create output folder {out}: {exc.strerror}") from None
-    figures = {
+    written = []
+    suffix = "" if lang == "en" else f"_{lang}"
+    for name, figure in batch_figures(batch, lang):
+        for fmt in formats:
+            path = out / f"{name}{suffix}.{fmt}"
+            figure.savefig(path, dpi=150)
+            written.append(path)
+        plt.close(figure)
+    return written
+
+
+def batch_figures(batch, lang: str = "en") -> Iterator[tuple[str, Figure]]:
+    """Every figure of an opened Batch as (name, Figure), each made and to be saved in ``lang``'s
+    fonts (save it before the next one is drawn); the caller closes each figure."""
+    makers = {
         "timeseries": lambda: timeseries_figure(batch, lang),
         "differences": lambda: differences_figure(batch, lang),
         "provinces_population": lambda: province_figure(batch, "population_index", lang),
@@ -456,16 +471,47 @@ def plot_dir(folder, out=None, lang: str = "en", formats=FORMATS) -> list[Path]:
         "tile_map_extinction_risk": lambda: tile_map_figure(batch, lang=lang),
         "sweep": lambda: sweep_figure(batch, lang=lang),
     }
-    written = []
-    suffix = "" if lang == "en" else f"_{lang}"
-    for name, make in figures.items():
+    for name, make in makers.items():
         with _language(lang):
             figure = make()
-            if figure is None:
-                continue
-            for fmt in formats:
-                path = out / f"{name}{suffix}.{fmt}"
-                figure.savefig(path, dpi=150)
-                written.append(path)
-        plt.close(figure)
-    return written
+            if figure is not None:
+                yield name, figure
+
+
+# --- tuning figures --------------------------------------------------------------------------------
+def tuning_history_figure(trials: pd.DataFrame, objectives) -> Figure:
+    """Each objective by trial number, with the best so far and the written allocation (trial 0) marked."""
+    figure, axes = plt.subplots(len(objectives), 1, figsize=(9, 3.2 * len(objectives)), squeeze=False, constrained_layout=True)
+    ordered = trials.sort_values("number")
+    for axis, objective in zip(axes[:, 0], objectives):
+        values = ordered[objective.name].to_numpy(float)
+        best = np.maximum.accumulate(values) if objective.direction == "maximize" else np.minimum.accumulate(values)
+        axis.scatter(ordered["number"], values, s=14, color="tab:blue", alpha=0.6, label="trial")
+        axis.step(ordered["number"], best, where="post", color="black", lw=1.5, label="best so far")
+        written = ordered[ordered["written_allocation"]]
+        if not written.empty:
+            axis.scatter(written["number"], written[objective.name], marker="*", s=160, color="tab:red", zorder=3, label="scenario as written")
+        axis.set(title=f"{objective.name} ({objective.direction}): {objective.label()}", xlabel="trial", ylabel="paired difference")
+        axis.axhline(0, color="grey", lw=0.8)
+        axis.grid(alpha=0.3)
+        axis.legend(loc="best", fontsize=8)
+    return figure
+
+
+def tuning_pareto_figure(trials: pd.DataFrame, front: pd.DataFrame, objectives) -> Figure:
+    """The first two objectives of every trial, the Pareto front joined up, the written allocation starred."""
+    first, second = objectives[0], objectives[1]
+    figure, axis = plt.subplots(figsize=(7.5, 6), constrained_layout=True)
+    axis.scatter(trials[first.name], trials[second.name], s=16, color="lightgrey", label="trial")
+    ordered = front.sort_values(first.name)
+    axis.plot(ordered[first.name], ordered[second.name], "o-", color="tab:blue", label="Pareto front")
+    written = trials[trials["written_allocation"]]
+    if not written.empty:
+        axis.scatter(written[first.name], written[second.name], marker="*", s=200, color="tab:red", zorder=3, label="scenario as written")
+    axis.set(
+        xlabel=f"{first.name} ({first.direction})", ylabel=f"{second.name} ({second.direction})",
+        title="Paired differences against the baseline, mean over the tuning seeds",
+    )
+    axis.grid(alpha=0.3)
+    axis.legend(loc="best")
+    return figure

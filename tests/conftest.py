@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "korea_baseline.yaml"
 PACK = ROOT / "sim" / "data" / "korea"
 CAPITAL_CODES = ("11", "28", "41")  # Seoul, Incheon, Gyeonggi
+REGSIM = Path(sys.executable).parent / "regsim"
 REGION_CODES = ("11", "26", "27", "28", "29", "30", "31", "36", "41", "42", "43", "44", "45", "46", "47", "48", "50")
 
 
@@ -39,6 +41,11 @@ def packaged_population(year: int) -> pd.Series:
     """Packaged population at 31 December of ``year``, persons per region code."""
     table = pd.read_csv(PACK / f"population_{year}.csv", dtype={"region": str})
     return table.groupby("region")["persons"].sum()
+
+
+def regsim(*args: str | Path, cwd: Path = ROOT, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the ``regsim`` command of this environment; output captured as text."""
+    return subprocess.run([str(REGSIM), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess, *fragments: str) -> str:
