@@ -407,6 +407,17 @@ def plot(
     console.print(f"wrote {len(written)} files to {', '.join(folders)}/: {', '.join(path.name for path in written)}", soft_wrap=True)
 
 
+@app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(help="batch, tuning or sensitivity output folder")],
+    out: Annotated[Path | None, typer.Option(help="HTML file to write (default: FOLDER/report.html)")] = None,
+) -> None:
+    """One self-contained HTML file: provenance, comparison table, figures, levers and assumptions."""
+    from sim.report import build_report
+
+    print(build_report(folder, out))
+
+
 def _text_table(title: str, frame) -> Table:
     table = Table(title=title)
     for column in frame.columns:

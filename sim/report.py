@@ -1,0 +1,577 @@
+"""One self-contained HTML report of a batch, tuning or sensitivity folder (``regsim report DIR``).
+
+The report holds the provenance (experiment and scenario hashes, seeds, package version, commit),
+the results as tables (the paired comparison with 95 % intervals for a batch, the best trials of a
+tuning study, the indices of a sensitivity analysis), every figure, the levers used with their
+cited cases, and the assumptions: documented parameters without a statistical source, lever
+effect parameters described as assumptions, and the scenarios' parameter overrides.
+
+Figures are embedded as base64 PNG/SVG data URIs and the style sheet is inline, so the file
+opens anywhere without a network. Korean text is drawn with a subset of NanumGothic (bundled
+with koreanize-matplotlib) embedded as a data URI, so it renders on machines without Korean fonts.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from sim.errors import RegsimError
+
+REPORT = "report.html"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+MAX_ROWS = 100
+"""Rows shown of a long table; the rest are counted in a note."""
+TOP_TRIALS = 20
+FIGURE_DPI = 110
+MARKERS = {"tuning": "tune.json", "sensitivity": "sensitivity.json", "batch": "manifest.json"}
+"""Kind of output folder -> the file that marks it (checked in this order)."""
+ASSUMPTION_WORD = re.compile(r"\bassum(ption|ed)\b", re.IGNORECASE)
+NUMERIC = re.compile(r"^(–|\d{4}–\d{4}|[+\-−]?[\d,]+(\.\d+)?(e[+-]?\d+)?%?( \[.*\])?)$")
+"""Table text right-aligned as a number: 1,234.5, +12 [−3, +20], 4.2e+09, 52.1%, 2023–2035, or a dash."""
+DIGEST = re.compile(r"^[0-9a-f]{16,64}$")
+"""Table text set as a hash (monospace, broken anywhere)."""
+HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
+
+
+@dataclass
+class Table:
+    """A table ready for the template: column names, rows of text, and a note (e.g. rows left out)."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    note: str = ""
+    anchor: str = ""
+
+
+@dataclass
+class Image:
+    """A figure as a data URI, with its caption (the figure's or the file's name)."""
+
+    caption: str
+    uri: str
+
+
+@dataclass
+class LeverUse:
+    """One lever used by the runs: its registry description and where it is switched on."""
+
+    name: str
+    country: str
+    case: str
+    mechanism: str
+    used_in: list[str]
+    parameters: Table
+
+
+@dataclass
+class Report:
+    """Everything the template shows, gathered from one output folder."""
+
+    kind: str
+    folder: Path
+    title: str
+    provenance: list[tuple[str, Any]] = field(default_factory=list)
+    scenarios: Table | None = None
+    results: list[Table] = field(default_factory=list)
+    figures: list[Image] = field(default_factory=list)
+    scenario_files: list[tuple[str, str]] = field(default_factory=list)
+    levers: list[LeverUse] = field(default_factory=list)
+    assumptions: list[Table] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    """Finished runs (or tuned scenario files): scenario, variant, hash, seed, resolved scenario."""
+
+
+# --- entry point -------------------------------------------------------------------------------
+def output_kind(folder: Path) -> str:
+    """``batch``, ``tuning`` or ``sensitivity``; a RegsimError for any other folder."""
+    if not folder.is_dir():
+        raise RegsimError(f"report folder not found: {folder}")
+    for kind, marker in MARKERS.items():
+        if (folder / marker).is_file():
+            return kind
+    raise RegsimError(
+        f"{folder}: not a batch, tuning or sensitivity output (expected manifest.json, tune.json or sensitivity.json)"
+    )
+
+
+def build_report(folder: Path | str, out: Path | str | None = None) -> Path:
+    """Write the HTML report of ``folder`` to ``out`` (default ``folder/report.html``); returns its path."""
+    folder = Path(folder)
+    kind = output_kind(folder)
+    report = {"batch": _batch_report, "tuning": _tuning_report, "sensitivity": _sensitivity_report}[kind](folder)
+    report.figures += _folder_images(folder)
+    report.levers = _levers_used(report.runs)
+    report.assumptions = _assumptions(report)
+    html = _render(report)
+    out = Path(out) if out is not None else folder / REPORT
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise RegsimError(f"cannot write report {out}: {exc.strerror}") from None
+    return out
+
+
+# --- kinds of folder ---------------------------------------------------------------------------
+def _batch_report(folder: Path) -> Report:
+    import matplotlib.pyplot as plt
+
+    from sim.compare import compare, effects_table, open_batch, reference_table
+    from sim.plots import batch_figures
+
+    manifest = _read_json(folder / "manifest.json")
+    report = Report("batch", folder, f"Batch {manifest.get('experiment', folder.name)}")
+    report.runs = _run_infos(folder, manifest)
+    report.provenance = _manifest_provenance(manifest, report.runs)
+    report.scenarios = _scenario_table(report.runs)
+    summary = compare(folder)
+    reference = summary.attrs["reference"]
+    effects = effects_table(summary)
+    if "variant" in effects:
+        sweep = bool(summary.attrs.get("sweep"))
+        effects["variant"] = [_variant_label(s, v, sweep) for s, v in zip(effects["scenario"], effects["variant"])]
+        if not effects["variant"].any():
+            effects = effects.drop(columns="variant")
+    if effects.empty:
+        report.notes.append(f"No scenario besides the reference {reference}.")
+    else:
+        report.results.append(_frame_table(
+            f"Paired differences against {reference} (mean [95 % interval] over seeds)", effects, "comparison"
+        ))
+    report.results.append(_frame_table(f"Reference levels: {reference} (mean over seeds)", reference_table(summary)))
+    batch = open_batch(folder)
+    for name, figure in batch_figures(batch):
+        report.figures.append(Image(name, _png_uri(figure)))
+        plt.close(figure)
+    return report
+
+
+def _sensitivity_report(folder: Path) -> Report:
+    """Provenance of the analysis and of its batch, the indices table and the folder's figures
+    (its runs are sample points, so the batch comparison and figures are left out)."""
+    info = _read_json(folder / "sensitivity.json")
+    manifest = _read_json(folder / "manifest.json") if (folder / "manifest.json").is_file() else {}
+    report = Report("sensitivity", folder, f"Sensitivity analysis {info.get('name') or manifest.get('experiment') or folder.name}")
+    report.runs = _run_infos(folder, manifest) if manifest else []
+    report.provenance = _json_provenance(info)
+    shown = {label.split(" (")[0] for label, _ in report.provenance}
+    if manifest:  # what the batch adds: runs, seeds, scales, years
+        report.provenance += [row for row in _manifest_provenance(manifest, report.runs) if row[0].split(" (")[0] not in shown]
+    report.scenarios = _scenario_table(report.runs) if report.runs else None
+    indices = folder / "indices.csv"
+    if indices.is_file():
+        report.results.append(_frame_table("Sensitivity indices (indices.csv)", _read_csv(indices), "indices"))
+    return report
+
+
+def _tuning_report(folder: Path) -> Report:
+    """Provenance of the study, its best trials, the paired check, the tuned scenario files."""
+    info = _read_json(folder / "tune.json")
+    report = Report("tuning", folder, f"Tuning {info.get('experiment') or folder.name}")
+    report.provenance = _json_provenance(info)
+    trials_file = folder / "trials.csv"
+    if trials_file.is_file():
+        report.results.append(_trials_table(_read_csv(trials_file), _objectives(info)))
+    check = folder / "paired_check.csv"
+    if check.is_file():
+        report.results.append(_frame_table("Paired check on fresh seeds: tuned against plan (paired_check.csv)", _read_csv(check)))
+    files = [folder / "best_scenario.yaml"] if (folder / "best_scenario.yaml").is_file() else []
+    files += sorted((folder / "pareto_scenarios").glob("*.yaml"))
+    rows = []
+    for path in files:
+        name = str(path.relative_to(folder))
+        report.scenario_files.append((name, path.read_text(encoding="utf-8")))
+        scenario, digest = _scenario_file(path)
+        report.runs.append({"scenario": scenario.get("name", name), "variant": name, "hash": digest, "resolved": scenario})
+        rows.append([name, str(scenario.get("name", "")), digest, _lever_summary(scenario.get("levers") or [])])
+    if rows:
+        columns = ["file", "scenario", "scenario hash (SHA-256)", "levers (budget per year, years, targets)"]
+        note = "The tuned scenario files (the best trial, or the Pareto front), resolved and hashed; their text is below."
+        report.scenarios = Table("", columns, rows, note)
+    return report
+
+
+# --- provenance ----------------------------------------------------------------------------------
+def _manifest_provenance(manifest: dict[str, Any], runs: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """Experiment, version and commit from a batch manifest; seeds, scales and years from its runs."""
+    entries = manifest.get("runs", [])
+    failed = sum(entry.get("status") == "failed" for entry in entries)
+    seeds = sorted({run["seed"] for run in runs if run["seed"] is not None})
+    rows = [
+        ("experiment", manifest.get("experiment")),
+        ("experiment file", manifest.get("experiment_file")),
+        ("experiment hash (SHA-256)", manifest.get("experiment_hash")),
+        ("package version", manifest.get("package_version")),
+        ("git commit", manifest.get("git_commit")),
+        ("created", manifest.get("created")),
+        ("updated", manifest.get("updated")),
+        ("runs", f"{len(runs)} finished, {failed} failed"),
+        ("seeds", ", ".join(map(str, seeds))),
+        ("scales (persons per agent)", ", ".join(map(str, sorted({run["scale"] for run in runs if run["scale"]})))),
+        ("years", ", ".join(sorted({f"{run['start_year']}–{run['end_year']}" for run in runs if run["start_year"]}))),
+    ]
+    description = _experiment_description(manifest.get("experiment_file"))
+    if description:
+        rows.insert(1, ("description", description))
+    return [(label, value) for label, value in rows if value not in (None, "")]
+
+
+def _experiment_description(path: str | None) -> str:
+    if not path or not Path(path).is_file():
+        return ""
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return ""
+    return str(raw.get("description", "")) if isinstance(raw, dict) else ""
+
+
+def _json_provenance(info: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Top-level fields of a JSON file: scalars as text, lists of records as small tables."""
+    rows: list[tuple[str, Any]] = []
+    for key, value in info.items():
+        label = key.replace("_", " ")
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            rows.append((label, _frame_table("", pd.DataFrame(value))))
+        elif isinstance(value, dict) and value and all(isinstance(item, dict) for item in value.values()):
+            rows.append((label, _frame_table("", pd.DataFrame([{"name": k, **v} for k, v in value.items()]))))
+        elif isinstance(value, dict) and value and not any(isinstance(item, (list, dict)) for item in value.values()):
+            rows.append((label, _frame_table("", pd.DataFrame([value]))))
+        elif isinstance(value, (list, dict)):
+            rows.append((label, json.dumps(value, ensure_ascii=False)))
+        else:
+            rows.append((label, _cell(value)))
+    return rows
+
+
+def _run_infos(folder: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Metadata of the finished runs (``run.json``): scenario, variant, hash, seed, scale, years,
+    sweep values and the resolved scenario."""
+    infos = []
+    for entry in manifest.get("runs", []):
+        path = folder / "runs" / str(entry.get("key")) / "run.json"
+        if entry.get("status", "finished") != "finished" or not path.is_file():
+            continue
+        meta = _read_json(path)
+        infos.append({
+            "scenario": meta.get("scenario", entry.get("scenario")),
+            "variant": entry.get("variant") or "",
+            "hash": meta.get("scenario_hash", ""),
+            "seed": meta.get("seed", entry.get("seed")),
+            "scale": meta.get("scale"),
+            "start_year": meta.get("start_year"),
+            "end_year": meta.get("end_year"),
+            "sweep": entry.get("sweep") or {},
+            "resolved": meta.get("scenario_resolved") or {},
+        })
+    return infos
+
+
+def _scenario_table(runs: list[dict[str, Any]]) -> Table:
+    """One row per scenario, variant and scenario hash: seeds, scale, years, sweep values, levers."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["scenario"], run["variant"], run["hash"]), []).append(run)
+    rows = []
+    for (scenario, variant, digest), members in groups.items():
+        first = members[0]
+        sweep = ", ".join(f"{k} = {_cell(v)}" for k, v in first["sweep"].items())
+        rows.append([
+            scenario, _variant_label(scenario, variant, bool(sweep)), sweep, digest,
+            ", ".join(map(str, sorted(run["seed"] for run in members))), str(first["scale"]),
+            f"{first['start_year']}–{first['end_year']}", _lever_summary(first["resolved"].get("levers") or []),
+        ])
+    columns = ["scenario", "variant", "sweep values", "scenario hash (SHA-256)", "seeds", "scale", "years", "levers (budget per year, years, targets)"]
+    keep = [i for i, column in enumerate(columns) if any(row[i] for row in rows)]  # no empty variant or sweep column
+    note = "One row per scenario, variant and resolved scenario (its hash): the seeds run with it and its levers as run."
+    return _limited(Table("", [columns[i] for i in keep], [[row[i] for i in keep] for row in rows], note))
+
+
+def _variant_label(scenario: str, variant: str, swept: bool) -> str:
+    """A variant's label where it says more than the scenario name, the reference mark or the
+    sweep values shown next to it (a batch names a sweep point ``scenario[path=value]``)."""
+    if variant in ("", scenario, "reference") or (swept and variant.startswith(f"{scenario}[")):
+        return ""
+    return variant
+
+
+def _lever_summary(levers: list[dict[str, Any]]) -> str:
+    """One line per lever spec: label, yearly budget, years, targeted regions and industries."""
+    parts = []
+    for spec in levers:
+        if spec.get("budget_krw_per_year") is not None:
+            budget = f"{spec['budget_krw_per_year'] / 1e9:,.1f} bn KRW"
+        elif spec.get("budget_jpy_per_year") is not None:
+            budget = f"{spec['budget_jpy_per_year'] / 1e9:,.1f} bn JPY"
+        else:
+            budget = "no budget"
+        targets = spec.get("region_type") or "all"
+        if spec.get("regions"):
+            targets += " " + ",".join(map(str, spec["regions"]))
+        if spec.get("industries"):
+            targets += ", industries " + ",".join(map(str, spec["industries"]))
+        parts.append(f"{spec.get('label') or spec.get('lever')}: {budget}, {spec.get('start')}–{spec.get('end')}, {targets}")
+    return "\n".join(parts) or "none"
+
+
+def _scenario_file(path: Path) -> tuple[dict[str, Any], str]:
+    """A tuned scenario file resolved (inheritance) with its content hash, or as written with the
+    reason it does not load."""
+    from sim.scenario import load_scenario
+
+    try:
+        scenario = load_scenario(path)
+    except RegsimError as exc:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return (raw if isinstance(raw, dict) else {}), f"not loadable: {exc}"
+    return scenario.model_dump(mode="json"), scenario.content_hash()
+
+
+# --- results -------------------------------------------------------------------------------------
+def _objectives(info: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, direction) of each objective in ``tune.json``: a mapping name -> direction (or ->
+    {direction: ...}), or a list of names or of records with ``name`` and ``direction``."""
+    objectives = info.get("objectives") or []
+    if isinstance(objectives, dict):
+        return [(name, value.get("direction", "") if isinstance(value, dict) else str(value)) for name, value in objectives.items()]
+    directions = info.get("directions") or []
+    out = []
+    for i, item in enumerate(objectives):
+        if isinstance(item, dict):
+            out.append((str(item.get("name") or item.get("outcome")), str(item.get("direction", ""))))
+        else:
+            out.append((str(item), str(directions[i]) if i < len(directions) else ""))
+    return out
+
+
+def _trials_table(trials: pd.DataFrame, objectives: list[tuple[str, str]]) -> Table:
+    """The best completed trials: sorted by the first objective in its direction; with several
+    objectives, the Pareto-optimal trials first (marked)."""
+    total = len(trials)
+    if "state" in trials:
+        trials = trials[trials["state"].astype(str).str.upper() == "COMPLETE"]
+    known = [(name, direction.lower()) for name, direction in objectives if name in trials]
+    order = trials
+    if known:
+        name, direction = known[0]
+        order = trials.sort_values(name, ascending=not direction.startswith("max"), kind="stable")
+    if len(known) > 1:
+        signs = [(-1.0 if direction.startswith("max") else 1.0) for _, direction in known]
+        values = trials[[name for name, _ in known]].to_numpy(float) * signs
+        pareto = [not any((other <= row).all() and (other < row).any() for other in values) for row in values]
+        flags = pd.Series(pareto, index=trials.index)
+        order = order.assign(pareto=flags.map({True: "yes", False: ""}))
+        order = order.sort_values("pareto", ascending=False, kind="stable")
+    shown = order.head(TOP_TRIALS)
+    goal = ", ".join(f"{name} ({direction or 'direction not given'})" for name, direction in objectives)
+    note = f"{len(shown)} of {total} trials (trials.csv); objectives: {goal or 'not given'}."
+    return Table(f"Best trials (top {TOP_TRIALS})", list(shown.columns), _text_rows(shown), note, "trials")
+
+
+def _frame_table(title: str, frame: pd.DataFrame, anchor: str = "") -> Table:
+    return _limited(Table(title, [str(c) for c in frame.columns], _text_rows(frame), anchor=anchor))
+
+
+def _limited(table: Table) -> Table:
+    if len(table.rows) > MAX_ROWS:
+        table.note = f"First {MAX_ROWS} of {len(table.rows)} rows. " + table.note
+        table.rows = table.rows[:MAX_ROWS]
+    return table
+
+
+def _text_rows(frame: pd.DataFrame) -> list[list[str]]:
+    return [[_cell(value) for value in row] for row in frame.itertuples(index=False)]
+
+
+def _cell(value: Any) -> str:
+    """A value as table text: floats with a sensible number of digits, missing values as a dash."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{value:,.0f}"
+        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.4g}"
+    if isinstance(value, (list, dict)):
+        text = json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= 120 else text[:117] + "…"
+    if hasattr(value, "item"):  # numpy scalars
+        return _cell(value.item())
+    return str(value)
+
+
+def _values(values: list[Any], shown: int = 8) -> str:
+    """Distinct values used, as text; a long list (a sensitivity design) is cut with its count."""
+    text = ", ".join(_cell(v) for v in values[:shown])
+    return text + f", … ({len(values)} values)" if len(values) > shown else text
+
+
+# --- figures -------------------------------------------------------------------------------------
+def _png_uri(figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _folder_images(folder: Path) -> list[Image]:
+    """Every PNG and SVG in the folder's top level (e.g. a tuning history), captioned by file name."""
+    types = {".png": "image/png", ".svg": "image/svg+xml"}
+    images = []
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix.lower() in types:
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
+            images.append(Image(path.name, f"data:{types[path.suffix.lower()]};base64,{data}"))
+    return images
+
+
+# --- levers and assumptions ----------------------------------------------------------------------
+def _levers_used(runs: list[dict[str, Any]]) -> list[LeverUse]:
+    """Every lever switched on in the runs' resolved scenarios, with its registry description and
+    its effect parameters (default, values used, description)."""
+    import sim.levers  # noqa: F401  (registers the catalogue)
+    from sim.levers.base import REGISTRY, describe_params
+
+    used: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        for spec in run["resolved"].get("levers") or []:
+            entry = used.setdefault(spec["lever"], {"scenarios": [], "params": {}})
+            if run["scenario"] not in entry["scenarios"]:
+                entry["scenarios"].append(run["scenario"])
+            for key, value in (spec.get("params") or {}).items():
+                values = entry["params"].setdefault(key, [])
+                if value not in values:
+                    values.append(value)
+    levers = []
+    for name, entry in used.items():
+        cls = REGISTRY.get(name)
+        if cls is None:
+            levers.append(LeverUse(name, "", "not in the lever registry", "", entry["scenarios"], Table("", [], [])))
+            continue
+        rows = [
+            [key, _cell(described["default"]), _values(entry["params"].get(key, [])) or "default",
+             described["description"], "yes" if ASSUMPTION_WORD.search(described["description"]) else ""]
+            for key, described in describe_params(cls).items()
+        ]
+        table = Table("", ["parameter", "default", "used", "description", "assumption"], rows)
+        levers.append(LeverUse(name, cls.country, cls.case, cls.mechanism, entry["scenarios"], table))
+    return levers
+
+
+def _assumptions(report: Report) -> list[Table]:
+    """Named assumptions: documented parameters marked ``assumption: true``, the used levers' effect
+    parameters described as assumptions, and the scenarios' parameter overrides."""
+    from sim.parameters import documented_parameters
+
+    documented = documented_parameters()
+    overrides: dict[str, list[Any]] = {}
+    distinct = {run["hash"]: run["resolved"] for run in report.runs}
+    for scenario in distinct.values():
+        for key, value in (scenario.get("parameters") or {}).items():
+            values = overrides.setdefault(key, [])
+            if value not in values:
+                values.append(value)
+    rows = []
+    for section, entries in documented.items():
+        for name, entry in (entries or {}).items():
+            if entry.get("assumption"):
+                key = f"{section}.{name}"
+                used = _values(overrides.get(key, []))
+                rows.append([key, _cell(entry.get("value")), used or "default", str(entry.get("unit", "")), str(entry.get("note", ""))])
+    tables = [Table(
+        "Model parameters without a statistical source (sim/data/parameters.yaml, assumption: true)",
+        ["parameter", "default", "used", "unit", "note"], rows, anchor="model-assumptions",
+    )]
+    lever_rows = [
+        [lever.name, *row[:4]] for lever in report.levers for row in lever.parameters.rows if row[4] == "yes"
+    ]
+    if lever_rows:
+        tables.append(Table("Lever effect parameters that are assumptions (levers used)",
+                            ["lever", "parameter", "default", "used", "description"], lever_rows))
+    override_rows = []
+    for key, values in overrides.items():
+        section, _, name = key.partition(".")
+        entry = (documented.get(section) or {}).get(name, {})
+        basis = "assumption" if entry.get("assumption") else (str(entry.get("source", "")) or "unknown parameter")
+        override_rows.append([key, _cell(entry.get("value")), _values(values), basis])
+    tables.append(Table(
+        "Parameter overrides in the scenarios (parameters:)", ["parameter", "default", "used", "basis of the default"],
+        override_rows, "" if override_rows else "The scenarios override no parameter.",
+    ))
+    return tables
+
+
+# --- rendering -----------------------------------------------------------------------------------
+def _render(report: Report) -> str:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    from sim.provenance import git_commit, package_version
+
+    environment = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"]))
+    environment.tests["numeric"] = lambda text: bool(NUMERIC.match(str(text)))
+    environment.tests["digest"] = lambda text: bool(DIGEST.match(str(text)))
+    context = {
+        "report": report,
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "generator": f"regsim {package_version()} (commit {git_commit()})",
+        "is_table": lambda value: isinstance(value, Table),
+    }
+    html = environment.get_template("report.html").render(**context, font_face="")
+    hangul = sorted(set(HANGUL.findall(html)))
+    if not hangul:
+        return html
+    return environment.get_template("report.html").render(**context, font_face=_hangul_font_uri("".join(hangul)))
+
+
+def _hangul_font_uri(characters: str) -> str:
+    """NanumGothic reduced to ``characters``, as a TrueType data URI (empty if the font is missing)."""
+    import importlib.util
+
+    from fontTools import subset
+
+    spec = importlib.util.find_spec("koreanize_matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return ""
+    path = Path(next(iter(spec.submodule_search_locations))) / "fonts" / "NanumGothic.ttf"
+    if not path.is_file():
+        return ""
+    logging.getLogger("fontTools").setLevel(logging.ERROR)  # tables it cannot subset are dropped, as wanted
+    options = subset.Options()
+    font = subset.load_font(str(path), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text=characters)
+    subsetter.subset(font)
+    buffer = io.BytesIO()
+    font.save(buffer)
+    return "data:font/ttf;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+# --- files ---------------------------------------------------------------------------------------
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RegsimError(f"{path}: unreadable ({exc})") from None
+    if not isinstance(value, dict):
+        raise RegsimError(f"{path}: expected a JSON object")
+    return value
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise RegsimError(f"{path}: unreadable table ({exc})") from None
