@@ -428,6 +428,36 @@ def _text_table(title: str, frame) -> Table:
 
 
 @app.command()
+def viz(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file (its levers become the page's controls)")],
+    port: Annotated[int, typer.Option(help="localhost port to serve on")] = 5006,
+    host: Annotated[str, typer.Option(help="address to bind (127.0.0.1: this machine only)")] = "127.0.0.1",
+    seed: Annotated[int, typer.Option(help="initial seed (a control on the page)")] = 0,
+    scale: Annotated[int | None, typer.Option(help="persons per agent (default: the scenario's)")] = None,
+    until: Annotated[int | None, typer.Option(help="last simulated year (default: the scenario's end_year)")] = None,
+    show: Annotated[bool, typer.Option("--show/--no-show", help="open the page in the default browser")] = False,
+) -> None:
+    """Interactive page on localhost: lever and seed controls, baseline and variant side by side
+    (population, youth share, employment by province; tile map of the extinction risk index).
+
+    A scenario that fails to validate prints its error here and on the page; fix the file and reload.
+    """
+    if not scenario.is_file():
+        raise RegsimError(f"{scenario}: scenario file not found")
+    if scale is not None and scale < 1:
+        raise RegsimError(f"--scale: must be at least 1, found {scale}")
+    from sim.scenario import load_scenario
+    from sim.viz import serve  # Panel and Bokeh: imported only for this command
+
+    try:
+        load_scenario(scenario, scale=scale, end_year=until)
+    except RegsimError as exc:
+        errors.print(f"regsim: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        errors.print("regsim viz: the page shows this error; fix the file and reload the page", markup=False, highlight=False)
+    serve(scenario, port=port, host=host, seed=seed, scale=scale, until=until, show=show)
+
+
+@app.command()
 def sensitivity(
     experiment: Annotated[Path, typer.Argument(help="sensitivity experiment YAML file (scenario, parameters with bounds, outcomes)")],
     out: Annotated[Path | None, typer.Option(help="output folder (default: a new folder under results/)")] = None,
