@@ -36,10 +36,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from sim import store
-from sim.config_files import describe, read_mapping
+from sim.config_files import validated_file
 from sim.errors import RegsimError, ScenarioError
 
 RESULTS_DIR = Path("results")
@@ -236,15 +242,11 @@ class BatchSummary:
 def load_experiment(path: str | Path) -> LoadedExperiment:
     """Read and validate an experiment file; problems are ExperimentErrors naming file and field."""
     path = Path(path)
-    raw = read_mapping(path, "experiment", ExperimentError)
-    try:
-        spec = Experiment.model_validate(raw)
-    except ValidationError as exc:
-        raise ExperimentError(f"{path}: {describe(exc.errors(), Experiment)}") from None
+    spec, content_hash = validated_file(path, Experiment, "experiment", ExperimentError)
     for i, scenario in enumerate(spec.scenarios):
         if not (path.parent / scenario).is_file():
             raise ExperimentError(f"{path}: scenarios[{i}]: scenario file not found: {path.parent / scenario}")
-    return LoadedExperiment(spec=spec, path=path, content_hash=hashlib.sha256(path.read_bytes()).hexdigest())
+    return LoadedExperiment(spec=spec, path=path, content_hash=content_hash)
 
 
 _TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")

@@ -7,13 +7,21 @@ status 2; no traceback.
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from sim.errors import RegsimError
@@ -54,7 +62,7 @@ def run(
     from sim.scenario import load_scenario
 
     spec = load_scenario(scenario, scale=scale, end_year=until)
-    with _progress(spec.end_year - spec.start_year) as advance:
+    with _progress("years") as advance:
         result = run_scenario(spec, seed=seed, progress=advance)
     folder = out or _new_results_folder(spec.name, seed)
     result.write(folder)
@@ -223,18 +231,10 @@ def tune(
     Trials are scored by paired differences against the baseline over the same seeds; the study is
     kept in an SQLite file in the folder, so running the command again continues it.
     """
-    from contextlib import nullcontext
-
     from sim.tuning import tune as run_tuning
 
-    columns = (TextColumn("trials"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    bar = Progress(*columns, console=console, transient=True) if console.is_terminal else None
-    with bar if bar is not None else nullcontext():
-        task = bar.add_task("tune", total=None) if bar is not None else None
-        summary = run_tuning(
-            experiment, out=out, workers=workers,
-            progress=(lambda done, total: bar.update(task, completed=done, total=total)) if bar is not None else None,
-        )
+    with _progress("trials") as advance:
+        summary = run_tuning(experiment, out=out, workers=workers, progress=advance)
     title = f"Top trials in {summary.out} ({len(summary.trials)} completed, {summary.new_trials} new; trial 0 = the scenario as written)"
     console.print(_frame_table(title, summary.top, digits=1))
     if summary.check is not None:
@@ -244,21 +244,19 @@ def tune(
     console.print(f"wrote {summary.out}/ ({files}) in {summary.wall_time_s:.1f} s", markup=False, highlight=False)
 
 
-def _progress(total_years: int):
-    """A Rich progress bar on a terminal (years done, time left); nothing otherwise."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def bar():
-        if not console.is_terminal:
-            yield None
-            return
-        columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("years"), TimeRemainingColumn())
-        with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task("run", total=total_years)
-            yield lambda done, total: progress.update(task, completed=done)
-
-    return bar()
+@contextmanager
+def _progress(what: str):
+    """A transient Rich progress bar on a terminal, yielding the callback ``advance(done, total,
+    failed=0)``; None when not on a terminal (logs and pipes stay quiet). ``what``: years, runs or trials."""
+    if not console.is_terminal:
+        yield None
+        return
+    columns = [TextColumn(what), BarColumn(), MofNCompleteColumn()]
+    if what == "runs":
+        columns += [TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(), TextColumn("left")]
+    with Progress(*columns, TimeRemainingColumn(), console=console, transient=True) as progress:
+        task = progress.add_task(what, total=None, failed=0)
+        yield lambda done, total, failed=0: progress.update(task, completed=done, total=total, failed=failed)
 
 
 def _new_results_folder(name: str, seed: int) -> Path:
@@ -326,7 +324,7 @@ def batch(
 
     if resume and out is None:
         raise RegsimError("--resume: give the batch folder to continue with --out")
-    with _runs_progress() as advance:
+    with _progress("runs") as advance:
         summary = run_batch(
             experiment, out=out, workers=workers, executor=executor, scheduler=scheduler, resume=resume, progress=advance,
         )
@@ -363,7 +361,8 @@ def compare(
 ) -> None:
     """Compare a batch's scenarios with the reference: paired differences (same seed), mean and 95 %
     interval over seeds, with cumulative lever spending and cost per job."""
-    from sim.compare import DEFAULT_YEARS, compare as compare_batch, effects_table, reference_table, to_markdown
+    from sim.compare import DEFAULT_YEARS, effects_table, reference_table, to_markdown
+    from sim.compare import compare as compare_batch
 
     if as_csv and as_markdown:
         raise RegsimError("--csv and --markdown: choose one")
@@ -475,7 +474,7 @@ def sensitivity(
 
     if resume and out is None:
         raise RegsimError("--resume: give the folder to continue with --out")
-    with _runs_progress() as advance:
+    with _progress("runs") as advance:
         result = run_sensitivity(experiment, out=out, workers=workers, executor=executor, scheduler=scheduler,
                                  resume=resume, progress=advance)
     summary = result.summary
@@ -501,28 +500,5 @@ def sensitivity(
                           *(f"{getattr(row, column):,.4g}" for column in columns))
         console.print(table)
     console.print(f"wrote {summary.out}/ ({', '.join(FILES)}, manifest.json, runs/)", markup=False, highlight=False)
-
-
-def _runs_progress():
-    """A Rich progress bar of batch runs on a terminal (runs done, failed, time left); a context
-    manager yielding the ``BatchProgress`` callback, or None off a terminal."""
-    from contextlib import contextmanager
-
-    from rich.progress import TimeElapsedColumn
-
-    @contextmanager
-    def bar():
-        if not console.is_terminal:
-            yield None
-            return
-        columns = (
-            TextColumn("runs"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"),
-            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task("runs", total=None, failed=0)
-            yield lambda done, total, failed: progress.update(task, completed=done, total=total, failed=failed)
-
-    return bar()
 
 

@@ -1,4 +1,5 @@
-"""Reading YAML configuration files and describing validation errors, for scenarios and experiments.
+"""Reading YAML configuration files and describing validation errors, for scenarios and experiments,
+and the pieces of schema the experiment files share (``Bounds``).
 
 Both kinds of file report a problem as one line: the file, the field path (``levers[0].budget``),
 what was expected and what was found, and for an unknown key the closest valid one.
@@ -7,13 +8,14 @@ what was expected and what was found, and for an unknown key the closest valid o
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 import typing
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.errors import RegsimError
 
@@ -37,6 +39,39 @@ def read_mapping(path: Path, kind: str, error: type[RegsimError]) -> dict[str, A
     if not isinstance(data, dict):
         raise error(f"{path}: expected a mapping of {kind} fields, found {type(data).__name__}")
     return data
+
+
+def validated_file[Schema: BaseModel](path: Path, schema: type[Schema], kind: str, error: type[RegsimError]) -> tuple[Schema, str]:
+    """Read ``path`` and validate it against ``schema``: the model and the file's SHA-256, or
+    ``error`` naming the file and the field path."""
+    raw = read_mapping(path, kind, error)
+    try:
+        spec = schema.model_validate(raw)
+    except ValidationError as exc:
+        raise error(f"{path}: {describe(exc.errors(), schema)}") from None
+    return spec, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def named_scenario(path: Path, relative: str, error: type[RegsimError]) -> Path:
+    """The scenario file an experiment file names (``scenario:``, relative to the experiment file)."""
+    scenario = path.parent / relative
+    if not scenario.is_file():
+        raise error(f"{path}: scenario: scenario file not found: {scenario}")
+    return scenario
+
+
+class Bounds(BaseModel):
+    """A range [low, high] of one varied quantity, in the quantity's own unit (low below high)."""
+
+    model_config = ConfigDict(extra="forbid")
+    low: float = Field(allow_inf_nan=False)
+    high: float = Field(allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bounds:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
+        return self
 
 
 def describe(errors: list[dict[str, Any]], root: type[BaseModel]) -> str:

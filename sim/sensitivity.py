@@ -48,7 +48,6 @@ outcome × parameter), ``design.csv`` (parameter values and seed-mean outcomes p
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import time
 import warnings
@@ -63,7 +62,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -84,7 +82,7 @@ from sim.batch import (
     seed_list,
     set_path,
 )
-from sim.config_files import describe, read_mapping
+from sim.config_files import Bounds, named_scenario, validated_file
 from sim.errors import RegsimError, ScenarioError
 from sim.outcomes import Outcome, outcome_level
 
@@ -102,20 +100,6 @@ class SensitivityError(RegsimError):
 
 
 # --- schema ------------------------------------------------------------------------------------
-class Bounds(BaseModel):
-    """Uniform range of one varied scenario field (in the field's own unit)."""
-
-    model_config = ConfigDict(extra="forbid")
-    low: float = Field(allow_inf_nan=False)
-    high: float = Field(allow_inf_nan=False)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Bounds:
-        if not self.low < self.high:
-            raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
-        return self
-
-
 class SensitivityExperiment(BaseModel):
     """A sensitivity experiment file."""
 
@@ -188,14 +172,8 @@ def load_design(path: str | Path) -> Design:
     from sim.scenario import load_scenario
 
     path = Path(path)
-    raw = read_mapping(path, "sensitivity experiment", SensitivityError)
-    try:
-        spec = SensitivityExperiment.model_validate(raw)
-    except ValidationError as exc:
-        raise SensitivityError(f"{path}: {describe(exc.errors(), SensitivityExperiment)}") from None
-    scenario_file = path.parent / spec.scenario
-    if not scenario_file.is_file():
-        raise SensitivityError(f"{path}: scenario: scenario file not found: {scenario_file}")
+    spec, content_hash = validated_file(path, SensitivityExperiment, "sensitivity experiment", SensitivityError)
+    scenario_file = named_scenario(path, spec.scenario, SensitivityError)
     try:
         scenario = load_scenario(scenario_file, end_year=spec.until, scale=spec.scale)
     except ScenarioError as exc:
@@ -226,7 +204,7 @@ def load_design(path: str | Path) -> Design:
             specs += _point_runs(lever_free[i], f"point {i} lever-free", scenario.name, free, free_dict, seeds,
                                  f"{path} point {i} lever-free", reference=True)
     return Design(
-        spec=spec, path=path, content_hash=hashlib.sha256(path.read_bytes()).hexdigest(),
+        spec=spec, path=path, content_hash=content_hash,
         scenario_name=scenario.name, scenario_hash=scenario.content_hash(), problem=problem, x=x, seeds=seeds,
         keys=keys, lever_free_keys=lever_free, specs=specs,
     )

@@ -34,7 +34,6 @@ several processes (``--workers``, or ``regsim tune`` started elsewhere on the sa
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import multiprocessing
 import os
@@ -52,13 +51,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from sim.batch import parse_path, set_path
-from sim.config_files import describe, read_mapping
+from sim.config_files import named_scenario, validated_file
 from sim.errors import RegsimError, ScenarioError
 from sim.outcomes import Outcome, outcome_level
 from sim.scenario import Scenario, load_scenario, scenario_from_dict
@@ -219,16 +217,9 @@ class LoadedTuning:
 def load_tuning(path: str | Path) -> LoadedTuning:
     """Read and validate a tuning experiment, resolving its scenario and checking every variable."""
     path = Path(path)
-    raw = read_mapping(path, "tuning experiment", TuningError)
-    try:
-        spec = TuningExperiment.model_validate(raw)
-    except ValidationError as exc:
-        raise TuningError(f"{path}: {describe(exc.errors(), TuningExperiment)}") from None
-    scenario_path = path.parent / spec.scenario
-    if not scenario_path.is_file():
-        raise TuningError(f"{path}: scenario: scenario file not found: {scenario_path}")
-    scenario = load_scenario(scenario_path, end_year=spec.until, scale=spec.scale)
-    loaded = LoadedTuning(spec, path, hashlib.sha256(path.read_bytes()).hexdigest(), scenario)
+    spec, content_hash = validated_file(path, TuningExperiment, "tuning experiment", TuningError)
+    scenario = load_scenario(named_scenario(path, spec.scenario, TuningError), end_year=spec.until, scale=spec.scale)
+    loaded = LoadedTuning(spec, path, content_hash, scenario)
     _check_against_scenario(loaded)
     return loaded
 
