@@ -502,3 +502,51 @@ def sensitivity(
     console.print(f"wrote {summary.out}/ ({', '.join(FILES)}, manifest.json, runs/)", markup=False, highlight=False)
 
 
+@app.command()
+def calibrate(
+    experiment: Annotated[Path, typer.Argument(help="calibration experiment YAML file (base scenario, years, parameters with bounds)")],
+    out: Annotated[Path | None, typer.Option(help="output folder (default: a new folder under results/)")] = None,
+    trials: Annotated[int | None, typer.Option(help="trials in total, the default parameters included (default: the experiment's)")] = None,
+    workers: Annotated[int | None, typer.Option(help="parallel simulations (default: 2, at most the CPU count)")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="continue the study in --out")] = False,
+) -> None:
+    """Fit behavioural parameters to observed provincial populations and net migration (a back-cast),
+    and report the fit and the out-of-sample error against naive forecasts; writes calibrated.yaml
+    (a scenario extending the base), calibration.json, fit.csv, trials.csv, calibration.png, study.db."""
+    import math
+    import os
+
+    from sim.calibrate import calibrate as run_calibration
+    from sim.calibrate import load_calibration
+
+    if resume and out is None:
+        raise RegsimError("--resume: give the folder to continue with --out")
+    if workers is not None and workers < 1:
+        raise RegsimError(f"--workers must be at least 1, found {workers}")
+    loaded = load_calibration(experiment)
+    spec = loaded.spec
+    folder = out or RESULTS_DIR / f"{loaded.spec.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    with _progress("trials") as advance:
+        result = run_calibration(
+            loaded, folder, trials=trials, resume=resume, workers=workers or min(2, os.cpu_count() or 1), progress=advance,
+        )
+    fit, holdout = (f"{years[0]}–{years[1]}" for years in (spec.fit_years, spec.holdout_years))
+    table = Table(title=f"Calibration {spec.name}: evaluation seeds {spec.evaluation_seeds}, 1:{spec.scale} (errors in %)")
+    headers = (
+        "forecast", f"loss {fit}", f"population MAPE {fit}", f"net migration rate MAE {fit}",
+        f"population MAPE {holdout} from {spec.start_year}", f"population MAPE {holdout} from {spec.fit_years[1]}",
+    )
+    for header in headers:
+        table.add_column(header, justify="left" if header == "forecast" else "right")
+    for row in result.table.itertuples(index=False):
+        table.add_row(row.forecast, *("–" if math.isnan(value) else f"{value:.3f}" for value in row[1:]))
+    console.print(table)
+    parameters = Table(title=f"Parameters ({result.trials} trials)")
+    for header in ("parameter", "low", "high", "default", "calibrated"):
+        parameters.add_column(header, justify="left" if header == "parameter" else "right")
+    for parameter in loaded.free:
+        parameters.add_row(parameter.label, f"{parameter.low:.4g}", f"{parameter.high:.4g}", f"{parameter.default:.4g}",
+                           f"{result.best[parameter.label]:.4g}")
+    console.print(parameters)
+    files = "calibrated.yaml, calibration.json, fit.csv, trials.csv, calibration.png, study.db"
+    console.print(f"wrote {result.out}/ ({files}) in {result.wall_time_s:.1f} s", markup=False, highlight=False)

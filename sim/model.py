@@ -219,7 +219,8 @@ class RegionalModel(mesa.Model):
             self.log_distance = np.log(np.where(self.pack.distance_km > 0, self.pack.distance_km, 1.0))
         self.log_ties = np.log1p(self.pack.ties_persons)
         self.mean_ties_into = self.pack.ties_persons.sum(axis=0) / (self.n_regions - 1)  # persons, per origin
-        self.migration_age_group, self.destination_constants = self.pack.migration_constants_by_age(period)
+        self.migration_age_group, constants = self.pack.migration_constants_by_age(period)
+        self.destination_constants = constants + self.region_values(mp["destination_constant_shift"], 0.0)  # calibration knob
 
     # --- the year ----------------------------------------------------------------------------
     def step(self) -> None:
@@ -304,11 +305,17 @@ class RegionalModel(mesa.Model):
         t.keep_and_append(~(dies | leaves), newcomers)
 
     def _fertility_schedule(self, year: int) -> np.ndarray:
-        """Observed provincial rates up to 2023; afterwards the 2023 schedules scaled to the TFR path."""
+        """Observed provincial rates up to 2023; afterwards the 2023 schedules scaled to the TFR path.
+        Both times the provinces' ``demography.fertility_multiplier`` (a calibration knob, 1 by default)."""
+        multiplier = self.region_values(self.params["demography"]["fertility_multiplier"], 1.0)[:, None]
         if year <= LAST_OBSERVED_YEAR:
-            return self.pack.observed_asfr(year)
+            return self.pack.observed_asfr(year) * multiplier
         women = self.talent.pyramid(self.n_regions)[:, 0, :].astype(float)
-        return demography.scale_asfr_to_tfr(self.pack.observed_asfr(LAST_OBSERVED_YEAR), women, self._target_tfr(year))
+        return demography.scale_asfr_to_tfr(self.pack.observed_asfr(LAST_OBSERVED_YEAR) * multiplier, women, self._target_tfr(year))
+
+    def region_values(self, by_code: dict[str, float], neutral: float) -> np.ndarray:
+        """A parameter given per region code as an array in region order (``neutral`` for codes it lacks)."""
+        return np.array([float(by_code.get(code, neutral)) for code in self.pack.codes])
 
     def _target_tfr(self, year: int) -> float:
         path = self.spec.fertility.tfr_path

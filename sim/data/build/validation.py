@@ -5,6 +5,9 @@
   kr_province_population_estimate_projection_2000_2052.csv (series = projection).
 - ``population_annual.csv``: region, year, population — registered population at 31 December,
   2011–2023, from kr_province_population_annual_1992_2023.csv (for back-casts and naive forecasts).
+- ``net_migration_annual.csv``: region, year, in_migrants, out_migrants, net_migration — inter-provincial
+  moves per year 2011–2020 (persons), from kr_province_net_internal_migration_1970_2020.csv (calibration
+  targets of ``regsim calibrate``).
 """
 
 from __future__ import annotations
@@ -24,3 +27,8 @@ def build(shared: Path, out: Path) -> None:
     annual = annual[(annual["region_code"] != "00") & (annual["year"] >= 2011)]
     annual = annual.rename(columns={"region_code": "region"})
     annual[["region", "year", "population"]].to_csv(out / "population_annual.csv", index=False)
+
+    net = pd.read_csv(shared / "kr_province_net_internal_migration_1970_2020.csv", dtype={"region_code": str})
+    net = net[net["year"] >= 2011].rename(columns={
+        "region_code": "region", "in_migrants_interprovincial": "in_migrants", "out_migrants_interprovincial": "out_migrants"})
+    net[["region", "year", "in_migrants", "out_migrants", "net_migration"]].to_csv(out / "net_migration_annual.csv", index=False)
