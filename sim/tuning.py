@@ -560,9 +560,11 @@ def write_outputs(folder: Path, loaded: LoadedTuning, study) -> TuningSummary:
     check = None
     if loaded.spec.check_seeds is not None:
         leader = _first_objective_best(best, loaded)
-        tuned = scenario_with(loaded.scenario, {c: _plain(leader[c]) for c in decision_columns}, source="best trial")
-        check = fresh_seed_check(loaded, tuned)
-        check.to_csv(folder / "paired_check.csv", index=False)
+        check = _recorded_check(folder / "paired_check.csv", int(leader["number"]))
+        if check is None:  # not yet checked, or a better trial since
+            tuned = scenario_with(loaded.scenario, {c: _plain(leader[c]) for c in decision_columns}, source="best trial")
+            check = fresh_seed_check(loaded, tuned).assign(trial=int(leader["number"]))
+            check.to_csv(folder / "paired_check.csv", index=False)
     manifest = _manifest(loaded) | {
         "completed_trials": len(trials),
         "best_trials": best["number"].tolist(),
@@ -593,6 +595,14 @@ def fresh_seed_check(loaded: LoadedTuning, tuned: Scenario) -> pd.DataFrame:
             "difference_mean": mean, "difference_low": low, "difference_high": high,
         })
     return pd.DataFrame(rows)
+
+
+def _recorded_check(path: Path, trial: int) -> pd.DataFrame | None:
+    """The fresh-seed check already written for ``trial``, if any."""
+    if not path.exists():
+        return None
+    check = pd.read_csv(path)
+    return check if "trial" in check and (check["trial"] == trial).all() else None
 
 
 def write_scenario(target: Path, scenario: Scenario, loaded: LoadedTuning, row: pd.Series) -> None:

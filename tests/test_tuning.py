@@ -45,6 +45,7 @@ def spending_experiment(tmp_path: Path, trials: int) -> Path:
 name: known_optimum
 scenario: {scenario.name}
 seeds: 1
+check_seeds: 2
 trials: {trials}
 budget:
   total_krw_per_year: {TOTAL}
@@ -87,6 +88,12 @@ def test_tuning_finds_the_known_optimum(tmp_path):
     assert trials.loc[trials["written_allocation"], "non_capital_spending"].item() == pytest.approx(TOTAL / 2, rel=1e-9)
     written = (tmp_path / "study" / "best_scenario.yaml").read_text(encoding="utf-8")
     assert "trial" in written.splitlines()[0] or written.startswith("# Tuned")
+    check = pd.read_csv(tmp_path / "study" / "paired_check.csv")  # tuned minus written, fresh seeds 1 and 2
+    assert check["seeds"].item() == 2 and check["trial"].item() == best["number"]
+    assert check["difference_mean"].item() == pytest.approx(best["non_capital_spending"] - TOTAL / 2, rel=1e-9)
+    written_before = (tmp_path / "study" / "paired_check.csv").stat().st_mtime_ns
+    tune(tmp_path / "tune.yaml", out=tmp_path / "study")  # complete already: outputs again, the check is not rerun
+    assert (tmp_path / "study" / "paired_check.csv").stat().st_mtime_ns == written_before
     done = regsim("run", tmp_path / "study" / "best_scenario.yaml", "--out", tmp_path / "best_run")
     assert done.returncode == 0, done.stderr
     spent = pd.read_parquet(tmp_path / "best_run" / "levers.parquet")
