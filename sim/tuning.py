@@ -389,8 +389,11 @@ def objective_function(loaded: LoadedTuning, scorer: Scorer) -> Callable:
 
 
 # --- the study ---------------------------------------------------------------------------------
-def open_study(folder: Path, loaded: LoadedTuning):
-    """Create or load the study in ``folder/study.db``; a folder of another experiment is refused."""
+def open_study(folder: Path, loaded: LoadedTuning, worker: int = 0):
+    """Create or load the study in ``folder/study.db``; a folder of another experiment is refused.
+
+    Worker ``k`` of one ``regsim tune`` seeds its sampler with ``sampler_seed + k``, so processes
+    sharing the study do not propose the same trials."""
     import optuna
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -414,9 +417,9 @@ def open_study(folder: Path, loaded: LoadedTuning):
     )
     spec = loaded.spec
     if len(spec.objectives) == 1:
-        sampler = optuna.samplers.TPESampler(seed=spec.sampler_seed, multivariate=True)
+        sampler = optuna.samplers.TPESampler(seed=spec.sampler_seed + worker, multivariate=True)
     else:
-        sampler = optuna.samplers.NSGAIISampler(seed=spec.sampler_seed)
+        sampler = optuna.samplers.NSGAIISampler(seed=spec.sampler_seed + worker)
     study = optuna.create_study(
         study_name=spec.name, storage=storage, directions=spec.directions, sampler=sampler, load_if_exists=True
     )
@@ -433,13 +436,13 @@ def completed(study) -> list:
     return [trial for trial in study.get_trials(deepcopy=False) if trial.state == optuna.trial.TrialState.COMPLETE]
 
 
-def optimise(folder: Path, experiment_path: Path, progress: TrialProgress | None = None) -> None:
+def optimise(folder: Path, experiment_path: Path, progress: TrialProgress | None = None, worker: int = 0) -> None:
     """Run trials in this process until the study has the wanted number of completed trials."""
     import optuna
     from optuna.study import MaxTrialsCallback
 
     loaded = load_tuning(experiment_path)
-    study = open_study(folder, loaded)
+    study = open_study(folder, loaded, worker)
     wanted = loaded.spec.trials
 
     def report(study, _trial) -> None:
@@ -456,8 +459,8 @@ def optimise(folder: Path, experiment_path: Path, progress: TrialProgress | None
     )
 
 
-def _worker(folder: str, experiment: str) -> None:
-    optimise(Path(folder), Path(experiment))
+def _worker(folder: str, experiment: str, worker: int) -> None:
+    optimise(Path(folder), Path(experiment), worker=worker)
 
 
 def tune(
@@ -477,7 +480,7 @@ def tune(
     helpers = []
     if workers > 1 and before < loaded.spec.trials:
         context = multiprocessing.get_context("spawn")
-        helpers = [context.Process(target=_worker, args=(str(folder), str(experiment_path))) for _ in range(workers - 1)]
+        helpers = [context.Process(target=_worker, args=(str(folder), str(experiment_path), k)) for k in range(1, workers)]
         for process in helpers:
             process.start()
     try:
