@@ -34,7 +34,9 @@ MAX_ROWS = 100
 """Rows shown of a long table; the rest are counted in a note."""
 TOP_TRIALS = 20
 FIGURE_DPI = 110
-MARKERS = {"tuning": "tune.json", "sensitivity": "sensitivity.json", "batch": "manifest.json"}
+MARKERS = {
+    "tuning": "tune.json", "calibration": "calibration.json", "sensitivity": "sensitivity.json", "batch": "manifest.json",
+}
 """Kind of output folder -> the file that marks it (checked in this order)."""
 ASSUMPTION_WORD = re.compile(r"\bassum(ption|ed)\b", re.IGNORECASE)
 NUMERIC = re.compile(r"^(–|\d{4}–\d{4}|[+\-−]?[\d,]+(\.\d+)?(e[+-]?\d+)?%?( \[.*\])?)$")
@@ -96,14 +98,15 @@ class Report:
 
 # --- entry point -------------------------------------------------------------------------------
 def output_kind(folder: Path) -> str:
-    """``batch``, ``tuning`` or ``sensitivity``; a RegsimError for any other folder."""
+    """``batch``, ``tuning``, ``calibration`` or ``sensitivity``; a RegsimError for any other folder."""
     if not folder.is_dir():
         raise RegsimError(f"report folder not found: {folder}")
     for kind, marker in MARKERS.items():
         if (folder / marker).is_file():
             return kind
     raise RegsimError(
-        f"{folder}: not a batch, tuning or sensitivity output (expected manifest.json, tune.json or sensitivity.json)"
+        f"{folder}: not a batch, tuning, calibration or sensitivity output "
+        f"(expected one of {', '.join(MARKERS.values())})"
     )
 
 
@@ -111,7 +114,8 @@ def build_report(folder: Path | str, out: Path | str | None = None) -> Path:
     """Write the HTML report of ``folder`` to ``out`` (default ``folder/report.html``); returns its path."""
     folder = Path(folder)
     kind = output_kind(folder)
-    report = {"batch": _batch_report, "tuning": _tuning_report, "sensitivity": _sensitivity_report}[kind](folder)
+    makers = {"batch": _batch_report, "tuning": _tuning_report, "calibration": _calibration_report, "sensitivity": _sensitivity_report}
+    report = makers[kind](folder)
     report.figures += _folder_images(folder)
     report.levers = _levers_used(report.runs)
     report.assumptions = _assumptions(report)
@@ -201,6 +205,28 @@ def _tuning_report(folder: Path) -> Report:
         columns = ["file", "scenario", "scenario hash (SHA-256)", "levers (budget per year, years, targets)"]
         note = "The tuned scenario files (the best trial, or the Pareto front), resolved and hashed; their text is below."
         report.scenarios = Table("", columns, rows, note)
+    return report
+
+
+def _calibration_report(folder: Path) -> Report:
+    """Provenance and fit of a calibration (calibration.json), the per-province fit (fit.csv) and the
+    calibrated scenario fragment."""
+    info = _read_json(folder / "calibration.json")
+    report = Report("calibration", folder, f"Calibration {Path(str(info.get('experiment', folder.name))).stem}")
+    report.provenance = _json_provenance({key: value for key, value in info.items() if key not in ("errors", "parameters")})
+    report.results.append(_frame_table("Errors of the forecasts, evaluation seeds (%)", pd.DataFrame(info.get("errors", []))))
+    report.results.append(_frame_table("Free parameters: bounds, default and calibrated value", pd.DataFrame(info.get("parameters", []))))
+    fit = folder / "fit.csv"
+    if fit.is_file():
+        report.results.append(_frame_table("Observed and simulated populations by province (fit.csv)", _read_csv(fit)))
+    calibrated = folder / "calibrated.yaml"
+    if calibrated.is_file():
+        report.scenario_files.append((calibrated.name, calibrated.read_text(encoding="utf-8")))
+        scenario, digest = _scenario_file(calibrated)
+        report.runs.append({"scenario": scenario.get("name", calibrated.name), "variant": calibrated.name, "hash": digest, "resolved": scenario})
+        columns = ["file", "scenario", "scenario hash (SHA-256)"]
+        report.scenarios = Table("", columns, [[calibrated.name, str(scenario.get("name", "")), digest]],
+                                 "The calibrated scenario (it extends the base scenario), resolved and hashed; its text is below.")
     return report
 
 

@@ -1,9 +1,10 @@
 """Output folders for the report tests (``test_report.py``, ``browser/test_report_page.py``).
 
 The batch is real and small: ``regsim batch`` of the baseline and an R&D-grant scenario with a
-parameter override, swept over two budgets, two seeds, 1:400, 2023 → 2026 (a few seconds). The
+parameter override, swept over two budgets, two seeds, 1:400, 2023 → 2026 (a few seconds). One
 tuning folder is fabricated with the layout ``regsim tune`` writes (tune.json, trials.csv,
-best_scenario.yaml, paired_check.csv, history.png).
+best_scenario.yaml, paired_check.csv, history.png), to control its text; another tuning folder and a
+calibration folder are made by tiny real runs.
 """
 
 from __future__ import annotations
@@ -86,3 +87,34 @@ def make_tuning(folder: Path, study: str = "tune_rd_grants") -> Path:
     )
     write_png(folder / "history.png")
     return folder
+
+
+def make_real_tuning(folder: Path) -> Path:
+    """A real ``regsim tune`` folder: the R&D-grant scenario's budget, 3 trials, one seed, 1:1000 to 2025."""
+    from sim.tuning import tune
+
+    folder.mkdir(parents=True, exist_ok=True)
+    experiment = folder / "tune.yaml"
+    experiment.write_text(
+        f"name: report_tuning\nscenario: {SCENARIOS / 'rd_grant_only.yaml'}\nseeds: 1\ncheck_seeds: 1\n"
+        "until: 2025\nscale: 1000\ntrials: 3\n"
+        "variables:\n  levers[0].budget_krw_per_year: {low: 1.0e10, high: 2.0e11}\n"
+        "objectives:\n  - {name: non_capital_spending, measure: lever_spending_krw, year: 2025, regions: non_capital}\n",
+        encoding="utf-8",
+    )
+    return tune(experiment, out=folder / "study").out
+
+
+def make_calibration(folder: Path) -> Path:
+    """A real ``regsim calibrate`` folder: the housing-cost weight, 2 trials, 1:1000, fit 2016-2017."""
+    from sim.calibrate import calibrate, load_calibration
+
+    folder.mkdir(parents=True, exist_ok=True)
+    experiment = folder / "calibrate.yaml"
+    experiment.write_text(
+        f"name: report_calibration\nscenario: {SCENARIOS / 'korea_baseline.yaml'}\nstart_year: 2015\n"
+        "fit_years: [2016, 2017]\nholdout_years: [2018, 2019]\nscale: 1000\nseeds: [0]\nevaluation_seeds: [1]\ntrials: 2\n"
+        "parameters:\n  migration.housing_cost_weight: {low: 0.0, high: 1.0}\n",
+        encoding="utf-8",
+    )
+    return calibrate(load_calibration(experiment), folder / "out").out

@@ -23,7 +23,7 @@ from sim.report import _trials_table, build_report
 from sim.scenario import load_scenario
 
 from conftest import assert_one_line_error
-from report_folders import OVERRIDE, make_batch, make_tuning, write_png
+from report_folders import OVERRIDE, make_batch, make_calibration, make_real_tuning, make_tuning, write_png
 
 REGSIM = Path(sys.executable).parent / "regsim"
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""", re.IGNORECASE)
@@ -97,6 +97,30 @@ def test_tuning_report(tmp_path):
     assert "+910 [+100, +1,700]" not in html and "+910" in html  # paired check, interval on its own line
     assert str(escape(REGISTRY["key_industry_rnd"].case)) in html
     assert len(images(html)) == 1 and "history.png" in html
+
+
+def test_report_of_a_real_tuning_study(tmp_path):
+    folder = make_real_tuning(tmp_path)
+    html = build_report(folder).read_text(encoding="utf-8")
+    manifest = json.loads((folder / "tune.json").read_text(encoding="utf-8"))
+    assert not EXTERNAL.search(html)
+    assert manifest["experiment_hash"] in html and manifest["git_commit"] in html
+    assert "non_capital_spending" in html and "difference_mean" in html  # trials and the fresh-seed check
+    assert load_scenario(folder / "best_scenario.yaml").content_hash() in html
+    assert len(images(html)) == 1 and "history.png" in html
+
+
+def test_report_of_a_calibration(tmp_path):
+    folder = make_calibration(tmp_path)
+    html = build_report(folder).read_text(encoding="utf-8")
+    info = json.loads((folder / "calibration.json").read_text(encoding="utf-8"))
+    assert not EXTERNAL.search(html)
+    assert info["experiment_hash"] in html and info["git_commit"] in html
+    for row in info["errors"]:  # the default, calibrated and naive forecasts
+        assert str(escape(row["forecast"])) in html
+    assert "migration.housing_cost_weight" in html and "calibrated.yaml" in html
+    assert load_scenario(folder / "calibrated.yaml").content_hash() in html
+    assert "calibration.png" in html
 
 
 def test_pareto_trials_come_first():
