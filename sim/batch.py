@@ -30,7 +30,8 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -583,35 +584,42 @@ def _run_local(specs: list[RunSpec], workers: int | None, collect) -> None:
 
 
 def _run_dask(specs: list[RunSpec], workers: int | None, scheduler: str | None, collect) -> None:
+    with dask_client(min(workers or os.cpu_count() or 1, len(specs)), scheduler) as client:
+        from dask.distributed import as_completed
+
+        futures = [client.submit(execute, spec, key=f"regsim-run-{spec.key}", pure=False) for spec in specs]
+        by_future = {future.key: spec for future, spec in zip(futures, specs)}
+        for future in as_completed(futures):
+            spec = by_future[future.key]
+            try:
+                key, result, error, wall = future.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker or task: record it, go on
+                key, result, error, wall = spec.key, None, f"{type(exc).__name__}: {exc}", 0.0
+            collect(key, result, error, wall)
+            future.release()
+
+
+@contextmanager
+def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
+    """A ``dask.distributed`` Client of the cluster at ``scheduler``, or of a LocalCluster of
+    ``workers`` single-threaded processes; closed (with the local cluster) on exit."""
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import Client, LocalCluster
     except ImportError:
         raise RegsimError("--executor dask: dask.distributed is not installed (pip install 'dask[distributed]')") from None
     cluster = None
-    try:
-        if scheduler:
-            try:
-                client = Client(scheduler, timeout="30s")
-            except (OSError, TimeoutError) as exc:
-                raise RegsimError(f"--scheduler: cannot connect to {scheduler}: {exc}") from None
-        else:
-            count = min(workers or os.cpu_count() or 1, len(specs))
-            cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None)
-            client = Client(cluster)
+    if scheduler:
         try:
-            futures = [client.submit(execute, spec, key=f"regsim-run-{spec.key}", pure=False) for spec in specs]
-            by_future = {future.key: spec for future, spec in zip(futures, specs)}
-            for future in as_completed(futures):
-                spec = by_future[future.key]
-                try:
-                    key, result, error, wall = future.result()
-                except Exception as exc:  # noqa: BLE001 - a lost worker or task: record it, go on
-                    key, result, error, wall = spec.key, None, f"{type(exc).__name__}: {exc}", 0.0
-                collect(key, result, error, wall)
-                future.release()
-        finally:
-            client.close()
+            client = Client(scheduler, timeout="30s")
+        except (OSError, TimeoutError) as exc:
+            raise RegsimError(f"--scheduler: cannot connect to {scheduler}: {exc}") from None
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        yield client
     finally:
+        client.close()
         if cluster is not None:
             cluster.close()
 

@@ -224,7 +224,9 @@ def validate(
 def tune(
     experiment: Annotated[Path, typer.Argument(help="tuning experiment YAML file (decision variables, budget, objectives)")],
     out: Annotated[Path | None, typer.Option(help="study folder (default: results/<experiment name>); a study there continues")] = None,
-    workers: Annotated[int, typer.Option(help="processes sharing the study")] = 1,
+    workers: Annotated[int, typer.Option(help="processes (or Dask tasks) sharing the study")] = 1,
+    executor: Annotated[str, typer.Option(help="local (processes) or dask")] = "local",
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default: a local Dask cluster)")] = None,
 ) -> None:
     """Tune lever budgets and settings with Optuna (TPE; NSGA-II for several objectives).
 
@@ -234,7 +236,7 @@ def tune(
     from sim.tuning import tune as run_tuning
 
     with _progress("trials") as advance:
-        summary = run_tuning(experiment, out=out, workers=workers, progress=advance)
+        summary = run_tuning(experiment, out=out, workers=workers, executor=executor, scheduler=scheduler, progress=advance)
     title = f"Top trials in {summary.out} ({len(summary.trials)} completed, {summary.new_trials} new; trial 0 = the scenario as written)"
     console.print(_frame_table(title, summary.top, digits=1))
     if summary.check is not None:

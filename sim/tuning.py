@@ -467,32 +467,49 @@ def tune(
     experiment_path: str | Path,
     out: str | Path | None = None,
     workers: int = 1,
+    executor: str = "local",
+    scheduler: str | None = None,
     progress: TrialProgress | None = None,
 ) -> TuningSummary:
-    """Run (or continue) the study with ``workers`` processes, then write the outputs."""
-    if workers < 1:
-        raise TuningError(f"--workers: must be at least 1, found {workers}")
+    """Run (or continue) the study with ``workers`` optimising processes, then write the outputs.
+
+    ``executor``: ``local`` (this process and ``workers - 1`` spawned ones) or ``dask`` (``workers``
+    tasks on a Dask cluster: ``scheduler``, or a local cluster); they share the study's SQLite file,
+    so Dask workers on other machines need the output folder on a shared file system.
+    """
+    from sim.batch import check_executor, dask_client
+
+    check_executor(executor, workers, scheduler)
     started = time.perf_counter()
     loaded = load_tuning(experiment_path)
     folder = Path(out) if out is not None else RESULTS_DIR / loaded.spec.name
     study = open_study(folder, loaded)
     before = len(completed(study))
-    helpers = []
-    if workers > 1 and before < loaded.spec.trials:
-        context = multiprocessing.get_context("spawn")
-        helpers = [context.Process(target=_worker, args=(str(folder), str(experiment_path), k)) for k in range(1, workers)]
-        for process in helpers:
-            process.start()
-    try:
-        optimise(folder, Path(experiment_path), progress)
-    finally:
-        for process in helpers:
-            process.join()
+    if before < loaded.spec.trials:
+        jobs = [(str(folder.resolve()), str(Path(experiment_path).resolve()), k) for k in range(workers)]
+        if executor == "dask":
+            with dask_client(workers, scheduler) as client:
+                client.gather([client.submit(_worker, *job, pure=False) for job in jobs])
+        else:
+            _optimise_here_and_in(jobs[1:], folder, Path(experiment_path), progress)
     study = open_study(folder, loaded)
     summary = write_outputs(folder, loaded, study)
     summary.new_trials = len(completed(study)) - before
     summary.wall_time_s = round(time.perf_counter() - started, 3)
     return summary
+
+
+def _optimise_here_and_in(jobs: list[tuple[str, str, int]], folder: Path, experiment: Path, progress: TrialProgress | None) -> None:
+    """Optimise in this process (worker 0, reporting progress) and in one spawned process per job."""
+    context = multiprocessing.get_context("spawn")
+    helpers = [context.Process(target=_worker, args=job) for job in jobs]
+    for process in helpers:
+        process.start()
+    try:
+        optimise(folder, experiment, progress)
+    finally:
+        for process in helpers:
+            process.join()
 
 
 # --- outputs -----------------------------------------------------------------------------------

@@ -156,6 +156,15 @@ def test_killed_tuning_continues_the_same_study(tmp_path):
     assert sorted(trials["number"]) == [number for number, _ in after]
 
 
+def test_dask_workers_share_one_study(tmp_path):
+    pytest.importorskip("dask.distributed")
+    summary = tune(spending_experiment(tmp_path, trials=6), out=tmp_path / "dask", workers=2, executor="dask")
+    trials = summary.trials
+    assert sorted(trials["number"]) == list(range(len(trials))) and len(trials) >= 6
+    budgets = trials["levers[0].budget_krw_per_year"].round(3)
+    assert budgets.is_unique  # the workers' samplers are seeded apart: no trial proposed twice
+
+
 # --- bad input ---------------------------------------------------------------------------------
 BAD = {
     "bounds reversed": ("variables:\n  levers[0].start: {low: 2026, high: 2024, integer: true}\n", "variables.levers[0].start", "must be below high"),
