@@ -231,6 +231,8 @@ def _check_against_scenario(loaded: LoadedTuning) -> None:
         for key, index in zip(spec.budget.shares, spec.budget.lever_indexes()):
             if index >= len(scenario.levers):
                 raise TuningError(f"{path}: budget.shares.{key}: the scenario has {len(scenario.levers)} levers (levers[0]..levers[{len(scenario.levers) - 1}])")
+            if scenario.levers[index].budget_krw_per_year is None:
+                raise TuningError(f"{path}: budget.shares.{key}: the lever's budget is in JPY; give it in KRW (budget_krw_per_year) to split a KRW total")
     shared = {f"levers[{i}].budget_krw_per_year" for i in (spec.budget.lever_indexes() if spec.budget else [])}
     for name, variable in spec.variables.items():
         if name in shared:
@@ -266,8 +268,7 @@ def project_shares(raw: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.nda
     for _ in range(100):
         middle = 0.5 * (lo + hi)
         lo, hi = (middle, hi) if total(middle) < 1.0 else (lo, middle)
-    shares = np.clip(raw + 0.5 * (lo + hi), low, high)
-    return shares
+    return np.clip(raw + 0.5 * (lo + hi), low, high)
 
 
 def scenario_with(scenario: Scenario, values: dict[str, Any], source: str) -> Scenario:
