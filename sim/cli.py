@@ -220,32 +220,6 @@ def validate(
         raise typer.Exit(2)
 
 
-@app.command()
-def tune(
-    experiment: Annotated[Path, typer.Argument(help="tuning experiment YAML file (decision variables, budget, objectives)")],
-    out: Annotated[Path | None, typer.Option(help="study folder (default: results/<experiment name>); a study there continues")] = None,
-    workers: Annotated[int, typer.Option(help="processes (or Dask tasks) sharing the study")] = 1,
-    executor: Annotated[str, typer.Option(help="local (processes) or dask")] = "local",
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default: a local Dask cluster)")] = None,
-) -> None:
-    """Tune lever budgets and settings with Optuna (TPE; NSGA-II for several objectives).
-
-    Trials are scored by paired differences against the baseline over the same seeds; the study is
-    kept in an SQLite file in the folder, so running the command again continues it.
-    """
-    from sim.tuning import tune as run_tuning
-
-    with _progress("trials") as advance:
-        summary = run_tuning(experiment, out=out, workers=workers, executor=executor, scheduler=scheduler, progress=advance)
-    title = f"Top trials in {summary.out} ({len(summary.trials)} completed, {summary.new_trials} new; trial 0 = the scenario as written)"
-    console.print(_frame_table(title, summary.top, digits=1))
-    if summary.check is not None:
-        console.print(_frame_table("Tuned minus the scenario as written, on fresh seeds (mean and 95 % interval)", summary.check, digits=1))
-    best = "best_scenario.yaml" if len(summary.best) == 1 else "pareto_scenarios/, pareto.png"
-    files = f"study.db, tune.json, trials.csv, top_trials.csv, history.png, {best}"
-    console.print(f"wrote {summary.out}/ ({files}) in {summary.wall_time_s:.1f} s", markup=False, highlight=False)
-
-
 @contextmanager
 def _progress(what: str):
     """A transient Rich progress bar on a terminal, yielding the callback ``advance(done, total,
@@ -429,79 +403,29 @@ def _text_table(title: str, frame) -> Table:
 
 
 @app.command()
-def viz(
-    scenario: Annotated[Path, typer.Argument(help="scenario YAML file (its levers become the page's controls)")],
-    port: Annotated[int, typer.Option(help="localhost port to serve on")] = 5006,
-    host: Annotated[str, typer.Option(help="address to bind (127.0.0.1: this machine only)")] = "127.0.0.1",
-    seed: Annotated[int, typer.Option(help="initial seed (a control on the page)")] = 0,
-    scale: Annotated[int | None, typer.Option(help="persons per agent (default: the scenario's)")] = None,
-    until: Annotated[int | None, typer.Option(help="last simulated year (default: the scenario's end_year)")] = None,
-    show: Annotated[bool, typer.Option("--show/--no-show", help="open the page in the default browser")] = False,
-) -> None:
-    """Interactive page on localhost: lever and seed controls, baseline and variant side by side
-    (population, youth share, employment by province; tile map of the extinction risk index).
-
-    A scenario that fails to validate prints its error here and on the page; fix the file and reload.
-    """
-    if not scenario.is_file():
-        raise RegsimError(f"{scenario}: scenario file not found")
-    if scale is not None and scale < 1:
-        raise RegsimError(f"--scale: must be at least 1, found {scale}")
-    from sim.scenario import load_scenario
-    from sim.viz import serve  # Panel and Bokeh: imported only for this command
-
-    try:
-        load_scenario(scenario, scale=scale, end_year=until)
-    except RegsimError as exc:
-        errors.print(f"regsim: error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        errors.print("regsim viz: the page shows this error; fix the file and reload the page", markup=False, highlight=False)
-    serve(scenario, port=port, host=host, seed=seed, scale=scale, until=until, show=show)
-
-
-@app.command()
-def sensitivity(
-    experiment: Annotated[Path, typer.Argument(help="sensitivity experiment YAML file (scenario, parameters with bounds, outcomes)")],
-    out: Annotated[Path | None, typer.Option(help="output folder (default: a new folder under results/)")] = None,
-    workers: Annotated[int | None, typer.Option(help="parallel runs (default: the CPU count)")] = None,
-    executor: Annotated[str, typer.Option(help="local (process pool) or dask")] = "local",
+def tune(
+    experiment: Annotated[Path, typer.Argument(help="tuning experiment YAML file (decision variables, budget, objectives)")],
+    out: Annotated[Path | None, typer.Option(help="study folder (default: results/<experiment name>); a study there continues")] = None,
+    workers: Annotated[int, typer.Option(help="processes (or Dask tasks) sharing the study")] = 1,
+    executor: Annotated[str, typer.Option(help="local (processes) or dask")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default: a local Dask cluster)")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="continue the folder in --out: skip finished runs, re-run failed ones")] = False,
 ) -> None:
-    """Sensitivity of outcomes to behavioural parameters and lever effect sizes: SALib Morris screening
-    or Sobol indices over runs of the batch runner (parallel, resumable); writes indices.csv,
-    sensitivity.json and sensitivity.png. Exits with status 1 if any run failed."""
-    import math
+    """Tune lever budgets and settings with Optuna (TPE; NSGA-II for several objectives).
 
-    from sim.sensitivity import FILES, run_sensitivity
+    Trials are scored by paired differences against the baseline over the same seeds; the study is
+    kept in an SQLite file in the folder, so running the command again continues it.
+    """
+    from sim.tuning import tune as run_tuning
 
-    if resume and out is None:
-        raise RegsimError("--resume: give the folder to continue with --out")
-    with _progress("runs") as advance:
-        result = run_sensitivity(experiment, out=out, workers=workers, executor=executor, scheduler=scheduler,
-                                 resume=resume, progress=advance)
-    summary = result.summary
-    console.print(f"{summary.total} runs: {summary.finished} finished, {summary.skipped} finished before, "
-                  f"{summary.failed} failed, {summary.wall_time_s:.1f} s", markup=False, highlight=False)
-    if result.indices is None:
-        for failure in summary.failures[:20]:
-            errors.print(f"failed {failure['key']} ({failure['variant']}, seed {failure['seed']}): {failure['error']}",
-                         markup=False, highlight=False, soft_wrap=True)
-        console.print(f"no indices: fix the failures and continue with --resume --out {summary.out}", markup=False, highlight=False)
-        raise typer.Exit(1)
-    method = result.design.spec.method
-    columns = ("mu_star", "mu_star_conf", "sigma") if method == "morris" else ("S1", "S1_conf", "ST", "ST_conf")
-    for name, rows in result.indices.groupby("outcome", sort=False):
-        noise_column = "mu_star_noise" if method == "morris" else "noise_share"
-        noise = rows[noise_column].iloc[0]
-        caption = "one model seed: seed noise not estimated" if math.isnan(noise) else f"seed noise level ({noise_column}): {noise:,.4g}"
-        table = Table(title=f"{name} ({method}; {result.design.spec.outcomes[name].label()})", caption=caption)
-        for column in ("rank", "parameter", "low", "high", *columns):
-            table.add_column(column, justify="left" if column == "parameter" else "right")
-        for row in rows.itertuples(index=False):
-            table.add_row(str(row.rank), row.parameter, f"{row.low:.4g}", f"{row.high:.4g}",
-                          *(f"{getattr(row, column):,.4g}" for column in columns))
-        console.print(table)
-    console.print(f"wrote {summary.out}/ ({', '.join(FILES)}, manifest.json, runs/)", markup=False, highlight=False)
+    with _progress("trials") as advance:
+        summary = run_tuning(experiment, out=out, workers=workers, executor=executor, scheduler=scheduler, progress=advance)
+    title = f"Top trials in {summary.out} ({len(summary.trials)} completed, {summary.new_trials} new; trial 0 = the scenario as written)"
+    console.print(_frame_table(title, summary.top, digits=1))
+    if summary.check is not None:
+        console.print(_frame_table("Tuned minus the scenario as written, on fresh seeds (mean and 95 % interval)", summary.check, digits=1))
+    best = "best_scenario.yaml" if len(summary.best) == 1 else "pareto_scenarios/, pareto.png"
+    files = f"study.db, tune.json, trials.csv, top_trials.csv, history.png, {best}"
+    console.print(f"wrote {summary.out}/ ({files}) in {summary.wall_time_s:.1f} s", markup=False, highlight=False)
 
 
 @app.command()
@@ -552,3 +476,79 @@ def calibrate(
     console.print(parameters)
     files = "calibrated.yaml, calibration.json, fit.csv, trials.csv, calibration.png, study.db"
     console.print(f"wrote {result.out}/ ({files}) in {result.wall_time_s:.1f} s", markup=False, highlight=False)
+
+
+@app.command()
+def sensitivity(
+    experiment: Annotated[Path, typer.Argument(help="sensitivity experiment YAML file (scenario, parameters with bounds, outcomes)")],
+    out: Annotated[Path | None, typer.Option(help="output folder (default: a new folder under results/)")] = None,
+    workers: Annotated[int | None, typer.Option(help="parallel runs (default: the CPU count)")] = None,
+    executor: Annotated[str, typer.Option(help="local (process pool) or dask")] = "local",
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default: a local Dask cluster)")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="continue the folder in --out: skip finished runs, re-run failed ones")] = False,
+) -> None:
+    """Sensitivity of outcomes to behavioural parameters and lever effect sizes: SALib Morris screening
+    or Sobol indices over runs of the batch runner (parallel, resumable); writes indices.csv,
+    sensitivity.json and sensitivity.png. Exits with status 1 if any run failed."""
+    import math
+
+    from sim.sensitivity import FILES, run_sensitivity
+
+    if resume and out is None:
+        raise RegsimError("--resume: give the folder to continue with --out")
+    with _progress("runs") as advance:
+        result = run_sensitivity(experiment, out=out, workers=workers, executor=executor, scheduler=scheduler,
+                                 resume=resume, progress=advance)
+    summary = result.summary
+    console.print(f"{summary.total} runs: {summary.finished} finished, {summary.skipped} finished before, "
+                  f"{summary.failed} failed, {summary.wall_time_s:.1f} s", markup=False, highlight=False)
+    if result.indices is None:
+        for failure in summary.failures[:20]:
+            errors.print(f"failed {failure['key']} ({failure['variant']}, seed {failure['seed']}): {failure['error']}",
+                         markup=False, highlight=False, soft_wrap=True)
+        console.print(f"no indices: fix the failures and continue with --resume --out {summary.out}", markup=False, highlight=False)
+        raise typer.Exit(1)
+    method = result.design.spec.method
+    columns = ("mu_star", "mu_star_conf", "sigma") if method == "morris" else ("S1", "S1_conf", "ST", "ST_conf")
+    for name, rows in result.indices.groupby("outcome", sort=False):
+        noise_column = "mu_star_noise" if method == "morris" else "noise_share"
+        noise = rows[noise_column].iloc[0]
+        caption = "one model seed: seed noise not estimated" if math.isnan(noise) else f"seed noise level ({noise_column}): {noise:,.4g}"
+        table = Table(title=f"{name} ({method}; {result.design.spec.outcomes[name].label()})", caption=caption)
+        for column in ("rank", "parameter", "low", "high", *columns):
+            table.add_column(column, justify="left" if column == "parameter" else "right")
+        for row in rows.itertuples(index=False):
+            table.add_row(str(row.rank), row.parameter, f"{row.low:.4g}", f"{row.high:.4g}",
+                          *(f"{getattr(row, column):,.4g}" for column in columns))
+        console.print(table)
+    console.print(f"wrote {summary.out}/ ({', '.join(FILES)}, manifest.json, runs/)", markup=False, highlight=False)
+
+
+@app.command()
+def viz(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file (its levers become the page's controls)")],
+    port: Annotated[int, typer.Option(help="localhost port to serve on")] = 5006,
+    host: Annotated[str, typer.Option(help="address to bind (127.0.0.1: this machine only)")] = "127.0.0.1",
+    seed: Annotated[int, typer.Option(help="initial seed (a control on the page)")] = 0,
+    scale: Annotated[int | None, typer.Option(help="persons per agent (default: the scenario's)")] = None,
+    until: Annotated[int | None, typer.Option(help="last simulated year (default: the scenario's end_year)")] = None,
+    show: Annotated[bool, typer.Option("--show/--no-show", help="open the page in the default browser")] = False,
+) -> None:
+    """Interactive page on localhost: lever and seed controls, baseline and variant side by side
+    (population, youth share, employment by province; tile map of the extinction risk index).
+
+    A scenario that fails to validate prints its error here and on the page; fix the file and reload.
+    """
+    if not scenario.is_file():
+        raise RegsimError(f"{scenario}: scenario file not found")
+    if scale is not None and scale < 1:
+        raise RegsimError(f"--scale: must be at least 1, found {scale}")
+    from sim.scenario import load_scenario
+    from sim.viz import serve  # Panel and Bokeh: imported only for this command
+
+    try:
+        load_scenario(scenario, scale=scale, end_year=until)
+    except RegsimError as exc:
+        errors.print(f"regsim: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        errors.print("regsim viz: the page shows this error; fix the file and reload the page", markup=False, highlight=False)
+    serve(scenario, port=port, host=host, seed=seed, scale=scale, until=until, show=show)
