@@ -390,7 +390,7 @@ def report(
     """One self-contained HTML file: provenance, comparison table, figures, levers and assumptions."""
     from sim.report import build_report
 
-    print(build_report(folder, out))
+    console.print(str(build_report(folder, out)), markup=False, highlight=False, soft_wrap=True)
 
 
 def _text_table(title: str, frame) -> Table:
