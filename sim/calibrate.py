@@ -66,13 +66,14 @@ from pydantic import (
     model_validator,
 )
 
+from sim.batch import check_seeds
 from sim.config_files import Bounds, named_scenario, validated_file
 from sim.data import read_table
 from sim.errors import RegsimError
 from sim.provenance import git_commit, package_version
 from sim.scenario import START_YEARS, Scenario, load_scenario, scenario_from_dict
+from sim.tuning import STUDY_FILE, study_storage
 
-STUDY_FILE = "study.db"
 DIGITS = 4
 """Decimals of the calibrated values (written and evaluated as rounded)."""
 FORECASTS = (("default parameters", "default"), ("calibrated", "calibrated"), ("no change", "no_change"), ("linear trend", "linear_trend"))
@@ -129,9 +130,7 @@ class CalibrationExperiment(BaseModel):
     @field_validator("seeds", "evaluation_seeds")
     @classmethod
     def _seeds(cls, seeds: list[int]) -> list[int]:
-        if any(seed < 0 for seed in seeds) or len(set(seeds)) != len(seeds):
-            raise ValueError("seeds must be distinct and not negative")
-        return seeds
+        return check_seeds(seeds)
 
     @field_validator("parameters")
     @classmethod
@@ -434,7 +433,6 @@ def _open_study(loaded: LoadedCalibration, out: Path, resume: bool):
     """The Optuna study in ``out/study.db``: new (defaults enqueued as the first trial) or resumed."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     database = out / STUDY_FILE
     if database.exists() and not resume:
         raise CalibrationError(f"{out} already holds a calibration study ({STUDY_FILE}); rerun with --resume to continue it, or choose another --out")
@@ -442,9 +440,9 @@ def _open_study(loaded: LoadedCalibration, out: Path, resume: bool):
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CalibrationError(f"cannot create output folder {out}: {exc.strerror}") from None
-    storage = f"sqlite:///{database.resolve()}"
+    storage = study_storage(database, heartbeat=False)  # ask-and-tell: no heartbeat
     name = f"{loaded.spec.name}-{loaded.fingerprint()}"
-    existing = optuna.study.get_all_study_names(storage) if database.exists() else []
+    existing = optuna.study.get_all_study_names(storage)
     if existing and name not in existing:
         raise CalibrationError(
             f"{out}: the study there ({existing[0]}) was made from a different experiment (scenario, years, scale, seeds, loss or parameters changed); choose another --out"

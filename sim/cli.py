@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -33,7 +32,6 @@ app = typer.Typer(
 console = Console(width=None if sys.stdout.isatty() else 160)  # full tables in logs and pipes
 errors = Console(stderr=True)
 
-RESULTS_DIR = Path("results")
 SUMMARY_YEARS = (2030, 2040, 2052)
 
 
@@ -59,12 +57,13 @@ def run(
 ) -> None:
     """Run one scenario; print a summary table and write regions/national/levers Parquet files, run.json and a figure."""
     from sim.api import run as run_scenario
+    from sim.batch import new_results_folder
     from sim.scenario import load_scenario
 
     spec = load_scenario(scenario, scale=scale, end_year=until)
     with _progress("years") as advance:
         result = run_scenario(spec, seed=seed, progress=advance)
-    folder = out or _new_results_folder(spec.name, seed)
+    folder = out or new_results_folder(f"{spec.name}-seed{seed}", kind="run")
     result.write(folder)
     console.print(_summary_table(result))
     files = "regions.parquet, national.parquet, levers.parquet, run.json, summary.png"
@@ -233,12 +232,6 @@ def _progress(what: str):
     with Progress(*columns, TimeRemainingColumn(), console=console, transient=True) as progress:
         task = progress.add_task(what, total=None, failed=0)
         yield lambda done, total, failed=0: progress.update(task, completed=done, total=total, failed=failed)
-
-
-def _new_results_folder(name: str, seed: int) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    slug = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)
-    return RESULTS_DIR / f"{slug}-seed{seed}-{stamp}"
 
 
 def _summary_table(result) -> Table:
@@ -442,6 +435,7 @@ def calibrate(
     import math
     import os
 
+    from sim.batch import new_results_folder
     from sim.calibrate import calibrate as run_calibration
     from sim.calibrate import load_calibration
 
@@ -451,7 +445,7 @@ def calibrate(
         raise RegsimError(f"--workers must be at least 1, found {workers}")
     loaded = load_calibration(experiment)
     spec = loaded.spec
-    folder = out or RESULTS_DIR / f"{loaded.spec.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    folder = out or new_results_folder(loaded.spec.name, kind="calibration")
     with _progress("trials") as advance:
         result = run_calibration(
             loaded, folder, trials=trials, resume=resume, workers=workers or min(2, os.cpu_count() or 1), progress=advance,

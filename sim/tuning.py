@@ -63,7 +63,6 @@ from sim.scenario import Scenario, load_scenario, scenario_from_dict
 
 STUDY_FILE = "study.db"
 TUNE_FILE = "tune.json"
-RESULTS_DIR = Path("results")
 
 TrialProgress = Callable[[int, int], None]
 """Called after each finished trial with (completed trials, trials wanted)."""
@@ -408,14 +407,7 @@ def open_study(folder: Path, loaded: LoadedTuning, worker: int = 0):
             )
     else:
         _write_json(manifest, _manifest(loaded))
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # heartbeat options
-    storage = optuna.storages.RDBStorage(
-        f"sqlite:///{folder.resolve() / STUDY_FILE}",
-        engine_kwargs={"connect_args": {"timeout": 60}},
-        heartbeat_interval=30,
-        grace_period=90,
-    )
+    storage = study_storage(folder / STUDY_FILE)
     spec = loaded.spec
     if len(spec.objectives) == 1:
         sampler = optuna.samplers.TPESampler(seed=spec.sampler_seed + worker, multivariate=True)
@@ -429,6 +421,18 @@ def open_study(folder: Path, loaded: LoadedTuning, worker: int = 0):
         if allocation is not None:  # trial 0 is the scenario as written: the allocation to beat
             study.enqueue_trial(allocation, user_attrs={"written_allocation": True})
     return study
+
+
+def study_storage(database: Path, heartbeat: bool = True):
+    """Optuna storage in the SQLite file ``database``, shared by processes: they wait up to 60 s for
+    the file's lock. With ``heartbeat`` (studies run by ``Study.optimize``), a trial whose process
+    died is failed after 90 s without a heartbeat."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # heartbeat options
+    beats = {"heartbeat_interval": 30, "grace_period": 90} if heartbeat else {}
+    return optuna.storages.RDBStorage(f"sqlite:///{database.resolve()}", engine_kwargs={"connect_args": {"timeout": 60}}, **beats)
 
 
 def completed(study) -> list:
@@ -478,12 +482,12 @@ def tune(
     tasks on a Dask cluster: ``scheduler``, or a local cluster); they share the study's SQLite file,
     so Dask workers on other machines need the output folder on a shared file system.
     """
-    from sim.batch import check_executor, dask_client
+    from sim.batch import RESULTS_DIR, check_executor, dask_client
 
     check_executor(executor, workers, scheduler)
     started = time.perf_counter()
     loaded = load_tuning(experiment_path)
-    folder = Path(out) if out is not None else RESULTS_DIR / loaded.spec.name
+    folder = Path(out) if out is not None else RESULTS_DIR / loaded.spec.name  # no time stamp: a rerun continues
     study = open_study(folder, loaded)
     before = len(completed(study))
     if before < loaded.spec.trials:
