@@ -6,7 +6,6 @@ female, 1 = male; age 0..100 (100 = 100+). Every value is in persons, KRW or per
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,10 +20,19 @@ from sim.agents.firm import INDUSTRIES
 LAST_OBSERVED_YEAR = 2023
 SEXES = ("F", "M")
 AGES = 101
-MIGRATION_CALIBRATION_PERIODS = ("2011-2020", "2016-2020")
-"""Windows of observed flows with packaged migration constants and outflow rates (``migration.calibration_period``)."""
+MIGRATION_CALIBRATION_PERIODS = ("2011-2020", "2016-2020", "2019-2023")
+"""Windows with packaged migration constants and outflow rates (``migration.calibration_period``)."""
 DECADE_PERIOD = "2011-2020"
 """The full decade of origin–destination data; its tables keep the unsuffixed file names."""
+FLOW_WINDOW_OF_AGE_WINDOW = {"2019-2023": "2016-2020"}
+"""Windows beyond the origin–destination data (they end in 2020): their age-group destination constants fit the
+window's net migration by age (registered population, to 2023); outflow rates and the pooled logit are those of
+the latest flow window."""
+
+
+def flow_window(period: str) -> str:
+    """The window of observed origin–destination flows behind ``period``'s outflow rates and pooled logit."""
+    return FLOW_WINDOW_OF_AGE_WINDOW.get(period, period)
 
 
 def migration_table_name(stem: str, period: str) -> str:
@@ -263,8 +271,8 @@ class RegionPack:
         return self._matrix("migration_ties", "ties_persons")
 
     def migration_outflow_rate(self, period: str) -> np.ndarray:
-        """Inter-provincial out-migrants per resident per year, mean over the calibration window ``period``."""
-        name = migration_table_name("migration_outflow_rates", period)
+        """Inter-provincial out-migrants per resident per year, mean over the flow window of ``period``."""
+        name = migration_table_name("migration_outflow_rates", flow_window(period))
         return self._by_region(self.table(name, required=("region", "outflow_rate")), "outflow_rate", name)
 
     def migration_constants_by_age(self, period: str) -> tuple[np.ndarray, np.ndarray]:
@@ -288,11 +296,3 @@ class RegionPack:
             for low, high in bands
         ])
         return group_of_age, constants
-
-    def migration_fit_report(self, period: str) -> dict:
-        """The pooled logit fit (``migration_fit[_YYYY_YYYY].json``) of the window ``period``."""
-        path = self.folder / f"{migration_table_name('migration_fit', period)}.json"
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"data file missing or malformed: {path}: {exc}") from None

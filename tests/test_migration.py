@@ -395,11 +395,12 @@ def test_rebuild_reproduces_packaged_age_tables(shared, tmp_path):
     migration_age.build(shared, tmp_path)
     migration_age.build(shared, tmp_path)  # a second run replaces, not duplicates, the PROVENANCE sections
     for name in ("migration_net_by_age", "migration_logit_by_age", "migration_net_by_age_2016_2020",
-                 "migration_logit_by_age_2016_2020"):
+                 "migration_logit_by_age_2016_2020", "migration_net_by_age_2019_2023", "migration_logit_by_age_2019_2023"):
         pd.testing.assert_frame_equal(pd.read_csv(tmp_path / f"{name}.csv"), pd.read_csv(PACK / f"{name}.csv"))
     provenance = (tmp_path / "PROVENANCE.md").read_text()
     assert provenance.count(migration_age.SECTION) == 1
     assert provenance.count(f"{migration_age.WINDOW_SECTION} 2016-2020") == 1
+    assert provenance.count(f"{migration_age.WINDOW_SECTION} 2019-2023") == 1
 
 
 # --- calibration windows ---------------------------------------------------------------------------
@@ -441,3 +442,20 @@ def test_pack_loads_the_chosen_window_and_rejects_an_unknown_one():
     assert not np.allclose(constants, pack.migration_constants_by_age("2011-2020")[1])
     with pytest.raises(DataError, match="2011-2020.*2016-2020"):
         pack.migration_outflow_rate("2010-2020")
+
+
+def test_window_beyond_the_flow_data_reuses_the_latest_outflow_rates_and_refits_only_age_constants():
+    from sim.pack import RegionPack
+
+    pack = RegionPack.load("korea", 2023)
+    np.testing.assert_array_equal(pack.migration_outflow_rate("2019-2023"), pack.migration_outflow_rate("2016-2020"))
+    assert not np.allclose(pack.migration_constants_by_age("2019-2023")[1], pack.migration_constants_by_age("2016-2020")[1])
+    fit = json.loads((PACK / "migration_age_fit_2019_2023.json").read_text())
+    assert fit["residual_check"] is None  # no O-D flows after 2020 to check against
+    assert fit["net_mae"]["fitted"] < 1e-6  # the constants solve the inflow equations exactly
+    target_totals = [sum(row[f"net_{label}"]["target"] for label in fit["age_groups"]) for row in fit["by_region"]]
+    assert abs(sum(target_totals)) < 1.0  # persons/year: internal moves conserve persons
+    net = pd.read_csv(PACK / "migration_net_by_age_2019_2023.csv", dtype={"region": str})
+    residual_totals = net.groupby("region", sort=False).net_migration_persons_per_year.sum().to_numpy()
+    assert np.corrcoef(target_totals, residual_totals)[0, 1] > 0.999  # targets are the residual's, made to sum to zero
+

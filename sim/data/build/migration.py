@@ -30,7 +30,7 @@ import pandas as pd
 from scipy.optimize import minimize, root
 
 from sim.errors import DataError
-from sim.pack import DECADE_PERIOD, MIGRATION_CALIBRATION_PERIODS, migration_table_name
+from sim.pack import DECADE_PERIOD, FLOW_WINDOW_OF_AGE_WINDOW, MIGRATION_CALIBRATION_PERIODS, migration_table_name
 from sim.data.build import write_provenance_section
 
 
@@ -40,7 +40,9 @@ def period_years(period: str) -> range:
     return range(first, last + 1)
 
 
-CALIBRATION_PERIODS = {period: period_years(period) for period in MIGRATION_CALIBRATION_PERIODS}
+CALIBRATION_PERIODS = {  # windows of observed flows (the age-only windows reuse one of them)
+    period: period_years(period) for period in MIGRATION_CALIBRATION_PERIODS if period not in FLOW_WINDOW_OF_AGE_WINDOW
+}
 CALIBRATION_YEARS = CALIBRATION_PERIODS[DECADE_PERIOD]
 TIES_YEARS = range(2001, 2011)
 OUTFLOW_PERIODS = {"outflow_rate_1993_2000": range(1993, 2001), "outflow_rate_2001_2010": range(2001, 2011)}

@@ -44,7 +44,7 @@ from sim.mechanisms.migration import (
     move_probability_table,
     rogers_castro,
 )
-from sim.pack import DECADE_PERIOD, migration_table_name
+from sim.pack import DECADE_PERIOD, flow_window, migration_table_name
 from sim.parameters import default_parameters
 from sim.data.build import write_provenance_section
 
@@ -53,11 +53,12 @@ OPEN_AGE = 85  # 5-year groups 0-4 … 80-84 and 85+ (older groups are dominated
 GROUP_STARTS = np.arange(0, OPEN_AGE + 1, 5)
 FIVE_YEARS = 5
 CALIBRATION_WINDOWS = ((2012, 2017), (2013, 2018), (2014, 2019), (2015, 2020))  # moves of 2013–2020
-RECENT_WINDOWS = ((2018, 2023),)  # moves of 2019–2023, reported only
+RECENT_WINDOWS = ((2018, 2023),)  # moves of 2019–2023, the latest registered populations
 # Cohort-residual windows of each migration calibration window (sim.pack.MIGRATION_CALIBRATION_PERIODS).
 # 2016–2020: the single window 31 Dec 2015 → 31 Dec 2020 covers exactly the moves of 2016–2020, each year
-# weighted equally (overlapping windows would reach back before 2016).
-AGE_WINDOWS = {DECADE_PERIOD: CALIBRATION_WINDOWS, "2016-2020": ((2015, 2020),)}
+# weighted equally (overlapping windows would reach back before 2016). 2019–2023: beyond the O-D data, so
+# the regional totals are the residual's own (sim.pack.flow_window gives its outflow rates and pooled logit).
+AGE_WINDOWS = {DECADE_PERIOD: CALIBRATION_WINDOWS, "2016-2020": ((2015, 2020),), "2019-2023": RECENT_WINDOWS}
 WINDOW_SECTION = "## Migration calibration window"
 MALE_SHARE_OF_BIRTHS = 105 / 205  # sex ratio at birth ≈ 105 boys per 100 girls (only splits birth-cohort deaths)
 # Broad age groups with their own destination constants (age at 31 Dec of the year of the move, the
@@ -88,9 +89,11 @@ def build(shared: Path, out: Path) -> None:
     report = fit.report | {"residual_check": _residual_check(codes, calibration, inputs)}
     (out / "migration_age_fit.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     write_provenance_section(out / "PROVENANCE.md", SECTION, _provenance_section(report, net_table))
-    for period, windows in AGE_WINDOWS.items():
+    reports = {DECADE_PERIOD: report}
+    for period, windows in AGE_WINDOWS.items():  # a window beyond the O-D data is compared with its flow window
         if period != DECADE_PERIOD:
-            build_window(period, windows, out, codes, inputs, report)
+            compared = reports[DECADE_PERIOD if flow_window(period) == period else flow_window(period)]
+            reports[period] = build_window(period, windows, out, codes, inputs, compared)
 
 
 def build_window(period: str, windows: tuple[tuple[int, int], ...], out: Path, codes: list[str], inputs: Inputs,
@@ -100,18 +103,22 @@ def build_window(period: str, windows: tuple[tuple[int, int], ...], out: Path, c
     net_table = _rate_table(codes, calibration)
     net_table.to_csv(out / f"{migration_table_name('migration_net_by_age', period)}.csv", index=False)
     fit = fit_age_constants(out, codes, inputs, calibration, period)
+    beyond_flows = flow_window(period) != period
     logit_table = pd.DataFrame([
         {"region": code, "age_min": low, "age_max": high, "destination_constant": fit.constants[g, j]}
         for g, (low, high) in enumerate(BROAD_GROUPS) for j, code in enumerate(codes)
     ])
     logit_table.to_csv(out / f"{migration_table_name('migration_logit_by_age', period)}.csv", index=False)
     report = fit.report | {"migration_calibration_period": period,
-                           "residual_check": _residual_check(codes, calibration, inputs)}
+                           "residual_check": None if beyond_flows else _residual_check(codes, calibration, inputs)}
     (out / f"{migration_table_name('migration_age_fit', period)}.json").write_text(
         json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    pooled = json.loads((out / f"{migration_table_name('migration_fit', period)}.json").read_text(encoding="utf-8"))
-    default_pooled = json.loads((out / "migration_fit.json").read_text(encoding="utf-8"))
-    section = _window_section(period, codes, report, default_report, pooled, default_pooled, out)
+    if beyond_flows:
+        section = _age_window_section(period, codes, report, default_report, out)
+    else:
+        pooled = json.loads((out / f"{migration_table_name('migration_fit', period)}.json").read_text(encoding="utf-8"))
+        default_pooled = json.loads((out / "migration_fit.json").read_text(encoding="utf-8"))
+        section = _window_section(period, codes, report, default_report, pooled, default_pooled, out)
     _write_section(out / "PROVENANCE.md", f"{WINDOW_SECTION} {period}", section)
     return report
 
@@ -335,23 +342,27 @@ def fit_age_constants(out: Path, codes: list[str], inputs: Inputs, calibration: 
     constants solve Σ_i O_ig P_g(j | i) = O_jg + T_jg with P_g the packaged logit (same b_d, b_n) with
     α_jg in place of α_j — 16 equations, 16 unknowns per group (Seoul fixed at 0), so the fit is exact.
     Another ``period`` reads that window's pooled fit, constants, outflow rates and mean flows instead (the
-    population at risk is then the mean over the years before each move of its residual windows).
+    population at risk is then the mean over the years before each move of its residual windows). A window
+    beyond the O-D data reads those of its flow window (``sim.pack.flow_window``), and its regional totals
+    are the residual nets' own, made to sum to zero.
     """
-    fit_json = json.loads((out / f"{migration_table_name('migration_fit', period)}.json").read_text(encoding="utf-8"))
+    flows_period = flow_window(period)
+    fit_json = json.loads((out / f"{migration_table_name('migration_fit', flows_period)}.json").read_text(encoding="utf-8"))
     weights = {"distance_elasticity": fit_json["b_d"], "ties_elasticity": fit_json["b_n"], "wage_weight": 0.0,
                "employment_weight": 0.0, "housing_cost_weight": 0.0, "amenity_weight": 0.0}
-    pooled_constants = _by_region(out / f"{migration_table_name('migration_logit', period)}.csv", codes, "destination_constant")
+    pooled_constants = _by_region(out / f"{migration_table_name('migration_logit', flows_period)}.csv", codes, "destination_constant")
     log_distance = np.log(np.where(np.eye(len(codes), dtype=bool), 1.0, _matrix(out / "distances.csv", codes, "distance_km")))
     log_ties = np.log1p(_matrix(out / "migration_ties.csv", codes, "ties_persons"))
-    mean_flow = _matrix(out / f"{od_table_name(period)}.csv", codes, "mean_annual_flow")
+    mean_flow = _matrix(out / f"{od_table_name(flows_period)}.csv", codes, "mean_annual_flow")
     no_change = np.zeros(len(codes))
 
     def probabilities(constants: np.ndarray) -> np.ndarray:
         return choice_probabilities(destination_utility(constants, log_distance, log_ties, weights, *[no_change] * 4))
 
     movers = movers_by_age(out, codes, inputs, calibration.windows, period)  # [group, region]
-    observed_net = np.array([row["observed"] for row in fit_json["net_migration"]], dtype=float)
     residual_net = _broad_groups(calibration.net) / (FIVE_YEARS * len(calibration.windows))
+    observed_net = (np.array([row["observed"] for row in fit_json["net_migration"]], dtype=float)
+                    if flows_period == period else _zero_sum(residual_net.sum(axis=0), movers.sum(axis=0)))
     target_net = reconcile(residual_net, observed_net, movers)
     target_inflow = movers + target_net
     if np.any(target_inflow <= 0):
@@ -389,7 +400,7 @@ def movers_by_age(out: Path, codes: list[str], inputs: Inputs,
                                                  for key, value in parameters.items() if key.startswith("rogers_castro_")})
     first, last = inputs.years.index(windows[0][0]), inputs.years.index(windows[-1][1] - 1)
     population = inputs.single_age[first:last + 1].sum(axis=2).mean(axis=0)  # [region, age]
-    outflow_rate = _by_region(out / f"{migration_table_name('migration_outflow_rates', period)}.csv", codes, "outflow_rate")
+    outflow_rate = _by_region(out / f"{migration_table_name('migration_outflow_rates', flow_window(period))}.csv", codes, "outflow_rate")
     by_age = move_probability_table(outflow_rate, population, schedule) * population
     return np.stack([by_age[:, low:high + 1].sum(axis=1) for low, high in BROAD_GROUPS])
 
@@ -399,6 +410,11 @@ def _broad_groups(by_five_year_group: np.ndarray) -> np.ndarray:
     group_of = np.array([next(g for g, (low, high) in enumerate(BROAD_GROUPS) if low <= start <= high)
                          for start in GROUP_STARTS])
     return np.stack([by_five_year_group[:, group_of == g].sum(axis=1) for g in range(len(BROAD_GROUPS))])
+
+
+def _zero_sum(net: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Regional nets made to sum to zero, the remainder spread in proportion to ``weight`` (persons/year)."""
+    return net - net.sum() * weight / weight.sum()
 
 
 def reconcile(net: np.ndarray, region_totals: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -485,8 +501,9 @@ def _fit_report(codes: list[str], movers: np.ndarray, nets: dict[str, np.ndarray
         },
         "net_mae": {"fitted": mae(nets["fitted"]), "pooled_logit": mae(nets["pooled_logit"])},
         "reconciliation": {
-            "note": f"residual nets (step 1) adjusted to observed {period} regional totals and to zero national "
-                    "sum per group, weighted least squares with weights = movers O_jg",
+            "note": f"residual nets (step 1) adjusted to the {period} regional totals (observed O-D nets; beyond "
+                    "the O-D data, the residual's own) and to zero national sum per group, weighted least squares "
+                    "with weights = movers O_jg",
             "mean_absolute_adjustment": float(np.mean(np.abs(target - nets["residual"]))),
             "max_absolute_adjustment": float(np.max(np.abs(target - nets["residual"]))),
             "residual_national_sum_by_group": dict(zip(labels, nets["residual"].sum(axis=1).round(1).tolist())),
@@ -672,6 +689,52 @@ def _window_section(period: str, codes: list[str], report: dict, default_report:
         "- Five years of flows give noisier constants than ten (single-year net-migration MAE of the pooled logit "
         + ", ".join(f"{year} {value:,.0f}" for year, value in pooled["net_migration_mae_by_year"].items())
         + " persons/year); the 2001–2010 ties are five years older relative to the window.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _age_window_section(period: str, codes: list[str], report: dict, default_report: dict, out: Path) -> str:
+    """PROVENANCE subsection of a window beyond the O-D data: age-group constants fitted to its residual nets."""
+    names = pd.read_csv(out / "regions.csv", dtype={"region": str}).set_index("region").region_name
+    suffix, flows = period.replace("-", "_"), flow_window(period)
+    first, last = (int(year) for year in period.split("-"))
+    recon = report["reconciliation"]
+    labels = report["age_groups"]
+    old = {row["region"]: row for row in default_report["by_region"]}
+    lines = [
+        f"{WINDOW_SECTION} {period}",
+        "",
+        f"Built by `sim/data/build/migration_age.py` for `migration.calibration_period: \"{period}\"` (parameters.yaml): "
+        f"the latest five years of moves, {first}–{last}, as KOSTAT's provincial projections base their migration "
+        f"assumptions on the most recent years. The O-D flows end in 2020, so outflow rates, the pooled logit and "
+        f"b_d, b_n are those of {flows} (`migration_outflow_rates_{flows.replace('-', '_')}.csv`, read by the model "
+        f"for this window too); only the age-group destination constants are refitted.",
+        "",
+        f"- `migration_net_by_age_{suffix}.csv` — cohort residual on the window 31 Dec {first - 1} → 31 Dec {last} "
+        "(method of the section Migration by age). No O-D check is possible beyond 2020; the international residual "
+        "of 2021 and 2022 (registration clean-ups) is allocated by population, as in every window.",
+        f"- `migration_logit_by_age_{suffix}.csv`, `migration_age_fit_{suffix}.json` — movers = Rogers–Castro "
+        f"schedule × {flows} outflow rates × mean population of 31 Dec {first - 1}–{last - 1}; targets = the residual "
+        f"nets by broad group, each province's total its residual total (made to sum to zero), each group summed to "
+        f"zero (mean |adjustment| {recon['mean_absolute_adjustment']:,.0f}, max {recon['max_absolute_adjustment']:,.0f} "
+        f"persons/year); exact solution (net MAE {report['net_mae']['fitted']:.1g}).",
+        "",
+        f"Net migration targets, persons/year ({default_report['calibration_period']} → {report['calibration_period']}):",
+        "",
+        "| region | " + " | ".join(labels) + " | total |",
+        "|---|" + "---|" * (len(labels) + 1),
+    ]
+    for row in report["by_region"]:
+        code = row["region"]
+        cells = [f"{old[code][f'net_{label}']['target']:+,.0f} → {row[f'net_{label}']['target']:+,.0f}" for label in labels]
+        total_old = sum(old[code][f"net_{label}"]["target"] for label in labels)
+        total_new = sum(row[f"net_{label}"]["target"] for label in labels)
+        lines.append(f"| {code} {names[code]} | " + " | ".join(cells) + f" | {total_old:+,.0f} → {total_new:+,.0f} |")
+    lines += [
+        "",
+        "Caveats: five years of residual nets, not observed flows; the gross flows by age follow the assumed "
+        f"Rogers–Castro schedule and the {flows} outflow rates.",
         "",
     ]
     return "\n".join(lines)
