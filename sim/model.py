@@ -365,6 +365,7 @@ class RegionalModel(mesa.Model):
             np.array([r.log_employment_change for r in self.regions]),
             np.array([r.log_housing_change for r in self.regions]),
             np.array([r.amenity_change for r in self.regions]) + e.amenity + relationship,
+            np.array([r.log_population_change for r in self.regions]),
         )
         origin = t.region[movers]
         age_group = self.migration_age_group[np.minimum(t.age[movers], migration.MAX_AGE)]

@@ -237,6 +237,20 @@ def test_larger_distance_lowers_probability():
     np.testing.assert_array_equal(moved[1:], base[1:])
 
 
+def test_destination_population_growth_raises_the_odds_by_its_elasticity():
+    weights = migration_parameters()
+    flat = np.zeros((N_REGIONS, N_REGIONS))
+    grown = np.zeros(N_REGIONS)
+    grown[3] = np.log(1.2)  # destination 3 is 20 % larger than at the start
+    base = choice_probabilities(destination_utility(NO_CHANGE, flat, flat, weights, *[NO_CHANGE] * 4))
+    larger = choice_probabilities(destination_utility(NO_CHANGE, flat, flat, weights, *[NO_CHANGE] * 4, grown))
+    odds_ratio = (larger[0, 3] / larger[0, 2]) / (base[0, 3] / base[0, 2])
+    assert odds_ratio == pytest.approx(1.2 ** weights["destination_population_elasticity"], rel=1e-12)
+    np.testing.assert_array_equal(
+        choice_probabilities(destination_utility(NO_CHANGE, flat, flat, weights | {"destination_population_elasticity": 0.0},
+                                                 *[NO_CHANGE] * 4, grown)), base)
+
+
 def test_destination_changes_shift_choice_in_the_expected_direction():
     weights = migration_parameters()
     flat = np.zeros((N_REGIONS, N_REGIONS))
@@ -459,3 +473,30 @@ def test_window_beyond_the_flow_data_reuses_the_latest_outflow_rates_and_refits_
     residual_totals = net.groupby("region", sort=False).net_migration_persons_per_year.sum().to_numpy()
     assert np.corrcoef(target_totals, residual_totals)[0, 1] > 0.999  # targets are the residual's, made to sum to zero
 
+
+# --- destination size ------------------------------------------------------------------------------
+
+
+def test_population_elasticity_recovers_a_known_beta_from_a_synthetic_panel():
+    from sim.data.build.migration_size import population_elasticity
+
+    rng = np.random.default_rng(3)
+    regions, years = [f"{code:02d}" for code in range(10, 20)], range(2011, 2021)
+    population = {code: rng.uniform(1e5, 1e7) * np.exp(np.cumsum(rng.normal(0, 0.05, len(years)))) for code in regions}
+    region_effect = dict(zip(regions, rng.normal(size=len(regions))))
+    rows = [{"region": code, "year": year, "population_previous": population[code][t],
+             "share": np.exp(region_effect[code] + 0.1 * t + 0.7 * np.log(population[code][t]))}
+            for code in regions for t, year in enumerate(years)]
+    estimate = population_elasticity(pd.DataFrame(rows))
+    assert estimate["beta"] == pytest.approx(0.7, abs=1e-9)
+    assert estimate["observations"] == 100 and estimate["provinces"] == 10
+
+
+def test_rebuild_reproduces_packaged_size_fit(shared, tmp_path):
+    from sim.data.build import migration_size
+
+    shutil.copy(PACK / "regions.csv", tmp_path / "regions.csv")
+    migration_size.build(shared, tmp_path)
+    migration_size.build(shared, tmp_path)
+    assert json.loads((tmp_path / "migration_size_fit.json").read_text()) == json.loads((PACK / "migration_size_fit.json").read_text())
+    assert (tmp_path / "PROVENANCE.md").read_text().count(migration_size.SECTION) == 1

@@ -27,6 +27,7 @@ class Region(mesa.Agent):
         self.log_wage_change = 0.0
         self.log_employment_change = 0.0
         self.log_housing_change = 0.0
+        self.log_population_change = 0.0
         self.amenity_change = 0.0
         self.measures: dict[str, float] = {}
 
@@ -37,8 +38,9 @@ class Region(mesa.Agent):
         productivity growth of its firms, weighted by their jobs, so that the index moves with
         pay for a given job rather than with the mix of firms. The first call fixes the base
         for the employment rate and population; changes are recorded against it, so the
-        destination constants calibrated on observed flows stay valid at the start. Housing cost
-        moves with population pressure (``housing_elasticity`` = d ln cost / d ln population).
+        destination constants calibrated on observed flows stay valid at the start. The population
+        change is the size of the destination; housing cost moves with it (``housing_elasticity`` =
+        d ln cost / d ln population).
         """
         employment_rate = 1.0 - unemployment_rate
         if self.base_population is None:
@@ -46,7 +48,8 @@ class Region(mesa.Agent):
             return
         self.log_wage_change += log_wage_growth
         self.log_employment_change = _log_ratio(employment_rate, self.base_employment_rate)
-        self.log_housing_change = housing_elasticity * _log_ratio(population, self.base_population)
+        self.log_population_change = _log_ratio(population, self.base_population)
+        self.log_housing_change = housing_elasticity * self.log_population_change
 
     def record(self, measures: dict[str, float]) -> None:
         """This year's outcome measures (persons, KRW); read by the model's DataCollector."""

@@ -69,15 +69,18 @@ def destination_utility(
     log_employment_ratio: np.ndarray,
     log_housing_ratio: np.ndarray,
     amenity: np.ndarray,
+    log_population_ratio: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """Systematic utility V_ij (shape [n, n]) of moving from origin i to destination j.
 
-    V_ij = α_j − b_d·ln d_ij + b_n·ln(1 + N_ij) + b_w·Δln w_j + b_e·Δln(1 − u_j) − b_h·Δln h_j + b_a·ΔA_j
-    (Klabunde & Willekens 2016 form). ``constants`` α_j, ``log_distance`` ln km, ``log_ties`` ln(1 + persons);
-    the four destination terms (length n) are changes against the calibration base — ln(w_t / w_base),
-    ln((1 − u_t) / (1 − u_base)), ln(h_t / h_base) and the amenity index change — so all-zero changes
-    reproduce the fitted logit. ``weights`` is the ``migration`` parameter section (distance_elasticity = b_d, ties_elasticity = b_n,
-    wage_weight = b_w, employment_weight = b_e, housing_cost_weight = b_h, amenity_weight = b_a). The diagonal is not used.
+    V_ij = α_j − b_d·ln d_ij + b_n·ln(1 + N_ij) + b_w·Δln w_j + b_e·Δln(1 − u_j) − b_h·Δln h_j + b_a·ΔA_j + b_s·Δln P_j
+    (Klabunde & Willekens 2016 form, with the size term of an aggregate destination, McFadden 1978).
+    ``constants`` α_j, ``log_distance`` ln km, ``log_ties`` ln(1 + persons); the destination terms (length n)
+    are changes against the calibration base — ln(w_t / w_base), ln((1 − u_t) / (1 − u_base)), ln(h_t / h_base),
+    the amenity index change and ln(P_t / P_base) of the population — so all-zero changes reproduce the fitted
+    logit. ``weights`` is the ``migration`` parameter section (distance_elasticity = b_d, ties_elasticity = b_n,
+    wage_weight = b_w, employment_weight = b_e, housing_cost_weight = b_h, amenity_weight = b_a,
+    destination_population_elasticity = b_s). The diagonal is not used.
     With ``constants`` of shape [G, n] (one row α_gj per age group g) the result is V_gij, shape [G, n, n].
     """
     destination_shift = (
@@ -85,6 +88,7 @@ def destination_utility(
         + weights["employment_weight"] * np.asarray(log_employment_ratio)
         - weights["housing_cost_weight"] * np.asarray(log_housing_ratio)
         + weights["amenity_weight"] * np.asarray(amenity)
+        + weights["destination_population_elasticity"] * np.asarray(log_population_ratio)
     )
     return (
         (np.asarray(constants) + destination_shift)[..., None, :]

@@ -349,7 +349,8 @@ def fit_age_constants(out: Path, codes: list[str], inputs: Inputs, calibration: 
     flows_period = flow_window(period)
     fit_json = json.loads((out / f"{migration_table_name('migration_fit', flows_period)}.json").read_text(encoding="utf-8"))
     weights = {"distance_elasticity": fit_json["b_d"], "ties_elasticity": fit_json["b_n"], "wage_weight": 0.0,
-               "employment_weight": 0.0, "housing_cost_weight": 0.0, "amenity_weight": 0.0}
+               "employment_weight": 0.0, "housing_cost_weight": 0.0, "amenity_weight": 0.0,
+               "destination_population_elasticity": 0.0}
     pooled_constants = _by_region(out / f"{migration_table_name('migration_logit', flows_period)}.csv", codes, "destination_constant")
     log_distance = np.log(np.where(np.eye(len(codes), dtype=bool), 1.0, _matrix(out / "distances.csv", codes, "distance_km")))
     log_ties = np.log1p(_matrix(out / "migration_ties.csv", codes, "ties_persons"))
