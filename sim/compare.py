@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.errors import RegsimError
-from sim.metrics import EXTINCTION_RISK_THRESHOLD, NATIONAL_EXTRA, PAIRED_MEASURES, REGION_MEASURES
+from sim.metrics import EXTINCTION_RISK_THRESHOLD, NATIONAL_EXTRA, PAIRED_MEASURES, REGION_MEASURES, cost_per_job_krw
 
 DEFAULT_YEARS = (2030, 2035)
 REGIONS_CSV = Path(__file__).resolve().parent / "data" / "korea" / "regions.csv"
@@ -264,7 +264,7 @@ def compare(
     Columns: ``scenario``, ``variant``, sweep parameters, ``year``, ``seeds``; per outcome level
     ``<level>_mean`` and ``<level>_ref`` (means over seeds); per difference ``<diff>_mean``,
     ``_low``, ``_high``; and ``cost_per_job_krw`` = mean extra spending / mean jobs created (NaN
-    unless jobs created > 0). ``years=None`` gives every year; the default years that the runs do
+    unless both are positive). ``years=None`` gives every year; the default years that the runs do
     not reach are left out (the last year is used if none is reached); other years outside the
     runs are an error.
     """
@@ -287,9 +287,7 @@ def compare(
     means = table.groupby([*batch.groups, "year"], sort=False, dropna=False)[[*levels, *(f"{c}_ref" for c in levels)]].mean()
     means = means.rename(columns={level: f"{level}_mean" for level in levels}).reset_index()
     summary = summary.merge(means, on=[*batch.groups, "year"], how="left")
-    jobs = summary["jobs_created_mean"].to_numpy(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        summary["cost_per_job_krw"] = np.where(jobs > 0, summary["spending_krw_diff_mean"].to_numpy(float) / jobs, np.nan)
+    summary["cost_per_job_krw"] = cost_per_job_krw(summary["spending_krw_diff_mean"], summary["jobs_created_mean"])
     front = [*batch.groups, "year", "seeds"]
     ordered = front + [c for level in levels for c in (f"{level}_mean", f"{level}_ref")]
     ordered += [f"{d}_{s}" for d in diffs for s in ("mean", "low", "high")] + ["cost_per_job_krw"]

@@ -16,6 +16,7 @@ from scipy import stats
 
 from sim.api import run
 from sim.errors import RegsimError
+from sim.metrics import cost_per_job_krw
 from sim.scenario import Scenario
 
 
@@ -48,7 +49,7 @@ def paired_effects(
                     "jobs_created": jobs,
                     "population_retained": float(national.loc[year, "population_retained"]),
                     "spending_krw": float(spent.loc[year]),
-                    "cost_per_job_krw": float(spent.loc[year]) / jobs if jobs > 0 else np.nan,
+                    "cost_per_job_krw": float(cost_per_job_krw(spent.loc[year], jobs)),
                 }
             )
     per_seed = pd.DataFrame(rows)
@@ -63,8 +64,7 @@ def summarise(per_seed: pd.DataFrame) -> pd.DataFrame:
         for column in ("jobs_created", "population_retained", "spending_krw"):
             mean, low, high = _t_interval(group[column].to_numpy(float))
             row |= {f"{column}_mean": mean, f"{column}_low": low, f"{column}_high": high}
-        jobs = row["jobs_created_mean"]
-        row["cost_per_job_krw"] = row["spending_krw_mean"] / jobs if jobs > 0 else np.nan
+        row["cost_per_job_krw"] = float(cost_per_job_krw(row["spending_krw_mean"], row["jobs_created_mean"]))
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -71,6 +71,16 @@ NATIONAL_EXTRA: dict[str, str] = {
 """Columns of ``national.parquet`` beyond the summed region measures."""
 
 
+def cost_per_job_krw(spending_krw: np.ndarray | float, jobs_created: np.ndarray | float) -> np.ndarray:
+    """Lever spending per net job created (KRW per person); NaN unless both are positive.
+
+    With no money spent (a reference run, a different baseline) or no jobs gained there is no cost per job.
+    """
+    spending, jobs = np.asarray(spending_krw, dtype=float), np.asarray(jobs_created, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((spending > 0) & (jobs > 0), spending / jobs, np.nan)
+
+
 def region_measures(model: RegionalModel, initial: bool) -> dict[str, np.ndarray]:
     """All region measures of the model's current state (arrays over regions, real units)."""
     t, f, n, scale = model.talent, model.firms, model.n_regions, model.scale

@@ -134,6 +134,14 @@ def test_variant_differences_are_exact_paired_differences(summary, results):
     assert row["cost_per_job_krw"] == pytest.approx(expected_cost, nan_ok=True)
 
 
+def test_cost_per_job_needs_money_spent_and_jobs_gained():
+    from sim.metrics import cost_per_job_krw
+
+    cost = cost_per_job_krw([2e9, 0.0, 2e9, 0.0], [1_000, 6_415, -425, 0])
+    assert cost[0] == pytest.approx(2e6)  # 2 bn KRW for 1,000 jobs: 2 m KRW per job
+    assert np.isnan(cost[1:]).all()  # a window change without levers gains jobs at no cost: no cost per job
+
+
 def test_years_default_falls_back_and_explicit_years_are_checked(batch_dir):
     assert compare(batch_dir)["year"].unique().tolist() == [LAST]  # 2030 and 2035 are not reached
     assert sorted(compare(batch_dir, years=[2024, 2026])["year"].unique()) == [2024, 2026]
