@@ -88,8 +88,7 @@ def region_measures(model: RegionalModel, initial: bool) -> dict[str, np.ndarray
     population = pyramid.sum(axis=(1, 2))
     women_20_39 = pyramid[:, FEMALE, 20:40].sum(axis=1)
     persons_65_plus = pyramid[:, :, 65:].sum(axis=(1, 2))
-    status = t.employed.astype(np.int64) + 2 * model.in_labour_force  # 1 employed, 2 unemployed, 3 employed
-    by_status = np.bincount(t.region.astype(np.int64) * 4 + status, minlength=4 * n).reshape(n, 4).astype(float) * scale
+    by_status = t.status_by_region(n, model.in_labour_force).astype(float) * scale  # columns: see TalentPool
     employees = f.employees(t.employer)
     measures = {
         "population": population,

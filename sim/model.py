@@ -22,6 +22,7 @@ import numpy as np
 from sim.agents import FirmPopulation, Region, TalentPool, University
 from sim.agents.firm import INDUSTRIES
 from sim.agents.talent import NOT_EMPLOYED
+from sim.cells import per_person
 from sim.crn import CommonRandomNumbers, Purpose, yearly_generator
 from sim.levers.base import PolicyEffects, build_lever
 from sim.mechanisms import demography, education, labour, migration
@@ -436,8 +437,9 @@ class RegionalModel(mesa.Model):
         self.flows["startups"] = np.bincount(entrants.region, minlength=self.n_regions)
         new_index = f.keep_and_append(~exits, entrants)
         self._reallocate_closed_demand(slots_before, len(f) - len(entrants))
-        employer = self.talent.employer
-        self.talent.employer = np.where(employer >= 0, new_index[np.maximum(employer, 0)], NOT_EMPLOYED).astype(np.int32)
+        employer = self.talent.employer  # in place: workers of closed firms get new_index −1 = NOT_EMPLOYED
+        workers = np.flatnonzero(employer >= 0)
+        employer[workers] = new_index[employer[workers]]
         f.age += 1
         self._rebalance_local_demand(tradable_before)
 
@@ -588,7 +590,7 @@ class RegionalModel(mesa.Model):
         """Persons in the labour force: not studying, and under their participation probability."""
         t = self.talent
         probability = labour.participation_probability(self.participation_profile, self.participation_level)
-        return ~t.studying & (t.participation_draw < probability[t.region, t.age])
+        return ~t.studying & (t.participation_draw < per_person(probability, t.region, t.age))
 
     def wages(self) -> np.ndarray:
         """Annual wage of every person agent (KRW per year; 0 if not employed)."""
@@ -598,9 +600,9 @@ class RegionalModel(mesa.Model):
 
     def _update_unemployment_rate(self) -> None:
         """Each region's unemployment rate among its labour force (fraction), for the migration choice."""
-        t = self.talent
-        employed = t.count_by_region(self.n_regions, t.employed).astype(float)
-        labour_force = t.count_by_region(self.n_regions, self.in_labour_force | t.employed).astype(float)
+        status = self.talent.status_by_region(self.n_regions, self.in_labour_force).astype(float)
+        employed = status[:, 1] + status[:, 3]
+        labour_force = status[:, 1:].sum(axis=1)  # the labour force, and those employed outside it
         self.unemployment_rate = 1.0 - np.divide(employed, labour_force, out=np.ones(self.n_regions), where=labour_force > 0)
 
     def _record_year(self, initial: bool = False) -> None:
@@ -611,16 +613,15 @@ class RegionalModel(mesa.Model):
             non_tradable = ~self.tradable[self.firms.industry]
             self.non_tradable_jobs = np.bincount(self.firms.region, weights=self.firms.size * non_tradable, minlength=self.n_regions)
             self.log_wage_growth = np.zeros(self.n_regions)
-        population = self.talent.count_by_region(self.n_regions).astype(float)
+        measures = region_measures(self, initial)
+        agents = measures["population"] / self.scale  # person agents per region (exact: whole numbers)
         for region in self.regions:
             i = region.index
             region.update_attractiveness(
-                self.log_wage_growth[i], self.unemployment_rate[i], population[i],
+                self.log_wage_growth[i], self.unemployment_rate[i], agents[i],
                 housing_elasticity=self.params["migration"]["housing_cost_population_elasticity"],
             )
-        measures = region_measures(self, initial)
-        for region in self.regions:
-            region.record({name: values[region.index] for name, values in measures.items()})
+            region.record({name: values[i] for name, values in measures.items()})
         self.datacollector.collect(self)
 
 

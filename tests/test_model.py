@@ -153,6 +153,18 @@ def test_same_seed_gives_identical_results_in_a_fresh_process():
     assert_frame_equal(here, there)
 
 
+def test_keyed_draws_use_the_published_splitmix64_and_leave_ids_unchanged():
+    from sim.crn import CommonRandomNumbers, Purpose, splitmix64
+
+    # SplitMix64 (Steele, Lea & Flood 2014) from state 0: first output 0xE220A8397B1DCDAF
+    assert splitmix64(np.zeros(1, dtype=np.uint64))[0] == np.uint64(0xE220A8397B1DCDAF)
+    uid = np.arange(1_000, dtype=np.uint64)
+    draws = CommonRandomNumbers(5).uniforms(uid, 2030, Purpose.LEAVE)
+    np.testing.assert_array_equal(uid, np.arange(1_000, dtype=np.uint64))
+    assert draws.min() >= 0.0 and draws.max() < 1.0
+    np.testing.assert_array_equal(draws, CommonRandomNumbers(5).uniforms(uid[::-1], 2030, Purpose.LEAVE)[::-1])
+
+
 def test_another_seed_gives_different_numbers():
     first = run(BASELINE, **SMALL).regions
     other = run(BASELINE, **{**SMALL, "seed": SMALL["seed"] + 1}).regions
@@ -257,6 +269,41 @@ def test_without_events_the_pyramid_shifts_up_one_year(monkeypatch):
     np.testing.assert_array_equal(after[:, :, 1:100], before[:, :, 0:99])
     np.testing.assert_array_equal(after[:, :, 100], before[:, :, 99] + before[:, :, 100])
     assert before[:, :, 99].sum() > 0  # the open age group really accumulated someone
+
+
+def test_cell_lookups_equal_numpy_indexing_in_the_smallest_code_type():
+    from sim.cells import cell_codes, per_person
+
+    rng = np.random.default_rng(9)
+    table = rng.random((47, 2, 101))
+    region, sex, age = rng.integers(0, 47, 1_000).astype(np.int8), rng.integers(0, 2, 1_000).astype(np.int8), rng.integers(0, 101, 1_000).astype(np.uint8)
+    np.testing.assert_array_equal(per_person(table, region, sex, age), table[region, sex, age])
+    assert cell_codes(table.shape, region, sex, age).dtype == np.int16  # 9,494 cells
+    assert cell_codes((300, 2, 101), region, sex, age).dtype == np.int32
+    with pytest.raises(ValueError, match="2 index arrays for a table with 3 axes"):
+        per_person(table, region, age)
+
+
+def test_counts_by_region_status_and_age_match_a_person_by_person_count():
+    from sim.agents.talent import TalentPool
+
+    rng = np.random.default_rng(4)
+    n, n_regions = 5_000, 47  # as many regions as Japan's prefectures: the byte codes must not overflow
+    people = TalentPool.new(rng.integers(0, 101, n), rng.integers(0, 2, n), rng.integers(0, n_regions, n),
+                            np.zeros(n), np.arange(n), rng.random(n))
+    people.employer[rng.random(n) < 0.5] = 3
+    in_labour_force = rng.random(n) < 0.7
+    status = people.status_by_region(n_regions, in_labour_force)
+    pyramid = people.pyramid(n_regions)
+    by_region = people.count_by_region(n_regions, in_labour_force)
+    for person in range(0, n, 97):
+        r, employed, active = people.region[person], people.employer[person] >= 0, in_labour_force[person]
+        alike = (people.region == r) & ((people.employer >= 0) == employed) & (in_labour_force == active)
+        assert status[r, int(employed) + 2 * int(active)] == np.sum(alike)
+        assert pyramid[r, people.sex[person], people.age[person]] == np.sum(
+            (people.region == r) & (people.sex == people.sex[person]) & (people.age == people.age[person]))
+        assert by_region[r] == np.sum((people.region == r) & in_labour_force)
+    assert status.sum() == pyramid.sum() == n
 
 
 # --- start populations -----------------------------------------------------------------------

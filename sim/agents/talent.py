@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from sim.cells import persons_per_cell
 from sim.mechanisms.education import NOT_STUDYING
 
 NOT_EMPLOYED = -1
@@ -86,9 +87,22 @@ class TalentPool:
         """Agents per region (optionally only where ``mask``), as int64."""
         if mask is None:
             return np.bincount(self.region, minlength=n_regions)
-        return np.bincount(self.region * 2 + mask, minlength=2 * n_regions)[1::2]  # int8 codes: one pass, no copy of the subset
+        codes = self.region * 2  # int8 codes region·2 + mask: no copy of the subset
+        codes += mask
+        return np.bincount(codes, minlength=2 * n_regions)[1::2]
+
+    def status_by_region(self, n_regions: int, in_labour_force: np.ndarray) -> np.ndarray:
+        """Agents by region and status, array [n_regions, 4]: column 0 outside the labour force without a
+        job, 1 employed outside it, 2 unemployed (in it, no job), 3 employed in it. One byte per person
+        (region·4 + status), so up to 64 regions."""
+        if n_regions > 64:
+            raise ValueError(f"status codes are one byte: at most 64 regions, not {n_regions}")
+        codes = self.region.astype(np.uint8)
+        codes <<= 2
+        codes += self.employed
+        codes += in_labour_force.view(np.uint8) << 1
+        return np.bincount(codes, minlength=4 * n_regions).reshape(n_regions, 4)
 
     def pyramid(self, n_regions: int) -> np.ndarray:
         """Agents by region, sex and age: array [n_regions, 2, 101]."""
-        flat = (self.region.astype(np.int32) * 2 + self.sex) * 101 + self.age
-        return np.bincount(flat, minlength=n_regions * 2 * 101).reshape(n_regions, 2, 101)
+        return persons_per_cell((n_regions, 2, 101), self.region, self.sex, self.age)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.cells import per_person
+
 FEMALE = 0
 MALE = 1  # sex codes used across regsim
 MAX_AGE = 100
@@ -41,7 +43,7 @@ def death_mask(
     survival = np.clip(1.0 - np.asarray(qx, dtype=float), 0.0, 1.0)
     probability = 1.0 - survival[None, :, :] ** np.asarray(region_factor, dtype=float)[:, None, None]
     probability = np.clip(probability, 0.0, 1.0)
-    return rng.random(age.shape[0]) < probability[region, sex, age]
+    return rng.random(age.shape[0]) < per_person(probability, region, sex, age)
 
 
 def birth_mask(
@@ -56,7 +58,7 @@ def birth_mask(
     ``asfr[region, age]`` is births per woman per year (zero outside ages 15..49); it is used as the
     probability of one birth (multiple births are not distinguished), clipped to [0, 1]. Men never give birth.
     """
-    probability = np.clip(np.asarray(asfr, dtype=float), 0.0, 1.0)[region, age]
+    probability = per_person(np.clip(np.asarray(asfr, dtype=float), 0.0, 1.0), region, age)
     return (sex == FEMALE) & (rng.random(age.shape[0]) < probability)
 
 

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from sim.cells import per_person
+
 MAX_AGE = 100
 N_AGES = MAX_AGE + 1
 
@@ -143,5 +145,5 @@ def draw_movers(
     Uses single-precision uniforms (resolution 6e-8, far below any move probability) to halve memory
     at 50 million persons.
     """
-    probability = move_prob.astype(np.float32)[region, np.minimum(age, MAX_AGE)]
+    probability = per_person(move_prob.astype(np.float32), region, np.minimum(age, MAX_AGE))
     return rng.random(probability.size, dtype=np.float32) < probability
