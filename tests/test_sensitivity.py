@@ -198,5 +198,5 @@ def test_cli_errors_are_one_line(tmp_path):
 
 def test_shipped_experiment_loads():
     design = load_design(Path(__file__).resolve().parents[1] / "experiments" / "sensitivity_core.yaml")
-    assert design.spec.method == "morris" and len(design.problem["names"]) == 8
+    assert design.spec.method == "morris" and len(design.problem["names"]) == 9
     assert np.all((design.x >= np.array(design.problem["bounds"])[:, 0]) & (design.x <= np.array(design.problem["bounds"])[:, 1]))
