@@ -18,10 +18,10 @@ demo: setup
 	$(BIN)/regsim run scenarios/korea_baseline.yaml
 
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 test-all: setup
-	$(BIN)/pytest -m "slow or not slow"
+	$(BIN)/pytest -n auto -m "slow or not slow"
 
 bench: setup
 	$(BIN)/regsim bench --scales 100,1
