@@ -114,7 +114,7 @@ def build_window(period: str, windows: tuple[tuple[int, int], ...], out: Path, c
     (out / f"{migration_table_name('migration_age_fit', period)}.json").write_text(
         json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     if beyond_flows:
-        section = _age_window_section(period, codes, report, default_report, out)
+        section = _age_window_section(period, report, default_report, out)
     else:
         pooled = json.loads((out / f"{migration_table_name('migration_fit', period)}.json").read_text(encoding="utf-8"))
         default_pooled = json.loads((out / "migration_fit.json").read_text(encoding="utf-8"))
@@ -695,7 +695,7 @@ def _window_section(period: str, codes: list[str], report: dict, default_report:
     return "\n".join(lines)
 
 
-def _age_window_section(period: str, codes: list[str], report: dict, default_report: dict, out: Path) -> str:
+def _age_window_section(period: str, report: dict, default_report: dict, out: Path) -> str:
     """PROVENANCE subsection of a window beyond the O-D data: age-group constants fitted to its residual nets."""
     names = pd.read_csv(out / "regions.csv", dtype={"region": str}).set_index("region").region_name
     suffix, flows = period.replace("-", "_"), flow_window(period)
