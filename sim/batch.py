@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -51,6 +51,7 @@ from sim.errors import RegsimError, ScenarioError
 
 RESULTS_DIR = Path("results")
 EXECUTORS = ("local", "dask")
+T = TypeVar("T")
 
 BatchProgress = Callable[[int, int, int], None]
 """Called after each run is stored with (runs done, runs to do, runs failed so far)."""
@@ -105,9 +106,7 @@ class Sweep(BaseModel):
     @field_validator("parameters")
     @classmethod
     def _paths(cls, parameters: dict[str, SweepParameter]) -> dict[str, SweepParameter]:
-        for path in parameters:
-            check_field_path(path)
-        return parameters
+        return check_field_paths(parameters)
 
     @model_validator(mode="after")
     def _method(self) -> Sweep:
@@ -278,8 +277,15 @@ def parse_path(path: str) -> list[str | int]:
     return tokens
 
 
-def check_field_path(path: str) -> None:
-    """ValueError unless ``path`` is a field path starting at a scenario field that may vary."""
+def check_field_paths(parameters: dict[str, T]) -> dict[str, T]:
+    """``parameters`` unchanged if every key is a field path starting at a scenario field that may vary;
+    ValueError naming the first that is not (for the experiment files' field validators)."""
+    for path in parameters:
+        _check_field_path(path)
+    return parameters
+
+
+def _check_field_path(path: str) -> None:
     from sim.scenario import Scenario
 
     tokens = parse_path(path)

@@ -73,7 +73,7 @@ from sim.batch import (
     BatchSummary,
     RunSpec,
     check_executor,
-    check_field_path,
+    check_field_paths,
     check_seeds,
     new_results_folder,
     run_key,
@@ -124,9 +124,7 @@ class SensitivityExperiment(BaseModel):
     @field_validator("parameters")
     @classmethod
     def _paths(cls, parameters: dict[str, Bounds]) -> dict[str, Bounds]:
-        for path in parameters:
-            check_field_path(path)
-        return parameters
+        return check_field_paths(parameters)
 
     @model_validator(mode="after")
     def _power_of_two(self) -> SensitivityExperiment:
