@@ -30,6 +30,7 @@ REGION_MEASURES: dict[str, str] = {
     "net_migration": "in_migrants - out_migrants (persons)",
     "international_net_migration": "net arrivals from abroad during the year (persons)",
     "women_20_39": "women aged 20-39 at 31 December (persons)",
+    "persons_20_39": "persons aged 20-39 at 31 December (young persons, for retention)",
     "persons_65_plus": "persons aged 65 and over at 31 December",
     "extinction_risk_index": "women_20_39 / persons_65_plus (below 0.5: at risk; below 0.2: high risk)",
     "youth_share": "share of residents aged 20-39 (fraction)",
@@ -93,6 +94,7 @@ def region_measures(model: RegionalModel, initial: bool) -> dict[str, np.ndarray
     measures = {
         "population": population,
         "women_20_39": women_20_39,
+        "persons_20_39": pyramid[:, :, 20:40].sum(axis=(1, 2)),
         "persons_65_plus": persons_65_plus,
         "extinction_risk_index": _ratio(women_20_39, persons_65_plus),
         "youth_share": _ratio(pyramid[:, :, 20:40].sum(axis=(1, 2)), population),

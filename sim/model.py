@@ -16,6 +16,8 @@ Persons and firms are arrays (``TalentPool``, ``FirmPopulation``); one agent sta
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import mesa
 import numpy as np
 
@@ -63,6 +65,8 @@ class RegionalModel(mesa.Model):
         self.next_arrival_uid = ARRIVAL_UIDS
         self.levers = [build_lever(spec, f"levers[{i}]") for i, spec in enumerate(scenario.levers)]
         self.lever_spending: list[dict] = []  # one record per (year, lever, region) with spending > 0
+        self.support: list[dict] = []  # one record per (year, lever, firm) a lever supported directly
+        self.firm_jobs: list[FirmJobs] = []  # each year's filled jobs by firm identity (additionality ledger)
         self._build_talent()
         self._build_firms()
         self._build_universities()
@@ -246,7 +250,14 @@ class RegionalModel(mesa.Model):
             budget = lever.spec.budget_krw(krw_per_jpy)
             if not lever.active(self.year) or budget <= 0:
                 continue
+            self.effects.supported_establishments[:] = 0.0
             spending = lever.apply(self, self.effects, budget)
+            supported = np.flatnonzero(self.effects.supported_establishments > 0)
+            self.support.extend(
+                {"year": self.year, "lever": lever.label, "firm": int(self.firms.uid[i]),
+                 "region": self.regions[self.firms.region[i]].code, "establishments": float(self.effects.supported_establishments[i])}
+                for i in supported
+            )
             self.flows["lever_spending_krw"] = self.flows["lever_spending_krw"] + spending
             self.lever_spending.extend(
                 {"year": self.year, "lever": lever.label, "region": self.regions[r].code, "spending_krw": float(spending[r])}
@@ -614,6 +625,8 @@ class RegionalModel(mesa.Model):
             self.non_tradable_jobs = np.bincount(self.firms.region, weights=self.firms.size * non_tradable, minlength=self.n_regions)
             self.log_wage_growth = np.zeros(self.n_regions)
         measures = region_measures(self, initial)
+        f = self.firms
+        self.firm_jobs.append(FirmJobs(self.year, f.uid.copy(), f.region.copy(), f.employees(self.talent.employer) * float(self.scale)))
         agents = measures["population"] / self.scale  # person agents per region (exact: whole numbers)
         for region in self.regions:
             i = region.index
@@ -623,6 +636,16 @@ class RegionalModel(mesa.Model):
             )
             region.record({name: values[i] for name, values in measures.items()})
         self.datacollector.collect(self)
+
+
+@dataclass(frozen=True)
+class FirmJobs:
+    """Filled jobs (persons) of every firm agent at 31 December of ``year``, by persistent identity."""
+
+    year: int
+    uid: np.ndarray
+    region: np.ndarray  # region index
+    jobs: np.ndarray  # persons employed by the firm agent
 
 
 def _measure(name: str):

@@ -49,6 +49,7 @@ class PolicyEffects:
     amenity: np.ndarray  # [regions] utility shift of the region as a destination (migration logit units)
     relationship_persons: np.ndarray  # [regions] persons with ties to the region (adds to migration ties)
     commuting_links: np.ndarray  # [regions, regions] extra pairs whose labour markets are joined
+    supported_establishments: np.ndarray  # [firms] establishments the lever being applied supports directly (ledger)
     remote_work_share: float = 0.0  # share of employed movers who keep their job (remote work)
 
     @classmethod
@@ -69,6 +70,7 @@ class PolicyEffects:
             amenity=zeros.copy(),
             relationship_persons=zeros.copy(),
             commuting_links=np.zeros((n_regions, n_regions), bool),
+            supported_establishments=np.zeros(n_firms),
         )
 
 

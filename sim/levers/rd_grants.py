@@ -59,6 +59,7 @@ class _GrantLever(Lever):
         weights = firms.productivity if self.prefer == "productivity" else None
         grant, spending = self.portfolio.pay(model, eligible, budget_krw, p.cap_per_firm_krw, weights)
         effects.rd_subsidy_krw += grant / p.cofunding_rate
+        effects.supported_establishments += np.where(grant > 0, model.scale, 0.0)
         return spending
 
 
