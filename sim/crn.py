@@ -10,9 +10,11 @@ policy's effect and its consequences.
 
 from __future__ import annotations
 
+import hashlib
 from enum import IntEnum
 
 import numpy as np
+from scipy import stats
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -39,8 +41,19 @@ class Purpose(IntEnum):
     INTERNATIONAL = 15
     LAYOFF = 16
     JOB_ASSIGNMENT = 17
-    COLLABORATION = 18
     ENTRY = 19
+    ENTRY_PARENT = 20
+    ENTRY_RD = 21
+    ROUNDING = 22
+    SPINOFF = 23
+    SPINOFF_PARENT = 24
+    EMIGRATION = 25
+    ARRIVAL_EDUCATION = 26
+    REMOTE_WORK = 27
+    GRANT = 28
+    INNOVATING = 29
+    JOB_SLOT = 30
+    CLOSURE_JOB_LOSS = 31
 
 
 def yearly_generator(seed: int, year: int, purpose: Purpose) -> np.random.Generator:
@@ -78,9 +91,10 @@ class CommonRandomNumbers:
         salt = splitmix64(np.array([self._key ^ np.uint64(year * 1_000_003 + int(purpose))], dtype=np.uint64))[0]
         return _splitmix64_in_place(np.bitwise_xor(np.asarray(uid, dtype=np.uint64), salt))
 
-    def uniforms(self, uid: np.ndarray, year: int, purpose: Purpose) -> np.ndarray:
-        """Uniform [0, 1) draws, one per ``uid``, fixed by (seed, year, purpose, uid)."""
-        bits = self.hashes(uid, year, purpose)
+    def uniforms(self, uid: np.ndarray, year: int, purpose: Purpose, salt: int = 0) -> np.ndarray:
+        """Uniform [0, 1) draws, one per ``uid``, fixed by (seed, year, purpose, uid); ``salt`` separates
+        streams of one purpose (e.g. one grant lottery per lever)."""
+        bits = self.hashes(uid if salt == 0 else identities(np.asarray(uid, np.uint64), salt), year, purpose)
         np.right_shift(bits, np.uint64(11), out=bits)
         draws = bits.astype(np.float64)
         draws *= 1.0 / 2**53
@@ -103,16 +117,68 @@ class KeyedStream:
         return self._values.astype(dtype, copy=False)
 
 
+def identities(*parts: np.ndarray | int) -> np.ndarray:
+    """A 64-bit identity derived from integer keys (broadcast): the same keys always give the same
+    identity, whatever else exists, so new agents (entrants, arrivals) get identities from what they
+    are (parent, year, ordinal), never from a counter whose value depends on the run's history."""
+    key = np.zeros(1, dtype=np.uint64)
+    for part in parts:
+        key = _splitmix64_in_place(np.bitwise_xor(key, np.asarray(part, dtype=np.uint64)))
+    return key
+
+
+def label_salt(label: str) -> int:
+    """A stable 62-bit integer for a text label (e.g. a lever's), for ``CommonRandomNumbers.uniforms``."""
+    return int.from_bytes(hashlib.blake2b(label.encode(), digest_size=8).digest(), "little") >> 2
+
+
+def smallest_keys(uniform: np.ndarray, weight: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` candidates chosen by weighted sampling without replacement, in order of
+    choice: the smallest exponential clocks −ln(u)/w (Efraimidis & Spirakis 2006). With keyed
+    uniforms, adding a candidate displaces at most one chosen one, and a larger ``k`` chooses a
+    superset. Candidates of zero weight are never chosen."""
+    with np.errstate(divide="ignore"):
+        clock = -np.log1p(-uniform) / weight
+    chosen = np.flatnonzero(weight > 0)
+    k = min(k, len(chosen))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if k < len(chosen):
+        chosen = chosen[np.argpartition(clock[chosen], k - 1)[:k]]
+    return chosen[np.lexsort((chosen, clock[chosen]))]
+
+
+def rounded_count(u: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Whole counts floor(expected + u): equal to ``expected`` on average, never smaller for a larger
+    ``expected`` at the same keyed uniform, and at most one away from it (the events of a cohort of
+    identical establishments, such as closures, at their expected number)."""
+    return np.floor(np.asarray(expected, dtype=float) + u).astype(np.int64)
+
+
+POISSON_WALK_MEAN = 30.0
+"""Largest mean whose Poisson CDF is walked up from 0; larger means go through scipy (exp(−mean)
+underflows past about 745, and the walk is slow long before)."""
+
+
 def poisson_from_uniform(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """Poisson draws by inversion of the CDF at the given uniforms (so a keyed uniform gives a keyed count)."""
-    mean = np.asarray(mean, dtype=float)
+    """Poisson draws by inversion of the CDF at the given uniforms (a keyed uniform gives a keyed count):
+    the smallest k with P(X ≤ k) ≥ u, so a larger mean never gives a smaller count."""
+    u = np.asarray(u, dtype=float)
+    mean = np.broadcast_to(np.asarray(mean, dtype=float), u.shape)
     count = np.zeros(len(u), dtype=np.int64)
-    probability = np.exp(-mean)
+    large = np.flatnonzero(mean > POISSON_WALK_MEAN)
+    if large.size:
+        count[large] = stats.poisson.ppf(u[large], mean[large]).astype(np.int64)
+    walk = np.flatnonzero(mean <= POISSON_WALK_MEAN)
+    uu, mm = u[walk], mean[walk]
+    k = np.zeros(len(walk), dtype=np.int64)
+    probability = np.exp(-mm)
     cumulative = probability.copy()
-    pending = np.flatnonzero(u > cumulative)
+    pending = np.flatnonzero(uu > cumulative)
     while pending.size:
-        count[pending] += 1
-        probability[pending] *= mean[pending] / count[pending]
+        k[pending] += 1
+        probability[pending] *= mm[pending] / k[pending]
         cumulative[pending] += probability[pending]
-        pending = pending[(u[pending] > cumulative[pending]) & (probability[pending] > 0)]
+        pending = pending[(uu[pending] > cumulative[pending]) & (probability[pending] > 0)]
+    count[walk] = k
     return count

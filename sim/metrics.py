@@ -54,6 +54,9 @@ FLOW_MEASURES = (
 )
 """Measures that describe the year's events; missing in the initial row."""
 
+REAL_UNIT_FLOWS = ("startups", "firm_exits", "innovations", "rd_spending_krw", "lever_spending_krw")
+"""Flows the model counts in real establishments, innovations and KRW (the rest in person agents)."""
+
 RATIO_MEASURES = ("extinction_risk_index", "youth_share")
 """Measures that are not additive across regions (recomputed nationally from their parts)."""
 
@@ -100,10 +103,10 @@ def region_measures(model: RegionalModel, initial: bool) -> dict[str, np.ndarray
         "youth_share": _ratio(pyramid[:, :, 20:40].sum(axis=(1, 2)), population),
         "employed": by_status[:, 1] + by_status[:, 3],
         "unemployed": by_status[:, 2],
-        "firms": f.count_by_region(n).astype(float) * scale,
+        "firms": f.count_by_region(n).astype(float),
         "grdp_krw": np.bincount(f.region, weights=f.productivity * employees, minlength=n) * scale,
     }
-    flows = {name: values.astype(float) * (1 if name == "lever_spending_krw" else scale) for name, values in model.flows.items()}
+    flows = {name: values.astype(float) * (1 if name in REAL_UNIT_FLOWS else scale) for name, values in model.flows.items()}
     flows["net_migration"] = flows["in_migrants"] - flows["out_migrants"]
     for name in FLOW_MEASURES:
         measures[name] = np.full(n, np.nan) if initial else flows[name]

@@ -25,22 +25,34 @@ from sim.agents import FirmPopulation, Region, TalentPool, University
 from sim.agents.firm import INDUSTRIES
 from sim.agents.talent import NOT_EMPLOYED
 from sim.cells import per_person
-from sim.crn import CommonRandomNumbers, Purpose, yearly_generator
+from sim.crn import CommonRandomNumbers, Purpose, identities
 from sim.levers.base import PolicyEffects, build_lever
 from sim.mechanisms import demography, education, labour, migration
+from sim.mechanisms import firms as firm_rules
 from sim.metrics import REGION_MEASURES, region_measures
 from sim.pack import AGES, LAST_OBSERVED_YEAR, RegionPack
 from sim.scenario import Scenario
 
 
 NEWBORN_UID_BIT = np.uint64(1 << 62)
-ARRIVAL_UIDS = 1 << 61
+ARRIVAL_NAMESPACE = np.uint64(1 << 61)
 """Person identifiers: the start population is numbered 0…N−1; newborns get a hash of (mother,
-year) with bit 62 set (the same child in paired runs); immigrants count up from 2**61."""
+year) with bit 62 set (the same child in paired runs); immigrants a permutation of (year, cell,
+ordinal) with bit 61 set (``demography.arrival_identities``)."""
 
-POLICY_STREAM = 7919
-"""Second entry of the policy random stream's seed ([seed, POLICY_STREAM]): levers never draw from
-the model's own stream, so a lever that spends nothing leaves the run unchanged."""
+
+@dataclass(frozen=True)
+class Arrivals:
+    """This year's international arrivals (agents): age, sex, region index and identity."""
+
+    age: np.ndarray
+    sex: np.ndarray
+    region: np.ndarray
+    uid: np.ndarray
+
+    @classmethod
+    def none(cls) -> Arrivals:
+        return cls(np.zeros(0, np.uint8), np.zeros(0, np.int8), np.zeros(0, np.int64), np.zeros(0, np.uint64))
 
 
 class RegionalModel(mesa.Model):
@@ -60,9 +72,7 @@ class RegionalModel(mesa.Model):
         ]
         self.n_regions = len(self.regions)
         self.flows = _empty_flows(self.n_regions)
-        self.policy_rng = np.random.default_rng([seed, POLICY_STREAM])
         self.crn = CommonRandomNumbers(seed)
-        self.next_arrival_uid = ARRIVAL_UIDS
         self.levers = [build_lever(spec, f"levers[{i}]") for i, spec in enumerate(scenario.levers)]
         self.lever_spending: list[dict] = []  # one record per (year, lever, region) with spending > 0
         self.support: list[dict] = []  # one record per (year, lever, firm) a lever supported directly
@@ -72,8 +82,9 @@ class RegionalModel(mesa.Model):
         self._build_universities()
         self._build_migration()
         self._calibrate_labour_market()
-        start_rd = self.firms.rd_krw(self.firms.employees(self.talent.employer))
-        self.reference_rd_krw = float(start_rd[start_rd > 0].mean())  # R_ref: mean R&D of a performer at the start
+        start_rd = self.firms.rd_krw(self.firms.employees(self.talent.employer), self.scale)
+        performer = start_rd > 0  # R_ref: mean R&D of a performing establishment at the start (KRW per year)
+        self.reference_rd_krw = float(start_rd[performer].sum() / self.firms.establishments[performer].sum())
         self.effects = PolicyEffects.neutral(len(self.firms), self.n_regions)
         self.datacollector = mesa.DataCollector(
             model_reporters={"year": "year"},
@@ -107,25 +118,32 @@ class RegionalModel(mesa.Model):
         t.education[studying] = education.SECONDARY
 
     def _build_firms(self) -> None:
-        """Establishments by region × industry (2023 census), sized so jobs match EAPS employment."""
+        """Establishments by region × industry (2023 census) in cohorts of ``scale`` (the last of each
+        cell holds the remainder, so establishments are exact), sized so jobs match EAPS employment."""
         p = self.params["firms"]
         establishments, workers = self.pack.establishments
-        counts = _stochastic_round_array(establishments / self.scale, self.rng)
-        region, industry = np.unravel_index(np.repeat(np.arange(counts.size), counts.ravel()), counts.shape)
+        whole = np.rint(establishments).astype(np.int64).ravel()
+        agents = -(-whole // self.scale)
+        cell = np.repeat(np.arange(whole.size), agents)
+        weight = np.full(len(cell), self.scale, np.int64)
+        last = np.cumsum(agents)[agents > 0] - 1
+        weight[last] = whole[agents > 0] - self.scale * (agents[agents > 0] - 1)
+        region, industry = np.unravel_index(cell, establishments.shape)
         mean_size = np.divide(workers, establishments, out=np.zeros_like(workers), where=establishments > 0)
         relative = np.minimum(self.rng.pareto(p["size_distribution_pareto_exponent"], len(region)) + 1.0, p["size_cap_workers"])
         size = mean_size[region, industry] * relative / relative.mean()
-        employed = self.pack.labour(self.spec.start_year)["employed"].to_numpy(float) / self.scale
+        employed = self.pack.labour(self.spec.start_year)["employed"].to_numpy(float)
         jobs_wanted = employed * (1.0 + self.params["labour"]["initial_vacancy_rate"])
-        size *= (jobs_wanted / np.bincount(region, weights=size, minlength=self.n_regions))[region]
-        productivity = self._initial_productivity(region, industry, size, employed)
-        rd_intensity = self._initial_rd_intensity(region, industry, size, productivity)
+        size *= (jobs_wanted / np.bincount(region, weights=size * weight, minlength=self.n_regions))[region]
+        productivity = self._initial_productivity(region, industry, size * weight, employed)
+        rd_intensity = self._initial_rd_intensity(region, industry, size, weight, productivity)
         age = _stationary_firm_ages(len(region), p, self.rng)
-        self.firms = FirmPopulation.new(region, industry, size, productivity, rd_intensity, age, self.rng)
-        self.next_firm_uid = len(self.firms)
+        uid = np.arange(len(region), dtype=np.uint64)
+        offset = self.crn.uniforms(uid, self.spec.start_year, Purpose.ROUNDING)
+        self.firms = FirmPopulation.new(region, industry, weight, size, productivity, rd_intensity, age, offset, uid)
         self.tradable = np.isin(np.array(INDUSTRIES), p["tradable_industries"])
 
-    def _initial_productivity(self, region, industry, size, employed) -> np.ndarray:
+    def _initial_productivity(self, region, industry, firm_workers, employed) -> np.ndarray:
         """Value added per worker (KRW/year): industry factor × dispersion, scaled to regional GRDP."""
         p = self.params["firms"]
         _, workers = self.pack.establishments
@@ -134,11 +152,11 @@ class RegionalModel(mesa.Model):
         factor = (national_gva / national_gva.sum()) / (workers.sum(axis=0) / workers.sum())
         factor = np.clip(factor, *p["productivity_industry_factor_bounds"])
         productivity = factor[industry] * self.rng.lognormal(0.0, p["productivity_dispersion"], len(region))
-        value_added = np.bincount(region, weights=productivity * size, minlength=self.n_regions)
-        target = self.pack.grdp_krw / self.scale * np.bincount(region, weights=size, minlength=self.n_regions) / employed
+        value_added = np.bincount(region, weights=productivity * firm_workers, minlength=self.n_regions)
+        target = self.pack.grdp_krw * np.bincount(region, weights=firm_workers, minlength=self.n_regions) / employed
         return productivity * (target / value_added)[region]
 
-    def _initial_rd_intensity(self, region, industry, size, productivity) -> np.ndarray:
+    def _initial_rd_intensity(self, region, industry, size, establishments, productivity) -> np.ndarray:
         """Business R&D by region spread over R&D performers in R&D industries, by value added.
 
         Larger establishments are likelier to perform R&D (probability proportional to size, with
@@ -149,11 +167,11 @@ class RegionalModel(mesa.Model):
         self.rd_industry = np.isin(np.array(INDUSTRIES), p["firms"]["rd_industries"])
         in_rd_industry = self.rd_industry[industry]
         share = p["firms"]["rnd_performing_share_in_rd_industries"]
-        probability = np.minimum(share * size / size[in_rd_industry].mean(), 1.0)
+        probability = np.minimum(share * size / np.average(size[in_rd_industry], weights=establishments[in_rd_industry]), 1.0)
         performer = in_rd_industry & (self.rng.random(len(region)) < probability)
-        value_added = productivity * size
+        value_added = productivity * size * establishments
         performer_va = np.bincount(region[performer], weights=value_added[performer], minlength=self.n_regions)
-        business_rd = self.pack.rd_krw * p["innovation"]["business_share_of_rd"] / self.scale
+        business_rd = self.pack.rd_krw * p["innovation"]["business_share_of_rd"]
         self.rd_intensity_by_region = np.divide(business_rd, performer_va, out=np.zeros(self.n_regions), where=performer_va > 0)
         return np.where(performer, self.rd_intensity_by_region[region], 0.0)
 
@@ -185,7 +203,7 @@ class RegionalModel(mesa.Model):
             pool = np.flatnonzero(active & (t.region == r))
             chosen = self.rng.permutation(pool)[: employed_target[r]]
             firms = np.flatnonzero(self.firms.region == r)
-            slots = np.repeat(firms, self.firms.jobs()[firms])
+            slots = np.repeat(firms, self.firms.jobs(self.scale)[firms])
             self.rng.shuffle(slots)
             t.employer[chosen[: len(slots)]] = slots[: len(chosen)]
         unemployment = self.pack.mean_unemployment_rate(self.spec.start_year)
@@ -201,14 +219,10 @@ class RegionalModel(mesa.Model):
 
     def _job_loss_rate_from_exits_and_moves(self) -> np.ndarray:
         """Share of each region's jobs lost in a year through firm closures and workers' moves."""
-        f, t, fp = self.firms, self.talent, self.params["firms"]
-        young = f.age < fp["young_firm_years"]
-        relative = np.power(f.size, -fp["exit_size_elasticity"])
-        for group in (young, ~young):
-            relative[group] /= relative[group].mean()
-        hazard = np.where(young, self.young_firm_hazard, fp["exit_rate"]) * relative
-        jobs = np.bincount(f.region, weights=f.size, minlength=self.n_regions)
-        closures = np.bincount(f.region, weights=f.size * np.minimum(hazard, 1.0), minlength=self.n_regions) / jobs
+        f, t = self.firms, self.talent
+        hazard = self._closure_hazard(self.young_firm_hazard)
+        jobs = np.bincount(f.region, weights=f.workers(), minlength=self.n_regions)
+        closures = np.bincount(f.region, weights=f.workers() * np.minimum(hazard, 1.0), minlength=self.n_regions) / jobs
         employed = t.employed
         workers = t.count_by_region(self.n_regions, employed)
         moves = np.bincount(t.region[employed], weights=self.move_probability[t.region[employed], t.age[employed]], minlength=self.n_regions)
@@ -263,8 +277,9 @@ class RegionalModel(mesa.Model):
                 {"year": self.year, "lever": lever.label, "region": self.regions[r].code, "spending_krw": float(spending[r])}
                 for r in np.flatnonzero(spending > 0)
             )
-        self.firms.size = self.firms.size + self.effects.extra_jobs
-        self.firms.productivity = self.firms.productivity * (1.0 + self.effects.productivity_gain)
+        f = self.firms
+        f.size = f.size + np.divide(self.effects.extra_jobs, f.establishments, out=np.zeros(len(f)), where=f.establishments > 0)
+        f.productivity = f.productivity * (1.0 + self.effects.productivity_gain)
 
     def region_mask(self, codes: list[str] | None, region_type: str = "all") -> np.ndarray:
         """Boolean mask over regions: listed codes (all if None) intersected with a region type."""
@@ -303,14 +318,12 @@ class RegionalModel(mesa.Model):
         self.flows["international_net_migration"] = (
             np.bincount(arrivals.region, minlength=self.n_regions) - np.bincount(t.region[leaves], minlength=self.n_regions)
         )
-        arrival_uid = np.arange(self.next_arrival_uid, self.next_arrival_uid + len(arrivals.age), dtype=np.uint64)
-        self.next_arrival_uid += len(arrivals.age)
-        uid = np.concatenate((newborn_uid, arrival_uid))
+        uid = np.concatenate((newborn_uid, arrivals.uid))
         newcomers = TalentPool.new(
             np.concatenate((np.zeros(len(newborn_region), np.uint8), arrivals.age)),
             np.concatenate((newborn_sex, arrivals.sex)),
             np.concatenate((newborn_region, arrivals.region)),
-            np.concatenate((np.zeros(len(newborn_region), np.int8), self._migrant_education(arrivals.age))),
+            np.concatenate((np.zeros(len(newborn_region), np.int8), self._migrant_education(arrivals.age, arrivals.uid))),
             uid,
             crn.uniforms(uid, year, Purpose.PARTICIPATION),
         )
@@ -336,8 +349,15 @@ class RegionalModel(mesa.Model):
         years = sorted(path)
         return float(np.interp(year, years, [path[y] for y in years]))
 
-    def _international_migration(self, year: int, dies: np.ndarray):
-        """Arriving agents and a mask of departing agents (never someone who died this year)."""
+    def _international_migration(self, year: int, dies: np.ndarray) -> tuple[Arrivals, np.ndarray]:
+        """Arriving agents and a mask of departing agents (never someone who died this year).
+
+        The year's net migrants (persons) are spread over cells region × sex × age by the regions'
+        population shares and the migrants' age-sex profile. Net arrivals per cell are whole counts by
+        systematic rounding with a yearly keyed offset (the total within one agent of the assumption),
+        and the k-th arrival of a cell has an identity derived from (year, cell, k); net departures are
+        drawn per person from uniforms keyed by uid.
+        """
         t, dp = self.talent, self.params["demography"]
         use_official = self.spec.international_migration == "kostat_2022_medium"
         net = self.pack.international_net_migration(year) if use_official or year <= LAST_OBSERVED_YEAR else 0.0
@@ -350,15 +370,20 @@ class RegionalModel(mesa.Model):
             dp["international_migrant_constant_level"],
         )
         population = t.count_by_region(self.n_regions).astype(float)
-        rng = self._generator(Purpose.INTERNATIONAL)
-        moves = demography.international_migrants(net, self.scale, profile, population / population.sum(), rng)
-        leaves = demography.departure_mask(t.age, t.sex, t.region, moves.departures, rng) & ~dies
-        return moves, leaves
+        expected = abs(net) / self.scale * (population / population.sum())[:, None, None] * profile[None, :, :]
+        if net < 0:
+            leaves = demography.departure_mask(t.age, t.sex, t.region, expected, self.crn.uniforms(t.uid, year, Purpose.EMIGRATION)) & ~dies
+            return Arrivals.none(), leaves
+        offset = self.crn.uniforms(np.zeros(1, np.uint64), year, Purpose.INTERNATIONAL)[0]
+        counts = demography.systematic_counts(expected.ravel(), offset)
+        region, sex, age = np.unravel_index(np.repeat(np.arange(expected.size), counts), expected.shape)
+        uid = demography.arrival_identities(counts, year, ARRIVAL_NAMESPACE)
+        return Arrivals(age.astype(np.uint8), sex.astype(np.int8), region, uid), np.zeros(len(t), bool)
 
-    def _migrant_education(self, age: np.ndarray) -> np.ndarray:
+    def _migrant_education(self, age: np.ndarray, uid: np.ndarray) -> np.ndarray:
         p = self.params["universities"]
         tertiary = np.interp(age, p["attainment_profile_ages"], p["attainment_profile_shares"])
-        draw = self._generator(Purpose.INTERNATIONAL).random(len(age))
+        draw = self.crn.uniforms(uid, self.year, Purpose.ARRIVAL_EDUCATION)
         return np.where(draw < tertiary, education.UNIVERSITY, education.SECONDARY).astype(np.int8)
 
     def internal_migration(self) -> None:
@@ -387,7 +412,7 @@ class RegionalModel(mesa.Model):
         self.flows["out_migrants"] = np.bincount(origin, minlength=self.n_regions)
         self.flows["in_migrants"] = np.bincount(destination, minlength=self.n_regions)
         t.region[movers] = destination
-        keeps_job = self.policy_rng.random(len(movers)) < e.remote_work_share if e.remote_work_share > 0 else np.zeros(len(movers), bool)
+        keeps_job = self.crn.uniforms(t.uid[movers], self.year, Purpose.REMOTE_WORK) < e.remote_work_share
         t.employer[movers[~keeps_job]] = NOT_EMPLOYED
 
     def education(self) -> None:
@@ -413,46 +438,59 @@ class RegionalModel(mesa.Model):
             t.employer[entrants] = NOT_EMPLOYED
 
     def firm_dynamics(self) -> None:
-        """Innovation and growth, exits, and entry of startups and university spin-offs."""
+        """Innovation and growth, closures, and entry of startups and university spin-offs."""
         f, fp, ip, up = self.firms, self.params["firms"], self.params["innovation"], self.params["universities"]
+        crn, year = self.crn, self.year
         self.in_labour_force = self.labour_force_mask()
         employees = f.employees(self.talent.employer)
-        rd_firms = np.flatnonzero(f.rd_intensity > 0)
-        f.collaborating[:] = False
-        rng = self._generator(Purpose.COLLABORATION)
-        for university in self.universities:
-            in_region = rd_firms[f.region[rd_firms] == university.region_index]
-            share = min(up["partner_share_of_rd_firms"] + self.effects.partner_share_extra[university.region_index], 1.0)
-            f.collaborating[university.choose_partners(in_region, share, rng)] = True
-        research = (np.array([u.research_krw for u in self.universities]) + self.effects.university_research_krw) / self.scale
+        self._choose_university_partners(up)
+        research = np.array([u.research_krw for u in self.universities]) + self.effects.university_research_krw
         subsidy = ip["rnd_subsidy_additionality"] * self.effects.rd_subsidy_krw
+        self.flows["rd_spending_krw"] = np.bincount(f.region, weights=f.rd_krw(employees, self.scale) + subsidy, minlength=self.n_regions)
         log_change = f.innovate(
-            employees, self.n_regions, research, ip, self.reference_rd_krw, self.crn.stream(f.uid, self.year, Purpose.INNOVATION),
-            subsidy, self.effects.spillover_multiplier,
+            employees, self.scale, self.n_regions, research, ip, self.reference_rd_krw,
+            (crn.uniforms(f.uid, year, Purpose.INNOVATING), crn.uniforms(f.uid, year, Purpose.INNOVATION)),
+            subsidy, self.effects.treated_establishments, self.effects.spillover_multiplier,
         )
-        self.flows["rd_spending_krw"] = np.bincount(f.region, weights=f.rd_krw(employees) + subsidy, minlength=self.n_regions)
         self.flows["innovations"] = np.bincount(f.region, weights=f.innovations, minlength=self.n_regions)
         jobs = np.bincount(f.region, weights=employees, minlength=self.n_regions)
         self.log_wage_growth = np.divide(
             np.bincount(f.region, weights=employees * log_change, minlength=self.n_regions), jobs, out=np.zeros(self.n_regions), where=jobs > 0
         )
-        tradable_before = np.bincount(f.region, weights=f.size * self.tradable[f.industry], minlength=self.n_regions)
+        tradable_before = np.bincount(f.region, weights=f.workers() * self.tradable[f.industry], minlength=self.n_regions)
         f.grow(log_change, self.tradable, fp["employment_elasticity_to_productivity"])
-        exits = f.exit_mask(
-            self.young_firm_hazard * self.effects.young_exit_multiplier[f.region], fp["exit_rate"], int(fp["young_firm_years"]),
-            fp["exit_size_elasticity"], self.crn.stream(f.uid, self.year, Purpose.FIRM_EXIT),
-        )
-        self.flows["firm_exits"] = np.bincount(f.region[exits], minlength=self.n_regions)
-        slots_before = np.bincount(self._market(f.region, f.industry), weights=f.size, minlength=2 * self.n_regions)
-        entrants = self._entrants(exits, up)
-        self.flows["startups"] = np.bincount(entrants.region, minlength=self.n_regions)
-        new_index = f.keep_and_append(~exits, entrants)
-        self._reallocate_closed_demand(slots_before, len(f) - len(entrants))
+        n_markets = 2 * self.n_regions
+        workers_before = np.bincount(self._market(f.region, f.industry), weights=f.workers(), minlength=n_markets)
+        closed = f.closures(self._closure_hazard(self.young_firm_hazard * self.effects.young_exit_multiplier[f.region]), crn.uniforms(f.uid, year, Purpose.FIRM_EXIT))
+        self.flows["firm_exits"] = np.bincount(f.region, weights=closed, minlength=self.n_regions).astype(np.int64)
+        entrants = self._entrants(up)  # the birth rate is per establishment active during the year
+        self._lose_jobs_at_closures(closed)
+        f.establishments -= closed
+        self.flows["startups"] = entrants.count_by_region(self.n_regions)
+        new_index = f.keep_and_append(f.establishments > 0, entrants)
+        firm_rules.reallocate_closed_demand(f, self._market(f.region, f.industry), workers_before, len(f) - len(entrants), n_markets)
         employer = self.talent.employer  # in place: workers of closed firms get new_index −1 = NOT_EMPLOYED
         workers = np.flatnonzero(employer >= 0)
         employer[workers] = new_index[employer[workers]]
         f.age += 1
         self._rebalance_local_demand(tradable_before)
+
+    def _lose_jobs_at_closures(self, closed: np.ndarray) -> None:
+        """Workers of closing establishments lose their jobs: each worker of a firm agent with a share
+        s of its establishments closing leaves with probability s (keyed by the worker)."""
+        f, t = self.firms, self.talent
+        share = np.divide(closed, f.establishments, out=np.zeros(len(f)), where=f.establishments > 0)
+        workers = np.flatnonzero(t.employer >= 0)
+        at_risk = workers[share[t.employer[workers]] > 0]
+        loses = self.crn.uniforms(t.uid[at_risk], self.year, Purpose.CLOSURE_JOB_LOSS) < share[t.employer[at_risk]]
+        t.employer[at_risk[loses]] = NOT_EMPLOYED
+
+    def _choose_university_partners(self, up: dict) -> None:
+        """Each R&D-performing firm's share of establishments with a university partner this year:
+        the region's partner share (levers raise it), the same for every cohort of performers."""
+        f = self.firms
+        share = np.minimum(up["partner_share_of_rd_firms"] + self.effects.partner_share_extra, 1.0)
+        f.collaborating = np.where(f.rd_intensity > 0, share[f.region], 0.0)
 
     @property
     def young_firm_hazard(self) -> float:
@@ -460,71 +498,54 @@ class RegionalModel(mesa.Model):
         fp = self.params["firms"]
         return 1.0 - fp["five_year_survival"] ** (1.0 / fp["young_firm_years"])
 
-    def _entrants(self, exits: np.ndarray, up: dict) -> FirmPopulation:
-        """Startups (birth rate × firms, following working-age population) and university spin-offs.
+    def _closure_hazard(self, young_hazard: np.ndarray | float) -> np.ndarray:
+        fp = self.params["firms"]
+        return firm_rules.closure_hazard(
+            self.firms, np.broadcast_to(young_hazard, len(self.firms)), fp["exit_rate"], int(fp["young_firm_years"]),
+            fp["exit_size_elasticity"],
+        )
 
-        Startups copy the industry and productivity of a random incumbent of their region and, in
-        R&D industries, perform R&D with the documented performer share; spin-offs copy an
-        R&D-performing firm of the university's region and perform R&D. Entrants start at the
-        mean size of the young firms (younger than ``young_firm_years``) of their market.
-        """
-        f, fp, rng = self.firms, self.params["firms"], self._generator(Purpose.ENTRY)
+    def _entrants(self, up: dict) -> FirmPopulation:
+        """Startups (birth rate × establishments, following working-age population) and university
+        spin-offs (in proportion to research, in the R&D-performing industries of the university's
+        region, all performing R&D); startups in R&D industries perform R&D with the documented
+        performer share. See ``sim.mechanisms.firms.entrant_cohorts``."""
+        f, fp = self.firms, self.params["firms"]
         working_age = self._working_age_by_region()
         growth = np.divide(working_age, self.working_age_last, out=np.ones(self.n_regions), where=self.working_age_last > 0)
         self.working_age_last = working_age
-        expected = fp["birth_rate"] * f.count_by_region(self.n_regions) * growth * self.effects.startup_multiplier
-        startups = rng.poisson(expected)
-        spinoffs = np.array([
-            u.spin_off_count(up["spinoffs_per_trillion_krw_research"] * self.effects.spinoff_multiplier[u.region_index], self.scale, rng)
-            for u in self.universities
-        ])
-        rd_firms = np.flatnonzero(f.rd_intensity > 0)
-        parents = np.concatenate(
-            (_sample_by_region(f.region, startups, rng), rd_firms[_sample_by_region(f.region[rd_firms], spinoffs, rng)])
-        )
+        shape = (self.n_regions, len(INDUSTRIES))
+        active = (f.size > 0) & (f.establishments > 0)
+        cell = f.region.astype(np.int64) * len(INDUSTRIES) + f.industry
+
+        def establishments(mask: np.ndarray) -> np.ndarray:
+            return np.bincount(cell[mask], weights=f.establishments[mask], minlength=np.prod(shape)).reshape(shape).astype(float)
+
+        startups = fp["birth_rate"] * establishments(active) * (growth * self.effects.startup_multiplier)[:, None]
+        performers = establishments(active & (f.rd_intensity > 0))
+        research = np.array([u.research_krw for u in self.universities])
+        spinoffs_by_region = research / 1e12 * up["spinoffs_per_trillion_krw_research"] * self.effects.spinoff_multiplier
+        spinoffs = split_rows(spinoffs_by_region, performers)
+        for university in self.universities:
+            university.spinoffs = float(spinoffs_by_region[university.region_index])
         market = self._market(f.region, f.industry)
-        young = f.age < fp["young_firm_years"]
-        young_firms = np.bincount(market[young], minlength=2 * self.n_regions)
+        young = active & (f.age < fp["young_firm_years"])
+        young_establishments = np.bincount(market[young], weights=f.establishments[young], minlength=2 * self.n_regions)
         young_size = np.divide(
-            np.bincount(market[young], weights=f.size[young], minlength=2 * self.n_regions), young_firms,
-            out=np.zeros(2 * self.n_regions), where=young_firms > 0,
+            np.bincount(market[young], weights=f.workers()[young], minlength=2 * self.n_regions), young_establishments,
+            out=np.zeros(2 * self.n_regions), where=young_establishments > 0,
         )
-        is_spinoff = np.arange(len(parents)) >= startups.sum()
-        performs = self.rd_industry[f.industry[parents]] & (
-            is_spinoff | (rng.random(len(parents)) < fp["rnd_performing_share_in_rd_industries"])
+        market_of = np.arange(self.n_regions)[:, None] * 2 + self.tradable[None, :].astype(int)
+        performer_share = np.where(self.rd_industry, fp["rnd_performing_share_in_rd_industries"], 0.0)[None, :].repeat(self.n_regions, 0)
+        common = (f, young_size, market_of, self.rd_intensity_by_region, self.crn, self.year)
+        return FirmPopulation.concat(
+            firm_rules.entrant_cohorts(startups, performer_share, *common, tag=firm_rules.STARTUP_TAG),
+            firm_rules.entrant_cohorts(spinoffs, np.ones(shape), *common, tag=firm_rules.SPINOFF_TAG),
         )
-        rd_intensity = np.where(performs, self.rd_intensity_by_region[f.region[parents]], 0.0)
-        return FirmPopulation.new(
-            f.region[parents], f.industry[parents], young_size[market[parents]], f.productivity[parents], rd_intensity,
-            np.zeros(len(parents)), rng, first_uid=self._take_firm_uids(len(parents)),
-        )
-
-    def _generator(self, purpose: Purpose) -> np.random.Generator:
-        """This year's generator for one purpose (see ``sim.crn.yearly_generator``)."""
-        return yearly_generator(self.seed, self.year, purpose)
-
-    def _take_firm_uids(self, n: int) -> int:
-        """First of ``n`` new firm identifiers (never reused, so lever projects follow their firm)."""
-        first = self.next_firm_uid
-        self.next_firm_uid += n
-        return first
 
     def _market(self, region: np.ndarray, industry: np.ndarray) -> np.ndarray:
         """Market index of firms: region × (non-tradable 0, tradable 1)."""
         return region.astype(np.int64) * 2 + self.tradable[industry]
-
-    def _reallocate_closed_demand(self, slots_before: np.ndarray, survivors: int) -> None:
-        """Jobs of closed firms not taken by entrants go to the surviving firms of the same market,
-        in proportion to their size (competitors take over the market share), so churn alone
-        changes neither the jobs of a market nor the shape of its size distribution."""
-        f = self.firms
-        market = self._market(f.region, f.industry)
-        entrant_slots = np.bincount(market[survivors:], weights=f.size[survivors:], minlength=2 * self.n_regions)
-        survivor_slots = np.bincount(market[:survivors], weights=f.size[:survivors], minlength=2 * self.n_regions)
-        factor = np.divide(
-            np.maximum(slots_before - entrant_slots, 0.0), survivor_slots, out=np.ones(2 * self.n_regions), where=survivor_slots > 0
-        )
-        f.size[:survivors] *= factor[market[:survivors]]
 
     def _working_age_by_region(self) -> np.ndarray:
         t = self.talent
@@ -533,14 +554,15 @@ class RegionalModel(mesa.Model):
     def _rebalance_local_demand(self, tradable_before: np.ndarray) -> None:
         """Non-tradable jobs follow local population, the local multiplier of tradable jobs, and
         wage adjustment: a share of the gap between the labour force (at the base unemployment
-        rate) and the jobs on offer closes each year."""
+        rate) and the jobs on offer closes each year (persons)."""
         f, lp = self.firms, self.params["labour"]
         non_tradable = ~self.tradable[f.industry]
+        workers = f.workers()
         population = self.talent.count_by_region(self.n_regions).astype(float)
-        tradable_after = np.bincount(f.region, weights=f.size * self.tradable[f.industry], minlength=self.n_regions)
-        current = np.bincount(f.region, weights=f.size * non_tradable, minlength=self.n_regions)
-        labour_force = self.talent.count_by_region(self.n_regions, self.in_labour_force).astype(float)
-        jobs_gap = labour_force * (1.0 - self.base_unemployment_rate) - np.bincount(f.region, weights=f.size, minlength=self.n_regions)
+        tradable_after = np.bincount(f.region, weights=workers * self.tradable[f.industry], minlength=self.n_regions)
+        current = np.bincount(f.region, weights=workers * non_tradable, minlength=self.n_regions)
+        labour_force = self.talent.count_by_region(self.n_regions, self.in_labour_force).astype(float) * self.scale
+        jobs_gap = labour_force * (1.0 - self.base_unemployment_rate) - np.bincount(f.region, weights=workers, minlength=self.n_regions)
         target = (
             self.non_tradable_jobs * population / self.population_last
             + lp["local_multiplier_tradable"] * (tradable_after - tradable_before)
@@ -548,7 +570,7 @@ class RegionalModel(mesa.Model):
         )
         factor = np.divide(np.maximum(target, 0.0), current, out=np.ones(self.n_regions), where=current > 0)
         f.scale_sizes(non_tradable, factor)
-        self.non_tradable_jobs = np.bincount(f.region, weights=f.size * non_tradable, minlength=self.n_regions)
+        self.non_tradable_jobs = np.bincount(f.region, weights=f.workers() * non_tradable, minlength=self.n_regions)
         self.population_last = population
 
     def labour_market(self) -> None:
@@ -560,9 +582,11 @@ class RegionalModel(mesa.Model):
         t.employer[workers[leaving]] = NOT_EMPLOYED
         workers = workers[~leaving]
         employees = f.employees(t.employer[workers])
-        wanted = f.jobs()
+        wanted = f.jobs(self.scale)
         excess = np.maximum(employees - wanted, 0)
-        laid_off = workers[labour.layoff_mask(t.employer[workers], excess, employees, self._generator(Purpose.LAYOFF))]
+        at_risk = workers[excess[t.employer[workers]] > 0]  # workers of shrinking firms
+        layoff_draw = self.crn.uniforms(t.uid[at_risk], self.year, Purpose.LAYOFF)
+        laid_off = at_risk[labour.layoff_mask(t.employer[at_risk], excess, employees, layoff_draw)]
         vacancies = np.maximum(wanted - employees + np.bincount(t.employer[laid_off], minlength=len(f)), 0)
         t.employer[laid_off] = NOT_EMPLOYED
         seekers = np.flatnonzero(active & (t.employer == NOT_EMPLOYED))
@@ -570,31 +594,48 @@ class RegionalModel(mesa.Model):
         self._update_unemployment_rate()
 
     def _match(self, seekers: np.ndarray, vacancies: np.ndarray, lp: dict) -> None:
-        """Hire seekers into vacancy slots, first in their region, then in adjacent regions."""
-        t, f = self.talent, self.firms
+        """Hire seekers into vacancy slots, first in their region, then in adjacent regions.
+
+        Hires per market follow the matching function; who is hired is decided by each seeker's keyed
+        uniform, and which vacancy they fill by keyed positions of seekers and of vacancy slots (firm
+        identity, slot ordinal) on a circle (``labour.assign_to_slots``), so one more vacancy or seeker
+        changes only the pairs next to it.
+        """
+        t, f, crn, year = self.talent, self.firms, self.crn, self.year
         alpha = lp["matching_elasticity_unemployment"]
-        rng = self._generator(Purpose.JOB_ASSIGNMENT)
         rounds = (
-            (False, self.matching_efficiency, Purpose.HIRING),
-            (True, self.matching_efficiency * lp["commuting_share_adjacent"], Purpose.COMMUTE_HIRING),
+            (0, self.matching_efficiency, Purpose.HIRING),
+            (1, self.matching_efficiency * lp["commuting_share_adjacent"], Purpose.COMMUTE_HIRING),
         )
+        links = self.pack.adjacency | self.effects.commuting_links
+        by_region = np.argsort(f.region, kind="stable")
+        bounds = np.searchsorted(f.region[by_region], np.arange(self.n_regions + 1))
         for commuting_round, efficiency, purpose in rounds:
             home = t.region[seekers]
             n_seekers = np.bincount(home, minlength=self.n_regions)
             open_by_region = np.bincount(f.region, weights=vacancies, minlength=self.n_regions)
-            links = self.pack.adjacency | self.effects.commuting_links
             if commuting_round:
                 open_by_region = links.astype(float) @ open_by_region
             hires = labour.matches(n_seekers, open_by_region, efficiency, alpha)
             finding = np.divide(hires, n_seekers, out=np.zeros(self.n_regions), where=n_seekers > 0)
-            hired = seekers[self.crn.uniforms(t.uid[seekers], self.year, purpose) < finding[home]]
-            for r in range(self.n_regions):
-                takers = hired[t.region[hired] == r]
+            hired = seekers[crn.uniforms(t.uid[seekers], year, purpose) < finding[home]]
+            hired = hired[np.argsort(t.region[hired], kind="stable")]
+            position = crn.uniforms(t.uid[hired], year, Purpose.JOB_ASSIGNMENT, salt=commuting_round)
+            hired_bounds = np.searchsorted(t.region[hired], np.arange(self.n_regions + 1))
+            for r in np.flatnonzero(np.diff(hired_bounds)):
+                takers, taker_position = hired[hired_bounds[r] : hired_bounds[r + 1]], position[hired_bounds[r] : hired_bounds[r + 1]]
                 markets = np.flatnonzero(links[r]) if commuting_round else np.array([r])
-                firms = np.flatnonzero(np.isin(f.region, markets) & (vacancies > 0))
-                slots = labour.vacancy_slots(vacancies, firms, rng)[: len(takers)]
-                t.employer[takers[: len(slots)]] = slots
-                np.subtract.at(vacancies, slots, 1)
+                firms = np.concatenate([by_region[bounds[m] : bounds[m + 1]] for m in markets])
+                firms = firms[vacancies[firms] > 0]
+                slot_firm = np.repeat(firms, vacancies[firms])
+                if len(takers) > len(slot_firm):  # fewer slots than hires: the lowest positions are hired
+                    keep = np.argsort(taker_position, kind="stable")[: len(slot_firm)]
+                    takers, taker_position = takers[keep], taker_position[keep]
+                ordinal = np.arange(len(slot_firm)) - np.repeat(np.cumsum(vacancies[firms]) - vacancies[firms], vacancies[firms])
+                slot_position = crn.uniforms(identities(f.uid[slot_firm], ordinal.astype(np.uint64)), year, Purpose.JOB_SLOT, salt=commuting_round)
+                filled = slot_firm[labour.assign_to_slots(taker_position, slot_position)]
+                t.employer[takers] = filled
+                np.subtract.at(vacancies, filled, 1)
             seekers = seekers[t.employer[seekers] == NOT_EMPLOYED]
 
     def labour_force_mask(self) -> np.ndarray:
@@ -622,7 +663,7 @@ class RegionalModel(mesa.Model):
             self.population_last = self.talent.count_by_region(self.n_regions).astype(float)
             self.working_age_last = self._working_age_by_region()
             non_tradable = ~self.tradable[self.firms.industry]
-            self.non_tradable_jobs = np.bincount(self.firms.region, weights=self.firms.size * non_tradable, minlength=self.n_regions)
+            self.non_tradable_jobs = np.bincount(self.firms.region, weights=self.firms.workers() * non_tradable, minlength=self.n_regions)
             self.log_wage_growth = np.zeros(self.n_regions)
         measures = region_measures(self, initial)
         f = self.firms
@@ -673,6 +714,12 @@ def _age_band_profile(bands: dict[str, float]) -> np.ndarray:
     return profile
 
 
+def split_rows(totals: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Each row's total spread over its columns in proportion to ``weights`` (zero rows stay zero)."""
+    row_sums = weights.sum(axis=1, keepdims=True)
+    return np.divide(totals[:, None] * weights, row_sums, out=np.zeros_like(weights, dtype=float), where=row_sums > 0)
+
+
 def _stationary_firm_ages(n: int, p: dict, rng: np.random.Generator) -> np.ndarray:
     """Firm ages drawn from the stationary distribution implied by the exit hazards (years)."""
     young_years = int(p["young_firm_years"])
@@ -682,13 +729,3 @@ def _stationary_firm_ages(n: int, p: dict, rng: np.random.Generator) -> np.ndarr
         ages < young_years, young_survival**ages, p["five_year_survival"] * (1 - p["exit_rate"]) ** (ages - young_years)
     )
     return rng.choice(ages, size=n, p=survival / survival.sum())
-
-
-def _sample_by_region(region: np.ndarray, counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """For each region r, ``counts[r]`` random indices (with replacement) of items in region r."""
-    order = np.argsort(region, kind="stable")
-    bounds = np.searchsorted(region[order], np.arange(len(counts) + 1))
-    sizes = np.diff(bounds)
-    want = np.repeat(np.arange(len(counts)), np.where(sizes > 0, counts, 0))
-    offset = (rng.random(len(want)) * sizes[want]).astype(np.int64)
-    return order[bounds[want] + offset]

@@ -98,27 +98,34 @@ def test_newborn_sex_ratio(rng):
     assert abs(sexes.mean() - male_share) < 5 * np.sqrt(male_share * (1 - male_share) / 1_000_000)
 
 
-def test_international_arrivals_expected_count_and_cells(rng):
+def test_migrant_profile_sums_to_one_with_its_male_share_and_labour_ages():
     profile = dm.labour_migration_age_profile(0.55, 22.0, 0.4, 0.12, 0.15, 0.005)
     assert profile.sum() == pytest.approx(1.0)
-    region_share = np.full(N_REGIONS, 1 / N_REGIONS)
-    counts = [len(dm.international_migrants(1_050, 100, profile, region_share, rng).age) for _ in range(4_000)]
-    assert set(counts) == {10, 11}
-    assert np.mean(counts) == pytest.approx(10.5, abs=5 * 0.5 / np.sqrt(4_000))
-    flow = dm.international_migrants(2_000_000, 1, profile, region_share, rng)
-    assert len(flow.age) == 2_000_000 and flow.departures.sum() == 0
-    assert abs((flow.sex == dm.MALE).mean() - 0.55) < 0.002
-    assert 0.65 < ((flow.age >= 20) & (flow.age < 40)).mean() < 0.75
+    assert profile[dm.MALE].sum() == pytest.approx(0.55)
+    assert 0.65 < profile[:, 20:40].sum() < 0.75
+
+
+def test_systematic_counts_hand_computed():
+    """Cumulative expectations 0.4, 1.0, 2.7 with offset 0.5: floor(0.9)=0, floor(1.5)=1, floor(3.2)=3."""
+    assert dm.systematic_counts(np.array([0.4, 0.6, 1.7]), 0.5).tolist() == [0, 1, 2]
+    assert dm.systematic_counts(np.array([0.4, 0.6, 1.7]), 0.0).tolist() == [0, 1, 1]
+
+
+def test_systematic_counts_total_within_one_and_each_cell_within_one(rng):
+    expected = rng.random(3_000) * 3
+    for offset in rng.random(50):
+        counts = dm.systematic_counts(expected, offset)
+        assert abs(counts.sum() - expected.sum()) < 1
+        assert (np.abs(counts - expected) < 1).all()
 
 
 def test_international_departures_remove_requested_agents(rng):
     age, sex, region = population(2_000_000, rng)
-    profile = dm.labour_migration_age_profile(0.55, 22.0, 0.4, 0.12, 0.15, 0.005)
-    region_share = np.full(N_REGIONS, 1 / N_REGIONS)
-    flow = dm.international_migrants(-50_000, 1, profile, region_share, rng)
-    assert len(flow.age) == 0 and flow.departures.sum() == 50_000
-    leaving = dm.departure_mask(age, sex, region, flow.departures, rng)
+    departures = np.zeros((N_REGIONS, 2, 101))
+    departures[:, :, 20:40] = 50_000 / departures[:, :, 20:40].size
+    leaving = dm.departure_mask(age, sex, region, departures, rng.random(len(age)))
     assert abs(leaving.sum() - 50_000) < 5 * np.sqrt(50_000)
+    assert not leaving[(age < 20) | (age >= 40)].any()
 
 
 # --- packaged tables (must exist; never skipped) --------------------------------------------

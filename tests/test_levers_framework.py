@@ -167,42 +167,74 @@ def test_running_projects_are_cut_when_the_budget_falls_below_them(small_model):
     model = small_model
     spec = with_levers({"budget_krw_per_year": BUDGET}).levers[0]
     lever = build_lever(spec, "levers[0]")
+    cap = lever.params.cap_per_firm_krw
 
-    def year(y: int, budget: float) -> tuple[np.ndarray, np.ndarray]:
+    def year(y: int, budget: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         model.year = y
         effects = PolicyEffects.neutral(len(model.firms), model.n_regions)
         spending = lever.apply(model, effects, budget)
-        return effects.rd_subsidy_krw * lever.params.cofunding_rate, spending  # project R&D back to grants
+        grants = effects.rd_subsidy_krw * lever.params.cofunding_rate  # project R&D back to grants
+        return grants, effects.treated_establishments, spending
 
-    grant_1, spending_1 = year(2024, BUDGET)
+    grant_1, funded_1, spending_1 = year(2024, BUDGET)
     assert spending_1.sum() == pytest.approx(BUDGET, rel=1e-12)
-    assert grant_1.max() <= lever.params.cap_per_firm_krw
-    funded_1 = np.flatnonzero(grant_1 > 0)
-    assert len(funded_1) >= 2
+    assert funded_1.sum() == pytest.approx(BUDGET / cap, rel=1e-9)  # one establishment per project
+    assert (grant_1 <= cap * np.ceil(funded_1) + 1e-6).all()
+    firms_1 = np.flatnonzero(grant_1 > 0)
+    assert len(firms_1) >= 2
 
     reduced = BUDGET / 10
-    grant_2, spending_2 = year(2025, reduced)
+    grant_2, _, spending_2 = year(2025, reduced)
     assert spending_2.sum() <= reduced * (1 + 1e-12)
     assert spending_2.sum() == pytest.approx(reduced, rel=1e-9)
-    assert set(np.flatnonzero(grant_2 > 1e-3)) == set(funded_1)  # the same projects, nothing new
-    assert grant_2[funded_1] == pytest.approx(grant_1[funded_1] / 10, rel=1e-9)
+    assert set(np.flatnonzero(grant_2 > 1e-3)) == set(firms_1)  # the same projects, nothing new
+    assert grant_2[firms_1] == pytest.approx(grant_1[firms_1] / 10, rel=1e-9)
 
-    grant_3, spending_3 = year(2026, BUDGET)  # the two-year projects have ended
+    grant_3, funded_3, spending_3 = year(2026, BUDGET)  # the two-year projects have ended
     assert spending_3.sum() == pytest.approx(BUDGET, rel=1e-12)
-    assert grant_3.max() <= lever.params.cap_per_firm_krw
+    assert funded_3.sum() == pytest.approx(BUDGET / cap, rel=1e-9)
 
 
 @pytest.mark.parametrize("budget", [0.0, 1.0, 7.9e10, 8e10, 8e10 + 1, 1e12, 1e16])
 def test_allocate_grants_respects_budget_and_cap(small_model, budget):
+    """Single establishments get at most the cap each, until the budget or the eligible establishments run out."""
     model = small_model
-    eligible = model.firms.rd_intensity > 0
+    f = model.firms
+    available = np.where(f.rd_intensity > 0, f.establishments, 0)
     cap = 2e8
-    grant, spending = allocate_grants(model, eligible, budget, cap)
-    assert (grant >= 0).all() and (grant <= cap).all()
-    assert not grant[~eligible].any()
-    assert spending.sum() <= budget * (1 + 1e-12)
-    capacity = eligible.sum() * cap * model.scale
-    assert spending.sum() == pytest.approx(min(budget, capacity), rel=1e-9, abs=1e-6)
+    grants = allocate_grants(model, "test", available, budget, cap)
+    assert (grants.krw >= 0).all() and (grants.krw <= cap * np.ceil(grants.establishments) + 1e-6).all()
+    assert (grants.establishments <= available).all()
+    assert not grants.krw[available == 0].any()
+    assert grants.spending.sum() <= budget * (1 + 1e-12)
+    capacity = available.sum() * cap
+    assert grants.spending.sum() == pytest.approx(min(budget, capacity), rel=1e-9, abs=1e-6)
+    assert grants.establishments.sum() == pytest.approx(min(budget, capacity) / cap, rel=1e-9, abs=1e-9)
+
+
+def test_a_larger_budget_funds_a_superset_of_recipients(small_model):
+    """Keyed lotteries: every establishment funded with 10 bn KRW is funded with 30 bn KRW too."""
+    model = small_model
+    f = model.firms
+    available = np.where(f.rd_intensity > 0, f.establishments, 0)
+    small = allocate_grants(model, "test", available, 1e10, 2e8)
+    large = allocate_grants(model, "test", available, 3e10, 2e8)
+    assert (large.establishments >= np.floor(small.establishments)).all()
+    assert large.establishments.sum() == pytest.approx(3 * small.establishments.sum())
+
+
+def test_a_grant_lottery_ignores_other_candidates(small_model):
+    """Adding eligible firms elsewhere leaves the lottery among the others unchanged except for
+    the few places they take (exponential clocks keyed by firm and slot)."""
+    model = small_model
+    f = model.firms
+    performers = np.where(f.rd_intensity > 0, f.establishments, 0)
+    some = np.where(f.region == 0, performers, 0)
+    alone = allocate_grants(model, "test", some, 1e10, 2e8)
+    with_others = allocate_grants(model, "test", np.where(f.region <= 1, performers, 0), 1e10, 2e8)
+    kept = np.minimum(alone.establishments, with_others.establishments)[f.region == 0].sum()
+    assert kept >= 0.3 * alone.establishments.sum()
+    assert (with_others.establishments[f.region == 0] <= alone.establishments[f.region == 0] + 1e-9).all()
 
 
 # --- paired differences -----------------------------------------------------------------------

@@ -169,7 +169,7 @@ def test_anchor_cluster_adds_its_paid_jobs_to_tradable_rd_firms_of_the_region():
     assert np.isin(np.array(INDUSTRIES)[firms.industry[with_jobs]], ["C", "M"]).all()
     assert (firms.rd_intensity[with_jobs] > 0).all() and model.tradable[firms.industry[with_jobs]].all()
     params = model.levers[0].params
-    assert effects.extra_jobs.sum() * model.scale == pytest.approx(1e11 * params.jobs_share / params.krw_per_job)
+    assert effects.extra_jobs.sum() == pytest.approx(1e11 * params.jobs_share / params.krw_per_job)  # persons
     assert spending.sum() == pytest.approx(1e11, rel=1e-9)
 
 

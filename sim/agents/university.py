@@ -21,7 +21,7 @@ class University(mesa.Agent):
         self.region_index = region_index
         self.research_krw = research_krw  # university R&D spending, KRW per year
         self.entrants = 0
-        self.spinoffs = 0
+        self.spinoffs = 0  # spin-off establishments founded this year (set by the firm entry rule)
 
     def admit(
         self, candidates: np.ndarray, entry_draw: np.ndarray, programme_draw: np.ndarray, params: dict, extra_entry_rate: float
@@ -40,11 +40,3 @@ class University(mesa.Agent):
         self.entrants = len(entrants)
         return entrants, level, years
 
-    def choose_partners(self, rd_firms: np.ndarray, partner_share: float, rng: np.random.Generator) -> np.ndarray:
-        """Indices of this year's collaborating firms among the region's R&D performers."""
-        return rd_firms[rng.random(len(rd_firms)) < partner_share]
-
-    def spin_off_count(self, spinoffs_per_trillion_krw: float, scale: int, rng: np.random.Generator) -> int:
-        """Spin-off firm agents founded this year (Poisson, expected research × rate / scale)."""
-        self.spinoffs = int(rng.poisson(self.research_krw / 1e12 * spinoffs_per_trillion_krw / scale))
-        return self.spinoffs

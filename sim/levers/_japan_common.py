@@ -86,7 +86,7 @@ def rd_establishments(model: RegionalModel, firm_mask: np.ndarray | None = None)
     performs = model.firms.rd_intensity > 0
     if firm_mask is not None:
         performs &= firm_mask
-    return np.bincount(model.firms.region[performs], minlength=model.n_regions).astype(float) * model.scale
+    return model.firms.count_by_region(model.n_regions, performs).astype(float)
 
 
 def collaboration_share(
@@ -161,7 +161,7 @@ def entry_rate_gain(model: RegionalModel, entrants: np.ndarray) -> tuple[np.ndar
 
 def expected_startups(model: RegionalModel) -> np.ndarray:
     """Baseline startups a year by region (birth rate × establishments)."""
-    establishments = model.firms.count_by_region(model.n_regions).astype(float) * model.scale
+    establishments = model.firms.count_by_region(model.n_regions).astype(float)
     return model.params["firms"]["birth_rate"] * establishments
 
 
@@ -172,10 +172,10 @@ def startup_factor(model: RegionalModel, extra_startups: np.ndarray) -> np.ndarr
 
 
 def tradable_job_shares(model: RegionalModel, eligible: np.ndarray, jobs: np.ndarray) -> np.ndarray:
-    """``extra_jobs`` per firm placing ``jobs`` persons per region on ``eligible`` firms in
-    proportion to their size (a firm agent stands for ``model.scale`` establishments)."""
+    """``extra_jobs`` per firm agent (persons) placing ``jobs`` persons per region on ``eligible``
+    firms in proportion to their workers."""
     firms = model.firms
-    weight = np.where(eligible, firms.size, 0.0)
+    weight = np.where(eligible, firms.workers(), 0.0)
     by_region = np.bincount(firms.region, weights=weight, minlength=model.n_regions)
-    per_unit = np.divide(jobs, by_region * model.scale, out=np.zeros(model.n_regions), where=by_region > 0)
+    per_unit = np.divide(jobs, by_region, out=np.zeros(model.n_regions), where=by_region > 0)
     return weight * per_unit[firms.region]

@@ -7,8 +7,9 @@ active (``start <= year <= end``), the model calls ``Lever.apply``, which
 - writes its effects into the year's ``PolicyEffects`` (the only channel into the mechanisms),
 - returns what it spent by region (KRW), never more than its yearly budget.
 
-Levers draw random numbers only from ``model.policy_rng``, a stream separate from the model's
-own, so a lever that spends nothing leaves a run identical to the baseline with the same seed.
+A lever's random choices (grant lotteries) are keyed uniforms of (seed, year, the lever's label,
+the establishment slot they concern), so a larger budget funds a superset of a smaller one's
+recipients and a lever whose effects are zero leaves the run identical to the baseline.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from sim.crn import Purpose, identities, label_salt, smallest_keys
 from sim.errors import ScenarioError
 
 if TYPE_CHECKING:
@@ -35,9 +37,10 @@ class PolicyEffects:
     like ``model.regions``. Neutral values: 0 for additions, 1 for multipliers, False for links.
     """
 
-    rd_subsidy_krw: np.ndarray  # [firms] publicly supported R&D per establishment this year, incl. co-funding (KRW)
-    productivity_gain: np.ndarray  # [firms] one-off proportional productivity rise this year
-    extra_jobs: np.ndarray  # [firms] added desired employment per establishment (worker agents, persistent)
+    rd_subsidy_krw: np.ndarray  # [firms] publicly supported R&D of the firm agent this year, incl. co-funding (KRW)
+    treated_establishments: np.ndarray  # [firms] establishments of the agent doing that supported R&D
+    productivity_gain: np.ndarray  # [firms] one-off proportional productivity rise of the agent this year
+    extra_jobs: np.ndarray  # [firms] added desired employment of the agent (persons, persistent)
     startup_multiplier: np.ndarray  # [regions] multiplier on the startup rate
     young_exit_multiplier: np.ndarray  # [regions] multiplier on young firms' exit hazard
     spillover_multiplier: np.ndarray  # [regions] multiplier on the knowledge-spillover term
@@ -57,6 +60,7 @@ class PolicyEffects:
         zeros, ones = np.zeros(n_regions), np.ones(n_regions)
         return cls(
             rd_subsidy_krw=np.zeros(n_firms),
+            treated_establishments=np.zeros(n_firms),
             productivity_gain=np.zeros(n_firms),
             extra_jobs=np.zeros(n_firms),
             startup_multiplier=ones.copy(),
@@ -72,6 +76,12 @@ class PolicyEffects:
             commuting_links=np.zeros((n_regions, n_regions), bool),
             supported_establishments=np.zeros(n_firms),
         )
+
+    def fund_rd(self, grants: Grants, cofunding_rate: float) -> None:
+        """R&D projects: the grant pays ``cofunding_rate`` of each project's cost, the firm the rest."""
+        self.rd_subsidy_krw += grants.krw / cofunding_rate
+        self.treated_establishments += grants.establishments
+        self.supported_establishments += grants.establishments
 
 
 class LeverParams(BaseModel):
@@ -162,36 +172,55 @@ def describe_params(cls: type[Lever]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Grants:
+    """Grants of one lever in one year: KRW and funded establishments per firm agent, KRW by region."""
+
+    krw: np.ndarray  # [firms] grants to the agent's establishments (KRW per year)
+    establishments: np.ndarray  # [firms] establishments funded (the last one funded may be in part)
+    spending: np.ndarray  # [regions] KRW
+
+
 def allocate_grants(
     model: RegionalModel,
-    eligible: np.ndarray,
+    label: str,
+    available: np.ndarray,
     budget_krw: float,
     cap_per_establishment_krw: float,
     weights: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Grants to eligible firms in a random order (``model.policy_rng``) until the budget runs out.
+    first_slot: np.ndarray | None = None,
+) -> Grants:
+    """Grants of at most ``cap_per_establishment_krw`` to single establishments, in a keyed random
+    order, until the budget runs out (the last one funded gets the remainder).
 
-    Each firm agent stands for ``model.scale`` establishments, each receiving at most
-    ``cap_per_establishment_krw``; ``weights`` (e.g. R&D) make heavier firms likelier to come first.
-    Returns (grant per establishment [firms], spending by region [regions]), spending ≤ budget.
+    ``available`` [firms] counts each agent's establishments that may be funded (0 = not eligible);
+    establishment slot j of a firm is keyed by (seed, year, lever ``label``, firm uid, j), with slots
+    numbered from ``first_slot`` (slots below it already hold a project). ``weights`` [firms] (e.g.
+    value added) make establishments of heavier firms likelier to come first (exponential clocks).
+    The number of funded establishments is the number of projects the budget buys, whatever the scale.
     """
-    grant = np.zeros(len(model.firms))
-    candidates = np.flatnonzero(eligible)
-    if budget_krw <= 0 or len(candidates) == 0 or cap_per_establishment_krw <= 0:
-        return grant, np.zeros(model.n_regions)
-    if weights is None:
-        order = model.policy_rng.permutation(candidates)
-    else:
-        keys = model.policy_rng.random(len(candidates)) ** (1.0 / np.maximum(weights[candidates], 1e-12))
-        order = candidates[np.argsort(-keys)]  # weighted sampling without replacement (Efraimidis–Spirakis)
-    cost_per_firm = cap_per_establishment_krw * model.scale
-    funded = int(min(len(order), budget_krw // cost_per_firm))
-    grant[order[:funded]] = cap_per_establishment_krw
-    remainder = budget_krw - funded * cost_per_firm
-    if funded < len(order) and remainder > 0:
-        grant[order[funded]] = remainder / model.scale
-    spending = np.bincount(model.firms.region, weights=grant * model.scale, minlength=model.n_regions)
-    return grant, spending
+    firms = model.firms
+    krw, funded = np.zeros(len(firms)), np.zeros(len(firms))
+    available = np.asarray(available, np.int64)
+    if budget_krw <= 0 or cap_per_establishment_krw <= 0 or available.sum() == 0:
+        return Grants(krw, funded, np.zeros(model.n_regions))
+    projects = int(np.ceil(budget_krw / cap_per_establishment_krw - 1e-9))
+    agents = np.flatnonzero(available > 0)
+    slot_agent = np.repeat(agents, available[agents])
+    starts = np.cumsum(available[agents]) - available[agents]
+    ordinal = np.arange(len(slot_agent)) - np.repeat(starts, available[agents])
+    if first_slot is not None:
+        ordinal = ordinal + np.asarray(first_slot, np.int64)[slot_agent]
+    keys = identities(firms.uid[slot_agent], ordinal.astype(np.uint64))
+    uniform = model.crn.uniforms(keys, model.year, Purpose.GRANT, salt=label_salt(label))
+    weight = np.ones(len(slot_agent)) if weights is None else np.maximum(np.asarray(weights, float)[slot_agent], 1e-12)
+    order = slot_agent[smallest_keys(uniform, weight, projects)]
+    amount = np.full(len(order), cap_per_establishment_krw)
+    if len(order) == projects:
+        amount[-1] = budget_krw - cap_per_establishment_krw * (projects - 1)
+    np.add.at(krw, order, amount)
+    np.add.at(funded, order, amount / cap_per_establishment_krw)
+    return Grants(krw, funded, np.bincount(firms.region, weights=krw, minlength=model.n_regions))
 
 
 def split_by_weight(budget_krw: float, weights: np.ndarray) -> np.ndarray:
@@ -204,44 +233,52 @@ def split_by_weight(budget_krw: float, weights: np.ndarray) -> np.ndarray:
 class ProjectPortfolio:
     """Multi-year grant projects of one lever, followed by firm ``uid`` across years.
 
-    Each year the running projects of surviving firms are paid first; what is left of the budget
-    funds new projects (``allocate_grants``) that run for ``duration`` years. If running projects
-    alone exceed the budget, every payment is cut in proportion, so spending never exceeds it.
+    Each year the running projects of surviving firms are paid first (at most one per surviving
+    establishment); what is left of the budget funds new projects (``allocate_grants``) that run for
+    ``duration`` years. If running projects alone exceed the budget, every payment is cut in
+    proportion, so spending never exceeds it.
     """
 
     duration: int
-    uid: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    grant: np.ndarray = field(default_factory=lambda: np.zeros(0))  # KRW per establishment per year
+    uid: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    establishments: np.ndarray = field(default_factory=lambda: np.zeros(0))  # funded establishments (last one in part)
+    krw: np.ndarray = field(default_factory=lambda: np.zeros(0))  # KRW per year for the project(s)
     last_year: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def pay(
         self,
         model: RegionalModel,
+        label: str,
         eligible: np.ndarray,
         budget_krw: float,
         cap_per_establishment_krw: float,
         weights: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Grant per establishment [firms] and spending by region [regions] for ``model.year``."""
+    ) -> Grants:
+        """This year's grants of the lever (running projects and new ones)."""
         firms = model.firms
-        running = (self.last_year >= model.year) & (firms.index_of(self.uid) >= 0)
-        self.uid, self.grant, self.last_year = self.uid[running], self.grant[running], self.last_year[running]
         index = firms.index_of(self.uid)
-        committed = self.grant.sum() * model.scale
+        running = (self.last_year >= model.year) & (index >= 0)
+        index = index[running]
+        keep = np.minimum(self.establishments[running], firms.establishments[index])  # closed establishments end their project
+        self.krw = self.krw[running] * np.divide(keep, self.establishments[running], out=np.zeros(len(keep)), where=self.establishments[running] > 0)
+        self.uid, self.establishments, self.last_year = self.uid[running], keep, self.last_year[running]
+        committed = self.krw.sum()
         cut = min(1.0, budget_krw / committed) if committed > 0 else 1.0
-        grant = np.zeros(len(firms))
-        grant[index] = self.grant * cut
-        still_eligible = eligible.copy()
-        still_eligible[index] = False
+        krw, funded = np.zeros(len(firms)), np.zeros(len(firms))
+        np.add.at(krw, index, self.krw * cut)
+        np.add.at(funded, index, self.establishments)
+        taken = np.ceil(funded - 1e-9).astype(np.int64)
+        available = np.where(eligible, np.maximum(firms.establishments - taken, 0), 0)
         remaining = budget_krw - committed if cut >= 1.0 else 0.0  # a cut budget funds no new projects
-        new_grant, _ = allocate_grants(model, still_eligible, remaining, cap_per_establishment_krw, weights)
-        new = np.flatnonzero(new_grant > 0)
-        self.uid = np.concatenate((self.uid, firms.uid[new]))
-        self.grant = np.concatenate((self.grant, new_grant[new]))
-        self.last_year = np.concatenate((self.last_year, np.full(len(new), model.year + self.duration - 1)))
-        grant += new_grant
-        spending = np.bincount(firms.region, weights=grant * model.scale, minlength=model.n_regions)
-        return grant, spending
+        new = allocate_grants(model, label, available, remaining, cap_per_establishment_krw, weights, first_slot=taken)
+        started = np.flatnonzero(new.krw > 0)
+        self.uid = np.concatenate((self.uid, firms.uid[started]))
+        self.establishments = np.concatenate((self.establishments, new.establishments[started]))
+        self.krw = np.concatenate((self.krw, new.krw[started]))
+        self.last_year = np.concatenate((self.last_year, np.full(len(started), model.year + self.duration - 1)))
+        krw += new.krw
+        funded += new.establishments
+        return Grants(krw, funded, np.bincount(firms.region, weights=krw, minlength=model.n_regions))
 
 
 def population(model: RegionalModel) -> np.ndarray:
@@ -252,5 +289,5 @@ def population(model: RegionalModel) -> np.ndarray:
 def business_rd_krw(model: RegionalModel) -> np.ndarray:
     """Business R&D by region at the firms' current employment (KRW per year)."""
     firms = model.firms
-    rd = firms.rd_krw(firms.employees(model.talent.employer))
-    return np.bincount(firms.region, weights=rd, minlength=model.n_regions) * model.scale
+    rd = firms.rd_krw(firms.employees(model.talent.employer), model.scale)
+    return np.bincount(firms.region, weights=rd, minlength=model.n_regions)

@@ -101,13 +101,14 @@ class RegionalInnovationStrategy(Lever):
     def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p, firms = self.params, model.firms
         performers = self.target_firms(model, RD_INDUSTRIES) & (firms.rd_intensity > 0)
-        value_added = np.bincount(firms.region[performers], weights=(firms.productivity * firms.size)[performers], minlength=model.n_regions) * model.scale
+        value_added = np.bincount(firms.region[performers], weights=(firms.productivity * firms.workers())[performers], minlength=model.n_regions)
         commercialisation = split_by_weight(budget_krw * p.commercialisation_share, region_weights(self, model, value_added))
         gain = np.divide(p.value_added_return * commercialisation, value_added, out=np.zeros(model.n_regions), where=value_added > 0)
         effects.productivity_gain += np.where(performers, gain[firms.region], 0.0)
-        grant, grants = allocate_grants(model, performers & (commercialisation[firms.region] > 0), budget_krw * p.rd_grant_share, p.cap_per_firm_krw)
-        effects.rd_subsidy_krw += grant
-        return commercialisation + grants
+        available = np.where(performers & (commercialisation[firms.region] > 0), firms.establishments, 0)
+        grants = allocate_grants(model, self.label, available, budget_krw * p.rd_grant_share, p.cap_per_firm_krw)
+        effects.fund_rd(grants, 1.0)
+        return commercialisation + grants.spending
 
 
 class StartupParams(LeverParams):
@@ -141,7 +142,7 @@ class StartupEcosystem(Lever):
         p, firms = self.params, model.firms
         spend = split_by_weight(budget_krw, region_weights(self, model, expected_startups(model)))
         young = firms.age < model.params["firms"]["young_firm_years"]
-        young_exits = np.bincount(firms.region[young], minlength=model.n_regions) * model.scale * model.young_firm_hazard
+        young_exits = firms.count_by_region(model.n_regions, young) * model.young_firm_hazard
         survival = np.minimum(spend * p.survival_share, young_exits * p.krw_per_saved_young_firm)
         founding = spend - survival  # money beyond all young firms' closures goes to founding support
         saved = survival / p.krw_per_saved_young_firm

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from pydantic import Field
 
-from sim.levers.base import Lever, LeverParams, PolicyEffects, ProjectPortfolio, allocate_grants, population, register, split_by_weight
+from sim.levers.base import Grants, Lever, LeverParams, PolicyEffects, ProjectPortfolio, allocate_grants, population, register, split_by_weight
 from sim.levers.rd_grants import RD_INDUSTRIES, SME_MAX_WORKERS
 
 if TYPE_CHECKING:
@@ -56,8 +56,8 @@ def sme_mask(model: RegionalModel) -> np.ndarray:
 
 
 def value_added(model: RegionalModel) -> np.ndarray:
-    """Value added per establishment (KRW per year): productivity × workers."""
-    return model.firms.productivity * np.maximum(model.firms.size, 0.0)
+    """Value added of each firm agent (KRW per year): productivity × desired workers."""
+    return model.firms.productivity * model.firms.workers()
 
 
 def by_region(model: RegionalModel, values: np.ndarray) -> np.ndarray:
@@ -66,34 +66,38 @@ def by_region(model: RegionalModel, values: np.ndarray) -> np.ndarray:
 
 
 def add_jobs(model: RegionalModel, effects: PolicyEffects, eligible: np.ndarray, jobs_by_region: np.ndarray) -> None:
-    """Add ``jobs_by_region`` (persons) to the eligible firms of each region in proportion to their size."""
+    """Add ``jobs_by_region`` (persons) to the eligible firms of each region in proportion to their workers."""
     f = model.firms
-    size = np.where(eligible, np.maximum(f.size, 0.0), 0.0)
-    total = by_region(model, size)[f.region]
-    share = np.divide(size, total, out=np.zeros(len(f)), where=total > 0)
-    effects.extra_jobs += jobs_by_region[f.region] / model.scale * share
+    workers = np.where(eligible, f.workers(), 0.0)
+    total = by_region(model, workers)[f.region]
+    share = np.divide(workers, total, out=np.zeros(len(f)), where=total > 0)
+    effects.extra_jobs += jobs_by_region[f.region] * share
+    effects.supported_establishments += np.where((share > 0) & (jobs_by_region[f.region] > 0), f.establishments, 0)
 
 
 def support_effects(
     model: RegionalModel,
     effects: PolicyEffects,
-    grant: np.ndarray,
-    cap_krw: float,
+    grants: Grants,
     productivity_return: float,
     max_productivity_gain: float,
     exit_hazard_reduction: float,
 ) -> None:
-    """Effects of business-support grants (KRW per establishment [firms]).
+    """Effects of business-support grants.
 
-    Productivity: a funded establishment's value added rises by ``productivity_return`` × grant
-    (at most ``max_productivity_gain`` of it). Survival: the young-firm exit hazard of a region
-    falls by ``exit_hazard_reduction`` × the share of its establishments supported (cap-equivalents),
-    the region-wide channel that gives the same expected number of avoided closures.
+    Productivity: a funded establishment's value added rises by ``productivity_return`` × its grant
+    (at most ``max_productivity_gain`` of it), which raises its firm agent's mean productivity.
+    Survival: the young-firm exit hazard of a region falls by ``exit_hazard_reduction`` × the share
+    of its establishments supported, the region-wide channel that gives the same expected number of
+    avoided closures.
     """
-    va = value_added(model)
-    gain = np.divide(productivity_return * grant, va, out=np.zeros(len(grant)), where=va > 0)
-    effects.productivity_gain += np.minimum(gain, max_productivity_gain)
-    supported = by_region(model, grant / cap_krw)
+    f = model.firms
+    va_per_establishment = np.divide(value_added(model), f.establishments, out=np.zeros(len(f)), where=f.establishments > 0)
+    funded_va = va_per_establishment * grants.establishments
+    gain = np.minimum(np.divide(productivity_return * grants.krw, funded_va, out=np.zeros(len(f)), where=funded_va > 0), max_productivity_gain)
+    effects.productivity_gain += np.divide(gain * grants.establishments, f.establishments, out=np.zeros(len(f)), where=f.establishments > 0)
+    effects.supported_establishments += grants.establishments
+    supported = by_region(model, grants.establishments)
     establishments = model.firms.count_by_region(model.n_regions)
     coverage = np.divide(supported, establishments, out=np.zeros(model.n_regions), where=establishments > 0)
     effects.young_exit_multiplier *= 1.0 - exit_hazard_reduction * np.minimum(coverage, 1.0)
@@ -134,9 +138,9 @@ class BusinessSupportServices(Lever):
         if self.portfolio is None:
             self.portfolio = ProjectPortfolio(duration=p.project_years)
         eligible = self.target_firms(model, KEY_INDUSTRIES) & sme_mask(model)
-        grant, spending = self.portfolio.pay(model, eligible, budget_krw, p.cap_per_firm_krw, relative_weights(value_added(model)))
-        support_effects(model, effects, grant, p.cap_per_firm_krw, p.productivity_return, p.max_productivity_gain, p.exit_hazard_reduction)
-        return spending
+        grants = self.portfolio.pay(model, self.label, eligible, budget_krw, p.cap_per_firm_krw, relative_weights(value_added(model)))
+        support_effects(model, effects, grants, p.productivity_return, p.max_productivity_gain, p.exit_hazard_reduction)
+        return grants.spending
 
 
 # --- jobs at a cost per job ---------------------------------------------------------------------
@@ -158,7 +162,7 @@ class _JobsLever(Lever):
     def jobs_spending(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> tuple[np.ndarray, np.ndarray]:
         """Regional budgets (target regions with eligible firms, by weight) and the eligible firms; adds the jobs."""
         eligible = self.eligible_firms(model)
-        has_firms = by_region(model, np.where(eligible, np.maximum(model.firms.size, 0.0), 0.0)) > 0
+        has_firms = by_region(model, np.where(eligible, model.firms.workers(), 0.0)) > 0
         spending = split_by_weight(budget_krw, self.region_weights(model) * has_firms)
         add_jobs(model, effects, eligible, spending * self.jobs_share() / self.params.cost_per_job_krw)
         return spending, eligible
@@ -252,12 +256,13 @@ class IndustrialComplexInvestment(_JobsLever):
         spending, eligible = self.jobs_spending(model, effects, budget_krw)
         f = model.firms
         jobs = spending / self.params.cost_per_job_krw
+        eligible_establishments = f.count_by_region(model.n_regions, eligible)
         mean_size = np.divide(
-            by_region(model, np.where(eligible, f.size, 0.0)), f.count_by_region(model.n_regions, eligible),
-            out=np.zeros(model.n_regions), where=f.count_by_region(model.n_regions, eligible) > 0,
+            by_region(model, np.where(eligible, f.workers(), 0.0)), eligible_establishments,
+            out=np.zeros(model.n_regions), where=eligible_establishments > 0,
         )
         new_establishments = np.divide(jobs * self.params.new_establishment_share, mean_size, out=np.zeros(model.n_regions), where=mean_size > 0)
-        expected_startups = model.params["firms"]["birth_rate"] * f.count_by_region(model.n_regions) * model.scale
+        expected_startups = model.params["firms"]["birth_rate"] * f.count_by_region(model.n_regions)
         effects.startup_multiplier *= 1.0 + np.divide(new_establishments, expected_startups, out=np.zeros(model.n_regions), where=expected_startups > 0)
         return spending
 
@@ -308,15 +313,12 @@ class RegionLedAllocation(Lever):
         smes = self.target_firms(model, KEY_INDUSTRIES) & sme_mask(model)
         regional = split_by_weight(budget_krw, self.need_weights(model) * (f.count_by_region(model.n_regions, smes) > 0))
         weights = relative_weights(value_added(model))
-        rd_grant, support_grant = np.zeros(len(f)), np.zeros(len(f))
         spending = np.zeros(model.n_regions)
         for r in np.flatnonzero(regional > 0):
-            in_region = smes & (f.region == r)
-            grant, rd_spent = allocate_grants(model, in_region & (f.rd_intensity > 0), regional[r] * p.rd_share, p.rd_cap_per_firm_krw)
-            rd_grant += grant
-            grant, support_spent = allocate_grants(model, in_region, regional[r] - rd_spent[r], p.support_cap_per_firm_krw, weights)
-            support_grant += grant
-            spending += rd_spent + support_spent
-        effects.rd_subsidy_krw += rd_grant
-        support_effects(model, effects, support_grant, p.support_cap_per_firm_krw, p.productivity_return, p.max_productivity_gain, p.exit_hazard_reduction)
+            in_region = np.where(smes & (f.region == r), f.establishments, 0)
+            rd = allocate_grants(model, f"{self.label}/rd", in_region * (f.rd_intensity > 0), regional[r] * p.rd_share, p.rd_cap_per_firm_krw)
+            effects.fund_rd(rd, 1.0)
+            support = allocate_grants(model, f"{self.label}/support", in_region, regional[r] - rd.spending[r], p.support_cap_per_firm_krw, weights)
+            support_effects(model, effects, support, p.productivity_return, p.max_productivity_gain, p.exit_hazard_reduction)
+            spending += rd.spending + support.spending
         return spending

@@ -89,9 +89,9 @@ class InnovationClusters(Lever):
         eligible = self.target_firms(model, KEY_INDUSTRIES) & sme_mask(model) & (f.rd_intensity > 0)
         rd_spent = np.zeros(model.n_regions)
         for r in np.flatnonzero(regional > 0):
-            grant, spent = allocate_grants(model, eligible & (f.region == r), regional[r] * p.rd_share, p.cap_per_firm_krw)
-            effects.rd_subsidy_krw += grant
-            rd_spent += spent
+            grants = allocate_grants(model, self.label, np.where(eligible & (f.region == r), f.establishments, 0), regional[r] * p.rd_share, p.cap_per_firm_krw)
+            effects.fund_rd(grants, 1.0)
+            rd_spent += grants.spending
         raise_spillovers(model, effects, regional - rd_spent, business_rd_krw(model), p.spillover_gain)
         self.last_spending = regional
         return regional
@@ -117,7 +117,7 @@ class SmartSpecialisationInfrastructure(Lever):
     def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         """Money follows the eligible firms' value added, so every served firm gains the same proportion."""
         eligible = self.target_firms(model, KEY_INDUSTRIES)
-        va = np.where(eligible, value_added(model), 0.0) * model.scale  # KRW per firm agent
+        va = np.where(eligible, value_added(model), 0.0)  # KRW per firm agent
         total = va.sum()
         if total <= 0:
             return np.zeros(model.n_regions)

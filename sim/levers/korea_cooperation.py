@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from pydantic import Field
 
-from sim.levers.base import Lever, LeverParams, PolicyEffects, business_rd_krw, population, register, split_by_weight
+from sim.levers.base import Lever, LeverParams, PolicyEffects, allocate_grants, business_rd_krw, population, register, split_by_weight
 from sim.levers.korea_business import by_region, sme_mask
 from sim.levers.korea_clusters import SPILLOVER_GAIN_DESCRIPTION, raise_spillovers
 
@@ -109,21 +109,15 @@ class InternationalTechCooperation(Lever):
         return model.region_mask(self.spec.regions or self.params.default_regions, self.spec.region_type)
 
     def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
-        """Advised establishments in a random order (``policy_rng``): whole firm agents, the last one in part."""
+        """Advised establishments in a keyed random order (grant lottery), the last one in part."""
         p = self.params
+        f = model.firms
         eligible = self.target_firms(model, ("C",))
         if p.smes_only:
             eligible &= sme_mask(model)
-        candidates = np.flatnonzero(eligible)
-        if len(candidates) == 0:
-            return np.zeros(model.n_regions)
-        advised_agents = min(budget_krw / p.cost_per_engineer_year_krw * p.establishments_per_engineer_year / model.scale, len(candidates))
-        order = model.policy_rng.permutation(candidates)
-        share = np.zeros(len(model.firms))  # share of a firm agent's establishments advised
-        whole = int(advised_agents)
-        share[order[:whole]] = 1.0
-        if whole < len(order):
-            share[order[whole]] = advised_agents - whole
+        krw_per_establishment = p.cost_per_engineer_year_krw / p.establishments_per_engineer_year
+        advised = allocate_grants(model, self.label, np.where(eligible, f.establishments, 0), budget_krw, krw_per_establishment)
+        share = np.divide(advised.establishments, f.establishments, out=np.zeros(len(f)), where=f.establishments > 0)
         effects.productivity_gain += p.productivity_gain_per_establishment * share
-        krw_per_agent = model.scale / p.establishments_per_engineer_year * p.cost_per_engineer_year_krw
-        return by_region(model, share) * krw_per_agent
+        effects.supported_establishments += advised.establishments
+        return advised.spending

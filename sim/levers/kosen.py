@@ -122,7 +122,7 @@ class KosenTalentConsortium(Lever):
     def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p, firms = self.params, model.firms
         manufacturers = self.target_firms(model, MANUFACTURING) & model.tradable[firms.industry]
-        capacity = np.bincount(firms.region[manufacturers], weights=firms.size[manufacturers], minlength=model.n_regions)
+        capacity = np.bincount(firms.region[manufacturers], weights=firms.workers()[manufacturers], minlength=model.n_regions)
         spend = split_by_weight(budget_krw, region_weights(self, model, capacity))
         factor, training = youth_retention(model, spend * p.talent_share, p.krw_per_trainee_year / p.retained_per_trainee)
         jobs = spend - training  # training money beyond the region's young leavers goes to the plant

@@ -11,7 +11,7 @@ their 2023 budgets, project length, cap per firm per year and government co-fund
 | 지역스타기업 (regional star firms, new projects) | 23.4 bn | 2 | 0.2 bn | 80 % |
 
 Mechanism: a grant pays ``cofunding_rate`` of a project whose rest the firm co-funds, so the
-project's R&D (grant / cofunding_rate) is added to the funded firm's R&D (``PolicyEffects.
+project's R&D (grant / cofunding_rate) is added to the funded establishment's R&D (``PolicyEffects.
 rd_subsidy_krw``) for the project's years; how much of it is additional R&D is
 ``innovation.rnd_subsidy_additionality`` (Dimos & Pugh 2016: about one for one, no crowding out).
 More R&D raises expected innovations (knowledge production), hence productivity and, for tradable
@@ -57,10 +57,9 @@ class _GrantLever(Lever):
         if p.smes_only:
             eligible &= firms.size < SME_MAX_WORKERS  # workers per establishment
         weights = firms.productivity if self.prefer == "productivity" else None
-        grant, spending = self.portfolio.pay(model, eligible, budget_krw, p.cap_per_firm_krw, weights)
-        effects.rd_subsidy_krw += grant / p.cofunding_rate
-        effects.supported_establishments += np.where(grant > 0, model.scale, 0.0)
-        return spending
+        grants = self.portfolio.pay(model, self.label, eligible, budget_krw, p.cap_per_firm_krw, weights)
+        effects.fund_rd(grants, p.cofunding_rate)
+        return grants.spending
 
 
 @register

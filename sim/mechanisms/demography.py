@@ -8,11 +8,10 @@ persons in Python, so they scale to tens of millions of agents.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from sim.cells import per_person
+from sim.crn import splitmix64
 
 FEMALE = 0
 MALE = 1  # sex codes used across regsim
@@ -91,12 +90,6 @@ def newborn_sex(n: int, rng: np.random.Generator, sex_ratio_at_birth: float) -> 
     return (rng.random(n) < male_probability).astype(np.int8)
 
 
-def stochastic_round(x: float, rng: np.random.Generator) -> int:
-    """floor(x) or floor(x)+1, the latter with probability frac(x): integer with expectation exactly x."""
-    whole = np.floor(x)
-    return int(whole + (rng.random() < x - whole))
-
-
 def labour_migration_age_profile(
     male_share: float,
     peak_location: float,
@@ -124,62 +117,89 @@ def labour_migration_age_profile(
     return np.vstack([(1.0 - male_share) * schedule, male_share * schedule])
 
 
-@dataclass(frozen=True)
-class InternationalMigration:
-    """Agents moving across the national border in one year.
-
-    Arrivals (net inflow) are new agents given by ``age``, ``sex``, ``region`` arrays. Departures
-    (net outflow) are agent counts per cell ``departures[region, sex, age]``; :func:`departure_mask`
-    turns them into the agents to remove. One of the two is always empty.
-    """
-
-    age: np.ndarray
-    sex: np.ndarray
-    region: np.ndarray
-    departures: np.ndarray
-
-
-def international_migrants(
-    net_persons: float,
-    scale: float,
-    age_sex_share: np.ndarray,
-    region_share: np.ndarray,
-    rng: np.random.Generator,
-) -> InternationalMigration:
-    """Draw this year's net international migrants as agents.
-
-    ``net_persons`` (persons/year, negative = net emigration) is divided by ``scale`` (persons per agent)
-    and stochastically rounded, so the expected number of agents is exact. The agents are spread over
-    cells region × sex × age by a multinomial draw with probabilities
-    ``region_share[region] · age_sex_share[sex, age]`` (each share array sums to 1).
-    """
-    agents = stochastic_round(abs(net_persons) / scale, rng)
-    cell_probability = (np.asarray(region_share, dtype=float)[:, None, None] * age_sex_share[None, :, :]).ravel()
-    counts = rng.multinomial(agents, cell_probability / cell_probability.sum())
-    cells_shape = (len(region_share), *age_sex_share.shape)
-    empty = np.zeros(0, dtype=np.int64)
-    if net_persons < 0:
-        return InternationalMigration(empty, empty.astype(np.int8), empty, counts.reshape(cells_shape))
-    region, sex, age = np.unravel_index(np.repeat(np.arange(counts.size), counts), cells_shape)
-    return InternationalMigration(age, sex.astype(np.int8), region, np.zeros(cells_shape, dtype=np.int64))
-
-
 def departure_mask(
     age: np.ndarray,
     sex: np.ndarray,
     region: np.ndarray,
     departures: np.ndarray,
-    rng: np.random.Generator,
+    uniform: np.ndarray,
 ) -> np.ndarray:
-    """Existing agents who emigrate: each agent in cell c leaves with probability departures[c] / agents in c.
-
-    The expected number leaving a cell equals the requested count (capped at the agents present);
-    cells with requested departures but no agents lose nobody.
+    """Existing agents who emigrate: agent i in cell c (region × sex × age) leaves when its keyed
+    uniform ``uniform[i] < departures[c] / agents in c`` (capped at 1), so the expected number leaving
+    a cell is the requested count (``departures``, agents, float), and whether an agent leaves depends
+    only on its own draw and its cell's counts.
     """
-    if not departures.any():
-        return np.zeros(len(age), dtype=bool)
     cell = np.ravel_multi_index((region, sex, age), departures.shape)
     present = np.bincount(cell, minlength=departures.size)
     requested = departures.ravel().astype(float)
     probability = np.divide(requested, present, out=np.zeros_like(requested), where=present > 0)
-    return rng.random(cell.shape[0]) < np.minimum(probability, 1.0)[cell]
+    return uniform < np.minimum(probability, 1.0)[cell]
+
+
+def systematic_counts(expected: np.ndarray, offset: float) -> np.ndarray:
+    """Whole counts per cell by systematic rounding: floor(C_c + offset) − floor(C_{c−1} + offset), with
+    C the cumulative expected counts in cell order and ``offset`` one keyed U(0,1) for the year.
+
+    Each cell gets its expected count rounded down or up, the total is the expected total within one,
+    and a small change in one cell's expectation moves at most a few arrivals between neighbouring
+    cells (unlike a multinomial split, which redraws every cell).
+    """
+    cumulative = np.floor(np.concatenate(([0.0], np.cumsum(np.asarray(expected, dtype=float)))) + offset)
+    return np.diff(cumulative).astype(np.int64)
+
+
+# Bit widths of the packed (year, cell, ordinal) key of an arrival; year takes the bits left below the namespace.
+_ORDINAL_BITS = 24
+_CELL_BITS = 24
+_MIN_YEAR_BITS = 8
+
+
+def arrival_identities(counts_per_cell: np.ndarray, year: int, namespace: np.uint64) -> np.ndarray:
+    """Persistent uids (uint64) of this year's arrivals, cell by cell in cell order, ordinals 0..count-1.
+
+    The uid of arrival ``k`` of cell ``c`` in ``year`` is a fixed function of (year, c, k) alone, so it is the
+    same in any run where that cell has at least k + 1 arrivals, whatever the other cells hold; it then keys
+    that person's common random numbers for life. ``namespace`` is a single bit 2^b with
+    56 <= b <= 61 (e.g. ``np.uint64(1 << 61)``): every uid lies in [2^b, 2^(b+1)), so the top two bits are
+    clear and the uids never meet those of other namespaces or of initial agents (numbered from 0).
+
+    The key packs (year mod 2^(b-48), c, k) into b bits and is scrambled by a four-round Feistel
+    permutation of b-bit values with SplitMix64 round functions. Being a permutation, it never maps two
+    keys to one uid: uids are distinct for cells < 2^24, ordinals < 2^24 and years within any 2^(b-48)
+    consecutive years (8192 for b = 61), all checked except the year window.
+    """
+    counts = np.asarray(counts_per_cell, dtype=np.int64).ravel()
+    namespace = np.uint64(namespace)
+    bits = int(namespace).bit_length() - 1
+    if int(namespace) != 1 << bits or not _CELL_BITS + _ORDINAL_BITS + _MIN_YEAR_BITS <= bits <= 61:
+        raise ValueError(f"namespace must be 2**b with {_CELL_BITS + _ORDINAL_BITS + _MIN_YEAR_BITS} <= b <= 61, got {int(namespace)}")
+    if counts.size > 1 << _CELL_BITS or (counts.size and (counts.min() < 0 or counts.max() > 1 << _ORDINAL_BITS)):
+        raise ValueError(f"arrival_identities takes up to 2**{_CELL_BITS} cells of 0..2**{_ORDINAL_BITS} arrivals")
+    total = int(counts.sum())
+    cell = np.repeat(np.arange(counts.size, dtype=np.uint64), counts)
+    ordinal = np.arange(total, dtype=np.uint64) - np.repeat((np.cumsum(counts) - counts).astype(np.uint64), counts)
+    year_bits = bits - _CELL_BITS - _ORDINAL_BITS
+    year_field = np.uint64(year % (1 << year_bits)) << np.uint64(_CELL_BITS + _ORDINAL_BITS)
+    key = year_field | (cell << np.uint64(_ORDINAL_BITS)) | ordinal
+    return _feistel_permutation(key, bits) | namespace
+
+
+def _feistel_permutation(key: np.ndarray, bits: int) -> np.ndarray:
+    """A fixed pseudo-random permutation of ``bits``-bit unsigned values (uint64 arrays).
+
+    The value is split into a high and a low half; each round XORs one half with SplitMix64 of the other
+    half (salted by the round number), masked to the half's width. Each round is invertible (apply it again),
+    so the whole is a bijection: distinct keys give distinct outputs.
+    """
+    low_bits = bits // 2
+    low_mask = np.uint64((1 << low_bits) - 1)
+    high_mask = np.uint64((1 << (bits - low_bits)) - 1)
+    low = key & low_mask
+    high = key >> np.uint64(low_bits)
+    for round_number in range(4):
+        salt = np.uint64(0x5851F42D4C957F2D * (round_number + 1) % (1 << 64))
+        if round_number % 2 == 0:
+            high ^= splitmix64(low ^ salt) & high_mask
+        else:
+            low ^= splitmix64(high ^ salt) & low_mask
+    return (high << np.uint64(low_bits)) | low

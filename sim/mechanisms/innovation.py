@@ -5,7 +5,8 @@ Expected innovations of a firm follow a knowledge production function
 firm's R&D (KRW per year), S the region's business R&D and U its university research, each per
 firm relative to the national mean (localised spillovers, Jaffe, Trajtenberg & Henderson 1993),
 and L = 1 for firms collaborating with a university. Firms without R&D do not innovate. A firm
-that innovates at least once in a year raises its productivity by a fixed proportion, so
+that innovates at least once in a year raises its productivity by a fixed proportion (a cohort of
+establishments by that proportion times its innovating share), so
 productivity growth is bounded however large a firm's R&D (no explosive feedback from
 productivity to R&D to innovation).
 """
@@ -40,18 +41,22 @@ def expected_innovations(
     )
 
 
-def regional_spillover(rd_krw: np.ndarray, region: np.ndarray, n_regions: int, extra_krw: np.ndarray) -> np.ndarray:
-    """Region's R&D (firms plus ``extra_krw`` such as university research) per firm, over the national mean.
+def regional_spillover(
+    rd_krw: np.ndarray, region: np.ndarray, n_regions: int, extra_krw: np.ndarray, establishments: np.ndarray
+) -> np.ndarray:
+    """Region's R&D (firm agents' ``rd_krw`` plus ``extra_krw`` such as university research) per
+    establishment, over the national mean.
 
     Returns one value per region (1 = national average intensity); 0 for regions without firms.
     """
-    firms = np.bincount(region, minlength=n_regions)
+    firms = np.bincount(region, weights=establishments, minlength=n_regions)
     total = np.bincount(region, weights=rd_krw, minlength=n_regions) + extra_krw
     per_firm = np.divide(total, firms, out=np.zeros(n_regions), where=firms > 0)
     national = total.sum() / max(firms.sum(), 1)
     return per_firm / national if national > 0 else np.ones(n_regions)
 
 
-def productivity_after_innovation(productivity: np.ndarray, innovations: np.ndarray, gain: float) -> np.ndarray:
-    """Productivity (KRW of value added per worker per year), raised by ``gain`` where a firm innovated."""
-    return np.where(innovations > 0, productivity * (1.0 + gain), productivity)
+def productivity_after_innovation(productivity: np.ndarray, innovating_share: np.ndarray, gain: float) -> np.ndarray:
+    """Productivity (KRW of value added per worker per year) of a cohort of establishments, raised by
+    ``gain`` for the share of them that innovated (an establishment gains at most once a year)."""
+    return productivity * (1.0 + gain * innovating_share)

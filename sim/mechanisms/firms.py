@@ -1,0 +1,108 @@
+"""Firm demography: closures, entry of startups and spin-offs, and the reallocation of demand.
+
+Firm agents are cohorts of establishments (``sim.agents.firm``). Every count is drawn by inverting
+a uniform keyed by the identity it concerns (the firm for its closures, the region and year for
+entry), and every choice among candidates uses keyed exponential clocks over the candidates'
+identities, so a perturbation without economic content (one more empty firm, a lever that changes
+nothing) leaves every other firm's draws unchanged.
+
+- Closures: each establishment closes with a hazard that depends on the firm's age (young firms at
+  the rate implied by five-year survival) and falls with size as (size)^(−elasticity), normalised so
+  that the mean hazard over the establishments of each class is its base rate (empty firms, which
+  close for sure, do not enter the mean).
+- Entry: new establishments per region and industry = birth rate × establishments × growth of the
+  working-age population (Poisson by keyed inversion), one cohort per cell and year (R&D performers
+  apart), so the number of firm agents stays near its start however long a cohort lives.
+- Spin-offs: from university research, in the region's R&D-performing industries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.agents.firm import FirmPopulation
+from sim.crn import CommonRandomNumbers, Purpose, identities, poisson_from_uniform, rounded_count
+
+DERIVED_UID_BIT = np.uint64(1 << 63)
+"""Entrants' identities are hashes with the top bit set; the start population is numbered 0…N−1."""
+
+STARTUP_TAG, SPINOFF_TAG = 0x5717, 0x5913
+"""Separate identity (and draw) families for startup and spin-off cohorts of the same cell and year."""
+
+
+def closure_hazard(firms: FirmPopulation, young_hazard: np.ndarray, mature_hazard: float, young_years: int, elasticity: float) -> np.ndarray:
+    """Yearly closure probability of each agent's establishments (the caller's draw caps it at 1).
+
+    ``young_hazard`` is per agent (levers may lower it by region); an empty firm (size 0) closes for sure.
+    """
+    young = (firms.age < young_years).view(np.int8)
+    active = (firms.size > 0) & (firms.establishments > 0)
+    relative = np.power(np.maximum(firms.size, 1e-9), -elasticity)
+    weights = np.where(active, firms.establishments, 0).astype(float)
+    totals = np.bincount(young, weights=weights, minlength=2)
+    means = np.divide(np.bincount(young, weights=weights * relative, minlength=2), totals, out=np.ones(2), where=totals > 0)
+    relative /= means[young]
+    return np.where(active, np.where(young == 1, young_hazard, mature_hazard) * relative, 1.0)
+
+
+def entrant_cohorts(
+    expected: np.ndarray,
+    performer_share: np.ndarray,
+    firms: FirmPopulation,
+    young_size: np.ndarray,
+    market_of: np.ndarray,
+    rd_intensity_by_region: np.ndarray,
+    crn: CommonRandomNumbers,
+    year: int,
+    tag: int,
+) -> FirmPopulation:
+    """This year's entrants: one cohort per (region, industry, R&D performer or not) that has entrants.
+
+    ``expected`` [regions, industries] is the expected number of new establishments; the count is a
+    Poisson draw by inversion of a uniform keyed by (tag, year, region, industry), and a share
+    ``performer_share`` [regions, industries] of them (rounded by a keyed uniform) performs R&D at
+    its region's intensity. Entrants take the mean productivity of the establishments of their cell
+    (each incumbent establishment as likely to be imitated), and the size ``young_size`` of the
+    young firms of their market (``market_of`` [regions, industries] → market index). Each cohort's
+    identity is derived from (tag, year, region, industry, performer), never from a counter.
+    """
+    n_regions, n_industries = expected.shape
+    cell = firms.region.astype(np.int64) * n_industries + firms.industry
+    weights = firms.establishments.astype(float)
+    establishments = np.bincount(cell, weights=weights, minlength=expected.size)
+    productivity = np.divide(
+        np.bincount(cell, weights=weights * firms.productivity, minlength=expected.size), establishments,
+        out=np.zeros(expected.size), where=establishments > 0,
+    )
+    cells = np.flatnonzero((expected.ravel() > 0) & (establishments > 0)).astype(np.uint64)
+    key = identities(tag, year, cells)
+    count = poisson_from_uniform(crn.uniforms(key, year, Purpose.ENTRY), expected.ravel()[cells.astype(np.int64)])
+    performers = np.minimum(
+        rounded_count(crn.uniforms(key, year, Purpose.ENTRY_RD), count * performer_share.ravel()[cells.astype(np.int64)]), count
+    )
+    split = np.concatenate((performers, count - performers))
+    flag = np.repeat(np.array([1, 0], dtype=np.uint64), len(cells))
+    cell_of = np.tile(cells, 2).astype(np.int64)
+    keep = split > 0
+    split, flag, cell_of = split[keep], flag[keep], cell_of[keep]
+    region, industry = np.divmod(cell_of, n_industries)
+    uid = identities(tag, year, cell_of.astype(np.uint64), flag) | DERIVED_UID_BIT
+    return FirmPopulation.new(
+        region, industry, split, young_size[market_of[region, industry]], productivity[cell_of],
+        np.where(flag == 1, rd_intensity_by_region[region], 0.0), np.zeros(len(uid)), crn.uniforms(uid, year, Purpose.ROUNDING), uid,
+    )
+
+
+def reallocate_closed_demand(firms: FirmPopulation, market: np.ndarray, workers_before: np.ndarray, survivors: int, n_markets: int) -> None:
+    """Jobs of closed establishments not taken by entrants go to the surviving firms of the same
+    market, in proportion to their size (competitors take over the market share), so churn alone
+    changes neither the jobs of a market nor the shape of its size distribution.
+
+    ``workers_before`` is each market's desired employment (persons) before closures; ``survivors``
+    the number of agents before the entrants appended at the end.
+    """
+    workers = firms.workers()
+    entrant = np.bincount(market[survivors:], weights=workers[survivors:], minlength=n_markets)
+    surviving = np.bincount(market[:survivors], weights=workers[:survivors], minlength=n_markets)
+    factor = np.divide(np.maximum(workers_before - entrant, 0.0), surviving, out=np.ones(n_markets), where=surviving > 0)
+    firms.size[:survivors] *= factor[market[:survivors]]

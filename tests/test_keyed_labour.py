@@ -1,0 +1,116 @@
+"""Keyed labour-market draws: parking of takers on vacancy slots around a circle, and keyed layoffs."""
+
+import numpy as np
+import pytest
+
+from sim.mechanisms.labour import assign_to_slots, layoff_mask
+
+
+def parking_reference(taker_position: np.ndarray, slot_position: np.ndarray) -> np.ndarray:
+    """Slow clockwise parking: while takers wait, every taker whose next remaining point clockwise is a free
+    slot parks there (so each taker gets the first slot clockwise not taken by a taker nearer to it)."""
+    n_takers = len(taker_position)
+    points = list(np.argsort(np.concatenate((taker_position, slot_position)), kind="stable"))  # same tie order
+    assignment = np.full(n_takers, -1)
+    while any(p < n_takers for p in points):
+        parked = set()
+        for i, p in enumerate(points):
+            following = points[(i + 1) % len(points)]
+            if p < n_takers and following >= n_takers:
+                assignment[p] = following - n_takers
+                parked.update((p, following))
+        points = [p for p in points if p not in parked]
+    return assignment
+
+
+def test_hand_computed_without_wrap():
+    # takers 0.1, 0.2; slots 0.3, 0.5: the nearer taker 0.2 parks at 0.3, taker 0.1 passes it and takes 0.5.
+    assert assign_to_slots(np.array([0.1, 0.2]), np.array([0.5, 0.3])).tolist() == [0, 1]
+
+
+def test_hand_computed_with_wrap_around():
+    # takers 0.8, 0.9; slots 0.3, 0.05, 0.85: 0.8 takes 0.85; 0.9 wraps past 1.0 to 0.05.
+    assert assign_to_slots(np.array([0.8, 0.9]), np.array([0.3, 0.05, 0.85])).tolist() == [2, 1]
+    # takers 0.95, 0.05; slots 0.2, 0.1, 0.6: 0.05 takes 0.1; 0.95 wraps, finds 0.1 taken, takes 0.2.
+    assert assign_to_slots(np.array([0.95, 0.05]), np.array([0.2, 0.1, 0.6])).tolist() == [0, 1]
+    # add taker 0.07: it takes 0.1, 0.05 goes on to 0.2, and 0.95 wraps all the way round to 0.6.
+    assert assign_to_slots(np.array([0.95, 0.05, 0.07]), np.array([0.2, 0.1, 0.6])).tolist() == [2, 0, 1]
+
+
+def test_ties_taker_before_slot_and_lower_index_first():
+    # A slot at the taker's own position is its first slot clockwise.
+    assert assign_to_slots(np.array([0.5]), np.array([0.2, 0.5])).tolist() == [1]
+    # Two takers at one position: the higher index counts as nearer to the next slot.
+    assert assign_to_slots(np.array([0.4, 0.4]), np.array([0.6, 0.7])).tolist() == [1, 0]
+
+
+def test_equal_counts_every_slot_taken_once():
+    rng = np.random.default_rng(1)
+    takers, slots = rng.random(500), rng.random(500)
+    assignment = assign_to_slots(takers, slots)
+    assert sorted(assignment.tolist()) == list(range(500))
+
+
+def test_empty_and_too_many_takers():
+    assert assign_to_slots(np.zeros(0), np.array([0.3])).tolist() == []
+    with pytest.raises(ValueError):
+        assign_to_slots(np.array([0.1, 0.2]), np.array([0.3]))
+
+
+@pytest.mark.parametrize("n_takers, n_slots", [(1, 1), (3, 7), (700, 1000), (1000, 1000)])
+def test_matches_slow_parking_reference(n_takers, n_slots):
+    rng = np.random.default_rng(n_takers + n_slots)
+    takers, slots = rng.random(n_takers), rng.random(n_slots)
+    assignment = assign_to_slots(takers, slots)
+    assert len(set(assignment.tolist())) == n_takers
+    np.testing.assert_array_equal(assignment, parking_reference(takers, slots))
+    # Parking property: every slot a taker passes over (clockwise, before its own) is taken by someone.
+    taken = np.zeros(n_slots, bool)
+    taken[assignment] = True
+    arc = (slots[assignment] - takers) % 1.0
+    for i in rng.choice(n_takers, min(n_takers, 50), replace=False):
+        passed = ((slots - takers[i]) % 1.0) < arc[i]
+        assert taken[passed].all()
+
+
+@pytest.mark.parametrize("n_takers", [5_000, 9_000])
+def test_one_more_slot_or_taker_moves_few_takers(n_takers):
+    rng = np.random.default_rng(n_takers)
+    takers, slots = rng.random(n_takers), rng.random(10_000)
+    base = assign_to_slots(takers, slots)
+    with_slot = assign_to_slots(takers, np.append(slots, rng.random()))
+    with_taker = assign_to_slots(np.append(takers, rng.random()), slots)[:n_takers]
+    assert np.count_nonzero(with_slot != base) < 0.01 * n_takers
+    assert np.count_nonzero(with_taker != base) < 0.01 * n_takers
+
+
+def test_layoff_keyed_hand_computed():
+    # firm 0: 1 excess of 4 (share 0.25); firm 1: none; firm 2: 3 excess of 2 (everyone leaves).
+    employer = np.array([0, 0, 0, 0, 1, 1, 2, 2])
+    uniform = np.array([0.10, 0.25, 0.24, 0.90, 0.00, 0.50, 0.99, 0.00])
+    released = layoff_mask(employer, np.array([1, 0, 3]), np.array([4, 2, 2]), uniform)
+    assert released.tolist() == [True, False, True, False, False, False, True, True]
+
+
+def test_layoff_keyed_firm_without_workers_and_expectation():
+    assert not layoff_mask(np.array([1]), np.array([2, 0]), np.array([0, 1]), np.array([0.0])).any()
+    rng = np.random.default_rng(3)
+    employer = np.zeros(200_000, dtype=np.int64)
+    released = layoff_mask(employer, np.array([30.0]), np.array([100.0]), rng.random(len(employer)))
+    assert abs(released.mean() - 0.3) < 0.005
+
+
+def test_layoff_keyed_worker_independent_of_other_firms():
+    rng = np.random.default_rng(4)
+    employer = rng.integers(0, 50, 10_000)
+    uniform = rng.random(10_000)
+    employees = np.bincount(employer, minlength=50)
+    excess = rng.integers(0, 20, 50)
+    base = layoff_mask(employer, excess, employees, uniform)
+    # Other firms shrink differently and firm 7 loses all its workers from the arrays: firm 3 is untouched.
+    other_excess = excess.copy()
+    other_excess[np.arange(50) != 3] = rng.integers(0, 20, 49)
+    keep = employer != 7
+    changed = layoff_mask(employer[keep], other_excess, employees, uniform[keep])
+    in_firm_3 = employer == 3
+    np.testing.assert_array_equal(changed[in_firm_3[keep]], base[in_firm_3])
