@@ -619,24 +619,48 @@ class RegionalModel(mesa.Model):
             hires = labour.matches(n_seekers, open_by_region, efficiency, alpha)
             finding = np.divide(hires, n_seekers, out=np.zeros(self.n_regions), where=n_seekers > 0)
             hired = seekers[crn.uniforms(t.uid[seekers], year, purpose) < finding[home]]
-            hired = hired[np.argsort(t.region[hired], kind="stable")]
             position = crn.uniforms(t.uid[hired], year, Purpose.JOB_ASSIGNMENT, salt=commuting_round)
-            hired_bounds = np.searchsorted(t.region[hired], np.arange(self.n_regions + 1))
-            for r in np.flatnonzero(np.diff(hired_bounds)):
-                takers, taker_position = hired[hired_bounds[r] : hired_bounds[r + 1]], position[hired_bounds[r] : hired_bounds[r + 1]]
-                markets = np.flatnonzero(links[r]) if commuting_round else np.array([r])
-                firms = np.concatenate([by_region[bounds[m] : bounds[m + 1]] for m in markets])
-                firms = firms[vacancies[firms] > 0]
-                slot_firm = np.repeat(firms, vacancies[firms])
-                if len(takers) > len(slot_firm):  # fewer slots than hires: the lowest positions are hired
-                    keep = np.argsort(taker_position, kind="stable")[: len(slot_firm)]
-                    takers, taker_position = takers[keep], taker_position[keep]
-                ordinal = np.arange(len(slot_firm)) - np.repeat(np.cumsum(vacancies[firms]) - vacancies[firms], vacancies[firms])
-                slot_position = crn.uniforms(identities(f.uid[slot_firm], ordinal.astype(np.uint64)), year, Purpose.JOB_SLOT, salt=commuting_round)
-                filled = slot_firm[labour.assign_to_slots(taker_position, slot_position)]
-                t.employer[takers] = filled
-                np.subtract.at(vacancies, filled, 1)
+            if commuting_round:
+                self._fill_linked_vacancies(hired, position, vacancies, links, by_region, bounds)
+            else:
+                self._fill_vacancies(hired, position, t.region[hired], np.flatnonzero(vacancies > 0), vacancies, 0)
             seekers = seekers[t.employer[seekers] == NOT_EMPLOYED]
+
+    def _fill_vacancies(
+        self, takers: np.ndarray, position: np.ndarray, market: np.ndarray, firms: np.ndarray, vacancies: np.ndarray, salt: int,
+        firm_market: np.ndarray | None = None,
+    ) -> None:
+        """Hire ``takers`` (persons, each in ``market``) into vacancy slots of ``firms`` (those of the same
+        market: ``firm_market``, by default the firm's region); where a market has fewer slots than
+        takers, the takers with the lowest positions are hired."""
+        t, f = self.talent, self.firms
+        firm_market = f.region[firms].astype(np.int64) if firm_market is None else firm_market
+        slot_firm = np.repeat(firms, vacancies[firms])
+        slot_market = np.repeat(firm_market, vacancies[firms])
+        slots = np.bincount(slot_market, minlength=self.n_regions)
+        hired = np.ones(len(takers), bool)
+        if (np.bincount(market, minlength=len(slots)) > slots).any():
+            rank = np.empty(len(takers), np.int64)
+            order = np.lexsort((position, market))
+            rank[order] = np.arange(len(takers)) - np.searchsorted(market[order], market[order])
+            hired = rank < slots[market]
+        ordinal = np.arange(len(slot_firm)) - np.repeat(np.cumsum(vacancies[firms]) - vacancies[firms], vacancies[firms])
+        slot_position = self.crn.uniforms(identities(f.uid[slot_firm], ordinal.astype(np.uint64)), self.year, Purpose.JOB_SLOT, salt=salt)
+        filled = slot_firm[labour.assign_to_slots(position[hired], slot_position, market[hired], slot_market)]
+        t.employer[takers[hired]] = filled
+        np.subtract.at(vacancies, filled, 1)
+
+    def _fill_linked_vacancies(self, hired, position, vacancies, links, by_region, bounds) -> None:
+        """Commuting hires: each region's takers fill vacancies of the regions linked to it, one region
+        after another (linked markets overlap, so they are not separate circles)."""
+        t = self.talent
+        home = t.region[hired]
+        for r in np.unique(home):
+            mine = home == r
+            firms = np.concatenate([by_region[bounds[m] : bounds[m + 1]] for m in np.flatnonzero(links[r])])
+            firms = firms[vacancies[firms] > 0]
+            market = np.zeros(mine.sum(), np.int64)
+            self._fill_vacancies(hired[mine], position[mine], market, firms, vacancies, 1, np.zeros(len(firms), np.int64))
 
     def labour_force_mask(self) -> np.ndarray:
         """Persons in the labour force: not studying, and under their participation probability."""

@@ -114,3 +114,18 @@ def test_layoff_keyed_worker_independent_of_other_firms():
     changed = layoff_mask(employer[keep], other_excess, employees, uniform[keep])
     in_firm_3 = employer == 3
     np.testing.assert_array_equal(changed[in_firm_3[keep]], base[in_firm_3])
+
+
+def test_markets_are_separate_circles():
+    """Assigning several markets at once equals assigning each market alone."""
+    rng = np.random.default_rng(11)
+    taker_market = rng.integers(0, 5, 3_000)
+    slot_market = np.concatenate((taker_market, rng.integers(0, 5, 1_000)))  # each market has enough slots
+    takers, slots = rng.random(len(taker_market)), rng.random(len(slot_market))
+    together = assign_to_slots(takers, slots, taker_market, slot_market)
+    for m in range(5):
+        mine, theirs = np.flatnonzero(taker_market == m), np.flatnonzero(slot_market == m)
+        alone = assign_to_slots(takers[mine], slots[theirs])
+        np.testing.assert_array_equal(together[mine], theirs[alone])
+    with pytest.raises(ValueError, match="market 2"):
+        assign_to_slots(np.array([0.1, 0.2]), np.array([0.3, 0.4]), np.array([2, 2]), np.array([2, 0]))

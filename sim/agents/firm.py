@@ -113,7 +113,7 @@ class FirmPopulation:
         own = self.rd_krw(employees, scale) / establishments  # KRW per establishment
         treated = np.minimum(np.asarray(treated, float), self.establishments)
         extra = np.divide(subsidy_krw, treated, out=np.zeros(len(self)), where=treated > 0)
-        weights = self.establishments.astype(float)
+        weights = np.where(self.size > 0, self.establishments, 0).astype(float)  # empty firms do not dilute spillovers
         spill = innovation.regional_spillover(own * weights + subsidy_krw, self.region, n_regions, np.zeros(n_regions), weights) * spillover_multiplier
         university = innovation.regional_spillover(np.zeros(len(self)), self.region, n_regions, university_research_krw, weights)
 

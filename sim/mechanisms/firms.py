@@ -68,7 +68,7 @@ def entrant_cohorts(
     """
     n_regions, n_industries = expected.shape
     cell = firms.region.astype(np.int64) * n_industries + firms.industry
-    weights = firms.establishments.astype(float)
+    weights = np.where(firms.size > 0, firms.establishments, 0).astype(float)  # empty firms are not imitated
     establishments = np.bincount(cell, weights=weights, minlength=expected.size)
     productivity = np.divide(
         np.bincount(cell, weights=weights * firms.productivity, minlength=expected.size), establishments,
