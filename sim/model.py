@@ -24,8 +24,7 @@ import numpy as np
 from sim.agents import FirmPopulation, Region, TalentPool, University
 from sim.agents.firm import INDUSTRIES
 from sim.agents.talent import NOT_EMPLOYED
-from sim.cells import per_person
-from sim.crn import CommonRandomNumbers, Purpose, identities
+from sim.crn import CommonRandomNumbers, Purpose
 from sim.levers.base import PolicyEffects, build_lever
 from sim.mechanisms import demography, education, labour, migration
 from sim.mechanisms import firms as firm_rules
@@ -195,9 +194,9 @@ class RegionalModel(mesa.Model):
         not_studying = ~t.studying
         people = np.bincount(t.region[not_studying].astype(np.int64) * AGES + t.age[not_studying], minlength=self.n_regions * AGES)
         expected = (people.reshape(self.n_regions, AGES) * profile).sum(axis=1)
-        self.participation_level = data["economically_active"].to_numpy(float) / self.scale / expected
-        self.participation_profile = profile
-        active = self.in_labour_force = self.labour_force_mask()
+        level = data["economically_active"].to_numpy(float) / self.scale / expected
+        self.labour = labour.LabourMarket(lp, profile, level, np.ones(self.n_regions))
+        active = self.in_labour_force = self.labour.labour_force(t)
         employed_target = _stochastic_round_array(data["employed"].to_numpy(float) / self.scale, self.rng)
         for r in range(self.n_regions):
             pool = np.flatnonzero(active & (t.region == r))
@@ -214,8 +213,8 @@ class RegionalModel(mesa.Model):
         seekers = employed * unemployment / (1 - unemployment) + separation * employed
         vacancies = employed * lp["initial_vacancy_rate"] + separation * employed
         alpha = lp["matching_elasticity_unemployment"]
-        self.matching_efficiency = lp["matching_efficiency"] * labour.matching_efficiency_for(finding, seekers, vacancies, alpha)
-        self._update_unemployment_rate()
+        self.labour.matching_efficiency = lp["matching_efficiency"] * labour.matching_efficiency_for(finding, seekers, vacancies, alpha)
+        self.unemployment_rate = labour.unemployment_rate(t, active, self.n_regions)
 
     def _job_loss_rate_from_exits_and_moves(self) -> np.ndarray:
         """Share of each region's jobs lost in a year through firm closures and workers' moves."""
@@ -441,7 +440,7 @@ class RegionalModel(mesa.Model):
         """Innovation and growth, closures, and entry of startups and university spin-offs."""
         f, fp, ip, up = self.firms, self.params["firms"], self.params["innovation"], self.params["universities"]
         crn, year = self.crn, self.year
-        self.in_labour_force = self.labour_force_mask()
+        self.in_labour_force = self.labour.labour_force(self.talent)
         employees = f.employees(self.talent.employer)
         self._choose_university_partners(up)
         research = np.array([u.research_krw for u in self.universities]) + self.effects.university_research_krw
@@ -464,7 +463,7 @@ class RegionalModel(mesa.Model):
         closed = f.closures(self._closure_hazard(self.young_firm_hazard * self.effects.young_exit_multiplier[f.region]), crn.uniforms(f.uid, year, Purpose.FIRM_EXIT))
         self.flows["firm_exits"] = np.bincount(f.region, weights=closed, minlength=self.n_regions).astype(np.int64)
         entrants = self._entrants(up)  # the birth rate is per establishment active during the year
-        self._lose_jobs_at_closures(closed)
+        firm_rules.lose_jobs_at_closures(self.talent, f, closed, crn, year)
         f.establishments -= closed
         self.flows["startups"] = entrants.count_by_region(self.n_regions)
         new_index = f.keep_and_append(f.establishments > 0, entrants)
@@ -474,16 +473,6 @@ class RegionalModel(mesa.Model):
         employer[workers] = new_index[employer[workers]]
         f.age += 1
         self._rebalance_local_demand(tradable_before)
-
-    def _lose_jobs_at_closures(self, closed: np.ndarray) -> None:
-        """Workers of closing establishments lose their jobs: each worker of a firm agent with a share
-        s of its establishments closing leaves with probability s (keyed by the worker)."""
-        f, t = self.firms, self.talent
-        share = np.divide(closed, f.establishments, out=np.zeros(len(f)), where=f.establishments > 0)
-        workers = np.flatnonzero(t.employer >= 0)
-        at_risk = workers[share[t.employer[workers]] > 0]
-        loses = self.crn.uniforms(t.uid[at_risk], self.year, Purpose.CLOSURE_JOB_LOSS) < share[t.employer[at_risk]]
-        t.employer[at_risk[loses]] = NOT_EMPLOYED
 
     def _choose_university_partners(self, up: dict) -> None:
         """Each R&D-performing firm's share of establishments with a university partner this year:
@@ -552,134 +541,26 @@ class RegionalModel(mesa.Model):
         return t.count_by_region(self.n_regions, (t.age >= 15) & (t.age < 65)).astype(float)
 
     def _rebalance_local_demand(self, tradable_before: np.ndarray) -> None:
-        """Non-tradable jobs follow local population, the local multiplier of tradable jobs, and
-        wage adjustment: a share of the gap between the labour force (at the base unemployment
-        rate) and the jobs on offer closes each year (persons)."""
-        f, lp = self.firms, self.params["labour"]
-        non_tradable = ~self.tradable[f.industry]
-        workers = f.workers()
+        """Non-tradable jobs follow local population and demand (``firms.rebalance_local_demand``)."""
         population = self.talent.count_by_region(self.n_regions).astype(float)
-        tradable_after = np.bincount(f.region, weights=workers * self.tradable[f.industry], minlength=self.n_regions)
-        current = np.bincount(f.region, weights=workers * non_tradable, minlength=self.n_regions)
         labour_force = self.talent.count_by_region(self.n_regions, self.in_labour_force).astype(float) * self.scale
-        jobs_gap = labour_force * (1.0 - self.base_unemployment_rate) - np.bincount(f.region, weights=workers, minlength=self.n_regions)
-        target = (
-            self.non_tradable_jobs * population / self.population_last
-            + lp["local_multiplier_tradable"] * (tradable_after - tradable_before)
-            + lp["labour_demand_adjustment"] * jobs_gap
+        self.non_tradable_jobs = firm_rules.rebalance_local_demand(
+            self.firms, self.tradable, self.non_tradable_jobs * population / self.population_last, tradable_before,
+            labour_force * (1.0 - self.base_unemployment_rate), self.params["labour"],
         )
-        factor = np.divide(np.maximum(target, 0.0), current, out=np.ones(self.n_regions), where=current > 0)
-        f.scale_sizes(non_tradable, factor)
-        self.non_tradable_jobs = np.bincount(f.region, weights=f.workers() * non_tradable, minlength=self.n_regions)
         self.population_last = population
 
     def labour_market(self) -> None:
-        """Participation, separations, layoffs, matching (own region, then adjacent)."""
-        t, f, lp = self.talent, self.firms, self.params["labour"]
-        active = self.in_labour_force
-        workers = np.flatnonzero(t.employed)
-        leaving = ~active[workers] | (self.crn.uniforms(t.uid[workers], self.year, Purpose.SEPARATION) < lp["job_separation_rate"])
-        t.employer[workers[leaving]] = NOT_EMPLOYED
-        workers = workers[~leaving]
-        employees = f.employees(t.employer[workers])
-        wanted = f.jobs(self.scale)
-        excess = np.maximum(employees - wanted, 0)
-        at_risk = workers[excess[t.employer[workers]] > 0]  # workers of shrinking firms
-        layoff_draw = self.crn.uniforms(t.uid[at_risk], self.year, Purpose.LAYOFF)
-        laid_off = at_risk[labour.layoff_mask(t.employer[at_risk], excess, employees, layoff_draw)]
-        vacancies = np.maximum(wanted - employees + np.bincount(t.employer[laid_off], minlength=len(f)), 0)
-        t.employer[laid_off] = NOT_EMPLOYED
-        seekers = np.flatnonzero(active & (t.employer == NOT_EMPLOYED))
-        self._match(seekers, vacancies, lp)
-        self._update_unemployment_rate()
-
-    def _match(self, seekers: np.ndarray, vacancies: np.ndarray, lp: dict) -> None:
-        """Hire seekers into vacancy slots, first in their region, then in adjacent regions.
-
-        Hires per market follow the matching function; who is hired is decided by each seeker's keyed
-        uniform, and which vacancy they fill by keyed positions of seekers and of vacancy slots (firm
-        identity, slot ordinal) on a circle (``labour.assign_to_slots``), so one more vacancy or seeker
-        changes only the pairs next to it.
-        """
-        t, f, crn, year = self.talent, self.firms, self.crn, self.year
-        alpha = lp["matching_elasticity_unemployment"]
-        rounds = (
-            (0, self.matching_efficiency, Purpose.HIRING),
-            (1, self.matching_efficiency * lp["commuting_share_adjacent"], Purpose.COMMUTE_HIRING),
-        )
+        """Separations, layoffs, matching (own region, then adjacent): ``labour.LabourMarket``."""
         links = self.pack.adjacency | self.effects.commuting_links
-        by_region = np.argsort(f.region, kind="stable")
-        bounds = np.searchsorted(f.region[by_region], np.arange(self.n_regions + 1))
-        for commuting_round, efficiency, purpose in rounds:
-            home = t.region[seekers]
-            n_seekers = np.bincount(home, minlength=self.n_regions)
-            open_by_region = np.bincount(f.region, weights=vacancies, minlength=self.n_regions)
-            if commuting_round:
-                open_by_region = links.astype(float) @ open_by_region
-            hires = labour.matches(n_seekers, open_by_region, efficiency, alpha)
-            finding = np.divide(hires, n_seekers, out=np.zeros(self.n_regions), where=n_seekers > 0)
-            hired = seekers[crn.uniforms(t.uid[seekers], year, purpose) < finding[home]]
-            position = crn.uniforms(t.uid[hired], year, Purpose.JOB_ASSIGNMENT, salt=commuting_round)
-            if commuting_round:
-                self._fill_linked_vacancies(hired, position, vacancies, links, by_region, bounds)
-            else:
-                self._fill_vacancies(hired, position, t.region[hired], np.flatnonzero(vacancies > 0), vacancies, 0)
-            seekers = seekers[t.employer[seekers] == NOT_EMPLOYED]
-
-    def _fill_vacancies(
-        self, takers: np.ndarray, position: np.ndarray, market: np.ndarray, firms: np.ndarray, vacancies: np.ndarray, salt: int,
-        firm_market: np.ndarray | None = None,
-    ) -> None:
-        """Hire ``takers`` (persons, each in ``market``) into vacancy slots of ``firms`` (those of the same
-        market: ``firm_market``, by default the firm's region); where a market has fewer slots than
-        takers, the takers with the lowest positions are hired."""
-        t, f = self.talent, self.firms
-        firm_market = f.region[firms].astype(np.int64) if firm_market is None else firm_market
-        slot_firm = np.repeat(firms, vacancies[firms])
-        slot_market = np.repeat(firm_market, vacancies[firms])
-        slots = np.bincount(slot_market, minlength=self.n_regions)
-        hired = np.ones(len(takers), bool)
-        if (np.bincount(market, minlength=len(slots)) > slots).any():
-            rank = np.empty(len(takers), np.int64)
-            order = np.lexsort((position, market))
-            rank[order] = np.arange(len(takers)) - np.searchsorted(market[order], market[order])
-            hired = rank < slots[market]
-        ordinal = np.arange(len(slot_firm)) - np.repeat(np.cumsum(vacancies[firms]) - vacancies[firms], vacancies[firms])
-        slot_position = self.crn.uniforms(identities(f.uid[slot_firm], ordinal.astype(np.uint64)), self.year, Purpose.JOB_SLOT, salt=salt)
-        filled = slot_firm[labour.assign_to_slots(position[hired], slot_position, market[hired], slot_market)]
-        t.employer[takers[hired]] = filled
-        np.subtract.at(vacancies, filled, 1)
-
-    def _fill_linked_vacancies(self, hired, position, vacancies, links, by_region, bounds) -> None:
-        """Commuting hires: each region's takers fill vacancies of the regions linked to it, one region
-        after another (linked markets overlap, so they are not separate circles)."""
-        t = self.talent
-        home = t.region[hired]
-        for r in np.unique(home):
-            mine = home == r
-            firms = np.concatenate([by_region[bounds[m] : bounds[m + 1]] for m in np.flatnonzero(links[r])])
-            firms = firms[vacancies[firms] > 0]
-            market = np.zeros(mine.sum(), np.int64)
-            self._fill_vacancies(hired[mine], position[mine], market, firms, vacancies, 1, np.zeros(len(firms), np.int64))
-
-    def labour_force_mask(self) -> np.ndarray:
-        """Persons in the labour force: not studying, and under their participation probability."""
-        t = self.talent
-        probability = labour.participation_probability(self.participation_profile, self.participation_level)
-        return ~t.studying & (t.participation_draw < per_person(probability, t.region, t.age))
+        self.labour.step(self.talent, self.firms, self.in_labour_force, links, self.crn, self.year, self.scale)
+        self.unemployment_rate = labour.unemployment_rate(self.talent, self.in_labour_force, self.n_regions)
 
     def wages(self) -> np.ndarray:
         """Annual wage of every person agent (KRW per year; 0 if not employed)."""
         lp = self.params["labour"]
         premium = np.array([1.0, lp["college_wage_premium"], lp["tertiary_wage_premium"]])
         return self.talent.wages(self.firms.productivity, premium, lp["labour_income_share"])
-
-    def _update_unemployment_rate(self) -> None:
-        """Each region's unemployment rate among its labour force (fraction), for the migration choice."""
-        status = self.talent.status_by_region(self.n_regions, self.in_labour_force).astype(float)
-        employed = status[:, 1] + status[:, 3]
-        labour_force = status[:, 1:].sum(axis=1)  # the labour force, and those employed outside it
-        self.unemployment_rate = 1.0 - np.divide(employed, labour_force, out=np.ones(self.n_regions), where=labour_force > 0)
 
     def _record_year(self, initial: bool = False) -> None:
         """Update place attributes, compute the year's measures per region, collect them."""

@@ -14,6 +14,8 @@ nothing) leaves every other firm's draws unchanged.
   working-age population (Poisson by keyed inversion), one cohort per cell and year (R&D performers
   apart), so the number of firm agents stays near its start however long a cohort lives.
 - Spin-offs: from university research, in the region's R&D-performing industries.
+- Closed establishments' workers lose their jobs; the demand they served goes to the survivors of
+  their market; non-tradable jobs follow local population and the local multiplier.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.agents.firm import FirmPopulation
+from sim.agents.talent import NOT_EMPLOYED, TalentPool
 from sim.crn import CommonRandomNumbers, Purpose, identities, poisson_from_uniform, rounded_count
 
 DERIVED_UID_BIT = np.uint64(1 << 63)
@@ -106,3 +109,42 @@ def reallocate_closed_demand(firms: FirmPopulation, market: np.ndarray, workers_
     surviving = np.bincount(market[:survivors], weights=workers[:survivors], minlength=n_markets)
     factor = np.divide(np.maximum(workers_before - entrant, 0.0), surviving, out=np.ones(n_markets), where=surviving > 0)
     firms.size[:survivors] *= factor[market[:survivors]]
+
+
+def lose_jobs_at_closures(talent: TalentPool, firms: FirmPopulation, closed: np.ndarray, crn: CommonRandomNumbers, year: int) -> None:
+    """Workers of closing establishments lose their jobs: each worker of a firm agent with a share s
+    of its establishments closing leaves with probability s (keyed by the worker)."""
+    share = np.divide(closed, firms.establishments, out=np.zeros(len(firms)), where=firms.establishments > 0)
+    workers = np.flatnonzero(talent.employer >= 0)
+    at_risk = workers[share[talent.employer[workers]] > 0]
+    loses = crn.uniforms(talent.uid[at_risk], year, Purpose.CLOSURE_JOB_LOSS) < share[talent.employer[at_risk]]
+    talent.employer[at_risk[loses]] = NOT_EMPLOYED
+
+
+def rebalance_local_demand(
+    firms: FirmPopulation,
+    tradable: np.ndarray,
+    population_driven_jobs: np.ndarray,
+    tradable_before: np.ndarray,
+    employable: np.ndarray,
+    params: dict,
+) -> np.ndarray:
+    """Scale non-tradable firms so each region's non-tradable jobs (persons) reach a target: last year's
+    jobs grown with the population (``population_driven_jobs``), plus the local multiplier times this
+    year's change in tradable jobs since ``tradable_before``, plus ``labour_demand_adjustment`` times
+    the gap between the labour force employable at the base unemployment rate (``employable``) and
+    all jobs on offer. ``params`` is the ``labour`` section. Returns the new non-tradable jobs."""
+    n_regions = len(population_driven_jobs)
+    non_tradable = ~tradable[firms.industry]
+    workers = firms.workers()
+    tradable_after = np.bincount(firms.region, weights=workers * ~non_tradable, minlength=n_regions)
+    current = np.bincount(firms.region, weights=workers * non_tradable, minlength=n_regions)
+    jobs_gap = employable - np.bincount(firms.region, weights=workers, minlength=n_regions)
+    target = (
+        population_driven_jobs
+        + params["local_multiplier_tradable"] * (tradable_after - tradable_before)
+        + params["labour_demand_adjustment"] * jobs_gap
+    )
+    factor = np.divide(np.maximum(target, 0.0), current, out=np.ones(n_regions), where=current > 0)
+    firms.scale_sizes(non_tradable, factor)
+    return np.bincount(firms.region, weights=firms.workers() * non_tradable, minlength=n_regions)

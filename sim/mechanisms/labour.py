@@ -1,4 +1,7 @@
-"""Labour market: participation, separations, vacancies and matching.
+"""Labour market: participation, separations, layoffs, vacancies and matching.
+
+``LabourMarket`` holds what is calibrated at the start (participation levels, matching efficiency)
+and applies the yearly rules to the person and firm arrays; the functions below are its parts.
 
 Matches per market follow the constant-returns matching function m = A · U^α · V^(1−α)
 (Petrongolo & Pissarides 2001), capped by the number of seekers and of vacancies. Seekers are
@@ -12,7 +15,14 @@ and a change elsewhere in the run does not reshuffle it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from sim.agents.firm import FirmPopulation
+from sim.agents.talent import NOT_EMPLOYED, TalentPool
+from sim.cells import per_person
+from sim.crn import CommonRandomNumbers, Purpose, identities
 
 
 def participation_probability(profile: np.ndarray, region_level: np.ndarray) -> np.ndarray:
@@ -120,3 +130,135 @@ def assign_to_slots(
     assignment = np.empty(n_takers, dtype=np.int64)
     assignment[order[taker_places]] = order[matched_place] - n_takers
     return assignment
+
+
+@dataclass
+class LabourMarket:
+    """The regions' labour markets: who is in the labour force, who loses a job, who is hired where.
+
+    ``participation_profile`` [ages] and ``participation_level`` [regions] give each person's
+    probability of being in the labour force (compared with their persistent draw);
+    ``matching_efficiency`` [regions] is the A of the matching function, calibrated so the start
+    year's unemployment rate is a steady state; ``params`` is the ``labour`` parameter section.
+    """
+
+    params: dict
+    participation_profile: np.ndarray
+    participation_level: np.ndarray
+    matching_efficiency: np.ndarray
+
+    def labour_force(self, talent: TalentPool) -> np.ndarray:
+        """Persons in the labour force: not studying, and under their participation probability."""
+        probability = participation_probability(self.participation_profile, self.participation_level)
+        return ~talent.studying & (talent.participation_draw < per_person(probability, talent.region, talent.age))
+
+    def step(
+        self,
+        talent: TalentPool,
+        firms: FirmPopulation,
+        in_labour_force: np.ndarray,
+        links: np.ndarray,
+        crn: CommonRandomNumbers,
+        year: int,
+        scale: int,
+    ) -> None:
+        """Separations (leaving the labour force, or the yearly separation hazard), layoffs where firms
+        want fewer workers than they have, then matching: first within the region, then within the
+        regions ``links`` [regions, regions] joins to it (commuting). Every draw is keyed by the person
+        or vacancy slot it concerns."""
+        t, f = talent, firms
+        workers = np.flatnonzero(t.employed)
+        separation = crn.uniforms(t.uid[workers], year, Purpose.SEPARATION) < self.params["job_separation_rate"]
+        leaving = ~in_labour_force[workers] | separation
+        t.employer[workers[leaving]] = NOT_EMPLOYED
+        workers = workers[~leaving]
+        employees = f.employees(t.employer[workers])
+        wanted = f.jobs(scale)
+        excess = np.maximum(employees - wanted, 0)
+        at_risk = workers[excess[t.employer[workers]] > 0]  # workers of shrinking firms
+        laid_off = at_risk[layoff_mask(t.employer[at_risk], excess, employees, crn.uniforms(t.uid[at_risk], year, Purpose.LAYOFF))]
+        vacancies = np.maximum(wanted - employees + np.bincount(t.employer[laid_off], minlength=len(f)), 0)
+        t.employer[laid_off] = NOT_EMPLOYED
+        seekers = np.flatnonzero(in_labour_force & (t.employer == NOT_EMPLOYED))
+        self._match(t, f, seekers, vacancies, links, crn, year)
+
+    def _match(
+        self, t: TalentPool, f: FirmPopulation, seekers: np.ndarray, vacancies: np.ndarray, links: np.ndarray, crn: CommonRandomNumbers, year: int
+    ) -> None:
+        """Hire seekers into vacancy slots, first in their region, then in linked regions.
+
+        Hires per market follow the matching function; who is hired is decided by each seeker's keyed
+        uniform, and which vacancy they fill by keyed positions of seekers and of vacancy slots (firm
+        identity, slot ordinal) on a circle (``assign_to_slots``), so one more vacancy or seeker
+        changes only the pairs next to it.
+        """
+        n_regions = len(self.matching_efficiency)
+        alpha = self.params["matching_elasticity_unemployment"]
+        rounds = (
+            (0, self.matching_efficiency, Purpose.HIRING),
+            (1, self.matching_efficiency * self.params["commuting_share_adjacent"], Purpose.COMMUTE_HIRING),
+        )
+        for commuting_round, efficiency, purpose in rounds:
+            home = t.region[seekers]
+            n_seekers = np.bincount(home, minlength=n_regions)
+            open_by_region = np.bincount(f.region, weights=vacancies, minlength=n_regions)
+            if commuting_round:
+                open_by_region = links.astype(float) @ open_by_region
+            hires = matches(n_seekers, open_by_region, efficiency, alpha)
+            finding = np.divide(hires, n_seekers, out=np.zeros(n_regions), where=n_seekers > 0)
+            hired = seekers[crn.uniforms(t.uid[seekers], year, purpose) < finding[home]]
+            position = crn.uniforms(t.uid[hired], year, Purpose.JOB_ASSIGNMENT, salt=commuting_round)
+            if commuting_round:
+                by_region = np.argsort(f.region, kind="stable")
+                bounds = np.searchsorted(f.region[by_region], np.arange(n_regions + 1))
+                for r in np.unique(t.region[hired]):  # linked markets overlap: one home region after another
+                    mine = t.region[hired] == r
+                    firms = np.concatenate([by_region[bounds[m] : bounds[m + 1]] for m in np.flatnonzero(links[r])])
+                    firms = firms[vacancies[firms] > 0]
+                    fill_vacancies(t, f, hired[mine], position[mine], np.zeros(mine.sum(), np.int64), firms, np.zeros(len(firms), np.int64),
+                                   vacancies, crn, year, salt=1)
+            else:
+                firms = np.flatnonzero(vacancies > 0)
+                fill_vacancies(t, f, hired, position, t.region[hired].astype(np.int64), firms, f.region[firms].astype(np.int64), vacancies, crn, year, salt=0)
+            seekers = seekers[t.employer[seekers] == NOT_EMPLOYED]
+
+
+def unemployment_rate(talent: TalentPool, in_labour_force: np.ndarray, n_regions: int) -> np.ndarray:
+    """Each region's unemployment rate among its labour force (fraction)."""
+    status = talent.status_by_region(n_regions, in_labour_force).astype(float)
+    employed = status[:, 1] + status[:, 3]
+    labour_force = status[:, 1:].sum(axis=1)  # the labour force, and those employed outside it
+    return 1.0 - np.divide(employed, labour_force, out=np.ones(n_regions), where=labour_force > 0)
+
+
+def fill_vacancies(
+    t: TalentPool,
+    f: FirmPopulation,
+    takers: np.ndarray,
+    position: np.ndarray,
+    market: np.ndarray,
+    firms: np.ndarray,
+    firm_market: np.ndarray,
+    vacancies: np.ndarray,
+    crn: CommonRandomNumbers,
+    year: int,
+    salt: int,
+) -> None:
+    """Hire ``takers`` (persons, each in ``market``) into vacancy slots of ``firms`` (each in
+    ``firm_market``); where a market has fewer slots than takers, the takers with the lowest
+    positions are hired. Updates ``t.employer`` and ``vacancies`` in place."""
+    slot_firm = np.repeat(firms, vacancies[firms])
+    slot_market = np.repeat(firm_market, vacancies[firms])
+    n_markets = int(max(market.max(initial=0), firm_market.max(initial=0))) + 1
+    slots = np.bincount(slot_market, minlength=n_markets)
+    hired = np.ones(len(takers), bool)
+    if (np.bincount(market, minlength=n_markets) > slots).any():
+        rank = np.empty(len(takers), np.int64)
+        order = np.lexsort((position, market))
+        rank[order] = np.arange(len(takers)) - np.searchsorted(market[order], market[order])
+        hired = rank < slots[market]
+    ordinal = np.arange(len(slot_firm)) - np.repeat(np.cumsum(vacancies[firms]) - vacancies[firms], vacancies[firms])
+    slot_position = crn.uniforms(identities(f.uid[slot_firm], ordinal.astype(np.uint64)), year, Purpose.JOB_SLOT, salt=salt)
+    filled = slot_firm[assign_to_slots(position[hired], slot_position, market[hired], slot_market)]
+    t.employer[takers[hired]] = filled
+    np.subtract.at(vacancies, filled, 1)
