@@ -227,13 +227,21 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def t_factor(n: np.ndarray | int, level: float = 0.95) -> np.ndarray:
+    """Half-width of the Student-t interval of a mean per standard deviation: t(level, n−1) / √n
+    (NaN with fewer than two values). The one rule behind every interval over seeds."""
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 1, stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) / np.sqrt(np.maximum(n, 1)), np.nan)
+
+
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and Student-t interval over seeds (NaN bounds with fewer than two values)."""
     values = np.asarray(values, dtype=float)
     mean = float(values.mean()) if len(values) else np.nan
     if len(values) < 2:
         return mean, np.nan, np.nan
-    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    half = float(t_factor(len(values), level)) * values.std(ddof=1)
     return mean, mean - half, mean + half
 
 
@@ -245,8 +253,7 @@ def summarise(table: pd.DataFrame, columns: Iterable[str], by: list[str], level:
     n = out["seeds"].to_numpy(float)
     means = grouped[columns].mean().reset_index(drop=True)
     sds = grouped[columns].std(ddof=1).reset_index(drop=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        factor = np.where(n > 1, stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) / np.sqrt(n), np.nan)
+    factor = t_factor(n, level)
     for column in columns:
         half = sds[column].to_numpy(float) * factor
         out[f"{column}_mean"] = means[column].to_numpy(float)
