@@ -355,9 +355,10 @@ def compare(
     as_csv: Annotated[bool, typer.Option("--csv", help="print the full table as CSV")] = False,
     as_markdown: Annotated[bool, typer.Option("--markdown", help="print Markdown tables")] = False,
 ) -> None:
-    """Compare a batch's scenarios with the reference: paired differences (same seed), mean and 95 %
-    interval over seeds, with cumulative lever spending and cost per job."""
-    from sim.compare import DEFAULT_YEARS, effects_table, reference_table, to_markdown
+    """Compare a batch's scenarios with the reference: the additionality ledger of each lever package
+    (against its own lever-free baseline) and paired differences (same seed), mean and 95 % interval
+    over seeds, with cumulative lever spending and cost per job."""
+    from sim.compare import DEFAULT_YEARS, LEDGER_TITLE, effects_table, ledger_comparison, ledger_table, reference_table, to_markdown
     from sim.compare import compare as compare_batch
 
     if as_csv and as_markdown:
@@ -375,9 +376,12 @@ def compare(
     if as_csv:
         sys.stdout.write(summary.to_csv(index=False))
         return
+    ledger = ledger_comparison(folder, years=wanted, reference=reference)
     if as_markdown:
-        sys.stdout.write(to_markdown(summary))
+        sys.stdout.write(to_markdown(summary, ledger))
         return
+    if not ledger.empty:
+        console.print(_text_table(LEDGER_TITLE, ledger_table(ledger)))
     effects = effects_table(summary)
     ref = summary.attrs["reference"]
     if effects.empty:

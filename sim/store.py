@@ -271,7 +271,7 @@ def query(folder: str | Path, sql: str) -> pd.DataFrame:
             if view in OPTIONAL_TABLES:
                 files = [file for file in files if Path(file).is_file()]
                 if not files:
-                    connection.register(f"_empty_{view}", _empty_table(view))
+                    connection.register(f"_empty_{view}", empty_table(view))
                     connection.execute(f"CREATE VIEW {view} AS SELECT * FROM _empty_{view}")
                     continue
             listing = ", ".join("'" + path.replace("'", "''") + "'" for path in files)
@@ -291,7 +291,7 @@ def query(folder: str | Path, sql: str) -> pd.DataFrame:
         connection.close()
 
 
-def _empty_table(name: str) -> pd.DataFrame:
+def empty_table(name: str) -> pd.DataFrame:
     """An optional table without rows: the key columns and the table's own columns."""
     from sim.ledger import empty_ledger
 
