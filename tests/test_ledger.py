@@ -202,3 +202,79 @@ def test_summary_line(ledger):
 def test_targeted_per_lever(ledger):
     assert row(ledger, 2024, "L1", "11")["targeted"] and not row(ledger, 2024, "L2", "11")["targeted"]
     assert not row(ledger, 2025, "L1", "26")["targeted"] and row(ledger, 2025, "L2", "26")["targeted"]
+
+
+# --- the ledger of real paired runs (1:1000, 2023 → 2026) ---------------------------------------
+from conftest import REGION_CODES, ROOT  # noqa: E402
+
+from sim.api import paired_ledger, run  # noqa: E402
+
+MSS = ROOT / "scenarios" / "korea_2023_regional_plan_mss.yaml"
+SCALE, UNTIL = 1000, 2026
+
+
+@pytest.fixture(scope="module")
+def paired():
+    return run(MSS, seed=2, scale=SCALE, until=UNTIL)
+
+
+def test_paired_run_carries_the_ledger(paired):
+    ledger = paired.ledger
+    assert paired.metadata["paired_baseline"]
+    assert list(ledger.columns) == list(LEDGER_COLUMNS)
+    assert sorted(ledger["year"].unique()) == list(range(2023, UNTIL + 1))
+    assert set(ledger["region"]) == {ALL, *REGION_CODES}
+    assert {"key_industry_rnd", "regional_star_firms"} <= set(ledger["lever"])
+    assert not paired.support.empty and set(paired.support["lever"]) <= set(ledger["lever"])
+    package = ledger[ledger["lever"] == ALL]
+    assert (package["net_jobs"] == package["gross_jobs"] + package["displacement_jobs"] + package["leakage_jobs"]).all()
+    for _, rows in ledger.groupby(["year", "lever"]):
+        national = rows[rows["region"] == ALL].iloc[0]
+        regional = rows[rows["region"] != ALL]
+        for column in ("gross_jobs", "displacement_jobs", "leakage_jobs", "net_jobs", "persons_retained", "spending_krw"):
+            assert national[column] == regional[column].sum(min_count=1) or (np.isnan(national[column]) and regional[column].isna().all())
+
+
+def test_ledger_agrees_with_the_run_tables(paired):
+    national = package_rows(paired.ledger)
+    jobs = paired.national.set_index("year")
+    # net national jobs (filled jobs at firms) equal the national employment difference
+    assert (national["net_jobs"] == jobs["jobs_created"].astype(float)).all()
+    assert (national["persons_retained"] == jobs["population_retained"].astype(float)).all()
+    spent = paired.lever_spending.groupby("year")["spending_krw"].sum().reindex(national.index, fill_value=0.0).cumsum()
+    assert np.allclose(national["spending_krw"], spent, rtol=1e-12)
+    assert national.loc[2023, ["gross_jobs", "net_jobs", "spending_krw"]].tolist() == [0, 0, 0]
+    assert (national.loc[2024:, "supported_firms"] > 0).all()
+
+
+def test_unpaired_run_has_an_empty_ledger_and_writes_it(tmp_path):
+    result = run(MSS, seed=2, scale=SCALE, until=2024, paired_baseline=False)
+    assert result.ledger.empty and list(result.ledger.columns) == list(LEDGER_COLUMNS)
+    result.write(tmp_path / "run", figure=False)
+    written = pd.read_parquet(tmp_path / "run" / "ledger.parquet")
+    assert written.empty and list(written.columns) == list(LEDGER_COLUMNS)
+
+
+def test_ledger_parquet_round_trip(paired, tmp_path):
+    paired.write(tmp_path / "run", figure=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "run" / "ledger.parquet"), paired.ledger)
+
+
+def test_ledger_of_two_kept_runs_equals_the_paired_run(paired):
+    from sim.scenario import load_scenario
+
+    spec = load_scenario(MSS, scale=SCALE, end_year=UNTIL)
+    policy = run(spec, seed=2, paired_baseline=False, keep_firm_jobs=True)
+    baseline = run(spec.model_copy(update={"levers": []}), seed=2, paired_baseline=False, keep_firm_jobs=True)
+    pd.testing.assert_frame_equal(paired_ledger(policy, baseline), paired.ledger)
+
+
+def test_zero_budget_package_has_a_zero_ledger():
+    from sim.scenario import load_scenario
+
+    spec = load_scenario(MSS, scale=SCALE, end_year=2025)
+    spec = spec.model_copy(update={"levers": [lever.model_copy(update={"budget_krw_per_year": 0.0}) for lever in spec.levers]})
+    ledger = run(spec, seed=1).ledger
+    assert ledger["lever"].unique().tolist() == [ALL]
+    for column in ("gross_jobs", "displacement_jobs", "leakage_jobs", "net_jobs", "persons_retained", "spending_krw"):
+        assert (ledger[column] == 0).all(), column
