@@ -82,7 +82,7 @@ _POPULATION = {"persons_retained": "population", "young_persons_retained": "pers
 def empty_ledger() -> pd.DataFrame:
     """A ledger without rows (an unpaired run), with the columns and their types."""
     frame = pd.DataFrame({name: pd.Series(dtype="float64") for name in LEDGER_COLUMNS})
-    return frame.astype({"year": "int64", "lever": object, "region": object, "targeted": bool})
+    return frame.astype({"year": "int64", "lever": "str", "region": "str", "targeted": bool})
 
 
 def firm_jobs_frame(records: Iterable[Any], region_codes: Sequence[str], firms: Iterable[int] | None = None) -> pd.DataFrame:
@@ -194,7 +194,7 @@ def additionality_ledger(
     ledger = ledger.assign(_l=ledger["lever"].map(order), _r=ledger["region"].map(region_order))
     ledger = ledger.sort_values(["year", "_l", "_r"], kind="stable").drop(columns=["_l", "_r"]).reset_index(drop=True)
     ledger = ledger[list(LEDGER_COLUMNS)]
-    return ledger.astype({"year": "int64", "lever": object, "region": object, "targeted": bool,
+    return ledger.astype({"year": "int64", "lever": "str", "region": "str", "targeted": bool,
                           **{c: "float64" for c in LEDGER_COLUMNS if c not in ("year", "lever", "region", "targeted")}})
 
 
