@@ -15,10 +15,12 @@ from pathlib import Path
 import pandas as pd
 
 from sim.errors import RegsimError
+from sim.ledger import SPENDING_COLUMNS, SUPPORT_COLUMNS, additionality_ledger, empty_ledger, firm_jobs_frame, records_frame
 from sim.metrics import add_paired_differences, national_table, regions_table
 from sim.model import RegionalModel
 from sim.provenance import git_commit, package_version
 from sim.scenario import Scenario, load_scenario, scenario_from_dict
+from sim.store import TABLES
 
 ProgressCallback = Callable[[int, int], None]
 """Called after each simulated year with (years done, years in total)."""
@@ -26,23 +28,36 @@ ProgressCallback = Callable[[int, int], None]
 
 @dataclass
 class RunResult:
-    """Tables of one run and its provenance."""
+    """Tables of one run and its provenance.
+
+    ``ledger``: the additionality ledger against the paired baseline (``sim.ledger``; no rows when
+    the run is not paired). ``support``: the firms each lever supported directly (year, lever, firm,
+    region, establishments). ``firm_jobs``: each year's jobs by firm identity (``sim.ledger.
+    firm_jobs_frame``), kept only with ``run(..., keep_firm_jobs=True)`` and never written.
+    """
 
     regions: pd.DataFrame
     national: pd.DataFrame
     lever_spending: pd.DataFrame
     metadata: dict = field(default_factory=dict)
+    ledger: pd.DataFrame = field(default_factory=empty_ledger)
+    support: pd.DataFrame = field(default_factory=lambda: records_frame([], SUPPORT_COLUMNS))
+    firm_jobs: pd.DataFrame | None = None
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The run's tables by their name in ``sim.store.TABLES`` (regions, national, levers, ledger)."""
+        return {"regions": self.regions, "national": self.national, "levers": self.lever_spending, "ledger": self.ledger}
 
     def write(self, out: Path, figure: bool = True) -> Path:
-        """Write ``regions.parquet``, ``national.parquet``, ``levers.parquet``, ``run.json`` (and ``summary.png``)."""
+        """Write the Parquet files of ``sim.store.TABLES`` (``regions``, ``national``, ``levers``,
+        ``ledger``), ``run.json`` (and ``summary.png``)."""
         out = Path(out)
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RegsimError(f"cannot create output folder {out}: {exc.strerror}") from None
-        self.regions.to_parquet(out / "regions.parquet", index=False)
-        self.national.to_parquet(out / "national.parquet", index=False)
-        self.lever_spending.to_parquet(out / "levers.parquet", index=False)
+        for name, table in self.tables().items():
+            table.to_parquet(out / TABLES[name], index=False)
         (out / "run.json").write_text(json.dumps(self.metadata, indent=2) + "\n", encoding="utf-8")
         if figure:
             from sim.plots import run_summary_figure
@@ -58,13 +73,17 @@ def run(
     until: int | None = None,
     progress: ProgressCallback | None = None,
     paired_baseline: bool = True,
+    keep_firm_jobs: bool = False,
 ) -> RunResult:
     """Simulate ``scenario`` (a Scenario or a YAML path) with ``seed``; optional overrides of
     ``scale`` (persons per agent) and the last year ``until``.
 
     A scenario with levers is also run without them, with the same seed (common random numbers),
-    and the paired differences (``jobs_created``, ``population_retained``) are added; with
-    ``paired_baseline=False`` (batches that run their own reference) they are zero.
+    and the paired differences (``jobs_created``, ``population_retained``) are added, and the
+    additionality ledger (``RunResult.ledger``, ``sim.ledger``) is computed from both runs; with
+    ``paired_baseline=False`` (a caller that runs its own baseline) the differences are zero and the
+    ledger has no rows (``paired_ledger`` computes it from two results kept with ``keep_firm_jobs``).
+    ``keep_firm_jobs``: keep every firm's yearly jobs on the result (memory grows with firms × years).
     """
     scenario = _resolve(scenario, scale=scale, end_year=until)
     started = time.perf_counter()
@@ -77,9 +96,19 @@ def run(
 
     model = _simulate(scenario, seed, report(0))
     baseline = None
+    ledger = empty_ledger()
+    codes = [region.code for region in model.regions]
+    policy_regions = regions_table(model)
     if paired:
-        baseline = regions_table(_simulate(scenario.model_copy(update={"levers": []}), seed, report(years)))
-    regions = add_paired_differences(regions_table(model), baseline)
+        base_model = _simulate(scenario.model_copy(update={"levers": []}), seed, report(years))
+        baseline = regions_table(base_model)
+        supported = {record["firm"] for record in model.support}  # other firms are summed by region: a small table
+        ledger = additionality_ledger(
+            firm_jobs_frame(model.firm_jobs, codes, firms=supported), firm_jobs_frame(base_model.firm_jobs, codes, firms=supported),
+            model.support, model.lever_spending, policy_regions, baseline, codes,
+        )
+        del base_model
+    regions = add_paired_differences(policy_regions, baseline)
     capital = [region.code for region in model.regions if region.capital_region]
     metadata = {
         "scenario": scenario.name,
@@ -96,8 +125,24 @@ def run(
         "paired_baseline": baseline is not None,
         "scenario_resolved": scenario.model_dump(mode="json"),
     }
-    spending = pd.DataFrame(model.lever_spending, columns=["year", "lever", "region", "spending_krw"])
-    return RunResult(regions=regions, national=national_table(regions, capital), lever_spending=spending, metadata=metadata)
+    spending = records_frame(model.lever_spending, SPENDING_COLUMNS)
+    return RunResult(
+        regions=regions, national=national_table(regions, capital), lever_spending=spending, metadata=metadata, ledger=ledger,
+        support=records_frame(model.support, SUPPORT_COLUMNS), firm_jobs=firm_jobs_frame(model.firm_jobs, codes) if keep_firm_jobs else None,
+    )
+
+
+def paired_ledger(policy: RunResult, baseline: RunResult) -> pd.DataFrame:
+    """The additionality ledger of ``policy`` against ``baseline``: two runs with the same seed (the
+    baseline the same scenario without levers), both made with ``run(..., keep_firm_jobs=True)``."""
+    if policy.firm_jobs is None or baseline.firm_jobs is None:
+        raise RegsimError("paired_ledger: run both with keep_firm_jobs=True")
+    if policy.metadata.get("seed") != baseline.metadata.get("seed"):
+        raise RegsimError(f"paired_ledger: seeds differ ({policy.metadata.get('seed')} and {baseline.metadata.get('seed')})")
+    codes = list(dict.fromkeys(policy.regions["region"].astype(str)))
+    return additionality_ledger(
+        policy.firm_jobs, baseline.firm_jobs, policy.support, policy.lever_spending, policy.regions, baseline.regions, codes,
+    )
 
 
 def _simulate(scenario: Scenario, seed: int, progress: ProgressCallback | None) -> RegionalModel:

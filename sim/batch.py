@@ -16,9 +16,13 @@ to the non-reference scenarios, and the region columns to keep::
 
 Runs = (reference + variants × sweep points) × seeds. Each run is keyed by a short hash of the
 resolved scenario's content hash and the seed, so the same run has the same key in any batch.
-Levered runs use ``paired_baseline=False``: the reference runs are the baseline. A run's tables
-are exactly those of ``sim.api.run(scenario, seed, paired_baseline=False)`` plus the key columns
-of ``sim.store``.
+Comparisons between scenarios pair every run with the reference run of the same seed. A run with
+levers is also paired with its own lever-free baseline in the same process (``paired_baseline=True``,
+one extra simulation per levered run), so that its folder carries the additionality ledger
+(``ledger.parquet``, ``sim.ledger``) and ``jobs_created``/``population_retained`` against that
+baseline. A run's tables are exactly those of ``sim.api.run(scenario, seed)`` plus the key columns
+of ``sim.store``. ``RunSpec.paired_baseline=False`` (sensitivity designs, which run their own
+lever-free points) skips the extra run.
 """
 
 from __future__ import annotations
@@ -210,6 +214,7 @@ class RunSpec:
     reference: bool = False
     outputs: list[str] | None = None
     invalid: str | None = None  # why the scenario does not validate (the run will fail with it)
+    paired_baseline: bool = True  # a levered run also runs its lever-free baseline (the ledger)
 
     def info(self) -> dict[str, Any]:
         return {"key": self.key, "scenario": self.scenario, "variant": self.variant, "seed": self.seed,
@@ -457,7 +462,7 @@ def execute(spec: RunSpec) -> tuple[str, Any, str | None, float]:
         from sim.scenario import scenario_from_dict
 
         scenario = scenario_from_dict(spec.scenario_dict, source=spec.source)
-        result = run(scenario, seed=spec.seed, paired_baseline=False)
+        result = run(scenario, seed=spec.seed, paired_baseline=spec.paired_baseline)
         if spec.outputs is not None:
             keep = [*ALWAYS_KEPT, *(c for c in spec.outputs if c not in ALWAYS_KEPT)]
             result.regions = result.regions[[c for c in keep if c in result.regions]]
@@ -540,7 +545,7 @@ def run_specs(
         nonlocal finished, failed
         spec = unique[key]
         if error is None:
-            store.write_run(folder, spec.info(), result.regions, result.national, result.lever_spending, result.metadata)
+            store.write_run(folder, spec.info(), result.regions, result.national, result.lever_spending, result.metadata, result.ledger)
             store.record(manifest, store.run_entry(spec.info(), "finished", wall))
             finished += 1
         else:

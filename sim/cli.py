@@ -55,10 +55,12 @@ def run(
     until: Annotated[int | None, typer.Option(help="last simulated year (default: the scenario's end_year)")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder (default: a new folder under results/)")] = None,
 ) -> None:
-    """Run one scenario; print a summary table and write regions/national/levers Parquet files, run.json and a figure."""
+    """Run one scenario; print a summary table (and, with levers, the additionality ledger) and write regions/national/levers/ledger Parquet files, run.json and a figure."""
     from sim.api import run as run_scenario
     from sim.batch import new_results_folder
+    from sim.ledger import ledger_summary
     from sim.scenario import load_scenario
+    from sim.store import TABLES
 
     spec = load_scenario(scenario, scale=scale, end_year=until)
     with _progress("years") as advance:
@@ -66,7 +68,9 @@ def run(
     folder = out or new_results_folder(f"{spec.name}-seed{seed}", kind="run")
     result.write(folder)
     console.print(_summary_table(result))
-    files = "regions.parquet, national.parquet, levers.parquet, run.json, summary.png"
+    for line in ledger_summary(result.ledger, _summary_years(result)[1:]):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    files = ", ".join([*TABLES.values(), "run.json", "summary.png"])
     console.print(f"wrote {folder}/ ({files}) in {result.metadata['wall_time_s']:.1f} s")
 
 
@@ -103,34 +107,52 @@ def effects(
     seeds: Annotated[int, typer.Option(help="number of seeds (0..N-1); each run is paired with its baseline")] = 20,
     years: Annotated[str, typer.Option(help="comma-separated years to report")] = "2025,2030",
     scale: Annotated[int | None, typer.Option(help="persons per agent (default: the scenario's)")] = None,
+    target_jobs: Annotated[str | None, typer.Option(
+        "--target-jobs", help="the programme's own target, hires in supported firms (e.g. 3623 for the 2023 MSS plan): shown beside gross jobs",
+    )] = None,
     out: Annotated[Path | None, typer.Option(help="write per-seed and summary tables as CSV to this folder")] = None,
 ) -> None:
-    """Policy effects over seeds: jobs created, population retained, spending and cost per job,
+    """The additionality ledger of a scenario's lever package over seeds: gross jobs in supported
+    firms, displacement, leakage, net jobs, persons and young persons retained, spending and costs,
     as paired differences against the baseline with the same seed (mean and 95 % interval)."""
-    from sim.effects import paired_effects
+    from sim.effects import effects_table, paired_effects
 
     try:
         wanted = [int(year) for year in years.split(",")]
     except ValueError:
         raise RegsimError(f"--years: expected comma-separated years, found {years!r}") from None
+    target = _positive_number("--target-jobs", target_jobs)
     if seeds < 2:
         raise RegsimError(f"--seeds: at least 2 seeds are needed for an interval, found {seeds}")
+    if scale is not None and scale < 1:
+        raise RegsimError(f"--scale: must be at least 1, found {scale}")
     per_seed, summary = paired_effects(scenario, range(seeds), wanted, scale=scale)
-    table = summary.assign(
-        jobs_created=[f"{m:,.0f} [{lo:,.0f}, {hi:,.0f}]" for m, lo, hi in summary[["jobs_created_mean", "jobs_created_low", "jobs_created_high"]].to_numpy()],
-        population_retained=[
-            f"{m:,.0f} [{lo:,.0f}, {hi:,.0f}]"
-            for m, lo, hi in summary[["population_retained_mean", "population_retained_low", "population_retained_high"]].to_numpy()
-        ],
-        spending_bn_krw=(summary["spending_krw_mean"] / 1e9).round(1),
-        cost_per_job_m_krw=(summary["cost_per_job_krw"] / 1e6).round(1),
-    )[["year", "seeds", "jobs_created", "population_retained", "spending_bn_krw", "cost_per_job_m_krw"]]
-    console.print(_frame_table(f"Paired effects of {scenario} (mean [95 % interval] over seeds)", table))
+    for year in sorted(set(wanted)):
+        title = f"Additionality ledger of {scenario}, {year} ({seeds} seeds; mean [95 % interval] against the paired baseline)"
+        console.print(_text_table(title, effects_table(summary, year, target)))
+    if summary.attrs.get("targeted_regions"):
+        console.print(f"targeted regions: {', '.join(summary.attrs['targeted_regions'])} (supported firms or spending by the last year)",
+                      markup=False, highlight=False, soft_wrap=True)
     if out:
         out.mkdir(parents=True, exist_ok=True)
         per_seed.to_csv(out / "effects_per_seed.csv", index=False)
         summary.to_csv(out / "effects_summary.csv", index=False)
         console.print(f"wrote {out}/")
+
+
+def _positive_number(option: str, text: str | None) -> float | None:
+    """``text`` as a positive finite number (None if not given); a one-line error otherwise."""
+    import math
+
+    if text is None:
+        return None
+    try:
+        value = float(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise RegsimError(f"{option}: expected a number, found {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise RegsimError(f"{option}: must be a positive number, found {text!r}")
+    return value
 
 
 @app.command()
@@ -234,11 +256,16 @@ def _progress(what: str):
         yield lambda done, total, failed=0: progress.update(task, completed=done, total=total, failed=failed)
 
 
+def _summary_years(result) -> list[int]:
+    """The years of the run summary: the start, SUMMARY_YEARS within the run, the last."""
+    years = result.national["year"]
+    start, last = int(years.min()), int(years.max())
+    return [start] + [year for year in SUMMARY_YEARS if start < year < last] + ([last] if last > start else [])
+
+
 def _summary_table(result) -> Table:
     national = result.national.set_index("year")
-    start = int(national.index.min())
-    last = int(national.index.max())
-    years = [start] + [year for year in SUMMARY_YEARS if start < year < last] + ([last] if last > start else [])
+    years = _summary_years(result)
     table = Table(title=f"{result.metadata['scenario']} (seed {result.metadata['seed']}, 1:{result.metadata['scale']})")
     table.add_column("measure")
     for year in years:
@@ -328,9 +355,10 @@ def compare(
     as_csv: Annotated[bool, typer.Option("--csv", help="print the full table as CSV")] = False,
     as_markdown: Annotated[bool, typer.Option("--markdown", help="print Markdown tables")] = False,
 ) -> None:
-    """Compare a batch's scenarios with the reference: paired differences (same seed), mean and 95 %
-    interval over seeds, with cumulative lever spending and cost per job."""
-    from sim.compare import DEFAULT_YEARS, effects_table, reference_table, to_markdown
+    """Compare a batch's scenarios with the reference: the additionality ledger of each lever package
+    (against its own lever-free baseline) and paired differences (same seed), mean and 95 % interval
+    over seeds, with cumulative lever spending and cost per job."""
+    from sim.compare import DEFAULT_YEARS, LEDGER_TITLE, effects_table, ledger_comparison, ledger_table, reference_table, to_markdown
     from sim.compare import compare as compare_batch
 
     if as_csv and as_markdown:
@@ -348,9 +376,12 @@ def compare(
     if as_csv:
         sys.stdout.write(summary.to_csv(index=False))
         return
+    ledger = ledger_comparison(folder, years=wanted, reference=reference)
     if as_markdown:
-        sys.stdout.write(to_markdown(summary))
+        sys.stdout.write(to_markdown(summary, ledger))
         return
+    if not ledger.empty:
+        console.print(_text_table(LEDGER_TITLE, ledger_table(ledger)))
     effects = effects_table(summary)
     ref = summary.attrs["reference"]
     if effects.empty:

@@ -26,6 +26,8 @@ import pandas as pd
 from scipy import stats
 
 from sim.errors import RegsimError
+from sim.ledger import ALL
+from sim.store import OPTIONAL_TABLES, TABLES, empty_table
 from sim.metrics import EXTINCTION_RISK_THRESHOLD, NATIONAL_EXTRA, PAIRED_MEASURES, REGION_MEASURES, cost_per_job_krw
 
 DEFAULT_YEARS = (2030, 2035)
@@ -76,12 +78,16 @@ class Batch:
         import duckdb
 
         con = duckdb.connect()
-        for table in ("national", "regions", "levers"):
-            files = [self.folder / "runs" / run["key"] / f"{table}.parquet" for run in self.runs]
+        for table in ("national", "regions", "levers", "ledger"):
+            files = [self.folder / "runs" / run["key"] / TABLES[table] for run in self.runs]
             files = [str(file) for file in files if file.is_file()]
             if not files:
                 if table == "levers":
                     con.execute("CREATE TABLE levers (run_key VARCHAR, year BIGINT, lever VARCHAR, region VARCHAR, spending_krw DOUBLE)")
+                    continue
+                if table in OPTIONAL_TABLES:  # run folders written before the table existed
+                    con.register(f"_empty_{table}", empty_table(table))
+                    con.execute(f"CREATE VIEW {table} AS SELECT * FROM _empty_{table}")
                     continue
                 raise RegsimError(f"{self.folder}: no {table}.parquet in runs/*/")
             listing = ", ".join("'" + file.replace("'", "''") + "'" for file in files)
@@ -227,13 +233,21 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def t_factor(n: np.ndarray | int, level: float = 0.95) -> np.ndarray:
+    """Half-width of the Student-t interval of a mean per standard deviation: t(level, n−1) / √n
+    (NaN with fewer than two values). The one rule behind every interval over seeds."""
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 1, stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) / np.sqrt(np.maximum(n, 1)), np.nan)
+
+
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and Student-t interval over seeds (NaN bounds with fewer than two values)."""
     values = np.asarray(values, dtype=float)
     mean = float(values.mean()) if len(values) else np.nan
     if len(values) < 2:
         return mean, np.nan, np.nan
-    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    half = float(t_factor(len(values), level)) * values.std(ddof=1)
     return mean, mean - half, mean + half
 
 
@@ -245,8 +259,7 @@ def summarise(table: pd.DataFrame, columns: Iterable[str], by: list[str], level:
     n = out["seeds"].to_numpy(float)
     means = grouped[columns].mean().reset_index(drop=True)
     sds = grouped[columns].std(ddof=1).reset_index(drop=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        factor = np.where(n > 1, stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) / np.sqrt(n), np.nan)
+    factor = t_factor(n, level)
     for column in columns:
         half = sds[column].to_numpy(float) * factor
         out[f"{column}_mean"] = means[column].to_numpy(float)
@@ -270,17 +283,7 @@ def compare(
     """
     batch = open_batch(folder, reference)
     table = batch.outcomes
-    available = sorted(table["year"].unique())
-    if years is None:
-        wanted = available
-    else:
-        wanted = sorted({int(year) for year in years})
-        missing = [year for year in wanted if year not in available]
-        if missing and tuple(wanted) == tuple(sorted(DEFAULT_YEARS)):
-            wanted = [year for year in wanted if year in available] or [available[-1]]
-        elif missing:
-            raise RegsimError(f"year {missing[0]} is outside the runs ({available[0]}–{available[-1]})")
-    table = table[table["year"].isin(wanted)]
+    table = table[table["year"].isin(_wanted_years(table["year"].unique(), years))]
     levels = list(OUTCOMES)
     diffs = [diff for diff, _, _ in OUTCOMES.values()]
     summary = summarise(table, diffs, by=[*batch.groups, "year"])
@@ -294,6 +297,106 @@ def compare(
     summary = summary[ordered]
     summary.attrs |= {"reference": batch.reference, "sweep": batch.sweep, "folder": str(batch.folder)}
     return summary
+
+
+def _wanted_years(available: Iterable[int], years: Iterable[int] | None) -> list[int]:
+    """``years`` checked against the years the runs reach (all of them for None); the default years
+    fall back to those reached (or the last year); other years outside the runs are an error."""
+    available = sorted(int(year) for year in available)
+    if years is None:
+        return available
+    wanted = sorted({int(year) for year in years})
+    missing = [year for year in wanted if year not in available]
+    if missing and tuple(wanted) == tuple(sorted(DEFAULT_YEARS)):
+        return [year for year in wanted if year in available] or available[-1:]
+    if missing:
+        raise RegsimError(f"year {missing[0]} is outside the runs ({available[0]}–{available[-1]})")
+    return wanted
+
+
+LEDGER_MEASURES: dict[str, str] = {
+    "gross_jobs": "gross jobs in supported firms",
+    "displacement_jobs": "displacement",
+    "leakage_jobs": "leakage",
+    "net_jobs": "net jobs, national",
+    "persons_retained": "persons retained",
+    "young_persons_retained": "persons aged 20–39 retained",
+    "young_women_retained": "women aged 20–39 retained",
+    "spending_krw": "spending to date",
+}
+"""Columns of the package's national ledger row (``sim.ledger``) summarised over seeds."""
+
+LEDGER_COSTS = {"cost_per_gross_job_krw": "gross_jobs", "cost_per_net_job_krw": "net_jobs", "cost_per_person_retained_krw": "persons_retained"}
+"""Costs per person as ratios of means over seeds (``sim.metrics.cost_per_job_krw``)."""
+
+
+def ledger_comparison(folder: Path | str, years: Iterable[int] | None = DEFAULT_YEARS, reference: str | None = None) -> pd.DataFrame:
+    """Per scenario (and sweep point) and year: the additionality ledger of the package against each
+    run's own lever-free baseline (the lever ``"all"``, region ``"all"`` row of ``ledger.parquet``),
+    mean and 95 % t-interval over seeds (``<measure>_mean/_low/_high`` for ``LEDGER_MEASURES``) and
+    the ``LEDGER_COSTS`` as ratios of means. Runs without a ledger (no levers, or folders written
+    before the ledger existed) are left out; no such run gives no rows. Years as in ``compare``.
+    """
+    batch = open_batch(folder, reference)
+    columns = [*batch.groups, "year", "seeds", *(f"{m}_{s}" for m in LEDGER_MEASURES for s in ("mean", "low", "high")), *LEDGER_COSTS]
+    if not any((batch.folder / "runs" / run["key"] / TABLES["ledger"]).is_file() for run in batch.runs):
+        summary = pd.DataFrame(columns=columns)
+        summary.attrs |= {"reference": batch.reference, "sweep": batch.sweep, "folder": str(batch.folder)}
+        return summary
+    sweep = "".join(f", {_quote(name)}" for name in batch.sweep)  # ledger.parquet carries the key and sweep columns
+    measures = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in LEDGER_MEASURES)
+    table = batch.sql(
+        f"""
+        SELECT scenario, COALESCE(CAST(variant AS VARCHAR), '') AS variant, CAST(seed AS BIGINT) AS seed{sweep},
+               CAST(year AS BIGINT) AS year, {measures}
+        FROM ledger
+        WHERE lever = '{ALL}' AND region = '{ALL}' AND run_key IN (SELECT UNNEST(?))
+        """,
+        [[run["key"] for run in batch.runs]],
+    )
+    if table.empty:
+        summary = pd.DataFrame(columns=columns)
+    else:
+        table = batch._ordered(table)
+        table = table[table["year"].isin(_wanted_years(table["year"].unique(), years))]
+        summary = summarise(table, list(LEDGER_MEASURES), by=[*batch.groups, "year"])
+        for cost, denominator in LEDGER_COSTS.items():
+            summary[cost] = cost_per_job_krw(summary["spending_krw_mean"], summary[f"{denominator}_mean"])
+        summary = summary[columns]
+    summary.attrs |= {"reference": batch.reference, "sweep": batch.sweep, "folder": str(batch.folder)}
+    return summary
+
+
+LEDGER_TEXT = (
+    # (header, measure, scale, digits)
+    ("gross jobs", "gross_jobs", 1.0, 0),
+    ("displacement", "displacement_jobs", 1.0, 0),
+    ("leakage", "leakage_jobs", 1.0, 0),
+    ("net jobs (national)", "net_jobs", 1.0, 0),
+    ("persons retained", "persons_retained", 1.0, 0),
+    ("persons 20–39 retained", "young_persons_retained", 1.0, 0),
+    ("spending to date (bn KRW)", "spending_krw", 1e9, 1),
+)
+
+
+def ledger_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """``ledger_comparison``'s output as text: mean [95 % interval] per measure (persons unless
+    stated), cost per gross and per net job in m KRW (ratio of means)."""
+    sweep = summary.attrs.get("sweep", [])
+    out = pd.DataFrame({"scenario": summary["scenario"]})
+    if (summary["variant"] != summary["scenario"]).any() and (summary["variant"] != "").any():
+        out["variant"] = summary["variant"]
+    for name in sweep:
+        out[name] = summary[name]
+    out["year"] = summary["year"]
+    out["seeds"] = summary["seeds"]
+    for header, measure, scale, digits in LEDGER_TEXT:
+        out[header] = [
+            _interval(m, lo, hi, scale, digits) for m, lo, hi in summary[[f"{measure}_{s}" for s in ("mean", "low", "high")]].to_numpy(float)
+        ]
+    for header, cost in (("cost per gross job (m KRW)", "cost_per_gross_job_krw"), ("cost per net job (m KRW)", "cost_per_net_job_krw")):
+        out[header] = [("–" if pd.isna(v) else f"{v / 1e6:,.1f}") for v in summary[cost]]
+    return out.reset_index(drop=True)
 
 
 # --- presentation ------------------------------------------------------------------------------
@@ -357,11 +460,18 @@ def reference_table(summary: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def to_markdown(summary: pd.DataFrame) -> str:
-    """Two Markdown tables: paired differences against the reference, and the reference's levels."""
+LEDGER_TITLE = "Additionality ledger of each lever package against its own lever-free baseline (national; mean [95 % interval] over seeds)"
+
+
+def to_markdown(summary: pd.DataFrame, ledger: pd.DataFrame | None = None) -> str:
+    """Markdown tables: the additionality ledger (if ``ledger``, from ``ledger_comparison``, has
+    rows), paired differences against the reference, and the reference's levels."""
     reference = summary.attrs.get("reference")
     effects = effects_table(summary)
-    parts = [f"### Paired differences against {reference} (mean [95 % interval] over seeds)", ""]
+    parts = []
+    if ledger is not None and not ledger.empty:
+        parts += [f"### {LEDGER_TITLE}", "", _markdown(ledger_table(ledger)), ""]
+    parts += [f"### Paired differences against {reference} (mean [95 % interval] over seeds)", ""]
     parts.append(_markdown(effects) if not effects.empty else "_no scenario besides the reference_")
     parts += ["", f"### Reference levels: {reference} (mean over seeds)", "", _markdown(reference_table(summary)), ""]
     return "\n".join(parts)

@@ -76,9 +76,11 @@ NATIONAL_EXTRA: dict[str, str] = {
 
 
 def cost_per_job_krw(spending_krw: np.ndarray | float, jobs_created: np.ndarray | float) -> np.ndarray:
-    """Lever spending per net job created (KRW per person); NaN unless both are positive.
+    """Lever spending per job (or per person retained) gained (KRW per person); NaN unless both are positive.
 
-    With no money spent (a reference run, a different baseline) or no jobs gained there is no cost per job.
+    With no money spent (a reference run, a different baseline) or no jobs gained there is no cost per
+    job. The one rule for every cost per unit of outcome: net jobs in ``effects`` and ``compare``, and
+    gross jobs, net jobs and persons retained in the additionality ledger (``sim.ledger``).
     """
     spending, jobs = np.asarray(spending_krw, dtype=float), np.asarray(jobs_created, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):

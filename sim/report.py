@@ -86,6 +86,8 @@ class Report:
     title: str
     provenance: list[tuple[str, Any]] = field(default_factory=list)
     scenarios: Table | None = None
+    findings: list[Table] = field(default_factory=list)
+    """What the report opens with: the additionality ledger of each lever package (batches)."""
     results: list[Table] = field(default_factory=list)
     figures: list[Image] = field(default_factory=list)
     scenario_files: list[tuple[str, str]] = field(default_factory=list)
@@ -133,7 +135,7 @@ def build_report(folder: Path | str, out: Path | str | None = None) -> Path:
 def _batch_report(folder: Path) -> Report:
     import matplotlib.pyplot as plt
 
-    from sim.compare import compare, effects_table, open_batch, reference_table
+    from sim.compare import LEDGER_TITLE, compare, effects_table, ledger_comparison, ledger_table, open_batch, reference_table
     from sim.plots import batch_figures
 
     manifest = _read_json(folder / "manifest.json")
@@ -143,6 +145,22 @@ def _batch_report(folder: Path) -> Report:
     report.scenarios = _scenario_table(report.runs)
     summary = compare(folder)
     reference = summary.attrs["reference"]
+    ledger = ledger_comparison(folder)
+    if not ledger.empty:
+        table = ledger_table(ledger)
+        if "variant" in table:
+            table["variant"] = [_variant_label(s, v, bool(ledger.attrs.get("sweep"))) for s, v in zip(table["scenario"], table["variant"])]
+            if not table["variant"].any():
+                table = table.drop(columns="variant")
+        findings = _frame_table(LEDGER_TITLE, table, "ledger")
+        findings.note = (
+            "Gross jobs: jobs in the firms the levers supported, minus the same firms' jobs in the run without levers (deadweight "
+            "removed). Displacement: net minus gross jobs in the regions the package reached; leakage: net jobs elsewhere; "
+            "gross + displacement + leakage = net national jobs. Persons (20–39) retained: population differences. Costs are "
+            "cumulative spending over the mean gross or net jobs (ratio of means; – unless both are positive). A programme's "
+            "own job target counts hires in supported firms: compare it with gross jobs. " + findings.note
+        ).strip()
+        report.findings.append(findings)
     effects = effects_table(summary)
     if "variant" in effects:
         sweep = bool(summary.attrs.get("sweep"))

@@ -256,7 +256,7 @@ def _point_runs(
         keys[j] = run_key(identity, seed)
         runs.append(RunSpec(
             key=keys[j], scenario=scenario, variant=variant, seed=seed, sweep=point, scenario_dict=scenario_dict,
-            source=source, reference=reference, invalid=invalid,
+            source=source, reference=reference, invalid=invalid, paired_baseline=False,  # lever-free points are in the design
         ))
     return runs
 

@@ -6,6 +6,7 @@ Layout of a batch folder ``DIR``::
     DIR/runs/<key>/regions.parquet region-year table of the run
     DIR/runs/<key>/national.parquet
     DIR/runs/<key>/levers.parquet  lever spending by year and region
+    DIR/runs/<key>/ledger.parquet  additionality ledger against the run's own lever-free baseline (no rows without levers)
     DIR/runs/<key>/run.json        the run's metadata (resolved scenario, seed, provenance, sweep values)
     DIR/runs/<key>/error.json      instead of the above, when the run failed
 
@@ -36,7 +37,10 @@ from sim.errors import RegsimError
 
 MANIFEST = "manifest.json"
 RUNS = "runs"
-TABLES = {"regions": "regions.parquet", "national": "national.parquet", "levers": "levers.parquet"}
+TABLES = {"regions": "regions.parquet", "national": "national.parquet", "levers": "levers.parquet", "ledger": "ledger.parquet"}
+"""The Parquet files of a run folder (``RunResult.write`` and batch runs), by table name: the one definition."""
+OPTIONAL_TABLES = ("ledger",)
+"""Tables that run folders written before they existed lack (queries and comparisons do without them)."""
 KEY_COLUMNS = ("run_key", "scenario", "variant", "seed")
 """Columns added to every table of a batch run (before the sweep columns)."""
 
@@ -183,14 +187,18 @@ def write_run(
     national: pd.DataFrame,
     levers: pd.DataFrame,
     metadata: dict[str, Any],
+    ledger: pd.DataFrame | None = None,
 ) -> Path:
     """Store one finished run under ``folder/runs/<key>/`` atomically; returns the run folder.
 
     ``info`` holds key, scenario, variant, seed and sweep (path -> value); its columns are added
-    to every table and it is saved in ``run.json`` under ``batch``.
+    to every table and it is saved in ``run.json`` under ``batch``. ``ledger`` (``RunResult.ledger``)
+    is written as ``ledger.parquet`` when given.
     """
     columns = key_columns(info)
     tables = {"regions": regions, "national": national, "levers": levers}
+    if ledger is not None:
+        tables["ledger"] = ledger
 
     def fill(temporary: Path) -> None:
         for name, frame in tables.items():
@@ -235,7 +243,7 @@ def _atomic_folder(folder: Path, key: str, fill) -> Path:
 
 
 def read_run(folder: str | Path, key: str, table: str = "national") -> pd.DataFrame:
-    """One table (``regions``, ``national`` or ``levers``) of one stored run."""
+    """One table (``regions``, ``national``, ``levers`` or ``ledger``) of one stored run."""
     path = Path(folder) / RUNS / key / TABLES[table]
     if not path.is_file():
         raise RegsimError(f"{folder}: no finished run {key!r}")
@@ -246,8 +254,9 @@ def read_run(folder: str | Path, key: str, table: str = "national") -> pd.DataFr
 def query(folder: str | Path, sql: str) -> pd.DataFrame:
     """Run ``sql`` in DuckDB over the finished runs of a batch folder and return a DataFrame.
 
-    Views: ``national``, ``regions``, ``levers`` (all runs, union by column name) and ``runs``
-    (the manifest entries: key, scenario, variant, seed, status, error, wall_time_s).
+    Views: ``national``, ``regions``, ``levers``, ``ledger`` (all runs, union by column name; a run
+    folder written before ``ledger.parquet`` existed adds no ledger rows) and ``runs`` (the manifest
+    entries: key, scenario, variant, seed, status, error, wall_time_s).
     """
     import duckdb
 
@@ -259,6 +268,12 @@ def query(folder: str | Path, sql: str) -> pd.DataFrame:
     try:
         for view, filename in TABLES.items():
             files = [str(folder / RUNS / key / filename) for key in keys]
+            if view in OPTIONAL_TABLES:
+                files = [file for file in files if Path(file).is_file()]
+                if not files:
+                    connection.register(f"_empty_{view}", empty_table(view))
+                    connection.execute(f"CREATE VIEW {view} AS SELECT * FROM _empty_{view}")
+                    continue
             listing = ", ".join("'" + path.replace("'", "''") + "'" for path in files)
             connection.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet([{listing}], union_by_name=true)")
         entries = load_manifest(folder).get("runs", []) if (folder / MANIFEST).is_file() else []
@@ -274,6 +289,17 @@ def query(folder: str | Path, sql: str) -> pd.DataFrame:
             raise RegsimError(f"query failed: {str(exc).splitlines()[0]}") from None
     finally:
         connection.close()
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """An optional table without rows: the key columns and the table's own columns."""
+    from sim.ledger import empty_ledger
+
+    tables = {"ledger": empty_ledger}
+    keys = pd.DataFrame({"run_key": [], "scenario": [], "variant": [], "seed": []}).astype(
+        {"run_key": str, "scenario": str, "variant": str, "seed": "int64"}
+    )
+    return pd.concat([keys, tables[name]()], axis=1)
 
 
 def _batch_info(info: dict[str, Any]) -> dict[str, Any]:

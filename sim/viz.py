@@ -3,7 +3,8 @@
 Controls for each lever of the scenario (budget, targeting, start year) and the seed; the page
 runs the baseline (the scenario without levers) and the variant (with the controls' levers) with
 the same seed and shows them side by side: population, youth share and employment by province,
-and the tile-grid map of provinces coloured by extinction risk index in the last year.
+and the tile-grid map of provinces coloured by extinction risk index in the last year; above them,
+the variant's additionality ledger against the baseline (``sim.ledger``).
 
 Panel and Bokeh ship their JavaScript and CSS inside their Python packages and the server serves
 them itself, so the page works on a machine without internet (see the README for why not
@@ -32,8 +33,9 @@ from bokeh.models import (
 from bokeh.palettes import RdYlBu11
 from bokeh.plotting import figure
 
-from sim.api import RunResult, run
+from sim.api import RunResult, paired_ledger, run
 from sim.errors import RegsimError
+from sim.ledger import ALL
 from sim.metrics import EXTINCTION_RISK_THRESHOLD
 from sim.plots import GRID_COLUMNS, GRID_ROWS, TILE_GRID
 from sim.scenario import (
@@ -171,17 +173,52 @@ def summary_text(summary: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
+LEDGER_ROWS = (
+    # (header, ledger column, scale, digits, signed)
+    ("gross jobs in supported firms", "gross_jobs", 1.0, 0, True),
+    ("displacement", "displacement_jobs", 1.0, 0, True),
+    ("leakage", "leakage_jobs", 1.0, 0, True),
+    ("net jobs (national)", "net_jobs", 1.0, 0, True),
+    ("persons retained", "persons_retained", 1.0, 0, True),
+    ("persons 20–39 retained", "young_persons_retained", 1.0, 0, True),
+    ("spending to date (bn KRW)", "spending_krw", KRW_PER_BN, 1, False),
+    ("cost per gross job (m KRW)", "cost_per_gross_job_krw", 1e6, 1, False),
+    ("cost per net job (m KRW)", "cost_per_net_job_krw", 1e6, 1, False),
+)
+"""Columns of the page's ledger table (``sim.ledger``), national, in the last year."""
+
+
+def ledger_text(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The variant's additionality ledger against the baseline in the last year, national: one row
+    for the package (all levers) and one per lever (gross jobs, spending and cost per gross job only:
+    displacement, leakage and net jobs are not separable per lever, shown as a dash)."""
+    if ledger.empty:
+        return pd.DataFrame({"lever": []})
+    year = int(ledger["year"].max())
+    rows = ledger[(ledger["year"] == year) & (ledger["region"] == ALL)]
+    table = {f"ledger, {year}": ["all levers (package)" if lever == ALL else lever for lever in rows["lever"]]}
+    for header, column, scale, digits, signed in LEDGER_ROWS:
+        sign = "+" if signed else ""
+        table[header] = ["–" if pd.isna(value) else f"{value / scale:{sign},.{digits}f}" for value in rows[column]]
+    return pd.DataFrame(table)
+
+
 @functools.lru_cache(maxsize=8)
 def _baseline_run(scenario_json: str, seed: int) -> RunResult:
-    """The baseline run, cached by resolved scenario and seed (lever changes do not rerun it)."""
-    return run(Scenario.model_validate_json(scenario_json), seed=seed, paired_baseline=False)
+    """The baseline run, cached by resolved scenario and seed (lever changes do not rerun it); its
+    firms' jobs are kept for the ledger."""
+    return run(Scenario.model_validate_json(scenario_json), seed=seed, paired_baseline=False, keep_firm_jobs=True)
 
 
 def simulate_pair(scenario: Scenario, settings: Sequence[LeverSetting], seed: int) -> tuple[RunResult, RunResult]:
-    """Run baseline and variant (the controls' levers) with ``seed``: (baseline, variant)."""
+    """Run baseline and variant (the controls' levers) with ``seed``: (baseline, variant); the
+    variant carries its additionality ledger against the baseline (``variant.ledger``)."""
     variant = variant_scenario(scenario, settings)
     baseline = _baseline_run(baseline_scenario(scenario).model_dump_json(), seed)
-    return baseline, run(variant, seed=seed, paired_baseline=False)
+    result = run(variant, seed=seed, paired_baseline=False, keep_firm_jobs=True)
+    result.ledger = paired_ledger(result, baseline)
+    result.firm_jobs = None  # the variant's firm table is not needed any more
+    return baseline, result
 
 
 class VizPage:
@@ -215,6 +252,7 @@ class VizPage:
         self.spinner = pn.indicators.LoadingSpinner(value=True, size=20, name="")
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["run-error"], width=270)
         self.summary = pn.pane.DataFrame(None, index=False, css_classes=["national-summary"], sizing_mode="stretch_width")
+        self.ledger = pn.pane.DataFrame(None, index=False, css_classes=["ledger-table"], sizing_mode="stretch_width")
         self.charts = _SideBySide(scenario)
         years = f"{scenario.start_year}–{scenario.end_year}, 1 agent = {scenario.scale} persons"
         no_levers = [] if scenario.levers else [pn.pane.Markdown("This scenario has no levers: both sides are the baseline.")]
@@ -222,7 +260,13 @@ class VizPage:
             pn.pane.Markdown(f"### {scenario.name}\n{scenario.description}\n\n{years}", width=270),
             self.seed, *no_levers, *lever_cards, pn.Row(self.spinner, self.status), self.alert, width=290,
         )
-        self.main = pn.Column(self.summary, self.charts.layout, sizing_mode="stretch_width")
+        ledger_note = pn.pane.Markdown(
+            "**Additionality ledger** of the variant against the baseline (same seed): gross jobs in the firms the levers "
+            "supported (the same firms in both runs, so deadweight is removed), displacement in the regions the levers reached, "
+            "leakage to other regions; gross + displacement + leakage = net national jobs.",
+            sizing_mode="stretch_width",
+        )
+        self.main = pn.Column(self.summary, ledger_note, self.ledger, self.charts.layout, sizing_mode="stretch_width")
 
     def view(self):
         """The page: a Bootstrap template with the controls in its sidebar."""
@@ -277,6 +321,7 @@ class VizPage:
         self.alert.visible = False
         self.charts.update(baseline.regions, variant.regions)
         self.summary.object = summary_text(national_summary(baseline.national, variant.national))
+        self.ledger.object = ledger_text(variant.ledger)
         self.status.object = status
         self.spinner.value = False
 

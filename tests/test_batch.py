@@ -54,7 +54,7 @@ def assert_same_as_alone(folder: Path, specs) -> None:
     for spec in specs:
         regions, national = read_tables(folder, spec.key)
         added = [*KEY_COLUMNS, *spec.sweep]
-        alone = run(load_scenario(SCENARIOS / f"{spec.scenario}.yaml"), seed=spec.seed, scale=SCALE, until=UNTIL, paired_baseline=False)
+        alone = run(load_scenario(SCENARIOS / f"{spec.scenario}.yaml"), seed=spec.seed, scale=SCALE, until=UNTIL)
         assert_frame_equal(regions.drop(columns=added), alone.regions, check_dtype=True)
         assert_frame_equal(national.drop(columns=added), alone.national, check_dtype=True)
         assert (regions["run_key"] == spec.key).all() and (national["seed"] == spec.seed).all()

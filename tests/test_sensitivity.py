@@ -85,6 +85,7 @@ def test_inert_parameter_has_zero_effect_and_influential_one_does_not(finished):
     design = result.design
     assert len(design.x) == 2 * (2 + 1)
     assert result.summary.total == len(set(design.keys.ravel()) | set(design.lever_free_keys.ravel())) < 2 * len(design.x)
+    assert not any(spec.paired_baseline for spec in design.specs)  # its lever-free points are in the design: no extra runs
 
 
 def test_output_files_describe_the_design(finished):

@@ -17,9 +17,11 @@ from sim.scenario import load_scenario, scenario_from_dict
 from sim.viz import (
     LeverSetting,
     baseline_scenario,
+    ledger_text,
     lever_settings,
     national_summary,
     province_lines,
+    simulate_pair,
     summary_text,
     tile_map_data,
     variant_scenario,
@@ -118,6 +120,23 @@ def test_national_summary_is_variant_minus_baseline(baseline_run):
     shown = summary_text(summary).set_index(f"national, {year}")
     assert shown.loc["employed (persons)", "difference"] == "+1,000"
     assert shown.loc["youth share, aged 20–39 (%)", "baseline"] == f"{100 * national['youth_share'].iloc[-1]:.2f}"
+
+
+def test_variant_ledger_against_the_cached_baseline(mss):
+    """The page's ledger (variant against the cached baseline) equals the paired run's own ledger."""
+    import pandas as pd
+
+    from sim.api import run
+
+    short = mss.model_copy(update={"scale": 1000, "end_year": 2025})
+    baseline, variant = simulate_pair(short, lever_settings(short), seed=3)
+    pd.testing.assert_frame_equal(variant.ledger, run(short, seed=3).ledger)
+    table = ledger_text(variant.ledger)
+    assert table.columns[0] == "ledger, 2025" and table.iloc[0, 0] == "all levers (package)"
+    assert table.iloc[1:, 0].tolist() == [spec.lever for spec in short.levers]  # every lever of the plan spends
+    lever_rows = table.iloc[1:]
+    assert set(lever_rows["net jobs (national)"]) == {"–"} and set(lever_rows["displacement"]) == {"–"}
+    assert ledger_text(variant.ledger.iloc[0:0]).empty
 
 
 def test_viz_missing_scenario_is_one_line_and_status_2(tmp_path):
