@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.errors import RegsimError
-from sim.ledger import ALL
+from sim.ledger import ALL, SUMMARY_COSTS, SUMMARY_MEASURES
 from sim.store import OPTIONAL_TABLES, TABLES, empty_table
 from sim.metrics import EXTINCTION_RISK_THRESHOLD, NATIONAL_EXTRA, PAIRED_MEASURES, REGION_MEASURES, cost_per_job_krw
 
@@ -314,37 +314,24 @@ def _wanted_years(available: Iterable[int], years: Iterable[int] | None) -> list
     return wanted
 
 
-LEDGER_MEASURES: dict[str, str] = {
-    "gross_jobs": "gross jobs in supported firms",
-    "displacement_jobs": "displacement",
-    "leakage_jobs": "leakage",
-    "net_jobs": "net jobs, national",
-    "persons_retained": "persons retained",
-    "young_persons_retained": "persons aged 20–39 retained",
-    "young_women_retained": "women aged 20–39 retained",
-    "spending_krw": "spending to date",
-}
-"""Columns of the package's national ledger row (``sim.ledger``) summarised over seeds."""
 
-LEDGER_COSTS = {"cost_per_gross_job_krw": "gross_jobs", "cost_per_net_job_krw": "net_jobs", "cost_per_person_retained_krw": "persons_retained"}
-"""Costs per person as ratios of means over seeds (``sim.metrics.cost_per_job_krw``)."""
 
 
 def ledger_comparison(folder: Path | str, years: Iterable[int] | None = DEFAULT_YEARS, reference: str | None = None) -> pd.DataFrame:
     """Per scenario (and sweep point) and year: the additionality ledger of the package against each
     run's own lever-free baseline (the lever ``"all"``, region ``"all"`` row of ``ledger.parquet``),
-    mean and 95 % t-interval over seeds (``<measure>_mean/_low/_high`` for ``LEDGER_MEASURES``) and
-    the ``LEDGER_COSTS`` as ratios of means. Runs without a ledger (no levers, or folders written
+    mean and 95 % t-interval over seeds (``<measure>_mean/_low/_high`` for ``SUMMARY_MEASURES``) and
+    the ``SUMMARY_COSTS`` as ratios of means. Runs without a ledger (no levers, or folders written
     before the ledger existed) are left out; no such run gives no rows. Years as in ``compare``.
     """
     batch = open_batch(folder, reference)
-    columns = [*batch.groups, "year", "seeds", *(f"{m}_{s}" for m in LEDGER_MEASURES for s in ("mean", "low", "high")), *LEDGER_COSTS]
+    columns = [*batch.groups, "year", "seeds", *(f"{m}_{s}" for m in SUMMARY_MEASURES for s in ("mean", "low", "high")), *SUMMARY_COSTS]
     if not any((batch.folder / "runs" / run["key"] / TABLES["ledger"]).is_file() for run in batch.runs):
         summary = pd.DataFrame(columns=columns)
         summary.attrs |= {"reference": batch.reference, "sweep": batch.sweep, "folder": str(batch.folder)}
         return summary
     sweep = "".join(f", {_quote(name)}" for name in batch.sweep)  # ledger.parquet carries the key and sweep columns
-    measures = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in LEDGER_MEASURES)
+    measures = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in SUMMARY_MEASURES)
     table = batch.sql(
         f"""
         SELECT scenario, COALESCE(CAST(variant AS VARCHAR), '') AS variant, CAST(seed AS BIGINT) AS seed{sweep},
@@ -359,8 +346,8 @@ def ledger_comparison(folder: Path | str, years: Iterable[int] | None = DEFAULT_
     else:
         table = batch._ordered(table)
         table = table[table["year"].isin(_wanted_years(table["year"].unique(), years))]
-        summary = summarise(table, list(LEDGER_MEASURES), by=[*batch.groups, "year"])
-        for cost, denominator in LEDGER_COSTS.items():
+        summary = summarise(table, list(SUMMARY_MEASURES), by=[*batch.groups, "year"])
+        for cost, (denominator, _) in SUMMARY_COSTS.items():
             summary[cost] = cost_per_job_krw(summary["spending_krw_mean"], summary[f"{denominator}_mean"])
         summary = summary[columns]
     summary.attrs |= {"reference": batch.reference, "sweep": batch.sweep, "folder": str(batch.folder)}
@@ -370,6 +357,7 @@ def ledger_comparison(folder: Path | str, years: Iterable[int] | None = DEFAULT_
 LEDGER_TEXT = (
     # (header, measure, scale, digits)
     ("gross jobs", "gross_jobs", 1.0, 0),
+    ("gross labour demand", "gross_labour_demand", 1.0, 0),
     ("displacement", "displacement_jobs", 1.0, 0),
     ("leakage", "leakage_jobs", 1.0, 0),
     ("net jobs (national)", "net_jobs", 1.0, 0),

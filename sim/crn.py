@@ -152,7 +152,8 @@ def rounded_count(u: np.ndarray, expected: np.ndarray) -> np.ndarray:
     """Whole counts floor(expected + u): equal to ``expected`` on average, never smaller for a larger
     ``expected`` at the same keyed uniform, and at most one away from it (the events of a cohort of
     identical establishments, such as closures, at their expected number)."""
-    return np.floor(np.asarray(expected, dtype=float) + u).astype(np.int64)
+    expected = np.asarray(expected, dtype=float)
+    return np.minimum(np.floor(expected + u), np.ceil(expected)).astype(np.int64)  # 10.0 + (1 − 2⁻⁵³) rounds to 11.0
 
 
 POISSON_WALK_MEAN = 30.0
@@ -168,7 +169,7 @@ def poisson_from_uniform(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     count = np.zeros(len(u), dtype=np.int64)
     large = np.flatnonzero(mean > POISSON_WALK_MEAN)
     if large.size:
-        count[large] = stats.poisson.ppf(u[large], mean[large]).astype(np.int64)
+        count[large] = np.maximum(stats.poisson.ppf(u[large], mean[large]), 0).astype(np.int64)  # ppf(0) is −1
     walk = np.flatnonzero(mean <= POISSON_WALK_MEAN)
     uu, mm = u[walk], mean[walk]
     k = np.zeros(len(walk), dtype=np.int64)

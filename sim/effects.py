@@ -20,28 +20,10 @@ import pandas as pd
 from sim.api import run
 from sim.compare import capital_regions, summarise
 from sim.errors import RegsimError
-from sim.ledger import ALL
+from sim.ledger import ALL, SUMMARY_COSTS, SUMMARY_MEASURES
 from sim.metrics import cost_per_job_krw
 from sim.scenario import Scenario
 
-MEASURES: dict[str, str] = {
-    "gross_jobs": "gross jobs in supported firms",
-    "displacement_jobs": "displacement in targeted regions",
-    "leakage_jobs": "leakage to other regions",
-    "net_jobs": "net jobs",
-    "persons_retained": "persons retained",
-    "young_persons_retained": "persons aged 20–39 retained",
-    "young_women_retained": "women aged 20–39 retained",
-    "spending_krw": "spending to date",
-}
-"""Ledger columns summarised over seeds (persons; spending in KRW), with their labels."""
-
-COSTS: dict[str, tuple[str, str]] = {
-    "cost_per_gross_job_krw": ("gross_jobs", "cost per gross job"),
-    "cost_per_net_job_krw": ("net_jobs", "cost per net job"),
-    "cost_per_person_retained_krw": ("persons_retained", "cost per person retained"),
-}
-"""Costs (KRW per person) as mean spending over the mean of their denominator (ratio of means), with labels."""
 
 NATIONAL, TARGETED, REST = "national", "targeted", "rest"
 
@@ -53,8 +35,8 @@ def paired_effects(
 
     Per seed, year and area (``national``; with a package that reaches only some regions also
     ``targeted``, the regions it supported or spent in by the last year in any seed, and ``rest``):
-    the ``MEASURES`` columns (persons, against the same seed's baseline; spending cumulative, KRW).
-    The summary (``summarise_effects``) gives mean and 95 % interval of each and the ``COSTS``. The
+    the ``SUMMARY_MEASURES`` columns (persons, against the same seed's baseline; spending cumulative, KRW).
+    The summary (``summarise_effects``) gives mean and 95 % interval of each and the ``SUMMARY_COSTS``. The
     summary's ``attrs["targeted_regions"]`` lists the targeted region codes (empty: national only).
     """
     years = sorted(set(years))
@@ -72,7 +54,7 @@ def paired_effects(
         ledgers.append((seed, result.ledger))
     targeted = targeted_regions([ledger for _, ledger in ledgers])
     per_seed = pd.concat([ledger_areas(ledger, years, targeted).assign(seed=seed) for seed, ledger in ledgers], ignore_index=True)
-    per_seed = per_seed[["seed", "year", "area", *MEASURES]]
+    per_seed = per_seed[["seed", "year", "area", *SUMMARY_MEASURES]]
     summary = summarise_effects(per_seed)
     regions = sorted(set(ledgers[0][1]["region"]) - {ALL}) if ledgers else []
     summary.attrs |= {"targeted_regions": targeted, "regions": regions}
@@ -105,15 +87,15 @@ def ledger_areas(ledger: pd.DataFrame, years: Iterable[int], targeted: list[str]
             areas[TARGETED] = regional[regional["region"].isin(targeted)]
             areas[REST] = regional[~regional["region"].isin(targeted)]
         for area, part in areas.items():
-            rows.append({"year": year, "area": area, **{m: float(part[m].sum(min_count=1)) for m in MEASURES}})
+            rows.append({"year": year, "area": area, **{m: float(part[m].sum(min_count=1)) for m in SUMMARY_MEASURES}})
     return pd.DataFrame(rows)
 
 
 def summarise_effects(per_seed: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95 % t-interval over seeds per year and area (``<measure>_mean/_low/_high``), and the
-    ``COSTS`` as ratios of means (NaN unless spending and the denominator are positive)."""
-    summary = summarise(per_seed, list(MEASURES), by=["year", "area"])
-    for cost, (denominator, _) in COSTS.items():
+    ``SUMMARY_COSTS`` as ratios of means (NaN unless spending and the denominator are positive)."""
+    summary = summarise(per_seed, list(SUMMARY_MEASURES), by=["year", "area"])
+    for cost, (denominator, _) in SUMMARY_COSTS.items():
         summary[cost] = cost_per_job_krw(summary["spending_krw_mean"], summary[f"{denominator}_mean"])
     return summary
 
@@ -148,14 +130,14 @@ def effects_table(summary: pd.DataFrame, year: int, target_jobs: float | None = 
         for column, cell in zip(list(table)[1:], cells):
             table[column].append(cell)
 
-    for measure, label in MEASURES.items():
+    for measure, label in SUMMARY_MEASURES.items():
         if measure == "spending_krw":
             add(f"{label} (bn KRW)", [_interval(rows.loc[a], measure, 1e9, 1) for a in areas])
             continue
         add(f"{label} (persons)", [_interval(rows.loc[a], measure) for a in areas])
         if measure == "gross_jobs" and target_jobs is not None:
             add("programme target: hires in supported firms (persons)", [f"{target_jobs:,.0f}"] + ["" for _ in areas[1:]])
-    for cost, (_, label) in COSTS.items():
+    for cost, (_, label) in SUMMARY_COSTS.items():
         add(f"{label} (m KRW, ratio of means)",
             ["–" if pd.isna(rows.loc[a, cost]) else f"{rows.loc[a, cost] / 1e6:,.1f}" for a in areas])
     return pd.DataFrame(table)

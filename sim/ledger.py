@@ -46,7 +46,7 @@ ALL = "all"
 OTHER_FIRMS = -1
 """``firm`` of a row that stands for every firm of the region not kept individually (``firm_jobs_frame(..., firms=…)``)."""
 
-FIRM_JOBS_COLUMNS = ("year", "firm", "region", "jobs")
+FIRM_JOBS_COLUMNS = ("year", "firm", "region", "jobs", "demand")
 SUPPORT_COLUMNS = ("year", "lever", "firm", "region", "establishments")
 SPENDING_COLUMNS = ("year", "lever", "region", "spending_krw")
 
@@ -58,6 +58,7 @@ LEDGER_COLUMNS: dict[str, str] = {
     "supported_firms": "firm agents (distinct identities) supported at or before the year: the firms gross_jobs counts",
     "supported_establishments": "establishments supported in the year (a firm supported by several levers counted once in \"all\")",
     "gross_jobs": "jobs in supported firms, policy minus the same firms in the baseline (persons; deadweight removed)",
+    "gross_labour_demand": "jobs the supported firms want (their labour demand), policy minus baseline (persons): the continuous quantity behind gross_jobs, which counts whole worker agents of `scale` persons",
     "displacement_jobs": "targeted regions: net_jobs - gross_jobs; 0 elsewhere (persons; NaN per lever)",
     "leakage_jobs": "regions not targeted: net_jobs; 0 in targeted regions (persons; NaN per lever)",
     "net_jobs": "jobs at all firms of the region, policy minus baseline (persons; NaN per lever)",
@@ -71,8 +72,28 @@ LEDGER_COLUMNS: dict[str, str] = {
 }
 """Columns of the ledger (``ledger.parquet``) with their definitions and units."""
 
+SUMMARY_MEASURES: dict[str, str] = {
+    "gross_jobs": "gross jobs in supported firms",
+    "gross_labour_demand": "gross labour demand in supported firms",
+    "displacement_jobs": "displacement in targeted regions",
+    "leakage_jobs": "leakage to other regions",
+    "net_jobs": "net jobs",
+    "persons_retained": "persons retained",
+    "young_persons_retained": "persons aged 20–39 retained",
+    "young_women_retained": "women aged 20–39 retained",
+    "spending_krw": "spending to date",
+}
+"""Ledger columns summarised over seeds (``regsim effects``, ``compare``, the report), with their labels."""
+
+SUMMARY_COSTS: dict[str, tuple[str, str]] = {
+    "cost_per_gross_job_krw": ("gross_jobs", "cost per gross job"),
+    "cost_per_net_job_krw": ("net_jobs", "cost per net job"),
+    "cost_per_person_retained_krw": ("persons_retained", "cost per person retained"),
+}
+"""Costs (KRW per person) over seeds as mean spending over the mean of their denominator, with labels."""
+
 _ADDITIVE = (
-    "supported_firms", "supported_establishments", "gross_jobs", "displacement_jobs", "leakage_jobs", "net_jobs",
+    "supported_firms", "supported_establishments", "gross_jobs", "gross_labour_demand", "displacement_jobs", "leakage_jobs", "net_jobs",
     "persons_retained", "young_persons_retained", "young_women_retained", "spending_krw",
 )
 _PACKAGE_ONLY = ("displacement_jobs", "leakage_jobs", "net_jobs", "persons_retained", "young_persons_retained", "young_women_retained")
@@ -86,10 +107,11 @@ def empty_ledger() -> pd.DataFrame:
 
 
 def firm_jobs_frame(records: Iterable[Any], region_codes: Sequence[str], firms: Iterable[int] | None = None) -> pd.DataFrame:
-    """The long firm-jobs table (``year, firm, region, jobs``) of a run's ``model.firm_jobs``.
+    """The long firm-jobs table (``year, firm, region, jobs, demand``) of a run's ``model.firm_jobs``.
 
     ``records``: objects with ``year``, ``uid`` (firm identities), ``region`` (indices into
-    ``region_codes``) and ``jobs`` (persons) arrays, one per year. ``firms``: if given, only these
+    ``region_codes``), ``jobs`` (filled, persons) and ``demand`` (wanted, persons; ``jobs`` if absent)
+    arrays, one per year. ``firms``: if given, only these
     identities keep their own rows; every other firm is summed into one row per (year, region) with
     ``firm`` = ``OTHER_FIRMS`` (−1), which keeps regional totals (net jobs) exact in a small table.
     """
@@ -100,17 +122,21 @@ def firm_jobs_frame(records: Iterable[Any], region_codes: Sequence[str], firms: 
         uid = np.asarray(record.uid).astype(np.int64)
         region = np.asarray(record.region).astype(np.int64)
         jobs = np.asarray(record.jobs, dtype=float)
+        demand = np.asarray(getattr(record, "demand", record.jobs), dtype=float)
         if keep is not None:
             own = np.isin(uid, keep)
-            other = np.bincount(region[~own], weights=jobs[~own], minlength=len(codes))
             present = np.flatnonzero(np.bincount(region[~own], minlength=len(codes)) > 0)
+
+            def others(values: np.ndarray, own: np.ndarray = own, present: np.ndarray = present, region: np.ndarray = region) -> np.ndarray:
+                return np.bincount(region[~own], weights=values[~own], minlength=len(codes))[present]
+
             uid = np.concatenate((uid[own], np.full(len(present), OTHER_FIRMS, np.int64)))
-            jobs = np.concatenate((jobs[own], other[present]))
+            jobs, demand = np.concatenate((jobs[own], others(jobs))), np.concatenate((demand[own], others(demand)))
             region = np.concatenate((region[own], present))
-        parts.append(pd.DataFrame({"year": np.full(len(uid), int(record.year), np.int64), "firm": uid, "region": codes[region], "jobs": jobs}))
+        parts.append(pd.DataFrame({"year": np.full(len(uid), int(record.year), np.int64), "firm": uid, "region": codes[region], "jobs": jobs, "demand": demand}))
     if not parts:
         return pd.DataFrame({"year": pd.Series(dtype="int64"), "firm": pd.Series(dtype="int64"),
-                             "region": pd.Series(dtype=object), "jobs": pd.Series(dtype="float64")})
+                             "region": pd.Series(dtype=object), "jobs": pd.Series(dtype="float64"), "demand": pd.Series(dtype="float64")})
     return pd.concat(parts, ignore_index=True)
 
 
@@ -166,7 +192,7 @@ def additionality_ledger(
     for lever in [ALL, *levers]:
         chosen = support if lever == ALL else support[support["lever"].astype(str) == lever]
         block = pd.DataFrame(index=grid)
-        block["supported_firms"], block["gross_jobs"] = _gross(chosen, diff, grid)
+        block["supported_firms"], block["gross_jobs"], block["gross_labour_demand"] = _gross(chosen, diff, grid)
         block["supported_establishments"] = _established(chosen, grid)
         paid = spending if lever == ALL else spending[spending["lever"].astype(str) == lever]
         block["spending_krw"] = _cumulative_spending(paid, grid)
@@ -240,6 +266,8 @@ def _frame(table: pd.DataFrame | Iterable[dict] | None, columns: Sequence[str]) 
         table = []
     if not isinstance(table, pd.DataFrame):
         table = records_frame(table, columns)
+    if "jobs" in columns and "demand" not in table:
+        table = table.assign(demand=table["jobs"])  # filled jobs stand for demand where it is not given
     missing = [c for c in columns if c not in table]
     if missing:
         raise ValueError(f"ledger input lacks columns {missing} (expected {list(columns)})")
@@ -253,18 +281,20 @@ def _frame(table: pd.DataFrame | Iterable[dict] | None, columns: Sequence[str]) 
 
 
 def _firm_differences(policy: pd.DataFrame, baseline: pd.DataFrame, firms: set[int]) -> pd.DataFrame:
-    """``year, firm, diff``: jobs of ``firms`` in the policy run minus the baseline (absent = 0)."""
+    """``year, firm, diff, demand_diff``: jobs and labour demand of ``firms`` in the policy run minus
+    the baseline (absent = 0)."""
     keep = list(firms)
-    p = policy[policy["firm"].isin(keep)].groupby(["year", "firm"])["jobs"].sum()
-    b = baseline[baseline["firm"].isin(keep)].groupby(["year", "firm"])["jobs"].sum()
-    both = pd.concat({"p": p, "b": b}, axis=1).fillna(0.0)
-    return (both["p"] - both["b"]).rename("diff").reset_index()
+    p = policy[policy["firm"].isin(keep)].groupby(["year", "firm"])[["jobs", "demand"]].sum()
+    b = baseline[baseline["firm"].isin(keep)].groupby(["year", "firm"])[["jobs", "demand"]].sum()
+    both = p.sub(b, fill_value=0.0)
+    return both.rename(columns={"jobs": "diff", "demand": "demand_diff"}).reset_index()
 
 
-def _gross(support: pd.DataFrame, diff: pd.DataFrame, grid: pd.MultiIndex) -> tuple[np.ndarray, np.ndarray]:
-    """(supported firms, gross jobs) per (year, region) of ``grid``: firms supported at or before the year."""
+def _gross(support: pd.DataFrame, diff: pd.DataFrame, grid: pd.MultiIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(supported firms, gross jobs, gross labour demand) per (year, region) of ``grid``: firms
+    supported at or before the year."""
     if support.empty:
-        return np.zeros(len(grid)), np.zeros(len(grid))
+        return np.zeros(len(grid)), np.zeros(len(grid)), np.zeros(len(grid))
     first = support.sort_values("year", kind="stable").groupby("firm", sort=False).agg(first=("year", "min"), region=("region", "first"))
     first = first.reset_index()
     years = np.asarray(grid.levels[0])
@@ -272,10 +302,11 @@ def _gross(support: pd.DataFrame, diff: pd.DataFrame, grid: pd.MultiIndex) -> tu
     cells = first.merge(pd.DataFrame({"year": years}), how="cross")
     cells = cells[cells["year"] >= cells["first"]]
     counts = cells.groupby(["year", "region"]).size().reindex(grid, fill_value=0).to_numpy(float)
-    jobs = cells.merge(diff, on=["year", "firm"], how="left")["diff"].fillna(0.0)
-    gross = jobs.groupby([cells["year"].to_numpy(), cells["region"].to_numpy()]).sum()
+    changes = cells.merge(diff, on=["year", "firm"], how="left")[["diff", "demand_diff"]].fillna(0.0)
+    gross = changes.groupby([cells["year"].to_numpy(), cells["region"].to_numpy()]).sum()
     gross.index.names = ["year", "region"]
-    return counts, gross.reindex(grid, fill_value=0.0).to_numpy(float)
+    gross = gross.reindex(grid, fill_value=0.0)
+    return counts, gross["diff"].to_numpy(float), gross["demand_diff"].to_numpy(float)
 
 
 def _established(support: pd.DataFrame, grid: pd.MultiIndex) -> np.ndarray:

@@ -572,7 +572,7 @@ class RegionalModel(mesa.Model):
             self.log_wage_growth = np.zeros(self.n_regions)
         measures = region_measures(self, initial)
         f = self.firms
-        self.firm_jobs.append(FirmJobs(self.year, f.uid.copy(), f.region.copy(), f.employees(self.talent.employer) * float(self.scale)))
+        self.firm_jobs.append(FirmJobs(self.year, f.uid.copy(), f.region.copy(), f.employees(self.talent.employer) * float(self.scale), f.workers()))
         agents = measures["population"] / self.scale  # person agents per region (exact: whole numbers)
         for region in self.regions:
             i = region.index
@@ -586,12 +586,14 @@ class RegionalModel(mesa.Model):
 
 @dataclass(frozen=True)
 class FirmJobs:
-    """Filled jobs (persons) of every firm agent at 31 December of ``year``, by persistent identity."""
+    """Filled jobs and labour demand (persons) of every firm agent at 31 December of ``year``, by
+    persistent identity."""
 
     year: int
     uid: np.ndarray
     region: np.ndarray  # region index
-    jobs: np.ndarray  # persons employed by the firm agent
+    jobs: np.ndarray  # persons employed by the firm agent (whole worker agents × scale)
+    demand: np.ndarray  # persons the firm agent wants to employ (continuous)
 
 
 def _measure(name: str):

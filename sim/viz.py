@@ -176,6 +176,7 @@ def summary_text(summary: pd.DataFrame) -> pd.DataFrame:
 LEDGER_ROWS = (
     # (header, ledger column, scale, digits, signed)
     ("gross jobs in supported firms", "gross_jobs", 1.0, 0, True),
+    ("gross labour demand in supported firms", "gross_labour_demand", 1.0, 0, True),
     ("displacement", "displacement_jobs", 1.0, 0, True),
     ("leakage", "leakage_jobs", 1.0, 0, True),
     ("net jobs (national)", "net_jobs", 1.0, 0, True),

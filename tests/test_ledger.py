@@ -174,7 +174,8 @@ def test_firm_jobs_frame_from_records_and_compact_form():
         SimpleNamespace(year=2025, uid=np.array([1, 2, 4], np.int64), region=np.array([0, 0, 1]), jobs=np.array([17.0, 16.0, 42.0])),
     ]
     full = firm_jobs_frame(records, CODES)
-    assert list(full.columns) == ["year", "firm", "region", "jobs"]
+    assert list(full.columns) == ["year", "firm", "region", "jobs", "demand"]
+    assert (full["demand"] == full["jobs"]).all()  # records without demand: filled jobs stand for it
     assert full["region"].tolist() == ["11", "11", "26", "11", "11", "26"]
     compact = firm_jobs_frame(records, CODES, firms=[1])
     assert compact[compact["firm"] == 1]["jobs"].tolist() == [15.0, 17.0]

@@ -26,8 +26,9 @@ from sim.agents.firm import FirmPopulation
 from sim.agents.talent import NOT_EMPLOYED, TalentPool
 from sim.crn import CommonRandomNumbers, Purpose, identities, poisson_from_uniform, rounded_count
 
-DERIVED_UID_BIT = np.uint64(1 << 63)
-"""Entrants' identities are hashes with the top bit set; the start population is numbered 0…N−1."""
+DERIVED_UID_BIT = np.uint64(1 << 62)
+"""Entrants' identities are 62-bit hashes with bit 62 set (so they stay positive as int64); the start
+population is numbered 0…N−1."""
 
 STARTUP_TAG, SPINOFF_TAG = 0x5717, 0x5913
 """Separate identity (and draw) families for startup and spin-off cohorts of the same cell and year."""
@@ -89,7 +90,7 @@ def entrant_cohorts(
     keep = split > 0
     split, flag, cell_of = split[keep], flag[keep], cell_of[keep]
     region, industry = np.divmod(cell_of, n_industries)
-    uid = identities(tag, year, cell_of.astype(np.uint64), flag) | DERIVED_UID_BIT
+    uid = (identities(tag, year, cell_of.astype(np.uint64), flag) >> np.uint64(2)) | DERIVED_UID_BIT
     return FirmPopulation.new(
         region, industry, split, young_size[market_of[region, industry]], productivity[cell_of],
         np.where(flag == 1, rd_intensity_by_region[region], 0.0), np.zeros(len(uid)), crn.uniforms(uid, year, Purpose.ROUNDING), uid,
