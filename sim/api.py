@@ -94,13 +94,13 @@ def run(
     def report(offset: int) -> ProgressCallback | None:
         return None if progress is None else (lambda done, _: progress(offset + done, runs * years))
 
-    model = _simulate(scenario, seed, report(0))
+    model = _simulate(scenario, seed, report(0), record_firm_jobs=paired or keep_firm_jobs)
     baseline = None
     ledger = empty_ledger()
     codes = [region.code for region in model.regions]
     policy_regions = regions_table(model)
     if paired:
-        base_model = _simulate(scenario.model_copy(update={"levers": []}), seed, report(years))
+        base_model = _simulate(scenario.model_copy(update={"levers": []}), seed, report(years), record_firm_jobs=True)
         baseline = regions_table(base_model)
         supported = {record["firm"] for record in model.support}  # other firms are summed by region: a small table
         ledger = additionality_ledger(
@@ -145,8 +145,8 @@ def paired_ledger(policy: RunResult, baseline: RunResult) -> pd.DataFrame:
     )
 
 
-def _simulate(scenario: Scenario, seed: int, progress: ProgressCallback | None) -> RegionalModel:
-    model = RegionalModel(scenario, seed=seed)
+def _simulate(scenario: Scenario, seed: int, progress: ProgressCallback | None, record_firm_jobs: bool = False) -> RegionalModel:
+    model = RegionalModel(scenario, seed=seed, record_firm_jobs=record_firm_jobs)
     years = scenario.end_year - scenario.start_year
     while model.running:
         model.step()

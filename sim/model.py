@@ -57,7 +57,7 @@ class Arrivals:
 class RegionalModel(mesa.Model):
     """Regions, universities, persons and firms of one country, from ``scenario.start_year``."""
 
-    def __init__(self, scenario: Scenario, seed: int = 0, pack: RegionPack | None = None) -> None:
+    def __init__(self, scenario: Scenario, seed: int = 0, pack: RegionPack | None = None, record_firm_jobs: bool = False) -> None:
         super().__init__(rng=seed)
         self.spec = scenario  # the regsim Scenario (Mesa reserves `scenario` for its own class)
         self.seed = seed
@@ -75,7 +75,8 @@ class RegionalModel(mesa.Model):
         self.levers = [build_lever(spec, f"levers[{i}]") for i, spec in enumerate(scenario.levers)]
         self.lever_spending: list[dict] = []  # one record per (year, lever, region) with spending > 0
         self.support: list[dict] = []  # one record per (year, lever, firm) a lever supported directly
-        self.firm_jobs: list[FirmJobs] = []  # each year's filled jobs by firm identity (additionality ledger)
+        self.record_firm_jobs = record_firm_jobs  # keep each year's jobs by firm identity (the additionality ledger)
+        self.firm_jobs: list[FirmJobs] = []
         self._build_talent()
         self._build_firms()
         self._build_universities()
@@ -135,7 +136,8 @@ class RegionalModel(mesa.Model):
         jobs_wanted = employed * (1.0 + self.params["labour"]["initial_vacancy_rate"])
         size *= (jobs_wanted / np.bincount(region, weights=size * weight, minlength=self.n_regions))[region]
         productivity = self._initial_productivity(region, industry, size * weight, employed)
-        rd_intensity = self._initial_rd_intensity(region, industry, size, weight, productivity)
+        region, industry, weight, size, productivity, performs = self._split_performers(region, industry, weight, size, productivity)
+        rd_intensity = self._initial_rd_intensity(region, weight, size, productivity, performs)
         age = _stationary_firm_ages(len(region), p, self.rng)
         uid = np.arange(len(region), dtype=np.uint64)
         offset = self.crn.uniforms(uid, self.spec.start_year, Purpose.ROUNDING)
@@ -155,24 +157,44 @@ class RegionalModel(mesa.Model):
         target = self.pack.grdp_krw * np.bincount(region, weights=firm_workers, minlength=self.n_regions) / employed
         return productivity * (target / value_added)[region]
 
-    def _initial_rd_intensity(self, region, industry, size, establishments, productivity) -> np.ndarray:
-        """Business R&D by region spread over R&D performers in R&D industries, by value added.
+    def _split_performers(self, region, industry, weight, size, productivity) -> tuple[np.ndarray, ...]:
+        """Which establishments perform R&D: in each (region, R&D industry) cell, the documented
+        performer share of its establishments, larger ones likelier (probability ∝ size, mean the
+        share), chosen by exponential clocks over the cell's cohorts; the cohort at the boundary is
+        split in two, so every cell has its expected number of performers (rounded) however coarse
+        the scale. Returns the arrays with split cohorts appended and a performer flag."""
+        fp = self.params["firms"]
+        self.rd_industry = np.isin(np.array(INDUSTRIES), fp["rd_industries"])
+        candidates = np.flatnonzero(self.rd_industry[industry])
+        mean_size = np.average(size[candidates], weights=weight[candidates])
+        probability = np.minimum(fp["rnd_performing_share_in_rd_industries"] * size[candidates] / mean_size, 1.0)
+        cell = region[candidates].astype(np.int64) * len(INDUSTRIES) + industry[candidates]
+        target = np.rint(np.bincount(cell, weights=probability * weight[candidates])).astype(np.int64)
+        clock = -np.log1p(-self.rng.random(len(candidates))) / probability
+        order = np.lexsort((clock, cell))
+        ordered_cell, ordered_weight = cell[order], weight[candidates][order]
+        before = np.cumsum(ordered_weight) - ordered_weight
+        before -= np.repeat(before[np.searchsorted(ordered_cell, np.unique(ordered_cell))], np.bincount(ordered_cell)[np.unique(ordered_cell)])
+        performing = np.zeros(len(region), np.int64)
+        performing[candidates[order]] = np.clip(target[ordered_cell] - before, 0, ordered_weight)
+        split = np.flatnonzero((performing > 0) & (performing < weight))
+        rest = weight[split] - performing[split]
+        weight = weight.copy()
+        weight[split] = performing[split]
+        performs = np.concatenate((performing > 0, np.zeros(len(split), bool)))
+        arrays = [np.concatenate((values, extra)) for values, extra in
+                  ((region, region[split]), (industry, industry[split]), (weight, rest), (size, size[split]), (productivity, productivity[split]))]
+        return (*arrays, performs)
 
-        Larger establishments are likelier to perform R&D (probability proportional to size, with
-        the mean probability the documented performer share); each region's performers share one
-        R&D intensity, kept for performers among later entrants.
-        """
+    def _initial_rd_intensity(self, region, establishments, size, productivity, performs) -> np.ndarray:
+        """Business R&D by region spread over its R&D performers by value added: each region's
+        performers share one R&D intensity, kept for performers among later entrants."""
         p = self.params
-        self.rd_industry = np.isin(np.array(INDUSTRIES), p["firms"]["rd_industries"])
-        in_rd_industry = self.rd_industry[industry]
-        share = p["firms"]["rnd_performing_share_in_rd_industries"]
-        probability = np.minimum(share * size / np.average(size[in_rd_industry], weights=establishments[in_rd_industry]), 1.0)
-        performer = in_rd_industry & (self.rng.random(len(region)) < probability)
         value_added = productivity * size * establishments
-        performer_va = np.bincount(region[performer], weights=value_added[performer], minlength=self.n_regions)
+        performer_va = np.bincount(region[performs], weights=value_added[performs], minlength=self.n_regions)
         business_rd = self.pack.rd_krw * p["innovation"]["business_share_of_rd"]
         self.rd_intensity_by_region = np.divide(business_rd, performer_va, out=np.zeros(self.n_regions), where=performer_va > 0)
-        return np.where(performer, self.rd_intensity_by_region[region], 0.0)
+        return np.where(performs, self.rd_intensity_by_region[region], 0.0)
 
     def _build_universities(self) -> None:
         share = self.params["innovation"]["university_share_of_rd"]
@@ -572,7 +594,9 @@ class RegionalModel(mesa.Model):
             self.log_wage_growth = np.zeros(self.n_regions)
         measures = region_measures(self, initial)
         f = self.firms
-        self.firm_jobs.append(FirmJobs(self.year, f.uid.copy(), f.region.copy(), f.employees(self.talent.employer) * float(self.scale), f.workers()))
+        if self.record_firm_jobs:
+            jobs = f.employees(self.talent.employer) * float(self.scale)
+            self.firm_jobs.append(FirmJobs(self.year, f.uid.copy(), f.region.copy(), jobs, f.workers()))
         agents = measures["population"] / self.scale  # person agents per region (exact: whole numbers)
         for region in self.regions:
             i = region.index
