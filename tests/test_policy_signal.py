@@ -15,7 +15,7 @@ from scipy import stats
 from sim.api import _resolve, run
 from sim.ledger import ALL
 
-BUDGETS = (5e9, 15e9, 30e9, 60e9)
+BUDGETS = (2e9, 5e9, 10e9, 20e9)  # 10 to 100 projects: within Jeju's eligible establishments at 1:400
 CAP = 2e8  # key_industry_rnd: KRW per establishment and year (seed 003 table)
 
 
@@ -29,9 +29,9 @@ def jeju_ledger(budget: float, seed: int, scale: int, until: int):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_budget_sweep_buys_projects_rd_and_labour_demand_in_proportion(seed):
-    """Jeju at 1:400, where a firm agent stands for up to 400 establishments: 5, 15, 30 and 60 bn KRW
-    a year fund 25, 75, 150 and 300 projects in 2024, R&D rises by the co-funded projects, and the
-    supported firms' labour demand never falls as the budget rises."""
+    """Jeju at 1:400, where a firm agent stands for up to 400 establishments: 2, 5, 10 and 20 bn KRW
+    a year fund 10, 25, 50 and 100 projects in 2024, R&D rises, and the supported firms' labour
+    demand never falls as the budget rises."""
     rows = [jeju_ledger(budget, seed, scale=400, until=2025) for budget in BUDGETS]
     supported = [ledger.loc[2024, "supported_establishments"] for ledger, _ in rows]
     assert supported == pytest.approx([b / CAP for b in BUDGETS])
