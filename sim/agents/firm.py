@@ -117,12 +117,12 @@ class FirmPopulation:
         spill = innovation.regional_spillover(own * weights + subsidy_krw, self.region, n_regions, np.zeros(n_regions), weights) * spillover_multiplier
         university = innovation.regional_spillover(np.zeros(len(self)), self.region, n_regions, university_research_krw, weights)
 
-        def rate(rd: np.ndarray) -> np.ndarray:
+        def rate(rd: np.ndarray, firms: slice | np.ndarray = slice(None)) -> np.ndarray:
             return innovation.expected_innovations(
                 rd,
-                spill[self.region],
-                university[self.region],
-                self.collaborating,
+                spill[self.region[firms]],
+                university[self.region[firms]],
+                self.collaborating[firms],
                 rate_at_reference=params["knowledge_production_scale"],
                 reference_rd_krw=reference_rd_krw,
                 rd_elasticity=params["rnd_elasticity"],
@@ -132,7 +132,9 @@ class FirmPopulation:
             )
 
         untreated_rate = rate(own)
-        treated_rate = np.where(treated > 0, rate(own + extra), untreated_rate)
+        treated_rate = untreated_rate.copy()
+        funded = np.flatnonzero((treated > 0) & (extra > 0))  # a few firms: their treated rate on their own
+        treated_rate[funded] = rate(own[funded] + extra[funded], funded)
         mean_rate = (treated * treated_rate + (self.establishments - treated) * untreated_rate) / establishments
         innovating_probability = (treated * -np.expm1(-treated_rate) + (self.establishments - treated) * -np.expm1(-untreated_rate)) / establishments
         innovating = np.minimum(rounded_count(uniforms[0], innovating_probability * self.establishments), self.establishments)

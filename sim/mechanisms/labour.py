@@ -90,13 +90,9 @@ def assign_to_slots(
     if n_takers == 0:
         return np.zeros(0, dtype=np.int64)
     n_points = n_takers + n_slots
-    market = np.concatenate((taker_market, slot_market))
     # Clockwise order of all points within each market; point ids < n_takers are takers, the rest slots.
-    key = market + np.concatenate((taker_position, slot_position))
-    order = np.argsort(key)  # quicksort; equal positions (rare) need the stable order of the tie rule
-    if (np.diff(key[order]) == 0).any():
-        order = np.argsort(key, kind="stable")
-    market = market[order]
+    order = _sorted_ids(np.concatenate((taker_market + taker_position, slot_market + slot_position)))
+    market = np.concatenate((taker_market, slot_market))[order]
     starts = np.searchsorted(market, np.arange(n_markets))
     sizes = np.diff(np.append(starts, n_points))
     step = np.where(order < n_takers, 1, -1)
@@ -262,3 +258,9 @@ def fill_vacancies(
     filled = slot_firm[assign_to_slots(position[hired], slot_position, market[hired], slot_market)]
     t.employer[takers[hired]] = filled
     np.subtract.at(vacancies, filled, 1)
+
+
+def _sorted_ids(key: np.ndarray) -> np.ndarray:
+    """Indices sorting ``key``, equal keys in index order (quicksort; a stable sort only when keys repeat)."""
+    order = np.argsort(key)
+    return np.argsort(key, kind="stable") if (np.diff(key[order]) == 0).any() else order
