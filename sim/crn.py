@@ -42,11 +42,8 @@ class Purpose(IntEnum):
     LAYOFF = 16
     JOB_ASSIGNMENT = 17
     ENTRY = 19
-    ENTRY_PARENT = 20
     ENTRY_RD = 21
     ROUNDING = 22
-    SPINOFF = 23
-    SPINOFF_PARENT = 24
     EMIGRATION = 25
     ARRIVAL_EDUCATION = 26
     REMOTE_WORK = 27
@@ -54,12 +51,6 @@ class Purpose(IntEnum):
     INNOVATING = 29
     JOB_SLOT = 30
     CLOSURE_JOB_LOSS = 31
-
-
-def yearly_generator(seed: int, year: int, purpose: Purpose) -> np.random.Generator:
-    """A generator for one purpose in one year: its draws do not depend on how many numbers other
-    purposes or earlier years consumed (for draws that are not about one identified agent)."""
-    return np.random.default_rng([seed, year, int(purpose)])
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.levers.base import Lever, LeverParams, PolicyEffects, allocate_grants, business_rd_krw, population, register, split_by_weight
-from sim.levers.korea_business import by_region, sme_mask
+from sim.levers.korea_business import sme_mask
 from sim.levers.korea_clusters import SPILLOVER_GAIN_DESCRIPTION, raise_spillovers
 
 if TYPE_CHECKING:
