@@ -77,6 +77,11 @@ class PolicyEffects:
             supported_establishments=np.zeros(n_firms),
         )
 
+    def fund_jobs(self, jobs: np.ndarray, establishments: np.ndarray) -> None:
+        """Jobs paid for in firm agents (persons [firms]); the agents' ``establishments`` count as supported."""
+        self.extra_jobs += jobs
+        self.supported_establishments += np.where(jobs > 0, establishments, 0)
+
     def fund_rd(self, grants: Grants, cofunding_rate: float) -> None:
         """R&D projects: the grant pays ``cofunding_rate`` of each project's cost, the firm the rest."""
         self.rd_subsidy_krw += grants.krw / cofunding_rate

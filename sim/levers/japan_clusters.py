@@ -218,7 +218,7 @@ class AnchorCluster(Lever):
         p, firms = self.params, model.firms
         anchors = self.target_firms(model, ANCHOR_INDUSTRIES) & model.tradable[firms.industry] & (firms.rd_intensity > 0)
         spend = split_by_weight(budget_krw, region_weights(self, model, rd_establishments(model, anchors)))
-        effects.extra_jobs += tradable_job_shares(model, anchors, spend * p.jobs_share / p.krw_per_job)
+        effects.fund_jobs(tradable_job_shares(model, anchors, spend * p.jobs_share / p.krw_per_job), firms.establishments)
         effects.spillover_multiplier *= spillover_factor(model, spend * p.networking_share, p.rd_equivalent_per_krw)
         effects.university_research_krw += spend * p.research_share
         return spend

@@ -71,8 +71,7 @@ def add_jobs(model: RegionalModel, effects: PolicyEffects, eligible: np.ndarray,
     workers = np.where(eligible, f.workers(), 0.0)
     total = by_region(model, workers)[f.region]
     share = np.divide(workers, total, out=np.zeros(len(f)), where=total > 0)
-    effects.extra_jobs += jobs_by_region[f.region] * share
-    effects.supported_establishments += np.where((share > 0) & (jobs_by_region[f.region] > 0), f.establishments, 0)
+    effects.fund_jobs(jobs_by_region[f.region] * share, f.establishments)
 
 
 def support_effects(

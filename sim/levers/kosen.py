@@ -84,7 +84,7 @@ class KosenColleges(Lever):
         kept = np.minimum(students * p.retained_per_student, leavers)
         effects.entry_rate_extra += rate
         effects.youth_leave_multiplier *= 1.0 - np.divide(kept, leavers, out=np.zeros(model.n_regions), where=leavers > 0)
-        effects.extra_jobs += tradable_job_shares(model, manufacturers, jobs)
+        effects.fund_jobs(tradable_job_shares(model, manufacturers, jobs), model.firms.establishments)
         effects.startup_multiplier *= startup_factor(model, students / 1000 * p.startups_per_thousand_students)
         return students * p.krw_per_student_year
 
@@ -126,6 +126,6 @@ class KosenTalentConsortium(Lever):
         spend = split_by_weight(budget_krw, region_weights(self, model, capacity))
         factor, training = youth_retention(model, spend * p.talent_share, p.krw_per_trainee_year / p.retained_per_trainee)
         jobs = spend - training  # training money beyond the region's young leavers goes to the plant
-        effects.extra_jobs += tradable_job_shares(model, manufacturers, jobs / p.krw_per_job)
+        effects.fund_jobs(tradable_job_shares(model, manufacturers, jobs / p.krw_per_job), firms.establishments)
         effects.youth_leave_multiplier *= factor
         return spend
