@@ -5,13 +5,16 @@ The model owns the schedule. Each year, in order:
 1. demography — deaths, births to mothers' region, ageing, international migration;
 2. internal migration — who leaves, where to (logit over place attributes);
 3. education — universities admit the entry cohort and graduate students;
-4. firms — innovation, growth, exit and entry (startups and university spin-offs);
-5. labour market — participation, separations and layoffs, matching within regions and to
-   adjacent regions, wages;
+4. firms — innovation, growth, closures and entry (``mechanisms.firms``);
+5. labour market — separations, layoffs, matching within regions and to adjacent regions
+   (``mechanisms.labour.LabourMarket``);
 6. regions update their place attributes and record the year's measures (DataCollector).
 
-Persons and firms are arrays (``TalentPool``, ``FirmPopulation``); one agent stands for
-``scenario.scale`` persons or establishments, and every reported count is scaled back to persons.
+Persons and firms are arrays (``TalentPool``, ``FirmPopulation``): a person agent stands for
+``scenario.scale`` persons, a firm agent for a cohort of up to ``scale`` establishments, and every
+reported count is in persons and establishments. The start population is drawn from the model's
+generator; every later random decision is keyed by (seed, year, purpose, identity) (``sim.crn``),
+so a policy run and its baseline differ only through the policy.
 """
 
 from __future__ import annotations
