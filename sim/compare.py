@@ -486,7 +486,7 @@ def ledger_by_area(folder: Path | str | Batch, years: Iterable[int] | None = DEF
     only some regions, ``targeted`` (the regions it supported firms in or spent in by the last year,
     in any seed: ``targeted_regions``) and ``rest``, summed per run with ``ledger_areas``.
 
-    Columns: the group columns, ``kind`` (always ``policy``), ``year``, ``area``, ``seeds``,
+    Columns: the group columns, ``kind`` (``policy``, or ``reference`` for a reference with levers), ``year``, ``area``, ``seeds``,
     ``<measure>_mean/_low/_high`` for ``SUMMARY_MEASURES``, the ``SUMMARY_COSTS`` (ratios of means),
     and ``targeted_regions`` (comma-separated region codes; empty: national only). Runs without a
     ledger (no levers, or folders written before the ledger) give no rows. ``attrs``: reference,
@@ -498,8 +498,8 @@ def ledger_by_area(folder: Path | str | Batch, years: Iterable[int] | None = DEF
     measures = [f"{m}_{s}" for m in SUMMARY_MEASURES for s in ("mean", "low", "high")]
     columns = [*batch.groups, "kind", "year", "area", "seeds", *measures, *SUMMARY_COSTS, "targeted_regions"]
     attrs = {"reference": batch.reference, "sweep": batch.sweep, "folder": str(batch.folder), "regions": []}
-    keys = [run["key"] for run in batch.runs if batch.kind(run["scenario"], run.get("variant")) == POLICY
-            and (batch.folder / "runs" / run["key"] / TABLES["ledger"]).is_file()]
+    keys = [run["key"] for run in batch.runs if batch.kind(run["scenario"], run.get("variant")) != ASSUMPTION
+            and (batch.folder / "runs" / run["key"] / TABLES["ledger"]).is_file()]  # a reference with levers has a ledger too
     if not keys:
         empty = pd.DataFrame(columns=columns)
         empty.attrs |= attrs
@@ -537,7 +537,7 @@ def ledger_by_area(folder: Path | str | Batch, years: Iterable[int] | None = DEF
         summary["targeted_regions"] = ",".join(targeted)
         parts.append(summary)
     out = pd.concat(parts, ignore_index=True)
-    out["kind"] = POLICY
+    out["kind"] = batch.kind_column(out)
     out = out[columns].reset_index(drop=True)  # groups in batch order; per group years, then national, targeted, rest
     out.attrs |= attrs
     return out

@@ -1,10 +1,14 @@
 """One self-contained HTML report of a batch, tuning or sensitivity folder (``regsim report DIR``).
 
-The report holds the provenance (experiment and scenario hashes, seeds, package version, commit),
-the results as tables (the paired comparison with 95 % intervals for a batch, the best trials of a
-tuning study, the indices of a sensitivity analysis), every figure, the levers used with their
-cited cases, and the assumptions: documented parameters without a statistical source, lever
-effect parameters described as assumptions, and the scenarios' parameter overrides.
+Written for readers who will not run the tool, the report opens with what was found and leaves
+provenance to the end. A batch report: findings (a paragraph per policy, the additionality ledger
+nationally and in the targeted regions beside the rest, the policies' paired differences and their
+figures), the assumption variants (scenarios without levers) apart on their own scales, the
+reference's levels, further figures, the scenarios as run, the levers used with their cited cases,
+the assumptions (documented parameters without a statistical source, lever effect parameters
+described as assumptions, the scenarios' parameter overrides) and the provenance (experiment and
+scenario hashes, seeds, package version, commit). Tuning, calibration and sensitivity reports show
+their results (best trials, fit, indices) in the same order.
 
 Figures are embedded as base64 PNG/SVG data URIs and the style sheet is inline, so the file
 opens anywhere without a network. Korean text is drawn with a subset of NanumGothic (bundled
