@@ -355,10 +355,15 @@ def compare(
     as_csv: Annotated[bool, typer.Option("--csv", help="print the full table as CSV")] = False,
     as_markdown: Annotated[bool, typer.Option("--markdown", help="print Markdown tables")] = False,
 ) -> None:
-    """Compare a batch's scenarios with the reference: the additionality ledger of each lever package
-    (against its own lever-free baseline) and paired differences (same seed), mean and 95 % interval
-    over seeds, with cumulative lever spending and cost per job."""
-    from sim.compare import DEFAULT_YEARS, LEDGER_TITLE, effects_table, ledger_comparison, ledger_table, reference_table, to_markdown
+    """Compare a batch's scenarios with the reference, findings first: per policy (a scenario with
+    levers) its additionality ledger against its own lever-free baseline, nationally and in the
+    targeted regions beside the rest, and its paired differences against the reference (same seed);
+    then the assumption variants (scenarios without levers) apart; provenance last. Mean and 95 %
+    interval over seeds. --csv: the paired differences as one long table with a kind column."""
+    from sim.compare import (
+        ASSUMPTION, ASSUMPTION_TITLE, DEFAULT_YEARS, LEDGER_TITLE, POLICY, POLICY_TITLE, REFERENCE_TITLE, assumption_note,
+        effects_table, findings, ledger_by_area, ledger_table, open_batch, provenance, reference_table, to_markdown,
+    )
     from sim.compare import compare as compare_batch
 
     if as_csv and as_markdown:
@@ -376,19 +381,40 @@ def compare(
     if as_csv:
         sys.stdout.write(summary.to_csv(index=False))
         return
-    ledger = ledger_comparison(folder, years=wanted, reference=reference)
+    batch = open_batch(folder, reference)
+    ledger = ledger_by_area(folder, years=wanted, reference=reference)
+    origin = provenance(batch)
     if as_markdown:
-        sys.stdout.write(to_markdown(summary, ledger))
+        sys.stdout.write(to_markdown(summary, ledger, origin))
         return
+    ref = summary.attrs["reference"]
+    console.rule("Findings")
+    from rich.text import Text
+
+    for label, text in findings(ledger):
+        console.print(Text.assemble((f"{label}. ", "bold"), text), highlight=False, soft_wrap=True)
     if not ledger.empty:
         console.print(_text_table(LEDGER_TITLE, ledger_table(ledger)))
-    effects = effects_table(summary)
-    ref = summary.attrs["reference"]
-    if effects.empty:
-        console.print(f"no scenario besides the reference {ref}")
+    policies = effects_table(summary, POLICY)
+    if policies.empty:
+        console.print(f"no policy (no scenario with levers) besides the reference {ref}")
     else:
-        console.print(_text_table(f"Paired differences against {ref} (mean [95 % interval] over seeds)", effects))
-    console.print(_text_table(f"Reference levels: {ref} (mean over seeds)", reference_table(summary)))
+        console.print(_text_table(POLICY_TITLE.format(reference=ref), policies))
+    console.rule("Assumption variants")
+    assumptions = effects_table(summary, ASSUMPTION)
+    if assumptions.empty:
+        console.print(f"no assumption variant (no scenario without levers) besides the reference {ref}")
+    else:
+        note = assumption_note(summary)
+        if note:
+            console.print(note, highlight=False, soft_wrap=True)
+        console.print(_text_table(ASSUMPTION_TITLE.format(reference=ref), assumptions))
+    console.rule("Reference")
+    console.print(_text_table(REFERENCE_TITLE.format(reference=ref), reference_table(summary)))
+    console.rule("Provenance")
+    import pandas as pd
+
+    console.print(_text_table("", pd.DataFrame(origin, columns=["item", "value"])))
 
 
 @app.command()
@@ -420,7 +446,7 @@ def report(
 def _text_table(title: str, frame) -> Table:
     table = Table(title=title)
     for column in frame.columns:
-        table.add_column(str(column), justify="left" if column in ("scenario", "variant") else "right", overflow="fold")
+        table.add_column(str(column), justify="left" if column in ("scenario", "variant", "area", "item", "value") else "right", overflow="fold")
     for row in frame.itertuples(index=False):
         table.add_row(*(str(value) for value in row))
     return table

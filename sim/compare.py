@@ -11,6 +11,12 @@ Outcomes per run and year (``OUTCOMES``): national population, capital-region po
 share), provinces at extinction risk (index below 0.5), employment, and cumulative lever
 spending since the start year. Their paired differences are ``<outcome>_diff``, except
 employment's, which is ``jobs_created``; the cost per job is spending over jobs created.
+
+The variants of a batch are of two kinds (``Batch.kinds``, one rule for compare, plots and the
+report): **policies**, whose resolved scenario switches on levers (each such run carries its own
+additionality ledger against its lever-free baseline), and **assumption variants**, without levers
+(another calibration window, a parameter override), whose differences against the reference are
+often far larger than any policy's. They are shown apart so that neither squashes the other's scale.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,6 +46,10 @@ NOT_SWEEP = {
     *NATIONAL_EXTRA, "experiment", "status", "scale", "scenario_hash", "replicate", "index", "__index_level_0__",
 }
 """Columns that are never sweep parameters (outcomes and run metadata)."""
+
+REFERENCE, POLICY, ASSUMPTION = "reference", "policy", "assumption"
+"""Kinds of a batch's scenario (and sweep point): the reference, a policy (levers switched on), an
+assumption variant (no levers)."""
 
 OUTCOMES: dict[str, tuple[str, str, str]] = {
     # level column: (name of its paired difference, label, unit)
@@ -181,11 +192,59 @@ class Batch:
             table.assign(_s=key, _v=vkey).sort_values(["_s", "_v", *sort], kind="stable").drop(columns=["_s", "_v"]).reset_index(drop=True)
         )
 
+    @cached_property
+    def kinds(self) -> dict[tuple[str, str], str]:
+        """(scenario, variant) -> ``REFERENCE``, ``POLICY`` or ``ASSUMPTION`` (see ``classify``)."""
+        return classify(self.folder, self.runs, self.reference)
+
+    def kind(self, scenario: str, variant: str | None) -> str:
+        return self.kinds.get((scenario, variant or ""), ASSUMPTION if scenario != self.reference else REFERENCE)
+
+    def kind_column(self, table: pd.DataFrame) -> pd.Series:
+        """The kind of each row of a table with ``scenario`` and ``variant`` columns."""
+        return pd.Series(
+            [self.kind(s, v) for s, v in zip(table["scenario"], table["variant"].fillna(""))], index=table.index, dtype=object
+        )
+
     @property
     def scenarios(self) -> list[str]:
         """Scenario names, reference first, then in manifest order."""
         names = list(dict.fromkeys(run["scenario"] for run in self.runs))
         return [self.reference] + [name for name in names if name != self.reference]
+
+
+def run_has_levers(folder: Path, run: dict) -> bool:
+    """Whether a finished run switched on levers: its resolved scenario in ``run.json`` lists levers;
+    a run folder without the resolved scenario (written by hand or by an old version) has levers if
+    its ``levers.parquet`` records spending."""
+    run_dir = Path(folder) / "runs" / str(run["key"])
+    meta = run_dir / "run.json"
+    if meta.is_file():
+        try:
+            resolved = json.loads(meta.read_text(encoding="utf-8")).get("scenario_resolved")
+        except (OSError, ValueError):
+            resolved = None
+        if isinstance(resolved, dict):
+            return bool(resolved.get("levers"))
+    spending = run_dir / TABLES["levers"]
+    if not spending.is_file():
+        return False
+    table = pd.read_parquet(spending)
+    return "spending_krw" in table and bool((pd.to_numeric(table["spending_krw"], errors="coerce").fillna(0) != 0).any())
+
+
+def classify(folder: Path | str, runs: list[dict], reference: str) -> dict[tuple[str, str], str]:
+    """The one rule that sorts a batch's scenarios and sweep points, keyed (scenario, variant): the
+    reference scenario is ``REFERENCE``; any other is a ``POLICY`` if its runs switch on levers
+    (``run_has_levers``; one levered run suffices) and an ``ASSUMPTION`` variant otherwise."""
+    kinds: dict[tuple[str, str], str] = {}
+    for run in runs:
+        key = (run["scenario"], run.get("variant") or "")
+        if run["scenario"] == reference:
+            kinds[key] = REFERENCE
+        elif kinds.get(key) != POLICY:
+            kinds[key] = POLICY if run_has_levers(Path(folder), run) else ASSUMPTION
+    return kinds
 
 
 def open_batch(folder: Path | str, reference: str | None = None) -> Batch:
@@ -213,6 +272,70 @@ def open_batch(folder: Path | str, reference: str | None = None) -> Batch:
     batch = Batch(folder=folder, manifest=manifest, reference=reference, runs=runs)
     batch.sweep = _sweep_columns(batch)
     return batch
+
+
+# --- provenance ----------------------------------------------------------------------------------
+def run_infos(folder: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Metadata of the finished runs (``run.json``): scenario, variant, hash, seed, scale, years,
+    sweep values and the resolved scenario."""
+    infos = []
+    for entry in manifest.get("runs", []):
+        path = folder / "runs" / str(entry.get("key")) / "run.json"
+        if entry.get("status", "finished") != "finished" or not path.is_file():
+            continue
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise RegsimError(f"{path}: unreadable ({exc})") from None
+        infos.append({
+            "scenario": meta.get("scenario", entry.get("scenario")),
+            "variant": entry.get("variant") or "",
+            "hash": meta.get("scenario_hash", ""),
+            "seed": meta.get("seed", entry.get("seed")),
+            "scale": meta.get("scale"),
+            "start_year": meta.get("start_year"),
+            "end_year": meta.get("end_year"),
+            "sweep": entry.get("sweep") or {},
+            "resolved": meta.get("scenario_resolved") or {},
+        })
+    return infos
+
+
+def manifest_provenance(manifest: dict[str, Any], runs: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """Experiment, version and commit from a batch manifest; seeds, scales and years from its runs."""
+    entries = manifest.get("runs", [])
+    failed = sum(entry.get("status") == "failed" for entry in entries)
+    seeds = sorted({run["seed"] for run in runs if run["seed"] is not None})
+    rows = [
+        ("experiment", manifest.get("experiment")),
+        ("experiment file", manifest.get("experiment_file")),
+        ("experiment hash (SHA-256)", manifest.get("experiment_hash")),
+        ("package version", manifest.get("package_version")),
+        ("git commit", manifest.get("git_commit")),
+        ("created", manifest.get("created")),
+        ("updated", manifest.get("updated")),
+        ("runs", f"{len(runs)} finished, {failed} failed"),
+        ("seeds", ", ".join(map(str, seeds))),
+        ("scales (persons per agent)", ", ".join(map(str, sorted({run["scale"] for run in runs if run["scale"]})))),
+        ("years", ", ".join(sorted({f"{run['start_year']}–{run['end_year']}" for run in runs if run["start_year"]}))),
+    ]
+    description = experiment_description(manifest.get("experiment_file"))
+    if description:
+        rows.insert(1, ("description", description))
+    return [(label, value) for label, value in rows if value not in (None, "")]
+
+
+def experiment_description(path: str | None) -> str:
+    """The ``description`` of an experiment file (empty if the file is gone or has none)."""
+    import yaml
+
+    if not path or not Path(path).is_file():
+        return ""
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return ""
+    return str(raw.get("description", "")) if isinstance(raw, dict) else ""
 
 
 def _sweep_columns(batch: Batch) -> list[str]:
@@ -274,8 +397,9 @@ def compare(
     """Per scenario (and sweep point) and year: paired differences against the reference run with
     the same seed, mean and 95 % t-interval over seeds, with the scenario's and the reference's levels.
 
-    Columns: ``scenario``, ``variant``, sweep parameters, ``year``, ``seeds``; per outcome level
-    ``<level>_mean`` and ``<level>_ref`` (means over seeds); per difference ``<diff>_mean``,
+    Columns: ``scenario``, ``variant``, sweep parameters, ``kind`` (``reference``, ``policy`` or
+    ``assumption``: ``classify``), ``year``, ``seeds``; per outcome level ``<level>_mean`` and
+    ``<level>_ref`` (means over seeds); per difference ``<diff>_mean``,
     ``_low``, ``_high``; and ``cost_per_job_krw`` = mean extra spending / mean jobs created (NaN
     unless both are positive). ``years=None`` gives every year; the default years that the runs do
     not reach are left out (the last year is used if none is reached); other years outside the
@@ -291,7 +415,8 @@ def compare(
     means = means.rename(columns={level: f"{level}_mean" for level in levels}).reset_index()
     summary = summary.merge(means, on=[*batch.groups, "year"], how="left")
     summary["cost_per_job_krw"] = cost_per_job_krw(summary["spending_krw_diff_mean"], summary["jobs_created_mean"])
-    front = [*batch.groups, "year", "seeds"]
+    summary["kind"] = batch.kind_column(summary)
+    front = [*batch.groups, "kind", "year", "seeds"]
     ordered = front + [c for level in levels for c in (f"{level}_mean", f"{level}_ref")]
     ordered += [f"{d}_{s}" for d in diffs for s in ("mean", "low", "high")] + ["cost_per_job_krw"]
     summary = summary[ordered]
@@ -354,6 +479,85 @@ def ledger_comparison(folder: Path | str, years: Iterable[int] | None = DEFAULT_
     return summary
 
 
+def ledger_by_area(folder: Path | str | Batch, years: Iterable[int] | None = DEFAULT_YEARS, reference: str | None = None) -> pd.DataFrame:
+    """Per policy (and sweep point), year and area: its additionality ledger (the package, against
+    each run's own lever-free baseline), mean and 95 % t-interval over seeds, as ``regsim effects``
+    gives it for one scenario. Areas (``sim.effects``): ``national``, and, for a package that reaches
+    only some regions, ``targeted`` (the regions it supported firms in or spent in by the last year,
+    in any seed: ``targeted_regions``) and ``rest``, summed per run with ``ledger_areas``.
+
+    Columns: the group columns, ``kind`` (``policy``, or ``reference`` for a reference with levers), ``year``, ``area``, ``seeds``,
+    ``<measure>_mean/_low/_high`` for ``SUMMARY_MEASURES``, the ``SUMMARY_COSTS`` (ratios of means),
+    and ``targeted_regions`` (comma-separated region codes; empty: national only). Runs without a
+    ledger (no levers, or folders written before the ledger) give no rows. ``attrs``: reference,
+    sweep, folder and ``regions`` (every region code of the ledgers). Years as in ``compare``.
+    """
+    from sim.effects import ledger_areas, summarise_effects, targeted_regions
+
+    batch = folder if isinstance(folder, Batch) else open_batch(folder, reference)
+    measures = [f"{m}_{s}" for m in SUMMARY_MEASURES for s in ("mean", "low", "high")]
+    columns = [*batch.groups, "kind", "year", "area", "seeds", *measures, *SUMMARY_COSTS, "targeted_regions"]
+    attrs = {"reference": batch.reference, "sweep": batch.sweep, "folder": str(batch.folder), "regions": []}
+    keys = [run["key"] for run in batch.runs if batch.kind(run["scenario"], run.get("variant")) != ASSUMPTION
+            and (batch.folder / "runs" / run["key"] / TABLES["ledger"]).is_file()]  # a reference with levers has a ledger too
+    if not keys:
+        empty = pd.DataFrame(columns=columns)
+        empty.attrs |= attrs
+        return empty
+    sweep = "".join(f", {_quote(name)}" for name in batch.sweep)
+    values = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in SUMMARY_MEASURES)
+    table = batch.sql(
+        f"""
+        SELECT run_key, scenario, COALESCE(CAST(variant AS VARCHAR), '') AS variant, CAST(seed AS BIGINT) AS seed{sweep},
+               CAST(year AS BIGINT) AS year, CAST(lever AS VARCHAR) AS lever, CAST(region AS VARCHAR) AS region,
+               CAST(targeted AS BOOLEAN) AS targeted, {values}
+        FROM ledger WHERE lever = '{ALL}' AND run_key IN (SELECT UNNEST(?))
+        """,
+        [keys],
+    )
+    if table.empty:
+        empty = pd.DataFrame(columns=columns)
+        empty.attrs |= attrs
+        return empty
+    table = batch._ordered(table)
+    wanted = _wanted_years(table["year"].unique(), years)
+    attrs["regions"] = sorted(set(table["region"]) - {ALL})
+    parts = []
+    for group, rows in table.groupby(batch.groups, sort=False, dropna=False):
+        group = group if isinstance(group, tuple) else (group,)
+        ledgers = {key: ledger for key, ledger in rows.groupby("run_key", sort=False)}
+        targeted = targeted_regions(ledgers.values())
+        per_seed = pd.concat(
+            [ledger_areas(ledger, wanted, targeted).assign(seed=int(ledger["seed"].iloc[0])) for ledger in ledgers.values()],
+            ignore_index=True,
+        )
+        summary = summarise_effects(per_seed)
+        for name, value in zip(batch.groups, group):
+            summary[name] = value
+        summary["targeted_regions"] = ",".join(targeted)
+        parts.append(summary)
+    out = pd.concat(parts, ignore_index=True)
+    out["kind"] = batch.kind_column(out)
+    out = out[columns].reset_index(drop=True)  # groups in batch order; per group years, then national, targeted, rest
+    out.attrs |= attrs
+    return out
+
+
+def area_label(area: str, targeted: str | list[str], regions: list[str]) -> str:
+    """An area's label with its number of regions: "national", "targeted regions (16)" / "rest (1)",
+    or the non-capital provinces and the capital region when the package targets exactly those
+    (``sim.effects.area_label``)."""
+    from sim.effects import NATIONAL, TARGETED
+    from sim.effects import area_label as label
+
+    codes = [code for code in (targeted.split(",") if isinstance(targeted, str) else targeted) if code]
+    text = label(area, codes, regions or None)
+    if area == NATIONAL or not codes:
+        return text
+    count = len(codes) if area == TARGETED else len(set(regions) - set(codes))
+    return f"{text} ({count})" if "(" not in text else text
+
+
 LEDGER_TEXT = (
     # (header, measure, scale, digits)
     ("gross jobs", "gross_jobs", 1.0, 0),
@@ -367,24 +571,124 @@ LEDGER_TEXT = (
 )
 
 
+def group_label(scenario: str, variant: str | None) -> str:
+    """A scenario's (or sweep point's) name for text: the scenario, or the variant where it says more
+    (a batch names a sweep point ``scenario[path=value]``)."""
+    variant = variant or ""
+    if variant in ("", scenario, "reference"):
+        return scenario
+    return variant if variant.startswith(scenario) else f"{scenario} / {variant}"
+
+
 def ledger_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """``ledger_comparison``'s output as text: mean [95 % interval] per measure (persons unless
-    stated), cost per gross and per net job in m KRW (ratio of means)."""
+    """``ledger_comparison``'s or ``ledger_by_area``'s output as text: mean [95 % interval] per
+    measure (persons unless stated), cost per gross and per net job in m KRW (ratio of means); with
+    areas, an ``area`` column (national, the targeted regions, the rest) after the year."""
     sweep = summary.attrs.get("sweep", [])
+    areas = "area" in summary
     out = pd.DataFrame({"scenario": summary["scenario"]})
     if (summary["variant"] != summary["scenario"]).any() and (summary["variant"] != "").any():
         out["variant"] = summary["variant"]
     for name in sweep:
         out[name] = summary[name]
     out["year"] = summary["year"]
+    if areas:
+        regions = summary.attrs.get("regions", [])
+        out["area"] = [area_label(a, t, regions) for a, t in zip(summary["area"], summary["targeted_regions"])]
     out["seeds"] = summary["seeds"]
     for header, measure, scale, digits in LEDGER_TEXT:
+        if areas and measure == "net_jobs":
+            header = "net jobs"
         out[header] = [
             _interval(m, lo, hi, scale, digits) for m, lo, hi in summary[[f"{measure}_{s}" for s in ("mean", "low", "high")]].to_numpy(float)
         ]
     for header, cost in (("cost per gross job (m KRW)", "cost_per_gross_job_krw"), ("cost per net job (m KRW)", "cost_per_net_job_krw")):
         out[header] = [("–" if pd.isna(v) else f"{v / 1e6:,.1f}") for v in summary[cost]]
     return out.reset_index(drop=True)
+
+
+def findings(ledger: pd.DataFrame, year: int | None = None) -> list[tuple[str, str]]:
+    """One paragraph per policy (and sweep point), from ``ledger_by_area``'s output in ``year``
+    (default: the last): (policy label, text). Net national jobs with their interval, gross jobs in
+    supported firms, displacement and leakage, net jobs and persons retained in the targeted regions
+    beside the rest, persons 20–39 retained, spending and cost per net job; every measure whose
+    interval includes zero is named as such."""
+    if ledger is None or ledger.empty:
+        return []
+    year = int(ledger["year"].max()) if year is None else int(year)
+    rows = ledger[ledger["year"] == year]
+    regions = ledger.attrs.get("regions", [])
+    groups = ["scenario", "variant", *ledger.attrs.get("sweep", [])]
+    out = []
+    for _, group in rows.groupby(groups, sort=False, dropna=False):
+        by_area = group.set_index("area")
+        national = by_area.loc["national"]
+        label = group_label(national["scenario"], national["variant"])
+        zero: list[str] = []
+
+        def value(row: pd.Series, measure: str, name: str) -> str:
+            mean, low, high = (float(row[f"{measure}_{s}"]) for s in ("mean", "low", "high"))
+            if pd.isna(mean):
+                return "–"
+            if pd.isna(low) or np.isclose(low, high, rtol=1e-9, atol=1e-9):  # one seed, or the same in every seed
+                return f"{mean:+,.0f}".replace("-", "−").replace("+0", "0") if round(mean) == 0 else f"{mean:+,.0f}".replace("-", "−")
+            if low <= 0 <= high:
+                zero.append(name)
+            return _interval(mean, low, high).replace("-", "−")
+
+        seeds = int(national["seeds"])
+        net = value(national, "net_jobs", "net national jobs")
+        if zero:
+            net += ": within seed noise, the interval includes zero"
+        parts = [
+            f"By {year} ({seeds} seeds, mean [95 % interval]), net national jobs {net}.",
+            f"Gross jobs in supported firms {value(national, 'gross_jobs', 'gross jobs')} "
+            f"(displacement {value(national, 'displacement_jobs', 'displacement')}, leakage {value(national, 'leakage_jobs', 'leakage')}).",
+        ]
+        if "targeted" in by_area.index:
+            targeted, rest = by_area.loc["targeted"], by_area.loc["rest"]
+            codes = national["targeted_regions"]
+            inside = area_label("targeted", codes, regions)
+            outside = area_label("rest", codes, regions)
+            parts.append(
+                f"In the {inside}: net jobs {value(targeted, 'net_jobs', 'net jobs in the targeted regions')}, persons retained "
+                f"{value(targeted, 'persons_retained', 'persons retained in the targeted regions')}, persons 20–39 retained "
+                f"{value(targeted, 'young_persons_retained', 'persons 20–39 retained in the targeted regions')}; "
+                f"in the {outside}: net jobs {value(rest, 'net_jobs', 'net jobs in the rest')}, persons retained "
+                f"{value(rest, 'persons_retained', 'persons retained in the rest')}."
+            )
+        else:
+            parts.append(
+                f"The package reaches every region: persons retained {value(national, 'persons_retained', 'persons retained')}, "
+                f"persons 20–39 retained {value(national, 'young_persons_retained', 'persons 20–39 retained')}."
+            )
+        spending = float(national["spending_krw_mean"])
+        cost = national["cost_per_net_job_krw"]
+        cost_text = f"{cost / 1e6:,.1f} m KRW per net job" if not pd.isna(cost) else "no cost per net job (net jobs are not positive)"
+        parts.append(f"Spending to date {spending / 1e9:,.1f} bn KRW; {cost_text}.")
+        others = [name for name in zero if name != "net national jobs"]
+        if others:
+            parts.append("The intervals of " + ", ".join(others) + " include zero as well.")
+        out.append((label, " ".join(parts)))
+    return out
+
+
+def assumption_note(summary: pd.DataFrame) -> str:
+    """A sentence on the scale of the assumption variants against the policies (empty unless both
+    are in ``compare``'s output): the largest mean capital-region population difference of each."""
+    if "kind" not in summary:
+        return ""
+    last = summary[summary["year"] == summary["year"].max()]
+    size = last["capital_population_diff_mean"].abs()
+    policies, assumptions = size[last["kind"] == POLICY], size[last["kind"] == ASSUMPTION]
+    if policies.empty or assumptions.empty:
+        return ""
+    year = int(last["year"].iloc[0])
+    return (
+        f"Assumption variants change no lever: they show how much the results depend on a modelling choice. In {year} the "
+        f"largest capital-region population difference of an assumption variant is {assumptions.max():,.0f} persons, "
+        f"against {policies.max():,.0f} for the policies; they are shown apart so that neither squashes the other's scale."
+    )
 
 
 # --- presentation ------------------------------------------------------------------------------
@@ -407,24 +711,30 @@ EFFECT_COLUMNS = (
 )
 
 
-def effects_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """The non-reference rows of ``compare``'s output as text: mean [95 % interval] per difference."""
+def effects_table(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFrame:
+    """The non-reference rows of ``compare``'s output as text: mean [95 % interval] per difference;
+    ``kind`` (``policy`` or ``assumption``) keeps those rows only."""
     reference = summary.attrs.get("reference")
     sweep = summary.attrs.get("sweep", [])
     rows = summary[summary["scenario"] != reference]
+    if kind is not None:
+        rows = rows[rows["kind"] == kind]
     out = pd.DataFrame({"scenario": rows["scenario"]})
-    if (rows["variant"] != "").any():
+    if ((rows["variant"] != "") & (rows["variant"] != rows["scenario"])).any():
         out["variant"] = rows["variant"]
     for name in sweep:
         out[name] = rows[name]
     out["year"] = rows["year"]
     out["seeds"] = rows["seeds"]
     for header, diff, scale, digits in EFFECT_COLUMNS:
+        if kind == ASSUMPTION and diff == "spending_krw_diff":
+            continue  # no levers: no spending
         out[header] = [
             _interval(m, lo, hi, scale, digits)
             for m, lo, hi in rows[[f"{diff}_mean", f"{diff}_low", f"{diff}_high"]].to_numpy(float)
         ]
-    out["cost per job (m KRW)"] = [("–" if pd.isna(v) else f"{v / 1e6:,.1f}") for v in rows["cost_per_job_krw"]]
+    if kind != ASSUMPTION:
+        out["cost per job (m KRW)"] = [("–" if pd.isna(v) else f"{v / 1e6:,.1f}") for v in rows["cost_per_job_krw"]]
     return out.reset_index(drop=True)
 
 
@@ -448,20 +758,62 @@ def reference_table(summary: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-LEDGER_TITLE = "Additionality ledger of each lever package against its own lever-free baseline (national; mean [95 % interval] over seeds)"
+def provenance(batch: Batch) -> list[tuple[str, str]]:
+    """What the comparison was computed from, for its end: the manifest's experiment, hashes,
+    version and commit, the runs' seeds, scales and years, the reference and how the other
+    scenarios were classified."""
+    rows = manifest_provenance(batch.manifest, run_infos(batch.folder, batch.manifest))
+    kinds = batch.kinds
+    names = {kind: [group_label(s, v) for (s, v), k in kinds.items() if k == kind] for kind in (POLICY, ASSUMPTION)}
+    rows += [
+        ("folder", str(batch.folder)),
+        ("reference", batch.reference),
+        ("policies (levers switched on)", ", ".join(names[POLICY]) or "none"),
+        ("assumption variants (no levers)", ", ".join(names[ASSUMPTION]) or "none"),
+    ]
+    return [(label, str(value)) for label, value in rows]
 
 
-def to_markdown(summary: pd.DataFrame, ledger: pd.DataFrame | None = None) -> str:
-    """Markdown tables: the additionality ledger (if ``ledger``, from ``ledger_comparison``, has
-    rows), paired differences against the reference, and the reference's levels."""
+LEDGER_TITLE = (
+    "Additionality ledger of each policy against its own lever-free baseline: national, targeted regions and the rest "
+    "(mean [95 % interval] over seeds)"
+)
+POLICY_TITLE = "Policies: paired differences against {reference} (same seed; mean [95 % interval] over seeds)"
+ASSUMPTION_TITLE = "Assumption variants (no levers): paired differences against {reference} (same seed; mean [95 % interval] over seeds)"
+REFERENCE_TITLE = "Reference levels: {reference} (mean over seeds)"
+SECTIONS = ("Findings", "Assumption variants", "Reference", "Provenance")
+"""The sections of ``regsim compare``'s output, in order."""
+
+
+def to_markdown(summary: pd.DataFrame, ledger: pd.DataFrame | None = None, provenance_rows: list[tuple[str, str]] | None = None) -> str:
+    """Markdown: findings first (a paragraph per policy, if ``ledger`` from ``ledger_by_area`` has
+    rows; the ledger table, which may also be ``ledger_comparison``'s; the policies' paired
+    differences against the reference), then the assumption variants apart, the reference's
+    levels, and the provenance last (if given)."""
     reference = summary.attrs.get("reference")
-    effects = effects_table(summary)
-    parts = []
+    has_kind = "kind" in summary
+    policies = effects_table(summary, POLICY if has_kind else None)
+    assumptions = effects_table(summary, ASSUMPTION) if has_kind else policies.iloc[0:0]
+    parts = ["## Findings", ""]
     if ledger is not None and not ledger.empty:
+        if "area" in ledger:
+            for label, text in findings(ledger):
+                parts += [f"- **{label}.** {text}"]
+            parts.append("")
         parts += [f"### {LEDGER_TITLE}", "", _markdown(ledger_table(ledger)), ""]
-    parts += [f"### Paired differences against {reference} (mean [95 % interval] over seeds)", ""]
-    parts.append(_markdown(effects) if not effects.empty else "_no scenario besides the reference_")
-    parts += ["", f"### Reference levels: {reference} (mean over seeds)", "", _markdown(reference_table(summary)), ""]
+    parts += [f"### {POLICY_TITLE.format(reference=reference)}", ""]
+    parts.append(_markdown(policies) if not policies.empty else "_no policy (no scenario with levers) besides the reference_")
+    parts += ["", "## Assumption variants", ""]
+    if assumptions.empty:
+        parts.append("_no assumption variant (no scenario without levers) besides the reference_")
+    else:
+        note = assumption_note(summary)
+        if note:
+            parts += [note, ""]
+        parts += [f"### {ASSUMPTION_TITLE.format(reference=reference)}", "", _markdown(assumptions)]
+    parts += ["", "## Reference", "", f"### {REFERENCE_TITLE.format(reference=reference)}", "", _markdown(reference_table(summary)), ""]
+    if provenance_rows:
+        parts += ["## Provenance", "", _markdown(pd.DataFrame(provenance_rows, columns=["item", "value"])), ""]
     return "\n".join(parts)
 
 

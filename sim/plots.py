@@ -105,6 +105,12 @@ TEXT: dict[str, dict[str, str]] = {
         "sweep": "Response to swept parameters, {year}: {outcome} (mean over seeds)",
         "sweep_band": "95 % interval",
         "reference": "reference",
+        "assumptions": "Assumption variants (no levers): paired differences against {ref} (same seed; mean over seeds, 95 % interval)",
+        "no_policies": "no policy (scenario with levers) besides the reference",
+        "ledger": "Additionality ledger of each policy, {year}: national, targeted regions and the rest\n(against its own lever-free baseline; mean over seeds, 95 % interval)",
+        "ledger_measures": "gross jobs|displacement|leakage|net jobs",
+        "national": "national",
+        "tile_diff_assumptions": "Assumption variants: change in extinction risk index against {ref}, {year} (mean over seeds)",
     },
     "ko": {
         "year": "연도 (12월 31일)",
@@ -136,6 +142,12 @@ TEXT: dict[str, dict[str, str]] = {
         "sweep": "매개변수 스윕 반응, {year}년: {outcome} (시드 평균)",
         "sweep_band": "95% 구간",
         "reference": "기준",
+        "assumptions": "가정 변형 (정책 수단 없음): {ref} 대비 대응 차이 (같은 시드; 시드 평균, 95% 구간)",
+        "no_policies": "기준 외 정책 시나리오 없음",
+        "ledger": "정책별 추가성 원장, {year}년: 전국, 대상 지역과 그 밖\n(정책 수단 없는 기준 대비; 시드 평균, 95% 구간)",
+        "ledger_measures": "총 일자리|대체|누출|순 일자리",
+        "national": "전국",
+        "tile_diff_assumptions": "가정 변형: {ref} 대비 지방소멸위험지수 변화, {year}년 (시드 평균)",
     },
 }
 
@@ -182,6 +194,14 @@ def _group_labels(table: pd.DataFrame, batch) -> pd.Series:
     return labels.where((variant == "") | (variant == labels), labels + " / " + variant)
 
 
+def _line_styles(table: pd.DataFrame, batch) -> dict[str, str]:
+    """Label -> line style: dashed for assumption variants (no levers), solid otherwise."""
+    from sim.compare import ASSUMPTION
+
+    kinds = batch.kind_column(table)
+    return {label: ("--" if kind == ASSUMPTION else "-") for label, kind in zip(table["label"], kinds)}
+
+
 def _colours(labels: list[str], reference: str) -> dict[str, str]:
     cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     others = [label for label in labels if label != reference]
@@ -189,9 +209,9 @@ def _colours(labels: list[str], reference: str) -> dict[str, str]:
     return {reference: "black", **colours} if reference in labels else colours
 
 
-def _band(axis, frame: pd.DataFrame, column: str, label: str, colour: str, scale: float = 1.0) -> None:
+def _band(axis, frame: pd.DataFrame, column: str, label: str, colour: str, scale: float = 1.0, style: str = "-") -> None:
     years = frame["year"].to_numpy()
-    axis.plot(years, frame[f"{column}_mean"] / scale, color=colour, lw=1.8, label=label)
+    axis.plot(years, frame[f"{column}_mean"] / scale, color=colour, lw=1.8, label=label, ls=style)
     low, high = frame[f"{column}_low"] / scale, frame[f"{column}_high"] / scale
     if low.notna().any():
         axis.fill_between(years, low, high, color=colour, alpha=0.18, lw=0)
@@ -215,12 +235,13 @@ def timeseries_figure(batch, lang: str = "en") -> Figure:
         summary = summarise(table, [column for column, *_ in panels], by=["label", "year"])
         labels = list(dict.fromkeys(summary["label"]))
         colours = _colours(labels, batch.reference)
+        styles = _line_styles(table, batch)
         figure, axes = plt.subplots(2, 2, figsize=(12, 8), constrained_layout=True)
         figure.suptitle(text["timeseries"])
         for axis, (column, title, unit, scale) in zip(axes.flat, panels):
             for label in labels:
                 rows = summary[summary["label"] == label]
-                _band(axis, rows, column, label, colours[label], scale)
+                _band(axis, rows, column, label, colours[label], scale, styles.get(label, "-"))
             axis.set(title=title, ylabel=unit, xlabel=text["year"])
             axis.xaxis.set_major_locator(MaxNLocator(integer=True))
             axis.grid(alpha=0.3)
@@ -228,16 +249,19 @@ def timeseries_figure(batch, lang: str = "en") -> Figure:
     return figure
 
 
-def differences_figure(batch, lang: str = "en") -> Figure:
+def differences_figure(batch, lang: str = "en", kind: str = "policy") -> Figure:
     """Paired differences against the reference over time: population retained, capital-region
-    population, jobs created and provinces at risk, with 95 % bands over seeds."""
-    from sim.compare import summarise
+    population, jobs created and provinces at risk, with 95 % bands over seeds; the scenarios of
+    one ``kind`` only (``policy``, the default, or ``assumption``: ``sim.compare.classify``), so that
+    each kind has its own scales."""
+    from sim.compare import ASSUMPTION, summarise
 
     batch = _batch(batch)
     text = TEXT[lang]
     with _language(lang):
         table = batch.outcomes
-        table = table[table["scenario"] != batch.reference].assign(label=lambda t: _group_labels(t, batch))
+        table = table[table["scenario"] != batch.reference]
+        table = table[batch.kind_column(table) == kind].assign(label=lambda t: _group_labels(t, batch))
         panels = [
             ("population_diff", text["population_diff"], text["persons"]),
             ("capital_population_diff", text["capital_population_diff"], text["persons"]),
@@ -245,21 +269,73 @@ def differences_figure(batch, lang: str = "en") -> Figure:
             ("provinces_at_risk_diff", text["provinces_at_risk_diff"], text["provinces_unit"]),
         ]
         figure, axes = plt.subplots(2, 2, figsize=(12, 8), constrained_layout=True)
-        figure.suptitle(text["differences"].format(ref=batch.reference))
+        figure.suptitle(text["assumptions" if kind == ASSUMPTION else "differences"].format(ref=batch.reference))
         labels = list(dict.fromkeys(table["label"]))
         colours = _colours(labels, batch.reference)
+        style = "--" if kind == ASSUMPTION else "-"
         summary = summarise(table, [column for column, *_ in panels], by=["label", "year"]) if labels else None
         for axis, (column, title, unit) in zip(axes.flat, panels):
             axis.axhline(0, color="black", lw=0.8)
             for label in labels:
-                _band(axis, summary[summary["label"] == label], column, label, colours[label])
+                _band(axis, summary[summary["label"] == label], column, label, colours[label], style=style)
             if not labels:
-                axis.text(0.5, 0.5, text["no_variants"], transform=axis.transAxes, ha="center", va="center", color="grey")
+                empty = text["no_policies"] if batch.kinds and kind != ASSUMPTION and len(batch.scenarios) > 1 else text["no_variants"]
+                axis.text(0.5, 0.5, empty, transform=axis.transAxes, ha="center", va="center", color="grey")
             axis.set(title=title, ylabel=unit, xlabel=text["year"])
             axis.xaxis.set_major_locator(MaxNLocator(integer=True))
             axis.grid(alpha=0.3)
         if labels:
             axes[0, 0].legend(loc="best", fontsize="small")
+    return figure
+
+
+def ledger_figure(batch, year: int | None = None, lang: str = "en") -> Figure | None:
+    """Each policy's additionality ledger in ``year`` (default: the last): gross jobs, displacement,
+    leakage and net jobs as bars with 95 % intervals over seeds, nationally and in the targeted
+    regions beside the rest (``sim.compare.ledger_by_area``); one panel per policy, each with its own
+    scale. None without policies that carry a ledger."""
+    from sim.compare import area_label, group_label, ledger_by_area
+
+    batch = _batch(batch)
+    text = TEXT[lang]
+    ledger = ledger_by_area(batch, years=None)
+    if ledger.empty:
+        return None
+    year = int(ledger["year"].max()) if year is None else int(year)
+    ledger = ledger[ledger["year"] == year]
+    if ledger.empty:
+        raise RegsimError(f"year {year} is outside the runs")
+    measures = ["gross_jobs", "displacement_jobs", "leakage_jobs", "net_jobs"]
+    names = text["ledger_measures"].split("|")
+    groups = ["scenario", "variant", *batch.sweep]
+    panels = [rows for _, rows in ledger.groupby(groups, sort=False, dropna=False)]
+    ncols = min(len(panels), 3)
+    nrows = -(-len(panels) // ncols)
+    area_colours = {"national": "dimgrey", "targeted": "tab:orange", "rest": "tab:blue"}
+    with _language(lang):
+        figure, grid = plt.subplots(nrows, ncols, figsize=(5.2 * ncols + 0.6, 4.2 * nrows), constrained_layout=True, squeeze=False)
+        for spare in grid.flat[len(panels):]:
+            spare.axis("off")
+        for axis, rows in zip(grid.flat, panels):
+            rows = rows.set_index("area")
+            areas = list(rows.index)
+            width = 0.8 / len(areas)
+            for i, area in enumerate(areas):
+                row = rows.loc[area]
+                means = np.array([row[f"{m}_mean"] for m in measures], dtype=float)
+                low = np.array([row[f"{m}_low"] for m in measures], dtype=float)
+                high = np.array([row[f"{m}_high"] for m in measures], dtype=float)
+                errors = np.vstack([means - low, high - means]) if not np.isnan(low).all() else None
+                label = text["national"] if area == "national" else area_label(area, row["targeted_regions"], ledger.attrs.get("regions", []))
+                axis.bar(np.arange(len(measures)) + (i - (len(areas) - 1) / 2) * width, means, width, yerr=errors, capsize=3,
+                         color=area_colours.get(area, "grey"), label=label, gid=f"ledger-{area}")
+            first = rows.iloc[0]
+            axis.axhline(0, color="black", lw=0.8)
+            axis.set_xticks(range(len(measures)), names)
+            axis.set(title=group_label(first["scenario"], first["variant"]), ylabel=text["persons"])
+            axis.grid(alpha=0.3, axis="y")
+            axis.legend(fontsize="x-small", loc="best")
+        figure.suptitle(text["ledger"].format(year=year))
     return figure
 
 
@@ -296,6 +372,7 @@ def province_figure(batch, measure: str = "population_index", lang: str = "en") 
         means = table.groupby(["label", "region", "year"], sort=False)["value"].mean().reset_index()
         labels = list(dict.fromkeys(means["label"]))
         colours = _colours(labels, batch.reference)
+        styles = _line_styles(table.drop_duplicates("label"), batch)
         figure = plt.figure(figsize=(12, 12), constrained_layout=True)
         figure.suptitle(title)
         grid = figure.add_gridspec(GRID_ROWS, GRID_COLUMNS)
@@ -304,7 +381,7 @@ def province_figure(batch, measure: str = "population_index", lang: str = "en") 
             rows = means[means["region"] == code]
             for label in labels:
                 line = rows[rows["label"] == label]
-                axis.plot(line["year"], line["value"], color=colours[label], lw=1.5, label=label)
+                axis.plot(line["year"], line["value"], color=colours[label], lw=1.5, label=label, ls=styles.get(label, "-"))
             if measure == "extinction_risk_index":
                 axis.axhline(0.5, color="grey", lw=0.8, ls="--", label=text["risk_threshold"])
             axis.set_title(names.get(code, code), fontsize="medium")
@@ -317,11 +394,14 @@ def province_figure(batch, measure: str = "population_index", lang: str = "en") 
     return figure
 
 
-def tile_map_figure(batch, measure: str = "extinction_risk_index", year: int | None = None, lang: str = "en") -> Figure:
+def tile_map_figure(
+    batch, measure: str = "extinction_risk_index", year: int | None = None, lang: str = "en", kind: str | None = None
+) -> Figure:
     """Tile-grid map of the 17 provinces coloured by the change in ``measure`` against the
     reference (same seed, mean over seeds) in ``year`` (default: the last), one map per scenario;
-    with the reference alone, its level. Tiles carry the region's name and value; each tile
-    rectangle has gid ``tile-<code>``."""
+    with the reference alone, its level. ``kind`` (``policy`` or ``assumption``) keeps the scenarios
+    of that kind only, so that the colour scale is theirs. Tiles carry the region's name and value;
+    each tile rectangle has gid ``tile-<code>``."""
     from sim.compare import region_names
 
     batch = _batch(batch)
@@ -334,6 +414,8 @@ def tile_map_figure(batch, measure: str = "extinction_risk_index", year: int | N
         if table.empty:
             raise RegsimError(f"year {year} is outside the runs")
         variants = table[table["scenario"] != batch.reference]
+        if kind is not None:
+            variants = variants[batch.kind_column(variants) == kind]
         diff = not variants.empty
         if diff:
             values = variants.assign(value=variants[measure] - variants[f"{measure}_ref"])
@@ -352,7 +434,8 @@ def tile_map_figure(batch, measure: str = "extinction_risk_index", year: int | N
             digits = min(6, max(2, 1 - int(np.floor(np.log10(bound)))))
             norm = TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound)
             cmap, unit = plt.get_cmap("RdBu"), text["tile_diff_unit"]
-            figure.suptitle(text["tile_diff"].format(ref=batch.reference, year=year))
+            title = "tile_diff_assumptions" if kind == "assumption" else "tile_diff"
+            figure.suptitle(text[title].format(ref=batch.reference, year=year))
         else:
             low, high = float(means["value"].min()), float(means["value"].max())
             norm = TwoSlopeNorm(vcenter=0.5, vmin=min(low, 0.49), vmax=max(high, 0.51))
@@ -462,13 +545,26 @@ def plot_dir(folder, out=None, lang: str = "en", formats=FORMATS) -> list[Path]:
 
 def batch_figures(batch, lang: str = "en") -> Iterator[tuple[str, Figure]]:
     """Every figure of an opened Batch as (name, Figure), each made and to be saved in ``lang``'s
-    fonts (save it before the next one is drawn); the caller closes each figure."""
+    fonts (save it before the next one is drawn); the caller closes each figure. Policies first:
+    ``differences`` (policies only), ``ledger`` (each policy's ledger, targeted regions and the
+    rest); then ``assumptions`` (assumption variants only, when there are any), the time series and
+    provinces, the tile map (with both kinds: ``tile_map_extinction_risk`` of the policies and
+    ``tile_map_extinction_risk_assumptions``) and the sweep."""
+    from sim.compare import ASSUMPTION, POLICY
+
+    kinds = set(batch.kinds.values())
     makers = {
+        "differences": lambda: differences_figure(batch, lang, POLICY),
+        "ledger": lambda: ledger_figure(batch, lang=lang),
+        "assumptions": lambda: differences_figure(batch, lang, ASSUMPTION) if ASSUMPTION in kinds else None,
         "timeseries": lambda: timeseries_figure(batch, lang),
-        "differences": lambda: differences_figure(batch, lang),
         "provinces_population": lambda: province_figure(batch, "population_index", lang),
         "provinces_extinction_risk": lambda: province_figure(batch, "extinction_risk_index", lang),
-        "tile_map_extinction_risk": lambda: tile_map_figure(batch, lang=lang),
+        # with both kinds, each has its own map (its own colour scale)
+        "tile_map_extinction_risk": lambda: tile_map_figure(batch, lang=lang, kind=POLICY if {POLICY, ASSUMPTION} <= kinds else None),
+        "tile_map_extinction_risk_assumptions": lambda: (
+            tile_map_figure(batch, lang=lang, kind=ASSUMPTION) if {POLICY, ASSUMPTION} <= kinds else None
+        ),
         "sweep": lambda: sweep_figure(batch, lang=lang),
     }
     for name, make in makers.items():

@@ -1,10 +1,14 @@
 """One self-contained HTML report of a batch, tuning or sensitivity folder (``regsim report DIR``).
 
-The report holds the provenance (experiment and scenario hashes, seeds, package version, commit),
-the results as tables (the paired comparison with 95 % intervals for a batch, the best trials of a
-tuning study, the indices of a sensitivity analysis), every figure, the levers used with their
-cited cases, and the assumptions: documented parameters without a statistical source, lever
-effect parameters described as assumptions, and the scenarios' parameter overrides.
+Written for readers who will not run the tool, the report opens with what was found and leaves
+provenance to the end. A batch report: findings (a paragraph per policy, the additionality ledger
+nationally and in the targeted regions beside the rest, the policies' paired differences and their
+figures), the assumption variants (scenarios without levers) apart on their own scales, the
+reference's levels, further figures, the scenarios as run, the levers used with their cited cases,
+the assumptions (documented parameters without a statistical source, lever effect parameters
+described as assumptions, the scenarios' parameter overrides) and the provenance (experiment and
+scenario hashes, seeds, package version, commit). Tuning, calibration and sensitivity reports show
+their results (best trials, fit, indices) in the same order.
 
 Figures are embedded as base64 PNG/SVG data URIs and the style sheet is inline, so the file
 opens anywhere without a network. Korean text is drawn with a subset of NanumGothic (bundled
@@ -26,6 +30,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from sim.compare import manifest_provenance as _manifest_provenance
+from sim.compare import run_infos as _run_infos
 from sim.errors import RegsimError
 
 REPORT = "report.html"
@@ -59,10 +65,13 @@ class Table:
 
 @dataclass
 class Image:
-    """A figure as a data URI, with its caption (the figure's or the file's name)."""
+    """A figure as a data URI, with its caption (the figure's or the file's name), its name, and its
+    number in the report (set when rendering)."""
 
     caption: str
     uri: str
+    name: str = ""
+    number: int = 0
 
 
 @dataclass
@@ -86,8 +95,15 @@ class Report:
     title: str
     provenance: list[tuple[str, Any]] = field(default_factory=list)
     scenarios: Table | None = None
+    paragraphs: list[tuple[str, str]] = field(default_factory=list)
+    """What a batch report opens with: one paragraph per policy (label, text), from ``sim.compare.findings``."""
     findings: list[Table] = field(default_factory=list)
-    """What the report opens with: the additionality ledger of each lever package (batches)."""
+    """Then the policies' tables: the additionality ledger by area, the paired differences."""
+    policy_figures: list[Image] = field(default_factory=list)
+    assumption_note: str = ""
+    assumption_tables: list[Table] = field(default_factory=list)
+    """Assumption variants (no levers), apart from the policies."""
+    assumption_figures: list[Image] = field(default_factory=list)
     results: list[Table] = field(default_factory=list)
     figures: list[Image] = field(default_factory=list)
     scenario_files: list[tuple[str, str]] = field(default_factory=list)
@@ -132,10 +148,41 @@ def build_report(folder: Path | str, out: Path | str | None = None) -> Path:
 
 
 # --- kinds of folder ---------------------------------------------------------------------------
+FIGURE_CAPTIONS = {
+    "differences": "Policies: paired differences against the reference over time (same seed; mean over seeds, 95 % interval)",
+    "ledger": "Each policy's additionality ledger in the last year: gross jobs, displacement, leakage and net jobs, "
+              "nationally and in the targeted regions beside the rest (mean over seeds, 95 % interval)",
+    "tile_map_extinction_risk": "Change in the extinction risk index by province in the last year",
+    "assumptions": "Assumption variants (no levers): paired differences against the reference over time, on their own scales",
+    "tile_map_extinction_risk_assumptions": "Assumption variants: change in the extinction risk index by province in the last year",
+    "timeseries": "Every scenario over time (assumption variants dashed)",
+    "provinces_population": "Population by province (assumption variants dashed)",
+    "provinces_extinction_risk": "Extinction risk index by province (assumption variants dashed)",
+    "sweep": "Response to the swept parameters",
+}
+"""Captions of the batch figures (``sim.plots.batch_figures``), by name."""
+POLICY_FIGURES = ("differences", "ledger", "tile_map_extinction_risk")
+ASSUMPTION_FIGURES = ("assumptions", "tile_map_extinction_risk_assumptions")
+LEDGER_NOTE = (
+    "Gross jobs: jobs in the firms the levers supported, minus the same firms' jobs in the run without levers (deadweight "
+    "removed). Displacement: net minus gross jobs in the regions the package reached; leakage: net jobs elsewhere; "
+    "gross + displacement + leakage = net jobs. The targeted regions are those where the package supported a firm or spent "
+    "money by the last year (in any seed); the rest are the other regions. Persons (20–39) retained: population "
+    "differences. Costs are cumulative spending over the mean gross or net jobs (ratio of means; – unless both are "
+    "positive). A programme's own job target counts hires in supported firms: compare it with gross jobs."
+)
+
+
 def _batch_report(folder: Path) -> Report:
+    """Findings first (a paragraph per policy, the ledger by area, the policies' paired differences
+    and figures), then the assumption variants apart, the reference, the other figures, scenarios,
+    levers and assumptions; provenance last (the template's order)."""
     import matplotlib.pyplot as plt
 
-    from sim.compare import LEDGER_TITLE, compare, effects_table, ledger_comparison, ledger_table, open_batch, reference_table
+    from sim.compare import (
+        ASSUMPTION, ASSUMPTION_TITLE, LEDGER_TITLE, POLICY, POLICY_TITLE, REFERENCE_TITLE, assumption_note, compare, effects_table,
+        findings, ledger_by_area, ledger_table, open_batch, reference_table,
+    )
     from sim.plots import batch_figures
 
     manifest = _read_json(folder / "manifest.json")
@@ -143,42 +190,49 @@ def _batch_report(folder: Path) -> Report:
     report.runs = _run_infos(folder, manifest)
     report.provenance = _manifest_provenance(manifest, report.runs)
     report.scenarios = _scenario_table(report.runs)
+    batch = open_batch(folder)
     summary = compare(folder)
     reference = summary.attrs["reference"]
-    ledger = ledger_comparison(folder)
+    sweep = bool(summary.attrs.get("sweep"))
+    ledger = ledger_by_area(batch)
+    report.paragraphs = findings(ledger)
     if not ledger.empty:
-        table = ledger_table(ledger)
-        if "variant" in table:
-            table["variant"] = [_variant_label(s, v, bool(ledger.attrs.get("sweep"))) for s, v in zip(table["scenario"], table["variant"])]
-            if not table["variant"].any():
-                table = table.drop(columns="variant")
-        findings = _frame_table(LEDGER_TITLE, table, "ledger")
-        findings.note = (
-            "Gross jobs: jobs in the firms the levers supported, minus the same firms' jobs in the run without levers (deadweight "
-            "removed). Displacement: net minus gross jobs in the regions the package reached; leakage: net jobs elsewhere; "
-            "gross + displacement + leakage = net national jobs. Persons (20–39) retained: population differences. Costs are "
-            "cumulative spending over the mean gross or net jobs (ratio of means; – unless both are positive). A programme's "
-            "own job target counts hires in supported firms: compare it with gross jobs. " + findings.note
-        ).strip()
-        report.findings.append(findings)
-    effects = effects_table(summary)
-    if "variant" in effects:
-        sweep = bool(summary.attrs.get("sweep"))
-        effects["variant"] = [_variant_label(s, v, sweep) for s, v in zip(effects["scenario"], effects["variant"])]
-        if not effects["variant"].any():
-            effects = effects.drop(columns="variant")
-    if effects.empty:
+        table = _frame_table(LEDGER_TITLE, _labelled(ledger_table(ledger), sweep), "ledger")
+        table.note = (LEDGER_NOTE + " " + table.note).strip()
+        report.findings.append(table)
+    policies = _labelled(effects_table(summary, POLICY), sweep)
+    assumptions = _labelled(effects_table(summary, ASSUMPTION), sweep)
+    if not policies.empty:
+        report.findings.append(_frame_table(POLICY_TITLE.format(reference=reference), policies, "comparison"))
+    if not assumptions.empty:
+        report.assumption_note = assumption_note(summary)
+        anchor = "assumption-comparison" if not policies.empty else "comparison"
+        report.assumption_tables.append(_frame_table(ASSUMPTION_TITLE.format(reference=reference), assumptions, anchor))
+    if policies.empty and assumptions.empty:
         report.notes.append(f"No scenario besides the reference {reference}.")
-    else:
-        report.results.append(_frame_table(
-            f"Paired differences against {reference} (mean [95 % interval] over seeds)", effects, "comparison"
-        ))
-    report.results.append(_frame_table(f"Reference levels: {reference} (mean over seeds)", reference_table(summary)))
-    batch = open_batch(folder)
+    report.results.append(_frame_table(REFERENCE_TITLE.format(reference=reference), reference_table(summary)))
+    kinds = set(batch.kinds.values())
     for name, figure in batch_figures(batch):
-        report.figures.append(Image(name, _png_uri(figure)))
+        image = Image(FIGURE_CAPTIONS.get(name, name), _png_uri(figure), name)
         plt.close(figure)
+        if name in POLICY_FIGURES and POLICY in kinds:
+            report.policy_figures.append(image)
+        elif name == "differences":
+            continue  # no policy: its panels would be empty
+        elif name in ASSUMPTION_FIGURES or (name == "tile_map_extinction_risk" and ASSUMPTION in kinds):
+            report.assumption_figures.append(image)
+        else:
+            report.figures.append(image)
     return report
+
+
+def _labelled(table: pd.DataFrame, swept: bool) -> pd.DataFrame:
+    """A text table's ``variant`` column shown only where it says more than the scenario name."""
+    if "variant" in table:
+        table = table.assign(variant=[_variant_label(s, v, swept) for s, v in zip(table["scenario"], table["variant"])])
+        if not table["variant"].any():
+            table = table.drop(columns="variant")
+    return table
 
 
 def _sensitivity_report(folder: Path) -> Report:
@@ -249,40 +303,6 @@ def _calibration_report(folder: Path) -> Report:
 
 
 # --- provenance ----------------------------------------------------------------------------------
-def _manifest_provenance(manifest: dict[str, Any], runs: list[dict[str, Any]]) -> list[tuple[str, Any]]:
-    """Experiment, version and commit from a batch manifest; seeds, scales and years from its runs."""
-    entries = manifest.get("runs", [])
-    failed = sum(entry.get("status") == "failed" for entry in entries)
-    seeds = sorted({run["seed"] for run in runs if run["seed"] is not None})
-    rows = [
-        ("experiment", manifest.get("experiment")),
-        ("experiment file", manifest.get("experiment_file")),
-        ("experiment hash (SHA-256)", manifest.get("experiment_hash")),
-        ("package version", manifest.get("package_version")),
-        ("git commit", manifest.get("git_commit")),
-        ("created", manifest.get("created")),
-        ("updated", manifest.get("updated")),
-        ("runs", f"{len(runs)} finished, {failed} failed"),
-        ("seeds", ", ".join(map(str, seeds))),
-        ("scales (persons per agent)", ", ".join(map(str, sorted({run["scale"] for run in runs if run["scale"]})))),
-        ("years", ", ".join(sorted({f"{run['start_year']}–{run['end_year']}" for run in runs if run["start_year"]}))),
-    ]
-    description = _experiment_description(manifest.get("experiment_file"))
-    if description:
-        rows.insert(1, ("description", description))
-    return [(label, value) for label, value in rows if value not in (None, "")]
-
-
-def _experiment_description(path: str | None) -> str:
-    if not path or not Path(path).is_file():
-        return ""
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return ""
-    return str(raw.get("description", "")) if isinstance(raw, dict) else ""
-
-
 def _json_provenance(info: dict[str, Any]) -> list[tuple[str, Any]]:
     """Top-level fields of a JSON file: scalars as text, lists of records as small tables."""
     rows: list[tuple[str, Any]] = []
@@ -299,29 +319,6 @@ def _json_provenance(info: dict[str, Any]) -> list[tuple[str, Any]]:
         else:
             rows.append((label, _cell(value)))
     return rows
-
-
-def _run_infos(folder: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """Metadata of the finished runs (``run.json``): scenario, variant, hash, seed, scale, years,
-    sweep values and the resolved scenario."""
-    infos = []
-    for entry in manifest.get("runs", []):
-        path = folder / "runs" / str(entry.get("key")) / "run.json"
-        if entry.get("status", "finished") != "finished" or not path.is_file():
-            continue
-        meta = _read_json(path)
-        infos.append({
-            "scenario": meta.get("scenario", entry.get("scenario")),
-            "variant": entry.get("variant") or "",
-            "hash": meta.get("scenario_hash", ""),
-            "seed": meta.get("seed", entry.get("seed")),
-            "scale": meta.get("scale"),
-            "start_year": meta.get("start_year"),
-            "end_year": meta.get("end_year"),
-            "sweep": entry.get("sweep") or {},
-            "resolved": meta.get("scenario_resolved") or {},
-        })
-    return infos
 
 
 def _scenario_table(runs: list[dict[str, Any]]) -> Table:
@@ -564,6 +561,8 @@ def _render(report: Report) -> str:
 
     from sim.provenance import git_commit, package_version
 
+    for number, image in enumerate([*report.policy_figures, *report.assumption_figures, *report.figures], start=1):
+        image.number = number
     environment = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"]))
     environment.tests["numeric"] = lambda text: bool(NUMERIC.match(str(text)))
     environment.tests["digest"] = lambda text: bool(DIGEST.match(str(text)))

@@ -118,3 +118,20 @@ def make_calibration(folder: Path) -> Path:
         encoding="utf-8",
     )
     return calibrate(load_calibration(experiment), folder / "out").out
+
+
+def make_mixed_batch(folder: Path) -> Path:
+    """A real batch with both kinds of variant: the baseline (reference), a policy (R&D grants to the
+    non-capital provinces, with levers) and an assumption variant (the baseline with migration
+    calibrated on 2011-2020, no levers); seeds 0 and 1, 1:1000, until 2025."""
+    folder.mkdir(parents=True, exist_ok=True)
+    experiment = folder / "experiment.yaml"
+    scenarios = ", ".join(str(SCENARIOS / name) for name in ("korea_baseline.yaml", "rd_grant_only.yaml", "korea_baseline_2011_2020.yaml"))
+    experiment.write_text(
+        f"name: mixed_test\ndescription: policy and assumption variant\nscale: 1000\nuntil: 2025\nseeds: 2\nscenarios: [{scenarios}]\n",
+        encoding="utf-8",
+    )
+    out = folder / "batch"
+    summary = run_batch(experiment, out=out, workers=2)
+    assert summary.failed == 0
+    return out

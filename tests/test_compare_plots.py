@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from sim.api import run
 from sim.cli import app
-from sim.compare import compare, open_batch, region_names, to_markdown
+from sim.compare import compare, ledger_by_area, open_batch, provenance, region_names, to_markdown
 from sim.errors import RegsimError
 from sim.plots import TILE_GRID, plot_dir, sweep_figure, tile_map_figure
 
@@ -179,7 +179,8 @@ def test_csv_output_parses(batch_dir, summary):
 def test_markdown_output_parses(batch_dir, summary):
     done = CliRunner().invoke(app, ["compare", str(batch_dir), "--years", "2025,2026", "--markdown"])
     assert done.exit_code == 0, done.output
-    assert done.stdout == to_markdown(compare(batch_dir, years=[2025, 2026]))
+    years = [2025, 2026]
+    assert done.stdout == to_markdown(compare(batch_dir, years=years), ledger_by_area(batch_dir, years=years), provenance(open_batch(batch_dir)))
     tables, current = [], []
     for line in done.stdout.splitlines() + [""]:
         if line.startswith("|"):
@@ -187,20 +188,25 @@ def test_markdown_output_parses(batch_dir, summary):
         elif current:
             tables.append(current)
             current = []
-    assert len(tables) == 2
+    assert len(tables) == 3  # the policy's differences, the reference's levels, the provenance (no ledger in this folder)
     for table in tables:
         assert len({len(row) for row in table}) == 1  # every row has the header's cells
         assert set(table[1][0]) <= set(":-")  # separator
-    effects, levels = tables
+    effects, levels, origin = tables
     assert effects[0][:3] == ["scenario", "year", "seeds"]
     assert [row[0] for row in effects[2:]] == [VARIANT, VARIANT]
     assert [row[0] for row in levels[2:]] == ["2025", "2026"]
+    assert ["reference", REFERENCE] in origin and ["policies (levers switched on)", VARIANT] in origin
+    sections = [line for line in done.stdout.splitlines() if line.startswith("## ")]
+    assert sections == ["## Findings", "## Assumption variants", "## Reference", "## Provenance"]
 
 
 def test_rich_table_by_default(batch_dir):
     done = CliRunner().invoke(app, ["compare", str(batch_dir)])
     assert done.exit_code == 0, done.output
-    assert "Paired differences against korea_baseline" in done.stdout and "Reference levels" in done.stdout
+    text = done.stdout
+    assert "Policies: paired differences against korea_baseline" in text and "Reference levels" in text
+    assert text.index("Findings") < text.index("Policies: paired") < text.index("Assumption variants") < text.index("Provenance")
 
 
 # --- figures -------------------------------------------------------------------------------------

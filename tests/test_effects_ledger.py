@@ -156,7 +156,9 @@ def test_cli_compare_shows_the_ledger_first(batch):
     done = regsim("compare", batch, "--years", "2025")
     assert done.returncode == 0, done.stderr
     text = " ".join(done.stdout.split())
-    assert "Additionality ledger" in text and text.index("Additionality ledger") < text.index("Paired differences")
+    assert "Additionality ledger" in text and text.index("Additionality ledger") < text.index("Policies: paired differences")
+    assert text.index("Findings") < text.index("korea_2023_regional_plan_mss. By 2025") < text.index("Additionality ledger")
+    assert text.index("Additionality ledger") < text.index("Assumption variants") < text.index("Provenance")
 
 
 def test_folders_without_ledger_files_still_compare(batch, tmp_path):
@@ -173,5 +175,6 @@ def test_folders_without_ledger_files_still_compare(batch, tmp_path):
 def test_report_opens_with_the_ledger(batch, tmp_path):
     html = build_report(batch, tmp_path / "report.html").read_text(encoding="utf-8")
     assert 'id="findings"' in html and LEDGER_TITLE in html
-    assert html.index('id="findings"') < html.index('id="provenance"') < html.index('id="comparison"')
+    assert html.index('id="findings"') < html.index('id="comparison"') < html.index('id="provenance"')
+    assert "korea_2023_regional_plan_mss.</strong> By 2025" in html  # the policy's paragraph
     assert "deadweight" in html

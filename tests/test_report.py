@@ -66,10 +66,10 @@ def test_batch_report_has_provenance(batch_dir, batch_html):
 
 
 def test_batch_report_has_comparison_and_figures(batch_html):
-    assert 'id="comparison">Paired differences against korea_baseline' in batch_html
+    assert 'id="comparison">Policies: paired differences against korea_baseline' in batch_html
     assert "jobs created (persons)" in batch_html and "Reference levels: korea_baseline" in batch_html
     data = images(batch_html)
-    assert len(data) == 7  # timeseries, differences, 2 × provinces, tile map, sweep, extra_figure.png
+    assert len(data) == 8  # differences, ledger, tile map, timeseries, 2 × provinces, sweep, extra_figure.png
     assert all(item.startswith(PNG) for item in data)
     assert "extra_figure.png" in batch_html
 
