@@ -120,8 +120,8 @@ class FirmPopulation:
         def rate(rd: np.ndarray, firms: slice | np.ndarray = slice(None)) -> np.ndarray:
             return innovation.expected_innovations(
                 rd,
-                spill[self.region[firms]],
-                university[self.region[firms]],
+                spill,
+                university,
                 self.collaborating[firms],
                 rate_at_reference=params["knowledge_production_scale"],
                 reference_rd_krw=reference_rd_krw,
@@ -129,6 +129,7 @@ class FirmPopulation:
                 spillover_elasticity=params["spillover_elasticity"],
                 university_elasticity=params["university_research_elasticity"],
                 collaboration_uplift=params["university_collaboration_uplift"],
+                region=self.region[firms],
             )
 
         untreated_rate = rate(own)

@@ -27,11 +27,17 @@ def expected_innovations(
     spillover_elasticity: float,
     university_elasticity: float,
     collaboration_uplift: float,
+    region: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Poisson mean of innovations per firm this year (innovations per firm-year)."""
+    """Poisson mean of innovations per firm this year (innovations per firm-year).
+
+    ``regional_spillover`` and ``university_research`` are per firm, or per region when ``region``
+    (each firm's region index) is given, so their powers are taken once per region."""
     with np.errstate(divide="ignore"):
         spill = np.where(regional_spillover > 0, np.power(regional_spillover, spillover_elasticity), 0.0)
         university = np.where(university_research > 0, np.power(university_research, university_elasticity), 0.0)
+    if region is not None:
+        spill, university = spill[region], university[region]
     return (
         rate_at_reference
         * np.power(rd_krw / reference_rd_krw, rd_elasticity)
