@@ -106,8 +106,9 @@ def assign_to_slots(
     first_lowest = at_lowest[np.searchsorted(at_lowest, present)]
     shift = np.zeros(n_markets, np.int64)
     shift[sizes > 0] = first_lowest + 1 - present
-    rotated = starts[market] + (np.arange(n_points) - starts[market] + shift[market]) % np.maximum(sizes[market], 1)
-    order = order[rotated]  # each market's walk begins after its lowest balance (markets stay in place)
+    rotated = np.arange(n_points) + shift[market]  # each market's walk begins after its lowest balance
+    rotated -= np.where(rotated >= (starts + sizes)[market], sizes[market], 0)  # (markets stay in place)
+    order = order[rotated]
     is_taker = order < n_takers
     step = np.where(is_taker, 1, -1)
     level = np.cumsum(step)
