@@ -1,15 +1,15 @@
 """Firm demography: closures, entry of startups and spin-offs, and the reallocation of demand.
 
-Firm agents are cohorts of establishments (``sim.agents.firm``). Every count is drawn by inverting
-a uniform keyed by the identity it concerns (the firm for its closures, the region and year for
-entry), and every choice among candidates uses keyed exponential clocks over the candidates'
-identities, so a perturbation without economic content (one more empty firm, a lever that changes
-nothing) leaves every other firm's draws unchanged.
+Firm agents are cohorts of establishments (``sim.agents.firm``). Every count comes from a uniform
+keyed by the identity it concerns (the firm for its closures, the cell and year for entry), so a
+perturbation without economic content (one more empty firm, a lever that changes nothing) leaves
+every other firm's draws unchanged.
 
-- Closures: each establishment closes with a hazard that depends on the firm's age (young firms at
-  the rate implied by five-year survival) and falls with size as (size)^(−elasticity), normalised so
-  that the mean hazard over the establishments of each class is its base rate (empty firms, which
-  close for sure, do not enter the mean).
+- Closures: a cohort loses its expected number of establishments, rounded by the firm's keyed
+  uniform, at a hazard that depends on the firm's age (young firms at the rate implied by five-year
+  survival) and falls with size as (size)^(−elasticity), normalised so that the mean hazard over
+  the establishments of each class is its base rate (empty firms, which close for sure, do not
+  enter the mean).
 - Entry: new establishments per region and industry = birth rate × establishments × growth of the
   working-age population (Poisson by keyed inversion), one cohort per cell and year (R&D performers
   apart), so the number of firm agents stays near its start however long a cohort lives.
