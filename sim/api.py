@@ -99,13 +99,14 @@ def run(
     ledger = empty_ledger()
     codes = [region.code for region in model.regions]
     policy_regions = regions_table(model)
+    support = model.support_table()
     if paired:
         base_model = _simulate(scenario.model_copy(update={"levers": []}), seed, report(years), record_firm_jobs=True)
         baseline = regions_table(base_model)
-        supported = {record["firm"] for record in model.support}  # other firms are summed by region: a small table
+        supported = set(support["firm"])  # other firms are summed by region: a small table
         ledger = additionality_ledger(
             firm_jobs_frame(model.firm_jobs, codes, firms=supported), firm_jobs_frame(base_model.firm_jobs, codes, firms=supported),
-            model.support, model.lever_spending, policy_regions, baseline, codes,
+            support, model.lever_spending, policy_regions, baseline, codes,
         )
         del base_model
     regions = add_paired_differences(policy_regions, baseline)
@@ -128,7 +129,7 @@ def run(
     spending = records_frame(model.lever_spending, SPENDING_COLUMNS)
     return RunResult(
         regions=regions, national=national_table(regions, capital), lever_spending=spending, metadata=metadata, ledger=ledger,
-        support=records_frame(model.support, SUPPORT_COLUMNS), firm_jobs=firm_jobs_frame(model.firm_jobs, codes) if keep_firm_jobs else None,
+        support=support, firm_jobs=firm_jobs_frame(model.firm_jobs, codes) if keep_firm_jobs else None,
     )
 
 

@@ -442,43 +442,6 @@ def _wanted_years(available: Iterable[int], years: Iterable[int] | None) -> list
 
 
 
-def ledger_comparison(folder: Path | str, years: Iterable[int] | None = DEFAULT_YEARS, reference: str | None = None) -> pd.DataFrame:
-    """Per scenario (and sweep point) and year: the additionality ledger of the package against each
-    run's own lever-free baseline (the lever ``"all"``, region ``"all"`` row of ``ledger.parquet``),
-    mean and 95 % t-interval over seeds (``<measure>_mean/_low/_high`` for ``SUMMARY_MEASURES``) and
-    the ``SUMMARY_COSTS`` as ratios of means. Runs without a ledger (no levers, or folders written
-    before the ledger existed) are left out; no such run gives no rows. Years as in ``compare``.
-    """
-    batch = open_batch(folder, reference)
-    columns = [*batch.groups, "year", "seeds", *(f"{m}_{s}" for m in SUMMARY_MEASURES for s in ("mean", "low", "high")), *SUMMARY_COSTS]
-    if not any((batch.folder / "runs" / run["key"] / TABLES["ledger"]).is_file() for run in batch.runs):
-        summary = pd.DataFrame(columns=columns)
-        summary.attrs |= {"reference": batch.reference, "sweep": batch.sweep, "folder": str(batch.folder)}
-        return summary
-    sweep = "".join(f", {_quote(name)}" for name in batch.sweep)  # ledger.parquet carries the key and sweep columns
-    measures = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in SUMMARY_MEASURES)
-    table = batch.sql(
-        f"""
-        SELECT scenario, COALESCE(CAST(variant AS VARCHAR), '') AS variant, CAST(seed AS BIGINT) AS seed{sweep},
-               CAST(year AS BIGINT) AS year, {measures}
-        FROM ledger
-        WHERE lever = '{ALL}' AND region = '{ALL}' AND run_key IN (SELECT UNNEST(?))
-        """,
-        [[run["key"] for run in batch.runs]],
-    )
-    if table.empty:
-        summary = pd.DataFrame(columns=columns)
-    else:
-        table = batch._ordered(table)
-        table = table[table["year"].isin(_wanted_years(table["year"].unique(), years))]
-        summary = summarise(table, list(SUMMARY_MEASURES), by=[*batch.groups, "year"])
-        for cost, (denominator, _) in SUMMARY_COSTS.items():
-            summary[cost] = cost_per_job_krw(summary["spending_krw_mean"], summary[f"{denominator}_mean"])
-        summary = summary[columns]
-    summary.attrs |= {"reference": batch.reference, "sweep": batch.sweep, "folder": str(batch.folder)}
-    return summary
-
-
 def ledger_by_area(folder: Path | str | Batch, years: Iterable[int] | None = DEFAULT_YEARS, reference: str | None = None) -> pd.DataFrame:
     """Per policy (and sweep point), year and area: its additionality ledger (the package, against
     each run's own lever-free baseline), mean and 95 % t-interval over seeds, as ``regsim effects``
@@ -569,6 +532,13 @@ LEDGER_TEXT = (
     ("persons 20–39 retained", "young_persons_retained", 1.0, 0),
     ("spending to date (bn KRW)", "spending_krw", 1e9, 1),
 )
+"""Ledger measures as text: (header, ledger column, divisor, digits); signed except spending."""
+
+LEDGER_COST_TEXT = (
+    ("cost per gross job (m KRW)", "cost_per_gross_job_krw", 1e6, 1),
+    ("cost per net job (m KRW)", "cost_per_net_job_krw", 1e6, 1),
+)
+"""Ledger costs as text (ratios of means over seeds in summaries), unsigned."""
 
 
 def group_label(scenario: str, variant: str | None) -> str:
@@ -581,7 +551,7 @@ def group_label(scenario: str, variant: str | None) -> str:
 
 
 def ledger_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """``ledger_comparison``'s or ``ledger_by_area``'s output as text: mean [95 % interval] per
+    """``ledger_by_area``'s output as text: mean [95 % interval] per
     measure (persons unless stated), cost per gross and per net job in m KRW (ratio of means); with
     areas, an ``area`` column (national, the targeted regions, the rest) after the year."""
     sweep = summary.attrs.get("sweep", [])
@@ -602,8 +572,8 @@ def ledger_table(summary: pd.DataFrame) -> pd.DataFrame:
         out[header] = [
             _interval(m, lo, hi, scale, digits) for m, lo, hi in summary[[f"{measure}_{s}" for s in ("mean", "low", "high")]].to_numpy(float)
         ]
-    for header, cost in (("cost per gross job (m KRW)", "cost_per_gross_job_krw"), ("cost per net job (m KRW)", "cost_per_net_job_krw")):
-        out[header] = [("–" if pd.isna(v) else f"{v / 1e6:,.1f}") for v in summary[cost]]
+    for header, cost, scale, digits in LEDGER_COST_TEXT:
+        out[header] = [("–" if pd.isna(v) else f"{v / scale:,.{digits}f}") for v in summary[cost]]
     return out.reset_index(drop=True)
 
 
@@ -787,7 +757,7 @@ SECTIONS = ("Findings", "Assumption variants", "Reference", "Provenance")
 
 def to_markdown(summary: pd.DataFrame, ledger: pd.DataFrame | None = None, provenance_rows: list[tuple[str, str]] | None = None) -> str:
     """Markdown: findings first (a paragraph per policy, if ``ledger`` from ``ledger_by_area`` has
-    rows; the ledger table, which may also be ``ledger_comparison``'s; the policies' paired
+    rows; the ledger table; the policies' paired
     differences against the reference), then the assumption variants apart, the reference's
     levels, and the provenance last (if given)."""
     reference = summary.attrs.get("reference")

@@ -141,7 +141,7 @@ def firm_jobs_frame(records: Iterable[Any], region_codes: Sequence[str], firms: 
 
 
 def records_frame(records: Iterable[dict], columns: Sequence[str]) -> pd.DataFrame:
-    """A list of dict records (``model.support``, ``model.lever_spending``) as a table with ``columns``."""
+    """A list of dict records (``model.lever_spending``) as a table with ``columns``."""
     return pd.DataFrame(list(records), columns=list(columns))
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from sim.agents import FirmPopulation, Region, TalentPool, University
 from sim.agents.firm import INDUSTRIES
@@ -77,7 +78,7 @@ class RegionalModel(mesa.Model):
         self.crn = CommonRandomNumbers(seed)
         self.levers = [build_lever(spec, f"levers[{i}]") for i, spec in enumerate(scenario.levers)]
         self.lever_spending: list[dict] = []  # one record per (year, lever, region) with spending > 0
-        self.support: list[dict] = []  # one record per (year, lever, firm) a lever supported directly
+        self.support: list[pd.DataFrame] = []  # per (year, lever): the firms it supported directly (``support_table``)
         self.record_firm_jobs = record_firm_jobs  # keep each year's jobs by firm identity (the additionality ledger)
         self.firm_jobs: list[FirmJobs] = []
         self._build_talent()
@@ -291,11 +292,12 @@ class RegionalModel(mesa.Model):
             self.effects.supported_establishments[:] = 0.0
             spending = lever.apply(self, self.effects, budget)
             supported = np.flatnonzero(self.effects.supported_establishments > 0)
-            self.support.extend(
-                {"year": self.year, "lever": lever.label, "firm": int(self.firms.uid[i]),
-                 "region": self.regions[self.firms.region[i]].code, "establishments": float(self.effects.supported_establishments[i])}
-                for i in supported
-            )
+            if len(supported):
+                self.support.append(pd.DataFrame({
+                    "year": self.year, "lever": lever.label, "firm": self.firms.uid[supported].astype(np.int64),
+                    "region": np.asarray(self.pack.codes, dtype=object)[self.firms.region[supported]],
+                    "establishments": self.effects.supported_establishments[supported],
+                }))
             self.flows["lever_spending_krw"] = self.flows["lever_spending_krw"] + spending
             self.lever_spending.extend(
                 {"year": self.year, "lever": lever.label, "region": self.regions[r].code, "spending_krw": float(spending[r])}
@@ -304,6 +306,11 @@ class RegionalModel(mesa.Model):
         f = self.firms
         f.size = f.size + np.divide(self.effects.extra_jobs, f.establishments, out=np.zeros(len(f)), where=f.establishments > 0)
         f.productivity = f.productivity * (1.0 + self.effects.productivity_gain)
+
+    def support_table(self) -> pd.DataFrame:
+        """The firms levers supported directly: year, lever, firm (uid), region (code), establishments."""
+        columns = ["year", "lever", "firm", "region", "establishments"]
+        return pd.concat(self.support, ignore_index=True)[columns] if self.support else pd.DataFrame(columns=columns)
 
     def region_mask(self, codes: list[str] | None, region_type: str = "all") -> np.ndarray:
         """Boolean mask over regions: listed codes (all if None) intersected with a region type."""
@@ -540,8 +547,6 @@ class RegionalModel(mesa.Model):
         research = np.array([u.research_krw for u in self.universities])
         spinoffs_by_region = research / 1e12 * up["spinoffs_per_trillion_krw_research"] * self.effects.spinoff_multiplier
         spinoffs = split_rows(spinoffs_by_region, performers)
-        for university in self.universities:
-            university.spinoffs = float(spinoffs_by_region[university.region_index])
         market = self._market(f.region, f.industry)
         young = active & (f.age < fp["young_firm_years"])
         young_establishments = np.bincount(market[young], weights=f.establishments[young], minlength=2 * self.n_regions)

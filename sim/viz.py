@@ -34,6 +34,7 @@ from bokeh.palettes import RdYlBu11
 from bokeh.plotting import figure
 
 from sim.api import RunResult, paired_ledger, run
+from sim.compare import LEDGER_COST_TEXT, LEDGER_TEXT
 from sim.errors import RegsimError
 from sim.ledger import ALL
 from sim.metrics import EXTINCTION_RISK_THRESHOLD
@@ -173,22 +174,6 @@ def summary_text(summary: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-LEDGER_ROWS = (
-    # (header, ledger column, scale, digits, signed)
-    ("gross jobs in supported firms", "gross_jobs", 1.0, 0, True),
-    ("gross labour demand in supported firms", "gross_labour_demand", 1.0, 0, True),
-    ("displacement", "displacement_jobs", 1.0, 0, True),
-    ("leakage", "leakage_jobs", 1.0, 0, True),
-    ("net jobs (national)", "net_jobs", 1.0, 0, True),
-    ("persons retained", "persons_retained", 1.0, 0, True),
-    ("persons 20–39 retained", "young_persons_retained", 1.0, 0, True),
-    ("spending to date (bn KRW)", "spending_krw", KRW_PER_BN, 1, False),
-    ("cost per gross job (m KRW)", "cost_per_gross_job_krw", 1e6, 1, False),
-    ("cost per net job (m KRW)", "cost_per_net_job_krw", 1e6, 1, False),
-)
-"""Columns of the page's ledger table (``sim.ledger``), national, in the last year."""
-
-
 def ledger_text(ledger: pd.DataFrame) -> pd.DataFrame:
     """The variant's additionality ledger against the baseline in the last year, national: one row
     for the package (all levers) and one per lever (gross jobs, spending and cost per gross job only:
@@ -198,8 +183,8 @@ def ledger_text(ledger: pd.DataFrame) -> pd.DataFrame:
     year = int(ledger["year"].max())
     rows = ledger[(ledger["year"] == year) & (ledger["region"] == ALL)]
     table = {f"ledger, {year}": ["all levers (package)" if lever == ALL else lever for lever in rows["lever"]]}
-    for header, column, scale, digits, signed in LEDGER_ROWS:
-        sign = "+" if signed else ""
+    for header, column, scale, digits in (*LEDGER_TEXT, *LEDGER_COST_TEXT):
+        sign = "" if column == "spending_krw" or column.startswith("cost_") else "+"
         table[header] = ["–" if pd.isna(value) else f"{value / scale:{sign},.{digits}f}" for value in rows[column]]
     return pd.DataFrame(table)
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from sim.batch import run_batch
-from sim.compare import LEDGER_TITLE, compare, ledger_comparison, ledger_table, to_markdown
+from sim.compare import LEDGER_TITLE, compare, ledger_by_area, ledger_table, to_markdown
 from sim.effects import NATIONAL, REST, TARGETED, effects_table, paired_effects, targeted_regions
 from sim.ledger import SUMMARY_MEASURES
 from sim.ledger import ALL, LEDGER_COLUMNS
@@ -138,8 +138,9 @@ def test_batch_levered_runs_carry_their_ledger(batch):
     assert national[national["year"] == 2025]["jobs_created"].mean() == differences["jobs_created_mean"].iloc[0]
 
 
-def test_ledger_comparison_is_the_mean_over_seeds(batch):
-    ledger = ledger_comparison(batch, years=[2024, 2025])
+def test_national_ledger_is_the_mean_over_seeds(batch):
+    by_area = ledger_by_area(batch, years=[2024, 2025])
+    ledger = by_area[by_area["area"] == "national"]
     assert ledger["scenario"].tolist() == ["korea_2023_regional_plan_mss"] * 2 and ledger["seeds"].tolist() == [2, 2]
     rows = query(batch, f"SELECT * FROM ledger WHERE lever = '{ALL}' AND region = '{ALL}' AND year = 2025")
     last = ledger[ledger["year"] == 2025].iloc[0]
@@ -147,9 +148,9 @@ def test_ledger_comparison_is_the_mean_over_seeds(batch):
         assert last[f"{measure}_mean"] == pytest.approx(rows[measure].mean(), abs=1e-6)
     # net national jobs of the ledger equal the jobs created against the reference (the same baseline)
     assert last["net_jobs_mean"] == compare(batch, years=[2025]).query("scenario != 'korea_baseline'")["jobs_created_mean"].iloc[0]
-    text = ledger_table(ledger)
-    assert ["gross jobs", "gross labour demand", "displacement", "leakage", "net jobs (national)"] == text.columns[3:8].tolist()
-    assert LEDGER_TITLE in to_markdown(compare(batch), ledger_comparison(batch))
+    text = ledger_table(by_area)
+    assert ["gross jobs", "gross labour demand", "displacement", "leakage", "net jobs"] == text.columns[4:9].tolist()
+    assert LEDGER_TITLE in to_markdown(compare(batch), by_area)
 
 
 def test_cli_compare_shows_the_ledger_first(batch):
@@ -166,7 +167,7 @@ def test_folders_without_ledger_files_still_compare(batch, tmp_path):
     shutil.copytree(batch, old)
     for file in old.glob("runs/*/ledger.parquet"):
         file.unlink()
-    assert ledger_comparison(old).empty
+    assert ledger_by_area(old).empty
     assert query(old, "SELECT COUNT(*) AS n FROM ledger")["n"].iloc[0] == 0
     done = regsim("compare", old)
     assert done.returncode == 0 and "Additionality ledger" not in done.stdout

@@ -77,7 +77,7 @@ def test_a_lever_without_effect_changes_nothing_but_spending(baseline, lever, pa
     columns = [c for c in REGION_MEASURES if c != "lever_spending_krw"]
     pd.testing.assert_frame_equal(policy[columns], reference[columns])
     assert policy["lever_spending_krw"].sum() == pytest.approx(5e10 * (UNTIL - 2023), rel=1e-9)
-    assert model.support, "the lever supported firms"
+    assert not model.support_table().empty, "the lever supported firms"
 
 
 def test_keyed_draws_of_an_identity_do_not_depend_on_the_others():

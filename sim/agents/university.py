@@ -1,8 +1,9 @@
 """University: a province's higher-education system as a ``mesa.Agent``.
 
-Each year it admits residents who reach the entry age, graduates its students (through the
-vectorised study rules), links some R&D-performing firms of its region to its research, and
-spins off startups in proportion to its research spending.
+Each year it admits residents who reach the entry age and graduates its students (through the
+vectorised study rules). Its research spending feeds the region's knowledge spillovers, its
+partnerships with R&D-performing firms and the spin-offs founded in the region (``RegionalModel.
+firm_dynamics``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ class University(mesa.Agent):
         self.region_index = region_index
         self.research_krw = research_krw  # university R&D spending, KRW per year
         self.entrants = 0
-        self.spinoffs = 0  # spin-off establishments founded this year (set by the firm entry rule)
 
     def admit(
         self, candidates: np.ndarray, entry_draw: np.ndarray, programme_draw: np.ndarray, params: dict, extra_entry_rate: float
