@@ -185,9 +185,10 @@ def bench(
 
 @app.command()
 def levers(
-    as_json: Annotated[bool, typer.Option("--json", help="print a JSON list (with parameter descriptions)")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON list (each parameter with default, range, evidence, assumption, kind, description)")] = False,
 ) -> None:
-    """The policy levers a scenario can switch on: origin (case), mechanism and effect parameters."""
+    """The policy levers a scenario can switch on: origin (case), mechanism, and each effect
+    parameter's default, plausible range and evidence (or that it is a named assumption)."""
     import json
 
     import sim.levers  # noqa: F401  (importing the package registers every lever family)
@@ -207,12 +208,21 @@ def levers(
         print(json.dumps(entries, indent=2, ensure_ascii=False, default=str))
         return
     table = Table(title=f"Policy levers ({len(entries)})", show_lines=True)
-    for column in ("name", "country", "case", "mechanism", "parameters (default)"):
+    for column in ("name", "country", "case", "mechanism", "parameters: default [range] — evidence"):
         table.add_column(column, overflow="fold")
     for entry in entries:
-        params = "\n".join(f"{key}={value['default']!r}" for key, value in entry["parameters"].items())
+        params = "\n".join(_parameter_line(key, value) for key, value in entry["parameters"].items())
         table.add_row(entry["name"], entry["country"], entry["case"], entry["mechanism"], params or "-")
     console.print(table)
+
+
+def _parameter_line(name: str, described: dict) -> str:
+    """``name=default [low–high] — evidence`` (or ``— ASSUMPTION``) for the levers table."""
+    low_high = described["range"]
+    span = f" [{low_high[0]:g}–{low_high[1]:g}]" if low_high else ""
+    basis = "ASSUMPTION" + (f"; {described['evidence']}" if described["evidence"] else "") if described["assumption"] else described["evidence"]
+    default = described["default"]
+    return f"{name}={default:g}{span} — {basis}" if isinstance(default, float) else f"{name}={default!r}{span} — {basis}"
 
 
 @app.command()

@@ -44,7 +44,6 @@ MARKERS = {
     "tuning": "tune.json", "calibration": "calibration.json", "sensitivity": "sensitivity.json", "batch": "manifest.json",
 }
 """Kind of output folder -> the file that marks it (checked in this order)."""
-ASSUMPTION_WORD = re.compile(r"\bassum(ption|ed)\b", re.IGNORECASE)
 NUMERIC = re.compile(r"^(–|\d{4}–\d{4}|[+\-−]?[\d,]+(\.\d+)?(e[+-]?\d+)?%?( \[.*\])?)$")
 """Table text right-aligned as a number: 1,234.5, +12 [−3, +20], 4.2e+09, 52.1%, 2023–2035, or a dash."""
 DIGEST = re.compile(r"^[0-9a-f]{16,64}$")
@@ -504,12 +503,19 @@ def _levers_used(runs: list[dict[str, Any]]) -> list[LeverUse]:
             continue
         rows = [
             [key, _cell(described["default"]), _values(entry["params"].get(key, [])) or "default",
-             described["description"], "yes" if ASSUMPTION_WORD.search(described["description"]) else ""]
+             described["description"], "yes" if described["assumption"] else "", _range_cell(described["range"]),
+             described["evidence"] or "–"]
             for key, described in describe_params(cls).items()
         ]
-        table = Table("", ["parameter", "default", "used", "description", "assumption"], rows)
+        table = Table("", ["parameter", "default", "used", "description", "assumption", "range", "evidence"], rows,
+                      "Range: the plausible low–high an uncertainty experiment may draw from; – for programme terms and settings.")
         levers.append(LeverUse(name, cls.country, cls.case, cls.mechanism, entry["scenarios"], table))
     return levers
+
+
+def _range_cell(low_high: tuple[float, float] | None) -> str:
+    """``low–high`` of a lever parameter, or – when it has no range (a programme term or setting)."""
+    return "–" if low_high is None else f"{_cell(low_high[0])}–{_cell(low_high[1])}"
 
 
 def _assumptions(report: Report) -> list[Table]:
