@@ -10,7 +10,13 @@ from typer.testing import CliRunner
 
 import sim.levers  # noqa: F401  (registers the catalogue)
 from sim.cli import app
-from sim.levers.base import REGISTRY, LeverParams, PolicyEffects, lever_field, parameter_evidence
+from sim.levers.base import (
+    REGISTRY,
+    LeverParams,
+    PolicyEffects,
+    lever_field,
+    parameter_evidence,
+)
 from sim.model import RegionalModel
 from sim.scenario import scenario_from_dict
 

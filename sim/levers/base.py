@@ -103,6 +103,14 @@ KRW_PER_USD_PPP = 830.0
 (not verified here; the Bank of Korea reported 755 for 1999 and the OECD 778 for 2002; plausible 780-900).
 Converts costs measured in USD PPP (OECD Education at a Glance) or compared across countries (UK RSA)."""
 
+EDUCATION_AT_A_GLANCE_2025 = (
+    "OECD Education at a Glance 2025, indicator C1 (2022 data, as reported by Korea's Ministry of Education, 9 Sep 2025)"
+)
+EAG_TERTIARY_USD_PPP = 14_695
+"""Korea's spending per tertiary student in 2022, USD PPP (68 % of the OECD average, 21,444; includes R&D)."""
+EAG_SECONDARY_USD_PPP = 25_267
+"""Korea's spending per secondary student in 2022, USD PPP."""
+
 ParameterKind = Literal["effect", "programme", "setting"]
 """``effect``: a behavioural size or unit cost (needs a range); ``programme``: a term of the programme
 (budget cap, co-funding rate, years, partner list) cited from a seed document or statute; ``setting``:

@@ -36,6 +36,8 @@ from sim.levers._japan_common import (
     youth_retention,
 )
 from sim.levers.base import (
+    EAG_TERTIARY_USD_PPP,
+    EDUCATION_AT_A_GLANCE_2025,
     KRW_PER_USD_PPP,
     Lever,
     LeverParams,
@@ -45,9 +47,6 @@ from sim.levers.base import (
     register,
     split_by_weight,
 )
-
-EAG_TERTIARY_USD_PPP = 14_695
-"""Korea's spending per tertiary student in 2022, USD PPP (OECD Education at a Glance 2025)."""
 
 
 def university_research(model) -> np.ndarray:
@@ -125,8 +124,7 @@ class CoreUniversityParams(LeverParams):
         round(EAG_TERTIARY_USD_PPP * KRW_PER_USD_PPP, -5),
         "KRW per student-year of an added place: Korea's spending per tertiary student, 14,695 USD PPP in 2022, at "
         "purchasing-power parity (≈ 12.2 m KRW)", range=(1e7, 1.8e7), gt=0,
-        evidence="OECD Education at a Glance 2025, indicator C1 (2022 data, as reported by Korea's Ministry of Education, "
-        "9 Sep 2025): 14,695 USD PPP per tertiary student, 68 % of the OECD average (21,444); includes R&D spending",
+        evidence=f"{EDUCATION_AT_A_GLANCE_2025}: 14,695 USD PPP per tertiary student, 68 % of the OECD average (21,444); includes R&D spending",
     )
     krw_per_retained_youth: float = cost_per_retained_youth_field()
 

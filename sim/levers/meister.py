@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from sim.levers.base import (
+    EAG_SECONDARY_USD_PPP,
+    EDUCATION_AT_A_GLANCE_2025,
     KRW_PER_USD_PPP,
     Lever,
     LeverParams,
@@ -30,9 +32,6 @@ from sim.levers.base import (
 if TYPE_CHECKING:
     from sim.model import RegionalModel
 
-EAG_SECONDARY_USD_PPP = 25_267
-"""Korea's spending per secondary student in 2022, USD PPP (OECD Education at a Glance 2025)."""
-
 YOUTH_AGES = (15, 35)
 """Ages whose leaving probability ``youth_leave_multiplier`` scales (15-34)."""
 
@@ -42,8 +41,7 @@ class MeisterParams(LeverParams):
         round(EAG_SECONDARY_USD_PPP * KRW_PER_USD_PPP, -5),
         "KRW per student place and year (teaching, equipment, industry placements): Korea's spending per secondary "
         "student, 25,267 USD PPP in 2022, at purchasing-power parity (≈ 21 m KRW)", range=(1.5e7, 3e7), gt=0,
-        evidence="OECD Education at a Glance 2025, indicator C1 (2022 data, as reported by Korea's Ministry of Education, "
-        "9 Sep 2025): 25,267 USD PPP per secondary student; vocational places with equipment may cost more",
+        evidence=f"{EDUCATION_AT_A_GLANCE_2025}: 25,267 USD PPP per secondary student; vocational places with equipment may cost more",
     )
     programme_years: int = lever_field(3, "years of study", kind="programme", ge=1, evidence="Korean high schools run three years (Elementary and Secondary Education Act)")
     leave_reduction: float = lever_field(
