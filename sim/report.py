@@ -543,11 +543,11 @@ def _assumptions(report: Report) -> list[Table]:
         ["parameter", "default", "used", "unit", "note"], rows, anchor="model-assumptions",
     )]
     lever_rows = [
-        [lever.name, *row[:4]] for lever in report.levers for row in lever.parameters.rows if row[4] == "yes"
+        [lever.name, *row[:3], row[5], row[3]] for lever in report.levers for row in lever.parameters.rows if row[4] == "yes"
     ]
     if lever_rows:
-        tables.append(Table("Lever effect parameters that are assumptions (levers used)",
-                            ["lever", "parameter", "default", "used", "description"], lever_rows))
+        tables.append(Table("Lever parameters that are named assumptions (levers used)",
+                            ["lever", "parameter", "default", "used", "range", "description"], lever_rows))
     override_rows = []
     for key, values in overrides.items():
         section, _, name = key.partition(".")

@@ -172,3 +172,16 @@ def test_report_lists_range_and_evidence_of_each_lever_used():
     cofunding = rows["cofunding_rate"]
     assert (cofunding["used"], cofunding["range"], cofunding["assumption"]) == ("0.7", "0.6–0.8", "")
     assert "지원금 비중 80 %" in cofunding["evidence"]
+
+
+def test_report_assumption_table_carries_ranges():
+    from sim.report import Report, _assumptions, _levers_used
+
+    runs = [{"scenario": "plan", "hash": "h", "resolved": {"levers": [{"lever": "local_industries_decline_areas"}]}}]
+    report = Report(kind="batch", folder=None, title="", runs=runs)
+    report.levers = _levers_used(runs)
+    (table,) = [t for t in _assumptions(report) if t.title.startswith("Lever parameters that are named assumptions")]
+    rows = {row[1]: dict(zip(table.columns, row)) for row in table.rows}
+    low, high = rows["cost_per_job_krw"]["range"].split("–")
+    assert low.startswith("79,05") and high.startswith("316,20")  # 79–316 m KRW per additional job
+    assert "non_capital_only" not in rows  # a sourced setting, not an assumption
