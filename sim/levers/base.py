@@ -95,9 +95,6 @@ class LeverParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-KRW_PER_USD = 1300.0
-"""Market exchange rate, 2023 (Bank of Korea: 2023 average about 1,306 KRW per USD); converts USD budgets and prices."""
-
 KRW_PER_USD_PPP = 830.0
 """Assumption: KRW per USD at purchasing-power parity (GDP), 2022, of the order of the OECD/World Bank PPP
 (not verified here; the Bank of Korea reported 755 for 1999 and the OECD 778 for 2002; plausible 780-900).
