@@ -365,6 +365,8 @@ def _summary_years(result) -> list[int]:
 
 
 def _summary_table(result) -> Table:
+    from sim.metrics import EXTINCTION_RISK_THRESHOLD, HIGH_EXTINCTION_RISK_THRESHOLD
+
     national = result.national.set_index("year")
     years = _summary_years(result)
     table = Table(title=f"{result.metadata['scenario']} (seed {result.metadata['seed']}, 1:{result.metadata['scale']})")
@@ -374,8 +376,8 @@ def _summary_table(result) -> Table:
     rows = [
         ("population (persons)", "population", "{:,.0f}"),
         ("capital-region share", "capital_region_share", "{:.1%}"),
-        ("provinces with risk index < 0.5", "regions_at_extinction_risk", "{:d}"),
-        ("provinces with risk index < 0.2", "regions_at_high_extinction_risk", "{:d}"),
+        (f"provinces with risk index < {EXTINCTION_RISK_THRESHOLD}", "regions_at_extinction_risk", "{:d}"),
+        (f"provinces with risk index < {HIGH_EXTINCTION_RISK_THRESHOLD}", "regions_at_high_extinction_risk", "{:d}"),
         ("employed (persons)", "employed", "{:,.0f}"),
     ]
     for label, column, fmt in rows:

@@ -71,7 +71,7 @@ from sim.config_files import Bounds, named_scenario, validated_file
 from sim.errors import RegsimError, ScenarioError
 from sim.executors import check_executor
 from sim.experiment import Seeds, check_field_paths, default_bounds, new_results_folder, seed_list, set_path
-from sim.outcomes import Outcome, outcome_level
+from sim.outcomes import Outcome, RegionSets, outcome_level, region_sets
 
 MORRIS_LEVELS = 4
 """Grid levels of the Morris design (SALib's default)."""
@@ -145,6 +145,7 @@ class Design:
     keys: np.ndarray
     lever_free_keys: np.ndarray | None
     specs: list[RunSpec]
+    regions: RegionSets
 
 
 @dataclass
@@ -172,8 +173,9 @@ def load_design(path: str | Path) -> Design:
         raise SensitivityError(f"{path}: scenario: {exc}") from None
     base = scenario.model_dump()
     lever_free_base = scenario.without_levers().model_dump()
+    regions = region_sets(scenario)
     for name, outcome in spec.outcomes.items():
-        _check_outcome(path, name, outcome, scenario)
+        _check_outcome(path, name, outcome, scenario, regions)
     for field_path, bounds in spec.parameters.items():
         _check_parameter(path, field_path, bounds, base)
 
@@ -201,12 +203,15 @@ def load_design(path: str | Path) -> Design:
     return Design(
         spec=spec, path=path, content_hash=content_hash,
         scenario_name=scenario.name, scenario_hash=scenario.content_hash(), problem=problem, x=x, seeds=seeds,
-        keys=keys, lever_free_keys=lever_free, specs=specs,
+        keys=keys, lever_free_keys=lever_free, specs=specs, regions=regions,
     )
 
 
-def _check_outcome(path: Path, name: str, outcome: Outcome, scenario) -> None:
+def _check_outcome(path: Path, name: str, outcome: Outcome, scenario, regions: RegionSets) -> None:
     where = f"{path}: outcomes.{name}"
+    unknown = outcome.check_regions(regions)
+    if unknown:
+        raise SensitivityError(f"{where}.regions: {unknown}")
     first = outcome.first_year(scenario.start_year)
     if not first <= outcome.year <= scenario.end_year:
         raise SensitivityError(f"{where}.year: expected a year in {first}-{scenario.end_year} for {outcome.measure}, found {outcome.year}")
@@ -298,9 +303,9 @@ def outcome_runs(folder: Path, design: Design) -> dict[str, np.ndarray]:
     for name, outcome in design.spec.outcomes.items():
         per_run = np.empty(design.keys.shape)
         for index in np.ndindex(design.keys.shape):
-            level = outcome_level(regions(design.keys[index]), outcome)
+            level = outcome_level(regions(design.keys[index]), outcome, design.regions)
             if outcome.paired:
-                level -= outcome_level(regions(design.lever_free_keys[index]), outcome)
+                level -= outcome_level(regions(design.lever_free_keys[index]), outcome, design.regions)
             per_run[index] = level
         values[name] = per_run
     return values

@@ -58,7 +58,7 @@ from sim.config_files import named_scenario, validated_file
 from sim.errors import RegsimError, ScenarioError
 from sim.executors import check_executor, open_executor
 from sim.experiment import RESULTS_DIR, Seeds, get_path, parse_path, seed_list, set_path, t_interval
-from sim.outcomes import Outcome, outcome_level
+from sim.outcomes import Outcome, outcome_level, region_sets
 from sim.scenario import Scenario, load_scenario, scenario_from_dict
 
 FILES = store.FOLDERS["tuning"]
@@ -235,7 +235,11 @@ def _check_against_scenario(loaded: LoadedTuning) -> None:
             raise TuningError(str(exc)) from None
         except ValueError as exc:
             raise TuningError(f"{path}: variables.{name}: {exc}") from None
+    regions = region_sets(scenario)
     for i, objective in enumerate(spec.objectives):
+        unknown = objective.check_regions(regions)
+        if unknown:
+            raise TuningError(f"{path}: objectives[{i}].regions: {unknown}")
         first = objective.first_year(scenario.start_year)
         if not first <= objective.year <= scenario.end_year:
             raise TuningError(
@@ -338,6 +342,7 @@ class Scorer:
 
     def __init__(self, loaded: LoadedTuning) -> None:
         self.loaded = loaded
+        self.regions = region_sets(loaded.scenario)
         self._baselines: dict[int, pd.DataFrame] = {}
 
     def baseline(self, seed: int) -> pd.DataFrame:
@@ -357,7 +362,7 @@ class Scorer:
             regions = run(scenario, seed=seed, paired_baseline=False).regions
             baseline = self.baseline(seed)
             rows.append({"seed": seed} | {
-                objective.name: outcome_level(regions, objective) - outcome_level(baseline, objective)
+                objective.name: outcome_level(regions, objective, self.regions) - outcome_level(baseline, objective, self.regions)
                 for objective in self.loaded.spec.objectives
             })
         return pd.DataFrame(rows)

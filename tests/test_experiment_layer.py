@@ -228,3 +228,21 @@ def test_packaged_experiments_use_the_field_path_language():
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
         paths = [*(spec.get("parameters") or {}), *((spec.get("sweep") or {}).get("parameters") or {}), *(spec.get("variables") or {})]
         check_field_paths(dict.fromkeys(re.sub(r"\.[0-9+]+$", "", path) for path in paths))  # calibration: .<region codes>
+
+
+def test_outcome_regions_come_from_the_scenario_data_pack(tmp_path):
+    from sim.outcomes import Outcome, outcome_level, region_sets
+    from sim.scenario import scenario_from_dict
+
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    table = pd.read_csv(ROOT / "sim" / "data" / "korea" / "regions.csv", dtype={"region": str})
+    table.loc[table["region"] == "26", "capital_region"] = 1  # Busan counted with the capital region
+    table.to_csv(pack / "regions.csv", index=False)
+    packaged = region_sets(scenario_from_dict({"name": "packaged"}))
+    moved = region_sets(scenario_from_dict({"name": "moved", "data_pack": str(pack)}))
+    assert packaged["capital"] == {"11", "28", "41"} and moved["capital"] == {"11", "26", "28", "41"}
+    regions = pd.DataFrame({"year": 2030, "region": ["11", "26", "27"], "population": [10.0, 20.0, 40.0]})
+    capital = Outcome(measure="population", year=2030, regions="capital")
+    assert outcome_level(regions, capital, packaged) == 10.0 and outcome_level(regions, capital, moved) == 30.0
+    assert "unknown region code '99'" in Outcome(measure="population", year=2030, regions=["99"]).check_regions(packaged)
