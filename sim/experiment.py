@@ -20,14 +20,13 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
 from pydantic import AfterValidator
 from scipy import stats
 
-T = TypeVar("T")
 RESULTS_DIR = Path("results")
 """Where result folders go by default (relative to the working directory)."""
 
@@ -60,7 +59,7 @@ def parse_path(path: str) -> list[str | int]:
     return tokens
 
 
-def check_field_paths(paths: dict[str, T]) -> dict[str, T]:
+def check_field_paths[T](paths: dict[str, T]) -> dict[str, T]:
     """``paths`` unchanged if every key is a field path starting at a scenario field that may vary;
     ValueError naming the first that is not (for the experiment files' field validators)."""
     from sim.parameters import parameter_keys

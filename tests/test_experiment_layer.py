@@ -98,11 +98,14 @@ def test_documented_ranges_hold_their_values():
     assert default_bounds("levers[0].params.cofunding_rate") is None
 
 
-@pytest.mark.parametrize("bounds, fragment", [
-    ("[0.6, 0.5]", "low (0.6) must be below high (0.5)"),
-    ("[0.3, 0.5]", "value 0.25 is outside [0.3, 0.5]"),
-    ("[0.1]", "expected [low, high]"),
-])
+@pytest.mark.parametrize(
+    "bounds, fragment",
+    [
+        ("[0.6, 0.5]", "low (0.6) must be below high (0.5)"),
+        ("[0.3, 0.5]", "value 0.25 is outside [0.3, 0.5]"),
+        ("[0.1]", "expected [low, high]"),
+    ],
+)
 def test_a_broken_range_is_refused_when_the_file_is_read(tmp_path, monkeypatch, bounds, fragment):
     text = parameters.PARAMETER_FILE.read_text(encoding="utf-8").replace("    range: [0.1, 0.5]\n", f"    range: {bounds}\n", 1)
     broken = tmp_path / "parameters.yaml"
@@ -121,11 +124,24 @@ def test_sensitivity_bounds_default_to_the_documented_range(tmp_path):
     from sim.sensitivity import load_design
 
     path = tmp_path / "sensitivity.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "ranges", "scenario": str(BASELINE), "samples": 2, "until": UNTIL, "scale": SCALE,
-        "parameters": {"parameters.migration.wage_weight": None, "parameters.innovation.rnd_elasticity": {"low": 0.65, "high": 0.7}},
-        "outcomes": {"population": {"measure": "population", "year": UNTIL}},
-    }, sort_keys=False), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "ranges",
+                "scenario": str(BASELINE),
+                "samples": 2,
+                "until": UNTIL,
+                "scale": SCALE,
+                "parameters": {
+                    "parameters.migration.wage_weight": None,
+                    "parameters.innovation.rnd_elasticity": {"low": 0.65, "high": 0.7},
+                },
+                "outcomes": {"population": {"measure": "population", "year": UNTIL}},
+            },
+            sort_keys=False,
+        ),
+        encoding="utf-8",
+    )
     assert load_design(path).problem["bounds"] == [[0.0, 2.0], [0.65, 0.7]]
 
 
@@ -172,17 +188,54 @@ def _experiments(folder: Path) -> dict[str, tuple[str, dict]]:
     """command -> (experiment file name, fields): the smallest honest experiment of each kind."""
     scenario = str(_scenario(folder))
     return {
-        "batch": ("batch.yaml", {"name": "b", "scenarios": [str(BASELINE), scenario], "seeds": 1, "until": UNTIL, "scale": SCALE,
-                                 "sweep": {"parameters": {"levers[0].budget_krw_per_year": {"values": [1.0e10, 5.0e10]}}}}),
-        "sensitivity": ("sensitivity.yaml", {"name": "s", "scenario": scenario, "samples": 2, "until": UNTIL,
-                                             "parameters": {"parameters.migration.wage_weight": None},
-                                             "outcomes": {"employed": {"measure": "employed", "year": UNTIL}}}),
-        "tune": ("tune.yaml", {"name": "t", "scenario": scenario, "seeds": 1, "trials": 2,
-                               "budget": {"total_krw_per_year": 1.0e11, "shares": {"levers[0]": {}, "levers[1]": {}}},
-                               "objectives": [{"name": "spending", "measure": "lever_spending_krw", "year": UNTIL, "regions": "non_capital"}]}),
-        "calibrate": ("calibrate.yaml", {"name": "c", "scenario": str(BASELINE), "start_year": 2015, "fit_years": [2016, 2017],
-                                         "holdout_years": [2018, 2018], "scale": SCALE, "seeds": [0], "evaluation_seeds": [1], "trials": 2,
-                                         "parameters": {"parameters.migration.housing_cost_weight": None}}),
+        "batch": (
+            "batch.yaml",
+            {
+                "name": "b",
+                "scenarios": [str(BASELINE), scenario],
+                "seeds": 1,
+                "until": UNTIL,
+                "scale": SCALE,
+                "sweep": {"parameters": {"levers[0].budget_krw_per_year": {"values": [1.0e10, 5.0e10]}}},
+            },
+        ),
+        "sensitivity": (
+            "sensitivity.yaml",
+            {
+                "name": "s",
+                "scenario": scenario,
+                "samples": 2,
+                "until": UNTIL,
+                "parameters": {"parameters.migration.wage_weight": None},
+                "outcomes": {"employed": {"measure": "employed", "year": UNTIL}},
+            },
+        ),
+        "tune": (
+            "tune.yaml",
+            {
+                "name": "t",
+                "scenario": scenario,
+                "seeds": 1,
+                "trials": 2,
+                "budget": {"total_krw_per_year": 1.0e11, "shares": {"levers[0]": {}, "levers[1]": {}}},
+                "objectives": [{"name": "spending", "measure": "lever_spending_krw", "year": UNTIL, "regions": "non_capital"}],
+            },
+        ),
+        "calibrate": (
+            "calibrate.yaml",
+            {
+                "name": "c",
+                "scenario": str(BASELINE),
+                "start_year": 2015,
+                "fit_years": [2016, 2017],
+                "holdout_years": [2018, 2018],
+                "scale": SCALE,
+                "seeds": [0],
+                "evaluation_seeds": [1],
+                "trials": 2,
+                "parameters": {"parameters.migration.housing_cost_weight": None},
+            },
+        ),
     }
 
 
