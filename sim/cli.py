@@ -446,7 +446,7 @@ def batch(
         if len(summary.failures) > 50:
             failures.add_row("…", f"{len(summary.failures) - 50} more in manifest.json", "", "")
         console.print(failures)
-    console.print(f"wrote {summary.out}/ (manifest.json, runs/<key>/*.parquet)", markup=False, highlight=False)
+    console.print(f"wrote {summary.out}/ ({_listing(summary.out)})", markup=False, highlight=False)
     if summary.failed:
         raise typer.Exit(1)
 
@@ -544,6 +544,11 @@ def report(
     console.print(str(build_report(folder, out)), markup=False, highlight=False, soft_wrap=True)
 
 
+def _listing(folder: Path) -> str:
+    """What a command wrote: the files and folders in ``folder`` (``sim.store.FOLDERS`` names them)."""
+    return ", ".join(sorted(path.name + ("/" if path.is_dir() else "") for path in Path(folder).iterdir() if not path.name.startswith(".")))
+
+
 def _text_table(title: str, frame) -> Table:
     table = Table(title=title)
     for column in frame.columns:
@@ -575,9 +580,7 @@ def tune(
     console.print(_frame_table(title, summary.top, digits=1))
     if summary.check is not None:
         console.print(_frame_table("Tuned minus the scenario as written, on fresh seeds (mean and 95 % interval)", summary.check, digits=1))
-    best = "best_scenario.yaml" if len(summary.best) == 1 else "pareto_scenarios/, pareto.png"
-    files = f"study.db, tune.json, trials.csv, top_trials.csv, history.png, {best}"
-    console.print(f"wrote {summary.out}/ ({files}) in {summary.wall_time_s:.1f} s", markup=False, highlight=False)
+    console.print(f"wrote {summary.out}/ ({_listing(summary.out)}) in {summary.wall_time_s:.1f} s", markup=False, highlight=False)
 
 
 @app.command()
@@ -629,8 +632,7 @@ def calibrate(
         parameters.add_row(parameter.label, f"{parameter.low:.4g}", f"{parameter.high:.4g}", f"{parameter.default:.4g}",
                            f"{result.best[parameter.label]:.4g}")
     console.print(parameters)
-    files = "calibrated.yaml, calibration.json, fit.csv, trials.csv, calibration.png, study.db"
-    console.print(f"wrote {result.out}/ ({files}) in {result.wall_time_s:.1f} s", markup=False, highlight=False)
+    console.print(f"wrote {result.out}/ ({_listing(result.out)}) in {result.wall_time_s:.1f} s", markup=False, highlight=False)
 
 
 @app.command()
@@ -648,7 +650,7 @@ def sensitivity(
     import math
 
     from sim import store
-    from sim.sensitivity import FILES, run_sensitivity
+    from sim.sensitivity import run_sensitivity
 
     _executor_options(executor, scheduler)
     _resume_options(resume, out, "batch", store.MANIFEST)
@@ -677,7 +679,7 @@ def sensitivity(
             table.add_row(str(row.rank), row.parameter, f"{row.low:.4g}", f"{row.high:.4g}",
                           *(f"{getattr(row, column):,.4g}" for column in columns))
         console.print(table)
-    console.print(f"wrote {summary.out}/ ({', '.join(FILES)}, manifest.json, runs/)", markup=False, highlight=False)
+    console.print(f"wrote {summary.out}/ ({_listing(summary.out)})", markup=False, highlight=False)
 
 
 @app.command()

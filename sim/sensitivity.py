@@ -80,8 +80,6 @@ RESAMPLES = 1000
 """Bootstrap resamples of the confidence intervals."""
 
 FIGURE = "sensitivity.png"
-FILES = (store.FOLDERS["sensitivity"].marker, *store.FOLDERS["sensitivity"].files.values(), FIGURE)
-"""What a sensitivity folder holds (``sim.store.FOLDERS``) and its figure."""
 
 
 class SensitivityError(RegsimError):
