@@ -12,7 +12,7 @@ from sim.errors import RegsimError
 def benchmark_baseline(scale: int, until: int = 2052, seed: int = 0) -> dict:
     """Run the Korea baseline at 1:``scale`` in a fresh process; wall time, throughput, peak memory."""
     if scale < 1:
-        raise RegsimError(f"--scales: persons per agent must be at least 1, found {scale}")
+        raise RegsimError(f"persons per agent must be at least 1, found {scale}")
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
         return pool.apply(_measure, (scale, until, seed))

@@ -8,6 +8,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+SUMMARY_FIGURE = "summary.png"
+"""The figure ``regsim run`` draws beside a run's tables (``run_summary_figure``)."""
+
 
 def run_summary_figure(result) -> Figure:
     """Four panels of one run: population, capital-region share, provinces at extinction risk, employment."""

@@ -131,6 +131,11 @@ class Scenario(BaseModel):
         """Documented defaults with this scenario's overrides applied."""
         return with_overrides(self.parameters)
 
+    def without_levers(self) -> Scenario:
+        """The same scenario with no lever switched on: the paired baseline of a policy run (run with
+        the same seed, common random numbers), and the reference of tuning and of the page."""
+        return self.model_copy(update={"levers": []})
+
     def content_hash(self) -> str:
         """SHA-256 of the resolved scenario (after inheritance), independent of file layout."""
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)

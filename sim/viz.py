@@ -105,11 +105,6 @@ def variant_scenario(scenario: Scenario, settings: Sequence[LeverSetting]) -> Sc
     return scenario_from_dict({**scenario.model_dump(), "levers": levers}, source=f"controls of {scenario.name!r}")
 
 
-def baseline_scenario(scenario: Scenario) -> Scenario:
-    """The same scenario without levers: the side-by-side reference (run with the same seed)."""
-    return scenario.model_copy(update={"levers": []})
-
-
 def lever_title(spec: LeverSpec) -> str:
     """A lever's name on the page (its label, else its registry name)."""
     return spec.label or spec.lever
@@ -200,7 +195,7 @@ def simulate_pair(scenario: Scenario, settings: Sequence[LeverSetting], seed: in
     """Run baseline and variant (the controls' levers) with ``seed``: (baseline, variant); the
     variant carries its additionality ledger against the baseline (``variant.ledger``)."""
     variant = variant_scenario(scenario, settings)
-    baseline = _baseline_run(baseline_scenario(scenario).model_dump_json(), seed)
+    baseline = _baseline_run(scenario.without_levers().model_dump_json(), seed)
     result = run(variant, seed=seed, paired_baseline=False, keep_firm_jobs=True)
     result.ledger = paired_ledger(result, baseline)
     result.firm_jobs = None  # the variant's firm table is not needed any more

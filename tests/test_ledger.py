@@ -251,13 +251,13 @@ def test_ledger_agrees_with_the_run_tables(paired):
 def test_unpaired_run_has_an_empty_ledger_and_writes_it(tmp_path):
     result = run(MSS, seed=2, scale=SCALE, until=2024, paired_baseline=False)
     assert result.ledger.empty and list(result.ledger.columns) == list(LEDGER_COLUMNS)
-    result.write(tmp_path / "run", figure=False)
+    result.write(tmp_path / "run")
     written = pd.read_parquet(tmp_path / "run" / "ledger.parquet")
     assert written.empty and list(written.columns) == list(LEDGER_COLUMNS)
 
 
 def test_ledger_parquet_round_trip(paired, tmp_path):
-    paired.write(tmp_path / "run", figure=False)
+    paired.write(tmp_path / "run")
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "run" / "ledger.parquet"), paired.ledger)
 
 

@@ -498,5 +498,9 @@ def test_rebuild_reproduces_packaged_size_fit(shared, tmp_path):
     shutil.copy(PACK / "regions.csv", tmp_path / "regions.csv")
     migration_size.build(shared, tmp_path)
     migration_size.build(shared, tmp_path)
-    assert json.loads((tmp_path / "migration_size_fit.json").read_text()) == json.loads((PACK / "migration_size_fit.json").read_text())
+    rebuilt = json.loads((tmp_path / "migration_size_fit.json").read_text())
+    packaged = json.loads((PACK / "migration_size_fit.json").read_text())
+    assert rebuilt.keys() == packaged.keys()
+    for key, value in packaged.items():  # an OLS refit differs in the last digits on another machine (1e-15)
+        assert rebuilt[key] == (pytest.approx(value, rel=1e-9) if isinstance(value, dict) else value), key
     assert (tmp_path / "PROVENANCE.md").read_text().count(migration_size.SECTION) == 1

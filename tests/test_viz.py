@@ -16,7 +16,6 @@ from sim.plots import TILE_GRID
 from sim.scenario import load_scenario, scenario_from_dict
 from sim.viz import (
     LeverSetting,
-    baseline_scenario,
     ledger_text,
     lever_settings,
     national_summary,
@@ -78,7 +77,7 @@ def test_invalid_control_values_name_lever_and_field(mss, setting, fragment):
 
 
 def test_baseline_is_the_scenario_without_levers(mss):
-    baseline = baseline_scenario(mss)
+    baseline = mss.without_levers()
     assert baseline.levers == [] and mss.levers
     assert baseline.model_dump(exclude={"levers"}) == mss.model_dump(exclude={"levers"})
 

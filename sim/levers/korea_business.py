@@ -36,6 +36,7 @@ from sim.levers.base import (
     split_by_weight,
 )
 from sim.levers.rd_grants import RD_INDUSTRIES, SME_MAX_WORKERS
+from sim.metrics import WORKING_AGES
 
 if TYPE_CHECKING:
     from sim.model import RegionalModel
@@ -332,7 +333,7 @@ def employment_rate(model: RegionalModel) -> tuple[np.ndarray, float]:
     """Employed persons over persons aged 15-64, by region and nationally."""
     t = model.talent
     employed = t.count_by_region(model.n_regions, t.employed).astype(float)
-    working_age = t.count_by_region(model.n_regions, (t.age >= 15) & (t.age < 65)).astype(float)
+    working_age = t.count_by_region(model.n_regions, (t.age >= WORKING_AGES.start) & (t.age < WORKING_AGES.stop)).astype(float)
     rate = np.divide(employed, working_age, out=np.zeros(model.n_regions), where=working_age > 0)
     return rate, employed.sum() / max(working_age.sum(), 1.0)
 
