@@ -10,7 +10,13 @@ import pytest
 
 from sim.data import DATA_DIR
 from sim.errors import RegsimError
-from sim.maps import keyed_values, municipal_figures, municipal_geometry, municipal_map_figure, province_geometry
+from sim.maps import (
+    keyed_values,
+    municipal_figures,
+    municipal_geometry,
+    municipal_map_figure,
+    province_geometry,
+)
 
 PACK = DATA_DIR / "korea"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

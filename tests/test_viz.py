@@ -109,21 +109,13 @@ def test_tile_map_data(baseline_run):
     empty = tile_map_data(regions.iloc[0:0], year)
     assert all(math.isnan(value) for value in empty["value"]) and set(empty["label"]) == {"–"}
 
-
-def test_province_map_data(baseline_run):
-    regions = baseline_run.regions
-    year = int(regions["year"].max())
-    shapes = province_map_data(regions, year)
-    assert sorted(shapes["region"]) == sorted(REGION_CODES)
-    seoul = shapes["region"].index("11")
-    expected = float(regions[(regions["year"] == year) & (regions["region"] == "11")]["extinction_risk_index"].iloc[0])
-    assert shapes["value"][seoul] == pytest.approx(expected) and shapes["label"][seoul] == f"{expected:.2f}"
-    lon, lat = shapes["xs"][seoul][0][0], shapes["ys"][seoul][0][0]  # first polygon's exterior ring
-    assert 126.7 < min(lon) < max(lon) < 127.3 and 37.4 < min(lat) < max(lat) < 37.8  # Seoul's extent (degrees)
-    jeju = shapes["region"].index("50")
-    assert max(max(ring) for polygon in shapes["ys"][jeju] for ring in polygon) < 34.1  # Jeju (with the Chuja islands) lies south of 34.1° N
-    empty = province_map_data(regions.iloc[0:0], year)
-    assert all(math.isnan(value) for value in empty["value"])
+    shapes = province_map_data(regions, year)  # the geographic map shows the tiles' values
+    assert dict(zip(shapes["region"], shapes["label"])) == dict(zip(tiles["region"], tiles["label"]))
+    lon, lat = shapes["xs"][shapes["region"].index("11")][0][0], shapes["ys"][shapes["region"].index("11")][0][0]
+    assert 126.7 < min(lon) < max(lon) < 127.3 and 37.4 < min(lat) < max(lat) < 37.8  # Seoul's exterior ring (degrees)
+    jeju = [lat for polygon in shapes["ys"][shapes["region"].index("50")] for ring in polygon for lat in ring]
+    assert max(jeju) < 34.1  # Jeju, with the Chuja islands, south of 34.1° N
+    assert all(math.isnan(value) for value in province_map_data(regions.iloc[0:0], year)["value"])
 
 
 def test_national_summary_is_variant_minus_baseline(baseline_run):
