@@ -82,20 +82,20 @@ def _read_geometry(country: str, name: str, key: str) -> gpd.GeoDataFrame:
     return frame.assign(**{key: frame[key].astype(str)})
 
 
-def keyed_values(table: pd.DataFrame, value: str, key: str = "municipality", country: str = "korea") -> pd.Series:
-    """``table[value]`` indexed by ``key`` (codes as strings); an unknown code or a duplicate is a RegsimError."""
-    for column in (key, value):
+def keyed_values(table: pd.DataFrame, value: str, country: str = "korea") -> pd.Series:
+    """``table[value]`` indexed by the ``municipality`` codes (strings); an unknown code or a duplicate is a
+    RegsimError."""
+    for column in ("municipality", value):
         if column not in table.columns:
             raise RegsimError(f"map table: expected a column {column!r}, found {', '.join(map(str, table.columns))}")
-    codes = table[key].astype(str)
-    geometry = municipal_geometry(country) if key == "municipality" else province_geometry(country)
-    unknown = sorted(set(codes) - set(geometry[key]))
+    codes = table["municipality"].astype(str)
+    unknown = sorted(set(codes) - set(municipal_geometry(country)["municipality"]))
     if unknown:
-        raise RegsimError(f"map table: {key} codes without a boundary: {', '.join(unknown[:5])}"
+        raise RegsimError(f"map table: municipality codes without a boundary: {', '.join(unknown[:5])}"
                           + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""))
     duplicated = codes[codes.duplicated()].unique()
     if len(duplicated):
-        raise RegsimError(f"map table: {key} {duplicated[0]} has more than one row")
+        raise RegsimError(f"map table: municipality {duplicated[0]} has more than one row")
     return pd.Series(table[value].to_numpy(float), index=codes.to_numpy())
 
 
