@@ -209,7 +209,8 @@ def check(
     scale: Annotated[int | None, typer.Option(help="persons per agent (default: the scenario's)", callback=_count)] = None,
     out: Annotated[Path | None, typer.Option(help="write the tables as CSV to this folder")] = None,
 ) -> None:
-    """Validity: a baseline 2023→2052 against KOSTAT's 2022-based projection, and its 2015→2023 back-cast.
+    """Validity: a baseline 2023→2052 against KOSTAT's 2022-based projection, its 2015→2023 back-cast, and a
+    rolling-origin back-test of migration (Dec 2020 and Dec 2021 → Dec 2023) against naive forecasts.
 
     Exits with status 1 if a criterion is outside its tolerance.
     """
@@ -220,6 +221,7 @@ def check(
     console.print(_frame_table("Baseline 2023→2052 vs official projection (mean over seeds)", report.criteria))
     console.print(_frame_table("Provinces", report.provinces, digits=3))
     console.print(_frame_table("Back-cast 2015→2023 vs observed 2023", report.backcast))
+    console.print(_frame_table("Migration back-test: origins Dec 2020 and Dec 2021 → Dec 2023", report.migration_backtest))
     if out:
         report.write(out)
         console.print(f"wrote {out}/")

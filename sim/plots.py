@@ -552,7 +552,7 @@ def batch_figures(batch, lang: str = "en") -> Iterator[tuple[str, Figure]]:
     ``differences`` (policies only), ``ledger`` (each policy's ledger, targeted regions and the
     rest); then ``assumptions`` (assumption variants only, when there are any), the time series and
     provinces, the tile map (with both kinds: ``tile_map_extinction_risk`` of the policies and
-    ``tile_map_extinction_risk_assumptions``) and the sweep."""
+    ``tile_map_extinction_risk_assumptions``), the sweep, and the province maps (``sim.maps.province_map_figures``)."""
     from sim.compare import ASSUMPTION, POLICY
 
     kinds = set(batch.kinds.values())
@@ -575,6 +575,9 @@ def batch_figures(batch, lang: str = "en") -> Iterator[tuple[str, Figure]]:
             figure = make()
             if figure is not None:
                 yield name, figure
+    from sim.maps import province_map_figures
+
+    yield from province_map_figures(batch, lang)
 
 
 # --- tuning figures --------------------------------------------------------------------------------

@@ -144,6 +144,9 @@ FIGURE_CAPTIONS = {
     "provinces_population": "Population by province (assumption variants dashed)",
     "provinces_extinction_risk": "Extinction risk index by province (assumption variants dashed)",
     "sweep": "Response to the swept parameters",
+    "map_extinction_risk": "Map: the reference's extinction risk index by province in the last year (below 0.5: at risk)",
+    "map_extinction_risk_change": "Map: change in the extinction risk index against the reference by province in the last year",
+    "map_population_change": "Map: population change by province over the run, per scenario",
 }
 """Captions of the batch figures (``sim.plots.batch_figures``), by name."""
 POLICY_FIGURES = ("differences", "ledger", "tile_map_extinction_risk")

@@ -19,7 +19,7 @@ from sim.config_files import describe, read_mapping
 from sim.errors import DataError, ScenarioError
 from sim.parameters import with_overrides
 
-START_YEARS = (2015, 2020, 2023)
+START_YEARS = (2015, 2020, 2021, 2023)
 """Start years with a packaged population by single year of age (31 December)."""
 
 LAST_YEAR = 2072
