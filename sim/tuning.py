@@ -34,7 +34,6 @@ several processes (``--workers``, or ``regsim tune`` started elsewhere on the sa
 from __future__ import annotations
 
 import copy
-import os
 import time
 import warnings
 from collections.abc import Callable
