@@ -9,8 +9,8 @@ The paired change in the shocked province's jobs (by workplace, J) splits exactl
           + Δln P          residents aged 15+ (migration; births and deaths are the same in both runs)
 
 with E employed residents, L = E + unemployed, P residents aged 15+. Each term's share is its mean over
-seeds divided by the mean of Δln J (Blanchard & Katz 1992 report the same three shares for US states,
-without commuting). The anchors are the published shares the model is compared with.
+seeds divided by the mean of Δln J (Blanchard & Katz 1992 decompose US states' employment the same
+way, without commuting); the README sets them beside the published decompositions.
 """
 
 from __future__ import annotations
@@ -59,6 +59,8 @@ def shares(components: pd.DataFrame, draws: int = 2000, seed: int = 0) -> pd.Dat
     rng = np.random.default_rng(seed)
     rows = []
     for (scenario, year), group in components.groupby(["scenario", "year"], sort=True):
+        if not group["jobs"].any():  # the start year, before the shock
+            continue
         n = len(group)
         pick = rng.integers(0, n, size=(draws, n))
         jobs = group["jobs"].to_numpy()
@@ -81,45 +83,32 @@ def absorption(folder: str | Path, region: str) -> pd.DataFrame:
     return shares(paired_components(regions))
 
 
-ANCHORS = pd.DataFrame(
-    [
-        ("Blanchard & Katz (1992), US states", 1, np.nan, np.nan, np.nan),
-        ("Blanchard & Katz (1992), US states", 7, np.nan, np.nan, np.nan),
-    ],
-    columns=["study", "year", "unemployment", "participation", "migration"],
-)
-"""Published shares of a regional employment shock absorbed by each margin (see the README)."""
-
-
 def shock_figure(table: pd.DataFrame, region_name: str = ""):
-    """Stacked shares of the jobs change by year, one panel per shock scenario, with the jobs change (%)."""
+    """Each margin's part of the change in jobs (% against the baseline, stacked: share × Δln J) by year,
+    one panel per shock scenario, with the change in jobs as a line. Parts rather than shares, so that a
+    shock that has ended (jobs back near the baseline) shows small bars, not ratios of small numbers."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     scenarios = list(dict.fromkeys(table["scenario"]))
-    fig, axes = plt.subplots(1, len(scenarios), figsize=(5.5 * len(scenarios), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(5.5 * len(scenarios), 4.2), squeeze=False, sharey=True)
     colours = {"unemployment": "#d95f02", "participation": "#7570b3", "migration": "#1b9e77", "commuting": "#66a61e"}
     for ax, scenario in zip(axes[0], scenarios):
         rows = table[table["scenario"] == scenario].sort_values("year")
         years = rows["year"].to_numpy()
         bottom_pos, bottom_neg = np.zeros(len(rows)), np.zeros(len(rows))
         for name, colour in colours.items():
-            values = rows[name].to_numpy()
-            base = np.where(values >= 0, bottom_pos, bottom_neg)
-            ax.bar(years, values, bottom=base, color=colour, label=name)
+            values = (rows[name] * rows["jobs_change_pct"]).to_numpy()
+            ax.bar(years, values, bottom=np.where(values >= 0, bottom_pos, bottom_neg), color=colour, label=COMPONENTS[name])
             bottom_pos += np.maximum(values, 0)
             bottom_neg += np.minimum(values, 0)
+        ax.plot(years, rows["jobs_change_pct"], color="black", marker="o", ms=3, label="jobs (by workplace)")
         ax.axhline(0, color="black", lw=0.6)
-        ax.set_ylim(-0.5, 1.5)
         ax.set_title(f"{scenario}{' — ' + region_name if region_name else ''}", fontsize=10)
         ax.set_xlabel("year")
-        ax.set_ylabel("share of the change in jobs")
-        twin = ax.twinx()
-        twin.plot(years, rows["jobs_change_pct"], color="black", marker="o", ms=3, label="jobs change (%)")
-        twin.set_ylabel("jobs change against the baseline (%)")
-        twin.set_ylim(bottom=min(0.0, rows["jobs_change_pct"].min() * 1.2))
-    axes[0][0].legend(loc="upper left", fontsize=8)
+    axes[0][0].set_ylabel("change against the baseline (%, log points × 100)")
+    axes[0][0].legend(loc="upper right", fontsize=7)
     fig.tight_layout()
     return fig

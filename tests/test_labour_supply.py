@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim.agents.firm import FirmPopulation
@@ -137,3 +138,19 @@ def test_bad_shocks_are_one_line_errors(shock, message):
     with pytest.raises(ScenarioError) as error:
         scenario_from_dict({"name": "bad", "shocks": [shock]}, source="bad.yaml")
     assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_shock_decomposition_adds_up_and_reads_each_margin():
+    """Jobs +2 %: employed residents +1 % (commuting the other ~1 %), of which the labour force
+    +0.5 %, with residents aged 15+ unchanged: unemployment and participation take ~0.25 each."""
+    from sim.absorption import COMPONENTS, paired_components, shares
+
+    ref = {"jobs": 1000.0, "employed": 900.0, "unemployed": 100.0, "persons_15_plus": 2000.0}
+    mine = {"jobs": 1020.0, "employed": 909.0, "unemployed": 96.0, "persons_15_plus": 2000.0}
+    row = {"scenario": "shock", "seed": 0, "year": 2024, **mine, **{f"{k}_ref": v for k, v in ref.items()}}
+    parts = paired_components(pd.DataFrame([row, row | {"seed": 1}]))
+    assert parts[list(COMPONENTS)].sum(axis=1).to_numpy() == pytest.approx(parts["jobs"].to_numpy(), rel=1e-12)
+    assert parts["migration"].iloc[0] == pytest.approx(0.0)
+    assert parts["participation"].iloc[0] == pytest.approx(math.log(1005 / 1000))
+    table = shares(parts, draws=10)
+    assert table.loc[0, "commuting"] == pytest.approx(math.log(1020 / 909 * 0.9) / math.log(1.02))
