@@ -154,3 +154,9 @@ def test_shock_decomposition_adds_up_and_reads_each_margin():
     assert parts["participation"].iloc[0] == pytest.approx(math.log(1005 / 1000))
     table = shares(parts, draws=10)
     assert table.loc[0, "commuting"] == pytest.approx(math.log(1020 / 909 * 0.9) / math.log(1.02))
+
+
+def test_shock_command_on_a_folder_without_a_batch_is_a_one_line_error(tmp_path):
+    from conftest import assert_one_line_error, regsim
+
+    assert_one_line_error(regsim("shock", tmp_path), "not a batch folder")
