@@ -531,6 +531,34 @@ def compare(
 
 
 @app.command()
+def shock(
+    folder: Annotated[Path, typer.Argument(help="batch folder of a labour-demand shock experiment")],
+    region: Annotated[str, typer.Option(help="KOSIS code of the shocked province")] = "48",
+    years: Annotated[str, typer.Option(help="comma-separated years to print")] = "2024,2030",
+    figure: Annotated[Path | None, typer.Option(help="write the decomposition figure (PNG or SVG) here")] = None,
+) -> None:
+    """How a regional labour-demand shock is absorbed: the paired change in the province's jobs split
+    into unemployment, participation, migration and commuting (shares, 95 % intervals over seeds)."""
+    from sim.absorption import COMPONENTS, absorption, shock_figure
+
+    table = absorption(folder, region)
+    if table.empty:
+        raise RegsimError(f"{folder}: no shock scenario runs with region {region!r}")
+    try:
+        wanted = [int(year) for year in years.split(",")]
+    except ValueError:
+        raise RegsimError(f"--years: expected comma-separated years, found {years!r}") from None
+    rows = table[table["year"].isin(wanted)]
+    shown = rows[["scenario", "year", "seeds", "jobs_change_pct"]].copy()
+    for name in COMPONENTS:
+        shown[name] = [f"{m:+.2f} [{lo:+.2f}, {hi:+.2f}]" for m, lo, hi in rows[[name, f"{name}_low", f"{name}_high"]].to_numpy()]
+    console.print(_text_table(f"Absorption of the shock in region {region} (share of the change in jobs)", shown))
+    if figure is not None:
+        shock_figure(table).savefig(figure, dpi=120)
+        console.print(f"wrote {figure}")
+
+
+@app.command()
 def plot(
     folder: Annotated[Path, typer.Argument(help="batch folder (manifest.json and runs/*/)")],
     out: Annotated[Path | None, typer.Option(help="output folder (default: FOLDER/figures)")] = None,

@@ -44,6 +44,8 @@ REGION_MEASURES: dict[str, str] = {
     "graduates": "residents completing a college or university programme during the year (persons)",
     "employed": "employed residents at 31 December (persons)",
     "unemployed": "residents in the labour force without a job at 31 December (persons)",
+    "jobs": "filled jobs at the region's establishments at 31 December (persons, by workplace: employed residents plus in-commuters minus out-commuters)",
+    "persons_15_plus": "residents aged 15 and over at 31 December (persons; the population of working age in the labour-force survey)",
     "firms": "establishments at 31 December",
     "startups": "new establishments during the year (startups and university spin-offs)",
     "firm_exits": "establishments closed during the year",
@@ -113,6 +115,8 @@ def region_measures(model: RegionalModel, initial: bool) -> dict[str, np.ndarray
         "youth_share": _ratio(persons_20_39, population),
         "employed": by_status[:, 1] + by_status[:, 3],
         "unemployed": by_status[:, 2],
+        "jobs": np.bincount(f.region, weights=employees, minlength=n).astype(float) * scale,
+        "persons_15_plus": pyramid[:, :, 15:].sum(axis=(1, 2)),
         "firms": f.count_by_region(n).astype(float),
         "grdp_krw": np.bincount(f.region, weights=f.productivity * employees, minlength=n) * scale,
     }

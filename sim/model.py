@@ -7,7 +7,10 @@ The model owns the schedule. Each year, in order:
 3. education — universities admit the entry cohort and graduate students;
 4. firms — innovation, growth, closures and entry (``mechanisms.firms``);
 5. labour market — separations, layoffs, matching within regions and to adjacent regions
-   (``mechanisms.labour.LabourMarket``);
+   (``mechanisms.labour.LabourMarket``); wages respond to the year's unemployment (wage curve) and
+   labour demand to wages. Before it, at the end of the firms' step, local (non-tradable) demand follows
+   the residents and the local multiplier of every change in tradable jobs, and participation responds
+   to the year's job openings; migrants weigh new openings, wages and the chance of a job;
 6. regions update their place attributes and record the year's measures (DataCollector).
 
 Persons and firms are arrays (``TalentPool``, ``FirmPopulation``): a person agent stands for
@@ -241,6 +244,7 @@ class RegionalModel(mesa.Model):
         alpha = lp["matching_elasticity_unemployment"]
         self.labour.matching_efficiency = lp["matching_efficiency"] * labour.matching_efficiency_for(finding, seekers, vacancies, alpha)
         self.unemployment_rate = labour.unemployment_rate(t, active, self.n_regions)
+        self.base_openings = self.openings_last = self._openings()
 
     def _job_loss_rate_from_exits_and_moves(self) -> np.ndarray:
         """Share of each region's jobs lost in a year through firm closures and workers' moves."""
@@ -272,6 +276,7 @@ class RegionalModel(mesa.Model):
         self.year = self.spec.start_year + int(self.time)
         self.flows = _empty_flows(self.n_regions)
         self.apply_levers()
+        self.apply_shocks()
         self.demography()
         self.internal_migration()
         self.education()
@@ -306,6 +311,13 @@ class RegionalModel(mesa.Model):
         f = self.firms
         f.size = f.size + np.divide(self.effects.extra_jobs, f.establishments, out=np.zeros(len(f)), where=f.establishments > 0)
         f.productivity = f.productivity * (1.0 + self.effects.productivity_gain)
+
+    def apply_shocks(self) -> None:
+        """Labour-demand shocks of the scenario shift the desired employment of a province's tradable firms."""
+        f = self.firms
+        for shock in self.spec.shocks:
+            factor = np.where(np.asarray(self.pack.codes) == shock.region, shock.factor(self.year), 1.0)
+            f.scale_sizes(self.tradable[f.industry], factor)
 
     def support_table(self) -> pd.DataFrame:
         """The firms levers supported directly: year, lever, firm (uid), region (code), establishments."""
@@ -420,7 +432,11 @@ class RegionalModel(mesa.Model):
     def internal_migration(self) -> None:
         """Movers leave their jobs and choose a destination by the place-attribute logit of their age group."""
         t, mp, e = self.talent, self.params["migration"], self.effects
-        leave = self.move_probability.copy()
+        wage = np.array([r.log_wage_change for r in self.regions])
+        employment = np.array([r.log_employment_change for r in self.regions])
+        openings_now = self._openings()
+        openings, self.openings_last = openings_now - self.openings_last, openings_now  # this year's new openings
+        leave = np.minimum(self.move_probability * migration.leave_factor(wage, employment, openings, mp)[:, None], 1.0)
         leave[:, 15:35] = np.minimum(leave[:, 15:35] * e.youth_leave_multiplier[:, None], 1.0)
         movers = np.flatnonzero(migration.draw_movers(t.region, t.age, leave, self.crn.stream(t.uid, self.year, Purpose.LEAVE)))
         relationship = mp["ties_elasticity"] * np.log1p(e.relationship_persons / self.mean_ties_into)
@@ -429,11 +445,12 @@ class RegionalModel(mesa.Model):
             self.log_distance,
             self.log_ties,
             mp,
-            np.array([r.log_wage_change for r in self.regions]),
-            np.array([r.log_employment_change for r in self.regions]),
+            wage,
+            employment,
             np.array([r.log_housing_change for r in self.regions]),
             np.array([r.amenity_change for r in self.regions]) + e.amenity + relationship,
             np.array([r.log_population_change for r in self.regions]),
+            openings,
         )
         origin = t.region[movers]
         age_group = self.migration_age_group[np.minimum(t.age[movers], migration.MAX_AGE)]
@@ -472,7 +489,6 @@ class RegionalModel(mesa.Model):
         """Innovation and growth, closures, and entry of startups and university spin-offs."""
         f, fp, ip, up = self.firms, self.params["firms"], self.params["innovation"], self.params["universities"]
         crn, year = self.crn, self.year
-        self.in_labour_force = self.labour.labour_force(self.talent)
         employees = f.employees(self.talent.employer)
         self._choose_university_partners(up)
         research = np.array([u.research_krw for u in self.universities]) + self.effects.university_research_krw
@@ -488,7 +504,6 @@ class RegionalModel(mesa.Model):
         self.log_wage_growth = np.divide(
             np.bincount(f.region, weights=employees * log_change, minlength=self.n_regions), jobs, out=np.zeros(self.n_regions), where=jobs > 0
         )
-        tradable_before = np.bincount(f.region, weights=f.workers() * self.tradable[f.industry], minlength=self.n_regions)
         f.grow(log_change, self.tradable, fp["employment_elasticity_to_productivity"])
         n_markets = 2 * self.n_regions
         workers_before = np.bincount(self._market(f.region, f.industry), weights=f.workers(), minlength=n_markets)
@@ -504,7 +519,9 @@ class RegionalModel(mesa.Model):
         workers = np.flatnonzero(employer >= 0)
         employer[workers] = new_index[employer[workers]]
         f.age += 1
-        self._rebalance_local_demand(tradable_before)
+        self._local_demand()
+        self.labour.participation_factor = labour.participation_response(self._openings_change(), self.params["labour"]["participation_openings_elasticity"])
+        self.in_labour_force = self.labour.labour_force(self.talent)
 
     def _choose_university_partners(self, up: dict) -> None:
         """Each R&D-performing firm's share of establishments with a university partner this year:
@@ -570,36 +587,55 @@ class RegionalModel(mesa.Model):
         t = self.talent
         return t.count_by_region(self.n_regions, (t.age >= WORKING_AGES.start) & (t.age < WORKING_AGES.stop)).astype(float)
 
-    def _rebalance_local_demand(self, tradable_before: np.ndarray) -> None:
-        """Non-tradable jobs follow local population and demand (``firms.rebalance_local_demand``)."""
-        population = self.talent.count_by_region(self.n_regions).astype(float)
-        labour_force = self.talent.count_by_region(self.n_regions, self.in_labour_force).astype(float) * self.scale
-        self.non_tradable_jobs = firm_rules.rebalance_local_demand(
-            self.firms, self.tradable, self.non_tradable_jobs * population / self.population_last, tradable_before,
-            labour_force * (1.0 - self.base_unemployment_rate), self.params["labour"],
+    def _openings(self) -> np.ndarray:
+        """ln θ by region: jobs firms want per member of the labour force the residents would have at the
+        start's participation (``LabourMarket.expected_labour_force``), so participation's response to θ
+        does not move θ itself."""
+        demand = np.bincount(self.firms.region, weights=self.firms.workers(), minlength=self.n_regions)
+        supply = self.labour.expected_labour_force(self.talent, self.n_regions) * self.scale
+        return np.log(np.maximum(demand, 1.0) / np.maximum(supply, 1.0))
+
+    def _openings_change(self) -> np.ndarray:
+        """Δln θ: job openings (jobs wanted per member of the expected labour force) against the start (``_openings``)."""
+        return self._openings() - self.base_openings
+
+    def _local_demand(self) -> None:
+        """Non-tradable jobs: local demand (the residents' expected labour force and the multiplier of this
+        year's change in tradable jobs, ``firms.local_demand``) times the wage response exp(−η · premium),
+        the premium being the wage curve's (``labour.wage_curve``) of the last labour market."""
+        lp = self.params["labour"]
+        residents = self.labour.expected_labour_force(self.talent, self.n_regions)
+        tradable = firm_rules.tradable_jobs(self.firms, self.tradable, self.n_regions)
+        self.local_demand_jobs = firm_rules.local_demand(
+            self.local_demand_jobs, residents / self.residents_last, tradable - self.tradable_jobs_last, lp["local_multiplier_tradable"]
         )
-        self.population_last = population
+        wage_response = np.exp(-lp["labour_demand_wage_elasticity"] * self.log_wage_tightness)
+        firm_rules.set_local_jobs(self.firms, self.tradable, self.local_demand_jobs * wage_response)
+        self.tradable_jobs_last = tradable
+        self.residents_last = residents
 
     def labour_market(self) -> None:
-        """Separations, layoffs, matching (own region, then adjacent): ``labour.LabourMarket``."""
+        """Separations, layoffs, matching (own region, then adjacent): ``labour.LabourMarket``; then wages
+        respond to the year's unemployment (``labour.wage_curve``) and tradable firms' demand to the wages."""
         links = self.pack.adjacency | self.effects.commuting_links
         self.labour.step(self.talent, self.firms, self.in_labour_force, links, self.crn, self.year, self.scale)
         self.unemployment_rate = labour.unemployment_rate(self.talent, self.in_labour_force, self.n_regions)
-
-    def wages(self) -> np.ndarray:
-        """Annual wage of every person agent (KRW per year; 0 if not employed)."""
-        lp = self.params["labour"]
-        premium = np.array([1.0, lp["college_wage_premium"], lp["tertiary_wage_premium"]])
-        return self.talent.wages(self.firms.productivity, premium, lp["labour_income_share"])
+        premium = labour.wage_curve(self.unemployment_rate, self.base_unemployment_rate, self.params["labour"]["wage_curve_elasticity"])
+        growth = premium - self.log_wage_tightness
+        self.log_wage_growth = self.log_wage_growth + growth
+        self.log_wage_tightness = premium
+        tradable = self.tradable[self.firms.industry]  # tradable firms pay it too (non-tradable ones: ``_local_demand``)
+        self.firms.scale_sizes(tradable, np.exp(-self.params["labour"]["labour_demand_wage_elasticity"] * growth))
 
     def _record_year(self, initial: bool = False) -> None:
         """Update place attributes, compute the year's measures per region, collect them."""
         if initial:
-            self.population_last = self.talent.count_by_region(self.n_regions).astype(float)
+            self.residents_last = self.labour.expected_labour_force(self.talent, self.n_regions)
             self.working_age_last = self._working_age_by_region()
-            non_tradable = ~self.tradable[self.firms.industry]
-            self.non_tradable_jobs = np.bincount(self.firms.region, weights=self.firms.workers() * non_tradable, minlength=self.n_regions)
+            self.tradable_jobs_last = firm_rules.tradable_jobs(self.firms, self.tradable, self.n_regions)
+            self.local_demand_jobs = np.bincount(self.firms.region, weights=self.firms.workers(), minlength=self.n_regions) - self.tradable_jobs_last
             self.log_wage_growth = np.zeros(self.n_regions)
+            self.log_wage_tightness = np.zeros(self.n_regions)
         measures = region_measures(self, initial)
         f = self.firms
         if self.record_firm_jobs:

@@ -94,6 +94,35 @@ class LeverSpec(BaseModel):
         return self.budget_jpy_per_year * krw_per_jpy
 
 
+class LabourDemandShock(BaseModel):
+    """A shift of labour demand in one province: its tradable firms want ``tradable_jobs_change`` more
+    workers (a fraction: 0.01 is +1 %) from the start of ``start``; with ``end`` the shift is undone after
+    that year (a one-year shock has end = start), without it the shift is permanent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: str = Field(description="KOSIS region code of the shocked province")
+    tradable_jobs_change: float = Field(gt=-1, allow_inf_nan=False, description="relative change of tradable firms' desired employment")
+    start: int = Field(strict=True, description="first year of the shock")
+    end: int | None = Field(None, strict=True, description="last year of the shock (inclusive); none: permanent")
+
+    @field_validator("end")
+    @classmethod
+    def _end_not_before_start(cls, end: int | None, info: ValidationInfo) -> int | None:
+        start = info.data.get("start")
+        if end is not None and start is not None and end < start:
+            raise ValueError(f"must not be before start ({start})")
+        return end
+
+    def factor(self, year: int) -> float:
+        """Factor on tradable firms' desired employment at the start of ``year`` (1 in years without a change)."""
+        if year == self.start:
+            return 1.0 + self.tradable_jobs_change
+        if self.end is not None and year == self.end + 1:
+            return 1.0 / (1.0 + self.tradable_jobs_change)
+        return 1.0
+
+
 class Scenario(BaseModel):
     """One simulated world: region pack, period, scale, demographic assumptions, parameters."""
 
@@ -110,6 +139,7 @@ class Scenario(BaseModel):
     data_pack: str | None = Field(None, description="folder of region-pack tables replacing the packaged ones")
     parameters: dict[str, Any] = Field(default_factory=dict, description="section.name -> value")
     levers: list[LeverSpec] = Field(default_factory=list, description="policy levers switched on")
+    shocks: list[LabourDemandShock] = Field(default_factory=list, description="labour-demand shocks (experiments, not policy)")
 
     @field_validator("start_year")
     @classmethod
@@ -162,6 +192,7 @@ def scenario_from_dict(raw: dict[str, Any], source: str = "<scenario>") -> Scena
         scenario = Scenario.model_validate(raw)
         scenario.resolved_parameters()
         _check_levers(scenario)
+        _check_shocks(scenario)
     except ValidationError as exc:
         raise ScenarioError(f"{source}: {describe(exc.errors(), Scenario)}") from None
     except (ScenarioError, DataError) as exc:
@@ -169,24 +200,41 @@ def scenario_from_dict(raw: dict[str, Any], source: str = "<scenario>") -> Scena
     return scenario
 
 
+def _region_codes(scenario: Scenario) -> list[str]:
+    from sim.data import read_table
+
+    folder = Path(scenario.data_pack) if scenario.data_pack else None
+    return read_table("regions", scenario.country, required=("region",), folder=folder)["region"].astype(str).str.zfill(2).tolist()
+
+
+def _check_region(code: str, codes: list[str], where: str) -> None:
+    if code not in codes:
+        close = difflib.get_close_matches(code, codes, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ScenarioError(f"{where}: unknown region code {code!r}{hint} (known: {', '.join(codes)})")
+
+
+def _check_shocks(scenario: Scenario) -> None:
+    """Shocked provinces exist."""
+    if scenario.shocks:
+        codes = _region_codes(scenario)
+        for i, shock in enumerate(scenario.shocks):
+            _check_region(shock.region, codes, f"shocks[{i}].region")
+
+
 def _check_levers(scenario: Scenario) -> None:
     """Lever names, effect parameters, region codes and industries exist."""
     from sim.agents.firm import INDUSTRIES
-    from sim.data import read_table
     from sim.levers.base import build_lever
 
     if not scenario.levers:
         return
-    folder = Path(scenario.data_pack) if scenario.data_pack else None
-    codes = read_table("regions", scenario.country, required=("region",), folder=folder)["region"].astype(str).str.zfill(2).tolist()
+    codes = _region_codes(scenario)
     for i, spec in enumerate(scenario.levers):
         where = f"levers[{i}]"
         build_lever(spec, where)
         for j, code in enumerate(spec.regions or []):
-            if code not in codes:
-                close = difflib.get_close_matches(code, codes, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ScenarioError(f"{where}.regions[{j}]: unknown region code {code!r}{hint} (known: {', '.join(codes)})")
+            _check_region(code, codes, f"{where}.regions[{j}]")
         for j, industry in enumerate(spec.industries or []):
             if industry not in INDUSTRIES:
                 raise ScenarioError(f"{where}.industries[{j}]: unknown KSIC section {industry!r} (expected one of {''.join(INDUSTRIES)})")

@@ -150,7 +150,7 @@ def test_bad_experiment_is_one_line_exit_2(tmp_path, changes, fragments):
         ({"parameters": {"parameters.migration.destination_constant_shift.99": {"low": -0.1, "high": 0.1}}}, "unknown region code(s) 99"),
         ({"parameters": {"parameters.migration.wage_weight.11": {"low": 0.0, "high": 2.0}}}, "is one number, not given per region"),
         ({"parameters": {"parameters.migration.calibration_period": {"low": 0.0, "high": 2.0}}}, "not a numeric parameter"),
-        ({"parameters": {"parameters.migration.wage_weight": {"low": 1.5, "high": 2.0}}}, "value 1.0 is outside [1.5, 2.0]"),
+        ({"parameters": {"parameters.migration.wage_weight": {"low": 1.5, "high": 2.0}}}, "value 0.5 is outside [1.5, 2.0]"),
         ({"sampler": "cma"}, "sampler"),
         ({"fit_years": [2015, 2019]}, "must start after start_year 2015"),
         ({"holdout_years": [2021, 2030]}, "observed populations end in 2023"),

@@ -70,15 +70,6 @@ class TalentPool:
     def employed(self) -> np.ndarray:
         return self.employer != NOT_EMPLOYED
 
-    def wages(self, productivity_krw: np.ndarray, premium: np.ndarray, labour_share: float) -> np.ndarray:
-        """Annual wage of every person (KRW per year; 0 if not employed): labour share × the
-        employer's value added per worker × the education premium. Derived on demand, not stored,
-        so it always reflects the employer's current productivity."""
-        wage = np.zeros(len(self))
-        workers = np.flatnonzero(self.employed)
-        wage[workers] = labour_share * productivity_krw[self.employer[workers]] * premium[self.education[workers]]
-        return wage
-
     @property
     def studying(self) -> np.ndarray:
         return self.enrolled != NOT_STUDYING

@@ -15,7 +15,9 @@ every other firm's draws unchanged.
   apart), so the number of firm agents stays near its start however long a cohort lives.
 - Spin-offs: from university research, in the region's R&D-performing industries.
 - Closed establishments' workers lose their jobs; the demand they served goes to the survivors of
-  their market; non-tradable jobs follow local population and the local multiplier.
+  their market.
+- Local demand: non-tradable jobs follow the residents' labour force and the local multiplier of every
+  change in tradable jobs, and fall as local wages rise (the model scales them by the wage response).
 """
 
 from __future__ import annotations
@@ -122,30 +124,23 @@ def lose_jobs_at_closures(talent: TalentPool, firms: FirmPopulation, closed: np.
     talent.employer[at_risk[loses]] = NOT_EMPLOYED
 
 
-def rebalance_local_demand(
-    firms: FirmPopulation,
-    tradable: np.ndarray,
-    population_driven_jobs: np.ndarray,
-    tradable_before: np.ndarray,
-    employable: np.ndarray,
-    params: dict,
-) -> np.ndarray:
-    """Scale non-tradable firms so each region's non-tradable jobs (persons) reach a target: last year's
-    jobs grown with the population (``population_driven_jobs``), plus the local multiplier times this
-    year's change in tradable jobs since ``tradable_before``, plus ``labour_demand_adjustment`` times
-    the gap between the labour force employable at the base unemployment rate (``employable``) and
-    all jobs on offer. ``params`` is the ``labour`` section. Returns the new non-tradable jobs."""
-    n_regions = len(population_driven_jobs)
+def local_demand(demand: np.ndarray, resident_growth: np.ndarray, tradable_change: np.ndarray, multiplier: float) -> np.ndarray:
+    """Non-tradable jobs the region's spending supports at base wages (persons): last year's grown with
+    ``resident_growth`` (the growth of the labour force the residents would have at the start's
+    participation, so that ageing shifts local demand and local supply alike), plus the local multiplier
+    times the year's change in tradable jobs (every change: growth, entry and exit, funded jobs, wage
+    responses and shocks). Moretti (2010): each tradable job supports about 1.6 local jobs."""
+    return np.maximum(demand * resident_growth + multiplier * tradable_change, 0.0)
+
+
+def set_local_jobs(firms: FirmPopulation, tradable: np.ndarray, target: np.ndarray) -> None:
+    """Scale each region's non-tradable firms to ``target`` jobs (persons, by region), keeping their
+    relative sizes (``tradable`` [industries] marks the tradable sections)."""
     non_tradable = ~tradable[firms.industry]
-    workers = firms.workers()
-    tradable_after = np.bincount(firms.region, weights=workers * ~non_tradable, minlength=n_regions)
-    current = np.bincount(firms.region, weights=workers * non_tradable, minlength=n_regions)
-    jobs_gap = employable - np.bincount(firms.region, weights=workers, minlength=n_regions)
-    target = (
-        population_driven_jobs
-        + params["local_multiplier_tradable"] * (tradable_after - tradable_before)
-        + params["labour_demand_adjustment"] * jobs_gap
-    )
-    factor = np.divide(np.maximum(target, 0.0), current, out=np.ones(n_regions), where=current > 0)
-    firms.scale_sizes(non_tradable, factor)
-    return np.bincount(firms.region, weights=firms.workers() * non_tradable, minlength=n_regions)
+    current = np.bincount(firms.region, weights=firms.workers() * non_tradable, minlength=len(target))
+    firms.scale_sizes(non_tradable, np.divide(target, current, out=np.ones(len(target)), where=current > 0))
+
+
+def tradable_jobs(firms: FirmPopulation, tradable: np.ndarray, n_regions: int) -> np.ndarray:
+    """Desired employment of tradable firms by region (persons)."""
+    return np.bincount(firms.region, weights=firms.workers() * tradable[firms.industry], minlength=n_regions)

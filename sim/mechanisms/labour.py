@@ -1,7 +1,17 @@
-"""Labour market: participation, separations, layoffs, vacancies and matching.
+"""Labour market: participation, separations, layoffs, vacancies, matching and the wage curve.
 
 ``LabourMarket`` holds what is calibrated at the start (participation levels, matching efficiency)
 and applies the yearly rules to the person and firm arrays; the functions below are its parts.
+
+Supply and wages respond to local tightness:
+
+- participation: each person's probability of being in the labour force is their region × age
+  probability times (θ / θ₀)^ε, θ the year's job openings (jobs firms want per member of the expected
+  labour force at the start's participation, θ₀ at the start; ``participation_response``), compared with their persistent keyed draw, so the
+  persons who join when demand rises are the same in paired runs;
+- wages: the region's wage moves with its productivity and carries a tightness premium −ω·ln(u / u₀),
+  u the year's unemployment rate and u₀ the region's calibrated base (the wage curve, ``wage_curve``).
+  Migrants weigh the wage; employers pay it and want fewer workers the higher the premium.
 
 Matches per market follow the constant-returns matching function m = A · U^α · V^(1−α)
 (Petrongolo & Pissarides 2001), capped by the number of seekers and of vacancies. Seekers are
@@ -28,6 +38,27 @@ from sim.crn import CommonRandomNumbers, Purpose, identities
 def participation_probability(profile: np.ndarray, region_level: np.ndarray) -> np.ndarray:
     """Probability [n_regions, 101] of being in the labour force, by region and age (clipped to 1)."""
     return np.clip(region_level[:, None] * profile[None, :], 0.0, 1.0)
+
+
+def participation_response(openings_change: np.ndarray, elasticity: float) -> np.ndarray:
+    """Factor on each region's participation probabilities: exp(ε·Δln θ) = (θ / θ₀)^ε, where θ is labour
+    demand (jobs firms want) per member of the expected labour force and θ₀ its value at the start, and
+    ε = ``elasticity``. One per cent more openings per worker raises participation by about ε %."""
+    return np.exp(elasticity * np.asarray(openings_change, float))
+
+
+UNEMPLOYMENT_FLOOR = 0.005
+"""Lowest unemployment rate the wage curve reads (fraction): a small province at 1:100 can have a
+year without unemployed agents, where ln u is undefined."""
+
+
+def wage_curve(unemployment: np.ndarray, base_unemployment: np.ndarray, elasticity: float) -> np.ndarray:
+    """Log wage premium of local tightness: −ω·ln(u / u₀) with ω = ``elasticity`` (both rates floored
+    at ``UNEMPLOYMENT_FLOOR``). Zero at the base rate; a market with half its base unemployment pays
+    ω·ln 2 more (about 7 % with ω = 0.1)."""
+    u = np.maximum(np.asarray(unemployment, float), UNEMPLOYMENT_FLOOR)
+    u0 = np.maximum(np.asarray(base_unemployment, float), UNEMPLOYMENT_FLOOR)
+    return -elasticity * np.log(u / u0)
 
 
 def matches(seekers: np.ndarray, vacancies: np.ndarray, efficiency: np.ndarray, elasticity: float) -> np.ndarray:
@@ -134,7 +165,8 @@ class LabourMarket:
     """The regions' labour markets: who is in the labour force, who loses a job, who is hired where.
 
     ``participation_profile`` [ages] and ``participation_level`` [regions] give each person's
-    probability of being in the labour force (compared with their persistent draw);
+    probability of being in the labour force (compared with their persistent draw), and
+    ``participation_factor`` [regions] its response to tightness (``participation_response``);
     ``matching_efficiency`` [regions] is the A of the matching function, calibrated so the start
     year's unemployment rate is a steady state; ``params`` is the ``labour`` parameter section.
     """
@@ -143,11 +175,20 @@ class LabourMarket:
     participation_profile: np.ndarray
     participation_level: np.ndarray
     matching_efficiency: np.ndarray
+    participation_factor: np.ndarray | float = 1.0
 
     def labour_force(self, talent: TalentPool) -> np.ndarray:
         """Persons in the labour force: not studying, and under their participation probability."""
-        probability = participation_probability(self.participation_profile, self.participation_level)
+        probability = participation_probability(self.participation_profile, self.participation_level * self.participation_factor)
         return ~talent.studying & (talent.participation_draw < per_person(probability, talent.region, talent.age))
+
+    def expected_labour_force(self, talent: TalentPool, n_regions: int) -> np.ndarray:
+        """Agents each region's residents would put in the labour force at the start's participation (the
+        sum of their probabilities without the response to openings): the supply that openings are
+        measured against, which participation's own response does not move."""
+        probability = participation_probability(self.participation_profile, self.participation_level)
+        weight = np.where(talent.studying, 0.0, per_person(probability, talent.region, talent.age))
+        return np.bincount(talent.region, weights=weight, minlength=n_regions)
 
     def step(
         self,

@@ -3,7 +3,8 @@
 Two stages. (1) Move: a person in region r aged a leaves r with probability ``move_prob[r, a]``, the
 Rogers–Castro age schedule scaled so that each region loses its observed outflow rate. (2) Destination:
 a mover from i picks j ≠ i with logit probabilities P_ij ∝ exp(V_ij) over the destination utility of
-Klabunde & Willekens (2016), calibrated in ``sim/data/build/migration.py``.
+Klabunde & Willekens (2016), calibrated in ``sim/data/build/migration.py``. Leaving also responds to
+the origin's wages, chance of a job and job openings (``leave_factor``).
 
 Pure, vectorised functions over agent arrays. Region = index 0..n_regions-1 in the order of the region
 pack; age in completed years with ``MAX_AGE`` standing for "MAX_AGE and over". Probabilities are per
@@ -72,11 +73,15 @@ def destination_utility(
     log_housing_ratio: np.ndarray,
     amenity: np.ndarray,
     log_population_ratio: np.ndarray | float = 0.0,
+    log_openings_ratio: np.ndarray | None = None,
 ) -> np.ndarray:
     """Systematic utility V_ij (shape [n, n]) of moving from origin i to destination j.
 
-    V_ij = α_j − b_d·ln d_ij + b_n·ln(1 + N_ij) + b_w·Δln w_j + b_e·Δln(1 − u_j) − b_h·Δln h_j + b_a·ΔA_j + b_s·Δln P_j
-    (Klabunde & Willekens 2016 form, with the size term of an aggregate destination, McFadden 1978).
+    V_ij = α_j − b_d·ln d_ij + b_n·ln(1 + N_ij) + b_w·Δln w_j + b_e·Δln(1 − u_j) + b_o·Δ₁ln θ_j − b_h·Δln h_j + b_a·ΔA_j
+           + b_s·Δln P_j
+    (Klabunde & Willekens 2016 form, with the size term of an aggregate destination, McFadden 1978, and the
+    year's new job openings Δ₁ln θ_j, the change since last year of labour demand per member of the expected
+    labour force; without ``log_openings_ratio`` no openings term).
     ``constants`` α_j, ``log_distance`` ln km, ``log_ties`` ln(1 + persons); the destination terms (length n)
     are changes against the calibration base — ln(w_t / w_base), ln((1 − u_t) / (1 − u_base)), ln(h_t / h_base),
     the amenity index change and ln(P_t / P_base) of the population — so all-zero changes reproduce the fitted
@@ -85,9 +90,11 @@ def destination_utility(
     destination_population_elasticity = b_s). The diagonal is not used.
     With ``constants`` of shape [G, n] (one row α_gj per age group g) the result is V_gij, shape [G, n, n].
     """
+    labour = weights["wage_weight"] * np.asarray(log_wage_ratio) + weights["employment_weight"] * np.asarray(log_employment_ratio)
+    if log_openings_ratio is not None:
+        labour = labour_utility(log_wage_ratio, log_employment_ratio, log_openings_ratio, weights)
     destination_shift = (
-        weights["wage_weight"] * np.asarray(log_wage_ratio)
-        + weights["employment_weight"] * np.asarray(log_employment_ratio)
+        labour
         - weights["housing_cost_weight"] * np.asarray(log_housing_ratio)
         + weights["amenity_weight"] * np.asarray(amenity)
         + weights["destination_population_elasticity"] * np.asarray(log_population_ratio)
@@ -97,6 +104,29 @@ def destination_utility(
         - weights["distance_elasticity"] * np.asarray(log_distance)
         + weights["ties_elasticity"] * np.asarray(log_ties)
     )
+
+
+def labour_utility(
+    log_wage_ratio: np.ndarray, log_employment_ratio: np.ndarray, log_openings_ratio: np.ndarray, weights: Mapping[str, float]
+) -> np.ndarray:
+    """The labour-market part of a place's utility, b_w·Δln w + b_e·Δln(1 − u) + b_o·Δln θ: the wage and the
+    chance of a job against the calibration base (expected income; Harris & Todaro 1970), and the year's
+    new job openings (the change of θ, labour demand per member of the expected labour force, since last
+    year: movers respond to openings when they appear, not to demographic drift of θ)."""
+    return (
+        weights["wage_weight"] * np.asarray(log_wage_ratio)
+        + weights["employment_weight"] * np.asarray(log_employment_ratio)
+        + weights["openings_weight"] * np.asarray(log_openings_ratio)
+    )
+
+
+def leave_factor(
+    log_wage_ratio: np.ndarray, log_employment_ratio: np.ndarray, log_openings_ratio: np.ndarray, weights: Mapping[str, float]
+) -> np.ndarray:
+    """Factor on each origin's leaving probabilities: exp(−λ · labour utility of the origin), with
+    λ = ``leave_labour_response``: better pay, a better chance of a job and more openings at home keep
+    people, as they attract them as a destination (λ = 1 weighs them as the destination choice does)."""
+    return np.exp(-weights["leave_labour_response"] * labour_utility(log_wage_ratio, log_employment_ratio, log_openings_ratio, weights))
 
 
 def choice_probabilities(V: np.ndarray) -> np.ndarray:
