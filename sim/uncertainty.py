@@ -236,7 +236,7 @@ def discover(x: pd.DataFrame, condition: np.ndarray, min_coverage: float = 0.8, 
 def conditional_mean(parameter: np.ndarray, values: np.ndarray) -> np.ndarray:
     """E[values | parameter] at each replicate: a least-squares cubic regression spline in the
     parameter (scipy's ``make_lsq_spline``) with interior knots at quantiles of the parameter, one
-    per 20 replicates beyond the first 20, at most 8 (a cubic polynomial below 40 replicates): the
+    per 50 replicates beyond the first 50, at most 8 (a cubic polynomial below 100 replicates): the
     one-smooth-term regression of Strong et al. (2014) with its flexibility tied to the sample size."""
     from scipy.interpolate import make_lsq_spline
 
@@ -247,7 +247,7 @@ def conditional_mean(parameter: np.ndarray, values: np.ndarray) -> np.ndarray:
     if len(distinct) < 5:  # too few values for a cubic spline: the mean of each value
         fitted = (np.bincount(groups, weights=y) / np.bincount(groups))[groups]
         return fitted[np.argsort(order, kind="stable")]
-    inner = int(np.clip(len(x) // 20 - 1, 0, min(8, len(distinct) - 4)))
+    inner = int(np.clip(len(x) // 50 - 1, 0, min(8, len(distinct) - 4)))
     knots = np.unique(np.quantile(x, np.linspace(0, 1, inner + 2)[1:-1]))
     knots = knots[(knots > x[0]) & (knots < x[-1])]
     spline = make_lsq_spline(x, y, np.r_[[x[0]] * 4, knots, [x[-1]] * 4], k=3)
