@@ -327,7 +327,6 @@ def resolve_uncertainties(loaded: LoadedExperiment, scenarios: list[Any] | None 
     range (given or recorded) that is neither reversed nor degenerate and that every scenario
     accepts at both ends; ExperimentErrors naming the file and the field path."""
     from sim.scenario import load_scenario
-    from sim.uncertainty import Marginal
 
     spec, path = loaded.spec, loaded.path
     if spec.uncertainties is None:
@@ -335,13 +334,23 @@ def resolve_uncertainties(loaded: LoadedExperiment, scenarios: list[Any] | None 
     if scenarios is None:
         scenarios = [load_scenario(path.parent / s, end_year=spec.until, scale=spec.scale) for s in spec.scenarios]
     swept = set(spec.sweep.parameters) if spec.sweep else set()
+    return uncertain_parameters(spec.uncertainties, scenarios, spec.scenarios, path, swept)
+
+
+def uncertain_parameters(
+    block: Uncertainties, scenarios: list[Any], files: list[str], path: Path, swept: set[str] = frozenset(),
+) -> list[ResolvedUncertainty]:
+    """``resolve_uncertainties`` for any experiment file (``path``) with an ``uncertainties`` block
+    over ``scenarios`` (loaded from ``files``); ``swept``: field paths that may not be uncertain too."""
+    from sim.uncertainty import Marginal
+
     resolved = []
-    for key, entry in spec.uncertainties.parameters.items():
+    for key, entry in block.parameters.items():
         where = f"{path}: uncertainties.parameters.{key}"
         if key in swept:
-            raise ExperimentError(f"{where}: also swept (sweep.parameters); a parameter is either swept or uncertain")
+            raise ExperimentError(f"{where}: also varied by the experiment (sweep.parameters or variables); a parameter is either varied or uncertain")
         try:
-            lever, name, recorded, validity = _uncertain_target(key, entry, scenarios, spec.scenarios)
+            lever, name, recorded, validity = _uncertain_target(key, entry, scenarios, files)
             low, high = (entry.low, entry.high) if entry.low is not None else (recorded or (None, None))
             if low is None:
                 raise ValueError("no range is recorded for it; give low and high")
@@ -428,17 +437,21 @@ def with_draw(raw: dict[str, Any], uncertain: list[ResolvedUncertainty], point: 
     return drawn
 
 
-def uncertainty_draws(loaded: LoadedExperiment, uncertain: list[ResolvedUncertainty]):
+def uncertainty_draws(loaded: Any, uncertain: list[ResolvedUncertainty], seeds: list[int] | None = None, offset: int = 0):
     """One row per replicate: ``replicate``, ``seed`` and the drawn value of every uncertain
-    parameter (None without uncertainties)."""
+    parameter (None without uncertainties). ``loaded``: an experiment (batch or tuning) with an
+    ``uncertainties`` block; ``seeds``: the replicates' seeds (default: the experiment's);
+    ``offset``: added to the sampler's seed (another set of replicates, e.g. fresh check seeds)."""
     from sim.uncertainty import draw_points
 
     if not uncertain:
         return None
     spec = loaded.spec
-    seeds = spec.seed_list()
+    seeds = spec.seed_list() if seeds is None else seeds
     try:
-        table = draw_points({item.path: item.marginal for item in uncertain}, len(seeds), spec.uncertainties.seed, spec.uncertainties.method)
+        table = draw_points(
+            {item.path: item.marginal for item in uncertain}, len(seeds), spec.uncertainties.seed + offset, spec.uncertainties.method,
+        )
     except ValueError as exc:
         raise ExperimentError(f"{loaded.path}: uncertainties.method: {exc} (the number of seeds)") from None
     table = table.rename(columns={"draw": "replicate"})

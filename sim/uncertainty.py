@@ -182,6 +182,20 @@ def cost_effectiveness(effect: pd.DataFrame, spending_krw: pd.DataFrame) -> pd.D
     return pd.DataFrame(rows, columns=["scenario", "per_bn_krw", "low", "high", "spending_bn_krw"])
 
 
+def robust_score(values: np.ndarray, statistic: str = "mean", quantile: float | None = None, maximize: bool = True) -> float:
+    """One score of a decision from its values over replicates (draws and seeds): the ``mean``, the
+    ``quantile`` (e.g. 0.1: the value it beats in 90 % of replicates when maximising), or the
+    ``worst`` case (the minimum when maximising, the maximum when minimising)."""
+    values = np.asarray(values, float)
+    if statistic == "mean":
+        return float(values.mean())
+    if statistic == "worst":
+        return float(values.min() if maximize else values.max())
+    if statistic == "quantile":
+        return float(np.quantile(values, quantile))
+    raise ValueError(f"statistic: expected mean, quantile or worst, found {statistic!r}")
+
+
 # --- scenario discovery --------------------------------------------------------------------------
 @dataclass
 class Discovery:

@@ -159,3 +159,14 @@ def test_conditional_mean_of_a_parameter_with_few_values_is_the_mean_at_each_val
     x = np.array([2.0, 1.0, 2.0, 1.0, 3.0, 3.0])
     y = np.array([4.0, 1.0, 6.0, 3.0, 7.0, 9.0])
     np.testing.assert_allclose(conditional_mean(x, y), [5, 2, 5, 2, 8, 8])
+
+
+def test_robust_scores_are_the_mean_a_quantile_or_the_worst_case():
+    from sim.uncertainty import robust_score
+
+    values = np.array([3.0, -1.0, 5.0, 1.0, 2.0])
+    assert robust_score(values) == pytest.approx(2.0)
+    assert robust_score(values, "worst") == -1.0 and robust_score(values, "worst", maximize=False) == 5.0
+    assert robust_score(values, "quantile", 0.25) == pytest.approx(1.0)  # numpy's linear interpolation: sorted[1]
+    with pytest.raises(ValueError, match="mean, quantile or worst"):
+        robust_score(values, "median")
