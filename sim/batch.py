@@ -369,6 +369,9 @@ def uncertain_parameters(
                 _, invalid = scenario_identity(with_draw(scenario.model_dump(), [item], {key: end}), scenario.name)
                 if invalid is not None:
                     raise ExperimentError(f"{where}: {end:g} is not a valid value in scenario {scenario.name!r}: {invalid}")
+        twin = next((other for other in resolved if (other.lever, other.name) == (item.lever, item.name)), None)
+        if twin is not None:
+            raise ExperimentError(f"{where}: the same parameter as uncertainties.parameters.{twin.path} ({item.lever}.{item.name})")
         resolved.append(item)
     return resolved
 

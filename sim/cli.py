@@ -451,6 +451,8 @@ def discover(
     with the peeling trajectory (coverage against density), the chosen box and a figure."""
     import re
 
+    import numpy as np
+
     from sim.compare import discover_batch, write_discovery
 
     if not 0 < min_coverage <= 1:
@@ -465,8 +467,11 @@ def discover(
         f"chosen box {found.chosen}: coverage {found.coverage:.2f}, density {found.density:.2f}",
         markup=False, highlight=False, soft_wrap=True,
     )
-    box = found.box.assign(low=[f"{v:.4g}" for v in found.box["low"]], high=[f"{v:.4g}" for v in found.box["high"]])
-    console.print(_text_table("Box (parameter ranges; restricted = narrower than the draws)", box))
+    box = found.box.assign(
+        low=[f"{v:.4g}" for v in found.box["low"]], high=[f"{v:.4g}" for v in found.box["high"]],
+        quasi_p=["–" if np.isnan(v) else f"{v:.2g}" for v in found.box["quasi_p"]],
+    )
+    console.print(_text_table("Box (parameter ranges; restricted: narrower than the draws, with its quasi-p value)", box))
     console.print(f"wrote {target}/ ({', '.join(path.name for path in written)})", markup=False, highlight=False)
 
 

@@ -836,14 +836,20 @@ class UncertainComparison:
 
 
 def uncertainty_draws(folder: Path | str) -> pd.DataFrame:
-    """The batch's ``draws.csv`` (a row per replicate: replicate, seed, one column per parameter);
+    """The batch's ``draws.csv`` (a row per replicate: replicate, seed, one column per parameter,
+    named ``section.name`` or ``<lever kind>.<name>`` where ``uncertainty.json`` says which);
     a RegsimError naming the folder if it has none."""
-    from sim.batch import DRAWS_FILE
+    from sim.batch import DRAWS_FILE, UNCERTAINTY_FILE
 
     path = Path(folder) / DRAWS_FILE
     if not path.is_file():
         raise RegsimError(f"{folder}: no uncertainty draws ({DRAWS_FILE}); run an experiment with an uncertainties: block")
-    return pd.read_csv(path)
+    draws = pd.read_csv(path)
+    described = Path(folder) / UNCERTAINTY_FILE
+    if described.is_file():
+        items = json.loads(described.read_text(encoding="utf-8")).get("parameters", [])
+        draws = draws.rename(columns={item["path"]: f"{item['lever']}.{item['name']}" if item["lever"] else item["name"] for item in items})
+    return draws
 
 
 def uncertain_outcomes(batch: Batch, year: int | None = None) -> pd.DataFrame:

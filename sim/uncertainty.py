@@ -201,7 +201,9 @@ def robust_score(values: np.ndarray, statistic: str = "mean", quantile: float | 
 class Discovery:
     """PRIM's result: the peeling trajectory (``coverage``, ``density``, ``mass``, ``res dim`` per
     box, the first the whole space), the chosen box's index, and that box as parameter ranges
-    (``parameter``, ``low``, ``high``, ``restricted``: narrower than the draws' range)."""
+    (``parameter``, ``low``, ``high``, ``restricted``: narrower than the draws' range, ``quasi_p``:
+    the restriction's quasi-p value, a one-sided binomial test (Bryant & Lempert 2010); above
+    about 0.05 the restriction may be chance)."""
 
     trajectory: pd.DataFrame
     chosen: int
@@ -236,13 +238,16 @@ def discover(x: pd.DataFrame, condition: np.ndarray, min_coverage: float = 0.8, 
     trajectory = found.peeling_trajectory.astype(float).reset_index(drop=True)
     eligible = trajectory[trajectory["coverage"] >= min_coverage - 1e-12]
     chosen = int(eligible["density"].idxmax()) if not eligible.empty else 0
-    limits = found._box_lims[chosen]  # the package keeps every box of the trajectory; no public accessor by index
+    found.select(chosen)
+    restricted = found.limits  # the chosen box's restricted parameters with their quasi-p values
+    limits = found._box_lims[chosen]  # every parameter's limits (the package has no public accessor)
     box = pd.DataFrame({
         "parameter": list(x.columns),
         "low": [float(limits[name][0]) for name in x.columns],
         "high": [float(limits[name][1]) for name in x.columns],
+        "restricted": [name in restricted.index for name in x.columns],
+        "quasi_p": [float(restricted.loc[name, "qp values"]) if name in restricted.index else np.nan for name in x.columns],
     })
-    box["restricted"] = [bool(low > x[name].min() or high < x[name].max()) for name, low, high in zip(x.columns, box["low"], box["high"])]
     return Discovery(trajectory=trajectory, chosen=chosen, box=box, cases=int(condition.sum()), share=float(condition.mean()))
 
 

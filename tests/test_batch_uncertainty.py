@@ -22,6 +22,7 @@ from sim.batch import (
     resolve_uncertainties,
     run_batch,
 )
+from sim.compare import compare_under_uncertainty
 from sim.store import finished_keys
 
 SCENARIOS = ROOT / "scenarios"
@@ -127,6 +128,10 @@ def test_killed_batch_resumes_to_the_same_runs_and_draws_and_dask_agrees(tmp_pat
     for key in finished_keys(out):
         for name in ("national", "ledger"):
             assert_frame_equal(pd.read_parquet(out / "runs" / key / f"{name}.parquet"), pd.read_parquet(tmp_path / "dask" / "runs" / key / f"{name}.parquet"))
+    resumed, whole = compare_under_uncertainty(out), compare_under_uncertainty(tmp_path / "dask")
+    assert resumed.replicates == 4
+    assert_frame_equal(resumed.summary, whole.summary)
+    assert_frame_equal(resumed.evppi, whole.evppi)
     draws = pd.read_csv(out / DRAWS_FILE)
     assert list(draws.columns) == ["replicate", "seed", "parameters.labour.local_multiplier_tradable", "parameters.migration.wage_weight",
                                    "levers[0].params.cost_per_job_krw"]

@@ -120,6 +120,7 @@ def test_prim_recovers_the_known_box_with_coverage_and_density_of_at_least_08():
     assert box.loc["x1", "low"] == pytest.approx(0.3, abs=0.05) and box.loc["x1", "high"] == pytest.approx(0.6, abs=0.05)
     assert box.loc["x2", "high"] == pytest.approx(0.5, abs=0.05)
     assert box.loc["x1", "restricted"] and box.loc["x2", "restricted"] and not box.loc["x3", "restricted"]
+    assert box.loc["x1", "quasi_p"] < 1e-6 and box.loc["x2", "quasi_p"] < 1e-6 and np.isnan(box.loc["x3", "quasi_p"])
     assert found.trajectory.loc[0, "coverage"] == 1.0  # the trajectory starts at the whole space
     assert found.share == pytest.approx(0.15, abs=0.06)
 
