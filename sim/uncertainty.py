@@ -203,7 +203,7 @@ class Discovery:
     box, the first the whole space), the chosen box's index, and that box as parameter ranges
     (``parameter``, ``low``, ``high``, ``restricted``: narrower than the draws' range, ``quasi_p``:
     the restriction's quasi-p value, a one-sided binomial test (Bryant & Lempert 2010); above
-    about 0.05 the restriction may be chance)."""
+    about 0.05 the restriction may be chance; ``draws_low``, ``draws_high``: the draws' range)."""
 
     trajectory: pd.DataFrame
     chosen: int
@@ -247,6 +247,8 @@ def discover(x: pd.DataFrame, condition: np.ndarray, min_coverage: float = 0.8, 
         "high": [float(limits[name][1]) for name in x.columns],
         "restricted": [name in restricted.index for name in x.columns],
         "quasi_p": [float(restricted.loc[name, "qp values"]) if name in restricted.index else np.nan for name in x.columns],
+        "draws_low": [float(x[name].min()) for name in x.columns],
+        "draws_high": [float(x[name].max()) for name in x.columns],
     })
     return Discovery(trajectory=trajectory, chosen=chosen, box=box, cases=int(condition.sum()), share=float(condition.mean()))
 
@@ -285,7 +287,8 @@ def evppi(net_benefit: pd.DataFrame, draws: pd.DataFrame) -> pd.Series:
     for name in draws.columns:
         theta = draws[name].to_numpy(float)
         fitted = np.column_stack([conditional_mean(theta, values[:, d]) for d in range(values.shape[1])])
-        out[name] = max(float(fitted.max(axis=1).mean() - fitted.mean(axis=0).max()), 0.0)
+        value = float(fitted.max(axis=1).mean() - fitted.mean(axis=0).max())
+        out[name] = value if value > 1e-9 * (np.abs(values).max() + 1.0) else 0.0  # rounding, not information
     return pd.Series(out, name="evppi")
 
 

@@ -40,7 +40,7 @@ def rank_probability_figure(result: UncertainComparison) -> Figure:
 def discovery_figure(found: Discovery, title: str) -> Figure:
     """PRIM: the peeling trajectory (density against coverage, the chosen box marked) and the chosen
     box's ranges of the restricted parameters as fractions of the draws' ranges."""
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     trajectory = found.trajectory
     points = left.scatter(trajectory["coverage"], trajectory["density"], c=trajectory["res dim"], cmap="viridis", s=18)
     left.scatter([found.coverage], [found.density], s=120, facecolors="none", edgecolors="red", label=f"chosen box {found.chosen}")
@@ -55,10 +55,15 @@ def discovery_figure(found: Discovery, title: str) -> Figure:
         right.set_axis_off()
     else:
         for i, row in enumerate(box.itertuples()):
-            right.plot([row.low, row.high], [i, i], lw=6, color="tab:red")
-            right.text(row.high, i, f"  {row.low:.3g}–{row.high:.3g}", va="center", fontsize=8)
-        right.set_yticks(range(len(box)), box["parameter"], fontsize=8)
-        right.set_title("chosen box (restricted parameters, their own units)", fontsize=9)
+            span = row.draws_high - row.draws_low
+            low, high = (row.low - row.draws_low) / span, (row.high - row.draws_low) / span
+            right.plot([0, 1], [i, i], lw=6, color="lightgrey")
+            right.plot([low, high], [i, i], lw=6, color="tab:red")
+        labels = [f"{row.parameter}\n{row.low:.3g}–{row.high:.3g} (quasi-p {row.quasi_p:.2g})" for row in box.itertuples()]
+        right.set_yticks(range(len(box)), labels, fontsize=7)
+        right.set_xlim(0, 1)
+        right.set_xlabel("position in the draws' range")
+        right.set_title("chosen box: restricted parameters (grey: range drawn)", fontsize=9)
         right.invert_yaxis()
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
@@ -73,6 +78,10 @@ def evppi_figure(result: UncertainComparison) -> Figure:
         rows = result.evppi[result.evppi["outcome"] == outcome].sort_values("evppi")
         ax.barh(rows["parameter"], rows["evppi"], color="tab:blue")
         ax.axvline(rows["evpi"].iloc[0], color="grey", ls="--", label="EVPI (all, with seed)")
+        if rows["evpi"].iloc[0] == 0:
+            ax.text(0.5, 0.5, f"{rows['best_on_mean'].iloc[0]}\nis best in every replicate:\nno information changes the choice",
+                    transform=ax.transAxes, ha="center", va="center", fontsize=8)
+            ax.set_xlim(0, 1)
         ax.set_xlabel("persons")
         ax.set_title(UNCERTAIN_OUTCOMES[outcome][2], fontsize=9)
         ax.tick_params(axis="y", labelsize=7)
