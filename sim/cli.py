@@ -467,7 +467,7 @@ def discover(
         f"chosen box {found.chosen}: coverage {found.coverage:.2f}, density {found.density:.2f}",
         markup=False, highlight=False, soft_wrap=True,
     )
-    box = found.box.assign(
+    box = found.box.drop(columns=["draws_low", "draws_high"]).assign(
         low=[f"{v:.4g}" for v in found.box["low"]], high=[f"{v:.4g}" for v in found.box["high"]],
         quasi_p=["–" if np.isnan(v) else f"{v:.2g}" for v in found.box["quasi_p"]],
     )
