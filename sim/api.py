@@ -150,3 +150,20 @@ def _resolve(scenario: Scenario | str | Path, **overrides) -> Scenario:
             return scenario
         return scenario_from_dict({**scenario.model_dump(), **changes}, source=f"scenario {scenario.name!r}")
     return load_scenario(scenario, **overrides)
+
+
+def compare_under_uncertainty(folder: str | Path, year: int | None = None, reference: str | None = None):
+    """A batch with uncertainty draws compared under them (``sim.compare.compare_under_uncertainty``):
+    per outcome the probability that each scenario beats the reference and each other one, rank
+    probabilities, regret, cost per bn KRW and EVPPI per parameter."""
+    from sim.compare import compare_under_uncertainty as compare
+
+    return compare(folder, year=year, reference=reference)
+
+
+def discover(folder: str | Path, outcome: str, condition: str, year: int | None = None, min_coverage: float = 0.8):
+    """Scenario discovery (PRIM) over a batch's uncertainty draws (``sim.compare.discover_batch``):
+    e.g. ``discover(DIR, "young_women_retained_non_capital", "korea_2023_regional_plan_mss > japan_style_package")``."""
+    from sim.compare import discover_batch
+
+    return discover_batch(folder, outcome, condition, year=year, min_coverage=min_coverage)
