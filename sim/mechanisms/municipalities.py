@@ -87,9 +87,13 @@ def fit_destination_constants(
     """Constants c_m (one per municipality, relative within its province) such that the expected movers into
     every municipality equal ``inflow`` (persons): multiplicative fixed-point iteration."""
     constant = np.ones(len(region))
+    members = np.bincount(region)
     for _ in range(FIT_ITERATIONS):
         share = destination_weights(region, constant, residents_by_band)
         constant *= inflow / np.maximum(expected_inflow(region, share, between_in, within_out), 1e-12)
+        mean = (np.bincount(region, weights=constant) / members)[region]
+        constant = np.divide(constant, mean, out=np.ones_like(constant), where=mean > 0)  # mean 1 in every province
+        np.maximum(constant, 1e-12, out=constant)  # no movers at all (a test world): keep every choice defined
     return constant
 
 
