@@ -161,6 +161,7 @@ def bench(
     until: Annotated[int, typer.Option(help="last simulated year")] = 2052,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     batch: Annotated[bool, typer.Option(help="also measure batch throughput with 1 and 2 workers and its overhead")] = False,
+    resolution: Annotated[str, typer.Option(help="province, or sigungu (the 229 municipalities; its scenario's scale is 20)")] = "province",
 ) -> None:
     """Speed and memory of the Korea baseline, each scale in a fresh process (and batch throughput)."""
     from sim.bench import benchmark_baseline
@@ -172,10 +173,10 @@ def bench(
     rows = []
     for value in values:
         console.print(f"baseline at 1:{value} …")
-        rows.append(benchmark_baseline(value, until=until, seed=seed))
+        rows.append(benchmark_baseline(value, until=until, seed=seed, resolution=resolution))
     import pandas as pd
 
-    console.print(_frame_table("Benchmark (Korea baseline)", pd.DataFrame(rows)))
+    console.print(_frame_table(f"Benchmark (Korea baseline, resolution {resolution})", pd.DataFrame(rows)))
     if batch:
         from sim.bench import benchmark_batch
 
@@ -213,6 +214,20 @@ def levers(
         params = "\n".join(f"{key}={value['default']!r}" for key, value in entry["parameters"].items())
         table.add_row(entry["name"], entry["country"], entry["case"], entry["mechanism"], params or "-")
     console.print(table)
+
+
+@app.command(name="backcast-municipalities")
+def backcast_municipalities(
+    out: Annotated[Path | None, typer.Option(help="write the forecasts per municipality as CSV to this file")] = None,
+) -> None:
+    """Back-cast Dec 2022 → Dec 2023 by si-gun-gu against the registered populations (``sim.municipal_backcast``)."""
+    from sim.municipal_backcast import municipal_backcast
+
+    summary, detail = municipal_backcast()
+    console.print(_frame_table("Municipal back-cast Dec 2022 → Dec 2023 (229 si-gun-gu, expected values)", summary, digits=3))
+    if out:
+        detail.to_csv(out, index=False)
+        console.print(f"wrote {out}")
 
 
 @app.command()

@@ -151,3 +151,27 @@ def test_the_written_run_holds_municipalities_parquet(result, tmp_path):
     result.write(tmp_path, figure=False)
     stored = pd.read_parquet(tmp_path / "municipalities.parquet")
     assert len(stored) == len(result.municipalities) and stored["municipality"].dtype == object or str(stored["municipality"].dtype) == "str"
+
+
+def test_provinces_agree_with_the_provincial_model(result):
+    provincial = run(scenario_from_dict({**SIGUNGU, "resolution": "province"}), seed=3)
+    keys = ["year", "region"]
+    both = result.regions.merge(provincial.regions, on=keys, suffixes=("_sigungu", "_province"))
+    final = both[(both["year"] == 2026) & (both["population_province"] > 1_000_000)]  # small provinces: a few thousand agents
+    ratio = final["population_sigungu"].astype(float) / final["population_province"].astype(float)
+    assert ratio.between(0.98, 1.02).all()  # other start agents, hence other draws: three years of sampling noise at 1:200 (sd ≈ 0.7 %)
+    totals = both.groupby("year")[["population_sigungu", "population_province"]].sum().loc[2026]
+    assert totals["population_sigungu"] == pytest.approx(totals["population_province"], rel=2e-3)
+    national = both.groupby("year")[["births_sigungu", "births_province"]].sum().loc[2024:]
+    assert (national["births_sigungu"] / national["births_province"]).between(0.97, 1.03).all()
+
+
+def test_the_backcast_closes_with_fitted_constants_and_keeps_provincial_totals():
+    from sim.municipal_backcast import municipal_backcast
+
+    summary, detail = municipal_backcast()
+    errors = summary.set_index("forecast")["mape_pct"]
+    assert errors["municipal, fitted"] < 0.05 < errors["provincial allocation"] < errors["no change"]
+    provinces = detail.groupby("region")[["population_2023", "provincial allocation", "municipal, no constants"]].sum()
+    assert np.allclose(provinces["provincial allocation"], provinces["population_2023"], atol=20)
+    assert np.allclose(provinces["municipal, no constants"], provinces["population_2023"], rtol=1e-3)

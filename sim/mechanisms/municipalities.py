@@ -23,7 +23,7 @@ Counts are in agents until ``record`` scales them to persons.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -121,6 +121,43 @@ def members_choice(region: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return choice / choice.sum(axis=2, keepdims=True)
 
 
+@dataclass(frozen=True)
+class Flows2023:
+    """Expected moves of 2023 by age band [G, n] (or [G, n_regions]) and the in-movers each municipality needs."""
+
+    between_out: np.ndarray  # movers leaving the municipality for another province
+    within_out: np.ndarray  # movers leaving it for another municipality of its province
+    between_in: np.ndarray  # movers from other provinces into each province [G, n_regions]
+    inflow: np.ndarray  # in-movers [n] that reproduce the residual net migration of 2023
+    international: np.ndarray  # net arrivals from abroad [n]
+
+
+def migration_2023(
+    pack: MunicipalPack, by_age: np.ndarray, between_move_probability: np.ndarray, within_move_probability: np.ndarray, international_net: float
+) -> Flows2023:
+    """The 2023 moves the municipal constants must reproduce, for residents ``by_age`` [n, 101] (persons).
+
+    Out-movers follow the provincial probabilities ([n_regions, 101]) on local ages; international net arrivals
+    (persons) are spread by population, as in the model. A municipality needs in-movers = its residual net
+    migration − international + its out-movers (at least 1 % of its out-movers). Movers from other provinces
+    into a province are what its municipalities need beyond the moves inside it, in the age bands in which the
+    province's own movers leave.
+    """
+    region = pack.region
+    n_regions = between_move_probability.shape[0]
+    between_out = by_band(by_age * between_move_probability[region])
+    within_out = by_band(by_age * within_move_probability[region])
+    population = by_age.sum(axis=1)
+    international = international_net * population / population.sum()
+    movers_out = between_out.sum(axis=0) + within_out.sum(axis=0)
+    inflow = np.maximum(pack.net_migration_2023 - international + movers_out, 0.01 * movers_out)
+    arrivals = np.bincount(region, weights=inflow - within_out.sum(axis=0), minlength=n_regions)
+    leaving = np.zeros((N_BANDS, n_regions))
+    np.add.at(leaving.T, region, between_out.T)
+    between_in = leaving / np.maximum(leaving.sum(axis=0), 1e-12) * np.maximum(arrivals, 0.0)
+    return Flows2023(between_out, within_out, between_in, inflow, international)
+
+
 class Municipalities:
     """The municipal layer of one run: destination shares, move schedules, yearly flows and records."""
 
@@ -144,33 +181,15 @@ class Municipalities:
     def _empty_flows(self) -> dict[str, np.ndarray]:
         return {name: np.zeros(self.n, np.int64) for name in ("births", "deaths", "net_migration")}
 
-    def start_counts(self, scale: int, rounding: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-        """Agents per municipality × sex × age at the start: the municipal cells / ``scale``, rounded by ``rounding``."""
-        return rounding(self.pack.start_population / scale)
-
     def fit(self, municipality: np.ndarray, age: np.ndarray, between_move_probability: np.ndarray, schedule: np.ndarray, international_net: float) -> None:
-        """Within-province move probabilities and destination constants reproducing the 2023 net migration.
-
-        ``between_move_probability`` [n_regions, 101] is the provincial model's probability of leaving the
-        province; ``international_net`` the net arrivals from abroad in 2023 (persons), spread over
-        municipalities by population as the model does. Movers from other provinces arrive in the age
-        bands in which the province's own movers leave.
-        """
+        """Within-province move probabilities and destination constants reproducing the 2023 net migration
+        (``migration_2023``) for the start population (agents ``municipality``, ``age``)."""
         by_age = persons_per_cell((self.n, AGES), municipality, age).astype(float) * self.scale
         province_by_age = np.zeros((self.n_regions, AGES))
         np.add.at(province_by_age, self.region, by_age)
         self.within_move_probability = move_probability_table(self.within_rate, province_by_age, schedule)
-        between_out = _by_band(by_age * between_move_probability[self.region])  # [G, n]
-        within_out = _by_band(by_age * self.within_move_probability[self.region])
-        population = by_age.sum(axis=1)
-        international = international_net * population / population.sum()
-        movers_out = between_out.sum(axis=0) + within_out.sum(axis=0)
-        inflow = np.maximum(self.pack.net_migration_2023 - international + movers_out, 0.01 * movers_out)
-        arrivals = np.bincount(self.region, weights=inflow - within_out.sum(axis=0), minlength=self.n_regions)
-        leaving = np.zeros((N_BANDS, self.n_regions))
-        np.add.at(leaving.T, self.region, between_out.T)
-        between_in = leaving / np.maximum(leaving.sum(axis=0), 1e-12) * np.maximum(arrivals, 0.0)
-        self.destination_constant = fit_destination_constants(self.region, _by_band(by_age).T, inflow, between_in, within_out)
+        flows = migration_2023(self.pack, by_age, between_move_probability, self.within_move_probability, international_net)
+        self.destination_constant = fit_destination_constants(self.region, by_band(by_age).T, flows.inflow, flows.between_in, flows.within_out)
 
     # --- the year ------------------------------------------------------------------------------
     def start_year(self) -> None:
@@ -197,7 +216,7 @@ class Municipalities:
         """Place this year's movers between provinces (``movers``: indices, ``region`` already their destination)
         in a municipality of their destination, then move residents between municipalities of their
         province; updates ``municipality`` in place and counts the moves."""
-        share = destination_weights(self.region, self.destination_constant, _by_band(persons_per_cell((self.n, AGES), municipality, age)).T)
+        share = destination_weights(self.region, self.destination_constant, by_band(persons_per_cell((self.n, AGES), municipality, age)).T)
         origin = municipality[movers]
         band = BAND_OF_AGE[age[movers]]
         destination = draw_destinations(
@@ -225,7 +244,7 @@ class Municipalities:
         return pyramid, {name: values * self.scale for name, values in self.flows.items()}
 
 
-def _by_band(by_age: np.ndarray) -> np.ndarray:
+def by_band(by_age: np.ndarray) -> np.ndarray:
     """[n, 101] by single age → [G, n] by age band."""
     banded = np.zeros((N_BANDS, by_age.shape[0]))
     np.add.at(banded, BAND_OF_AGE, by_age.T)
