@@ -6,19 +6,21 @@ The provincial model stays in charge; this module only places its events inside 
   2020), normalised so that the province's expected births are those of its own schedule;
 - deaths: the provincial rates on each person's age, so municipal deaths follow the local age structure;
 - moves between provinces: the provincial model decides who leaves and to which province; the mover
-  then chooses a municipality of that province by its destination share (nested province → municipality);
+  then chooses a municipality of that province (nested province → municipality) with probability
+  ∝ c_m × residents of m in the mover's 10-year age band (a size term by age: movers go where people of
+  their age live);
 - moves between municipalities of one province: a Rogers–Castro age schedule scaled to the province's
   moves inside it (2023 O-D diagonal × ``municipalities.between_municipality_share``); destination k ≠ own
-  municipality with probability ∝ destination share;
+  municipality with the same weights;
 - international arrivals: a municipality of their province in proportion to its population.
 
-The destination shares are fitted at the start so that the expected 2023 flows reproduce each
-municipality's 2023 net migration, a residual of the registered Dec 2022 → Dec 2023 change (no municipal
-migration counts exist; ``sim/data/build/municipalities.py``). Firms, labour markets and levers stay
-provincial: residents work anywhere in their province and its commuting links.
+The constants c_m are fitted at the start so that the expected 2023 moves reproduce each municipality's
+2023 net migration, a residual of the registered Dec 2022 → Dec 2023 change (no municipal migration counts
+exist; ``sim/data/build/municipalities.py``). Firms, labour markets and levers stay provincial: residents
+work anywhere in their province and its commuting links.
 
 Arrays over municipalities follow the row order of ``municipalities.csv`` (province order, then code).
-Counts are in agents until ``record`` scales them to persons.
+Counts are in agents until ``state`` scales them to persons.
 """
 
 from __future__ import annotations
@@ -30,7 +32,11 @@ import pandas as pd
 
 from sim.cells import persons_per_cell
 from sim.crn import CommonRandomNumbers, Purpose
-from sim.mechanisms.migration import draw_destinations, draw_movers, move_probability_table
+from sim.mechanisms.migration import (
+    draw_destinations,
+    draw_movers,
+    move_probability_table,
+)
 from sim.metrics import EXTINCTION_RISK_THRESHOLD
 from sim.pack import AGES, MunicipalPack
 
@@ -159,7 +165,7 @@ def migration_2023(
 
 
 class Municipalities:
-    """The municipal layer of one run: destination shares, move schedules, yearly flows and records."""
+    """The municipal layer of one run: destination constants, move schedules, yearly flows and records."""
 
     def __init__(self, pack: MunicipalPack, n_regions: int, between_municipality_share: float, scale: int) -> None:
         self.pack = pack
