@@ -290,8 +290,11 @@ def _summary_table(result) -> Table:
         ("capital-region share", "capital_region_share", "{:.1%}"),
         ("provinces with risk index < 0.5", "regions_at_extinction_risk", "{:d}"),
         ("provinces with risk index < 0.2", "regions_at_high_extinction_risk", "{:d}"),
+        ("si-gun-gu with risk index < 0.5", "municipalities_at_extinction_risk", "{:d}"),
+        ("si-gun-gu with risk index < 0.2", "municipalities_at_high_extinction_risk", "{:d}"),
         ("employed (persons)", "employed", "{:,.0f}"),
     ]
+    rows = [row for row in rows if row[1] in national]  # si-gun-gu counts: resolution sigungu only
     for label, column, fmt in rows:
         table.add_row(label, *(fmt.format(national.loc[year, column]) for year in years))
     if result.metadata.get("scenario_resolved", {}).get("levers"):

@@ -173,3 +173,22 @@ def test_the_backcast_closes_with_fitted_constants_and_keeps_provincial_totals()
     provinces = detail.groupby("region")[["population_2023", "provincial allocation", "municipal, no constants"]].sum()
     assert np.allclose(provinces["provincial allocation"], provinces["population_2023"], atol=20)
     assert np.allclose(provinces["municipal, no constants"], provinces["population_2023"], rtol=1e-3)
+
+
+def test_same_seed_same_municipal_table_and_a_lever_without_money_changes_nothing():
+    small = {**SIGUNGU, "scale": 400, "end_year": 2025}
+    first = run(scenario_from_dict(small), seed=5).municipalities
+    idle = {"lever": "local_industries_decline_areas", "budget_krw_per_year": 0.0, "start": 2024, "end": 2025}
+    second = run(scenario_from_dict({**small, "levers": [idle]}), seed=5, paired_baseline=False).municipalities
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_packaged_municipal_cells_sum_to_the_provincial_cells_and_registered_totals():
+    pack = RegionPack.load("korea", 2023)
+    municipal = pack.municipalities
+    provincial = np.zeros_like(pack.start_population)
+    np.add.at(provincial, municipal.region, municipal.start_population)
+    assert np.array_equal(provincial, pack.start_population)
+    gap = municipal.start_population.sum(axis=(1, 2)) - municipal.table["population_2023"].to_numpy()
+    assert np.abs(gap).max() <= 20
+    assert len(municipal.codes) == 229 and municipal.decline_area.sum() == 89
