@@ -139,8 +139,16 @@ class Scenario(BaseModel):
         return with_overrides(self.parameters)
 
     def content_hash(self) -> str:
-        """SHA-256 of the resolved scenario (after inheritance), independent of file layout."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """SHA-256 of the resolved scenario (after inheritance), independent of file layout. The municipal
+        fields at their defaults (``resolution: province``, no lever ``municipalities:``) are left out, so
+        scenarios written before they existed keep their hash and their batch run keys."""
+        dumped = self.model_dump(mode="json")
+        if self.resolution == "province":
+            del dumped["resolution"]
+        for lever in dumped["levers"]:
+            if lever["municipalities"] is None:
+                del lever["municipalities"]
+        canonical = json.dumps(dumped, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
