@@ -192,3 +192,21 @@ def test_packaged_municipal_cells_sum_to_the_provincial_cells_and_registered_tot
     gap = municipal.start_population.sum(axis=(1, 2)) - municipal.table["population_2023"].to_numpy()
     assert np.abs(gap).max() <= 20
     assert len(municipal.codes) == 229 and municipal.decline_area.sum() == 89
+
+
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def test_rebuild_reproduces_the_packaged_municipal_tables(tmp_path):
+    from sim.data.build import municipalities
+
+    if not SHARED.is_dir():
+        pytest.skip(f"raw statistics not available at {SHARED}")
+    pack = ROOT / "sim" / "data" / "korea"
+    for name in ("regions", "population_2023", "population_annual", "fertility", "mortality", "mortality_region_factor"):
+        shutil.copy(pack / f"{name}.csv", tmp_path / f"{name}.csv")
+    municipalities.build(SHARED, tmp_path)
+    municipalities.build(SHARED, tmp_path)  # a second run replaces, not duplicates, the PROVENANCE section
+    for name in ("municipalities", "municipal_population_2023", "municipal_moves"):
+        assert (tmp_path / f"{name}.csv").read_text() == (pack / f"{name}.csv").read_text(), name
+    assert (tmp_path / "PROVENANCE.md").read_text().count(municipalities.SECTION_HEADING) == 1

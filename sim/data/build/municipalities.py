@@ -39,7 +39,7 @@ SECTION_HEADING = "## Municipal tables"
 
 def build(shared: Path, out: Path) -> None:
     """Write ``municipalities.csv``, ``municipal_population_2023.csv`` and ``municipal_moves.csv`` into ``out``."""
-    units = unit_table(shared)
+    units = unit_table(shared, out)
     pyramid = municipal_pyramid(shared, out, units)
     pyramid.to_csv(out / "municipal_population_2023.csv", index=False)
     table = municipality_table(shared, out, units, pyramid)
@@ -49,7 +49,7 @@ def build(shared: Path, out: Path) -> None:
     write_provenance_section(out / "PROVENANCE.md", SECTION_HEADING, _provenance(table, pyramid, units, moves))
 
 
-def unit_table(shared: Path) -> pd.DataFrame:
+def unit_table(shared: Path, out: Path) -> pd.DataFrame:
     """The 229 units in province order, then code: municipality, region, names, populations, decline flag."""
     crosswalk = pd.read_csv(shared / "kr_sigungu_code_crosswalk_2010_2023.csv", dtype=str)
     dec23 = pd.read_csv(shared / "kr_sigungu_registered_population_dec_2023.csv", dtype={"mois_admin_code": str, "province_code": str})
@@ -73,7 +73,7 @@ def unit_table(shared: Path) -> pd.DataFrame:
     if missing:
         raise ValueError(f"decline areas without a Dec-2023 unit: {missing}")
     units["decline_area"] = units["municipality"].isin(decline).astype(int)
-    order = {code: i for i, code in enumerate(pd.read_csv(Path(__file__).parents[1] / "korea" / "regions.csv", dtype=str)["region"])}
+    order = {code: i for i, code in enumerate(pd.read_csv(out / "regions.csv", dtype=str)["region"])}
     units["_order"] = units["region"].map(order)
     return units.sort_values(["_order", "municipality"]).drop(columns="_order").reset_index(drop=True)
 
