@@ -176,6 +176,7 @@ class Municipalities:
         self.within_rate = np.where(np.bincount(pack.region, minlength=n_regions) > 1, pack.within_province_rate * between_municipality_share, 0.0)
         self.flows = self._empty_flows()
         self.rows: list[pd.DataFrame] = []  # one table per recorded year (``sim.metrics.municipal_measures``)
+        self.agents = np.zeros((self.n, 2, AGES), np.int64)  # agents by municipality × sex × age at the last record (``state``)
 
     @property
     def local_industry_eligible(self) -> np.ndarray:
@@ -201,9 +202,10 @@ class Municipalities:
     def start_year(self) -> None:
         self.flows = self._empty_flows()
 
-    def births(self, asfr_province: np.ndarray, municipality: np.ndarray, sex: np.ndarray, age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Person index (``municipality``) and schedule [n, 101] to draw this year's mothers with."""
-        women = persons_per_cell((self.n, 2, AGES), municipality, sex, age)[:, 0, :].astype(float)
+    def births(self, asfr_province: np.ndarray, municipality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Person index (``municipality``) and schedule [n, 101] to draw this year's mothers with, normalised
+        on the women at the start of the year (the last record)."""
+        women = self.agents[:, 0, :].astype(float)
         return municipality, fertility_schedule(asfr_province, women, self.region, self.pack.fertility_relative)
 
     def arrivals(self, region: np.ndarray, uid: np.ndarray, municipality: np.ndarray, crn: CommonRandomNumbers, year: int) -> np.ndarray:
@@ -222,7 +224,7 @@ class Municipalities:
         """Place this year's movers between provinces (``movers``: indices, ``region`` already their destination)
         in a municipality of their destination, then move residents between municipalities of their
         province; updates ``municipality`` in place and counts the moves."""
-        share = destination_weights(self.region, self.destination_constant, by_band(persons_per_cell((self.n, AGES), municipality, age)).T)
+        share = destination_weights(self.region, self.destination_constant, by_band(self.agents.sum(axis=1)).T)  # residents at the start of the year
         origin = municipality[movers]
         band = BAND_OF_AGE[age[movers]]
         destination = draw_destinations(
@@ -246,8 +248,8 @@ class Municipalities:
 
     def state(self, municipality: np.ndarray, sex: np.ndarray, age: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Persons by municipality × sex × age and this year's flows by municipality (persons)."""
-        pyramid = persons_per_cell((self.n, 2, AGES), municipality, sex, age).astype(float) * self.scale
-        return pyramid, {name: values * self.scale for name, values in self.flows.items()}
+        self.agents = persons_per_cell((self.n, 2, AGES), municipality, sex, age)
+        return self.agents * float(self.scale), {name: values * self.scale for name, values in self.flows.items()}
 
 
 def by_band(by_age: np.ndarray) -> np.ndarray:
