@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from sim.metrics import add_municipal_counts, add_paired_differences, national_t
 from sim.model import RegionalModel
 from sim.provenance import git_commit, package_version
 from sim.scenario import Scenario, load_scenario, scenario_from_dict
-from sim.store import TABLES
+from sim.store import write_tables
 
 ProgressCallback = Callable[[int, int], None]
 """Called after each simulated year with (years done, years in total)."""
@@ -51,22 +50,10 @@ class RunResult:
         tables = {"regions": self.regions, "national": self.national, "levers": self.lever_spending, "ledger": self.ledger}
         return tables if self.municipalities is None else tables | {"municipalities": self.municipalities}
 
-    def write(self, out: Path, figure: bool = True) -> Path:
-        """Write the Parquet files of ``sim.store.TABLES`` (``regions``, ``national``, ``levers``,
-        ``ledger``), ``run.json`` (and ``summary.png``)."""
-        out = Path(out)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise RegsimError(f"cannot create output folder {out}: {exc.strerror}") from None
-        for name, table in self.tables().items():
-            table.to_parquet(out / TABLES[name], index=False)
-        (out / "run.json").write_text(json.dumps(self.metadata, indent=2) + "\n", encoding="utf-8")
-        if figure:
-            from sim.plots import run_summary_figure
-
-            run_summary_figure(self).savefig(out / "summary.png", dpi=120)
-        return out
+    def write(self, out: Path) -> Path:
+        """Write the run's tables (``sim.store.TABLES``) as Parquet and ``run.json``, each atomically;
+        no figure (``sim.plots.run_summary_figure`` draws one)."""
+        return write_tables(out, self.tables(), self.metadata)
 
 
 def run(
@@ -104,7 +91,7 @@ def run(
     policy_regions = regions_table(model)
     support = model.support_table()
     if paired:
-        base_model = _simulate(scenario.model_copy(update={"levers": []}), seed, report(years), record_firm_jobs=True)
+        base_model = _simulate(scenario.without_levers(), seed, report(years), record_firm_jobs=True)
         baseline = regions_table(base_model)
         supported = set(support["firm"])  # other firms are summed by region: a small table
         ledger = additionality_ledger(

@@ -31,15 +31,13 @@ import copy
 import difflib
 import hashlib
 import json
-import os
 import re
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -52,10 +50,10 @@ from pydantic import (
 from sim import store
 from sim.config_files import validated_file
 from sim.errors import RegsimError, ScenarioError
+from sim.executors import check_executor, open_executor, worker_count
+from sim.experiment import Seeds, check_field_paths, new_results_folder, parse_path, seed_list, set_path
 
-RESULTS_DIR = Path("results")
-EXECUTORS = ("local", "dask")
-T = TypeVar("T")
+__all__ = ["parse_path", "set_path"]  # the field-path language, kept importable here (sim.experiment)
 
 BatchProgress = Callable[[int, int, int], None]
 """Called after each run is stored with (runs done, runs to do, runs failed so far)."""
@@ -133,16 +131,11 @@ class Experiment(BaseModel):
     name: str
     description: str = ""
     scenarios: list[str] = Field(min_length=1, description="scenario files relative to the experiment file; the first is the reference")
-    seeds: int | list[int] = Field(description="N (seeds 0..N-1) or a list of seeds")
+    seeds: Seeds = Field(description="N (seeds 0..N-1) or a list of seeds")
     until: int | None = Field(None, strict=True, description="last simulated year of every run")
     scale: int | None = Field(None, ge=1, strict=True, description="persons per agent of every run")
     sweep: Sweep | None = None
     outputs: list[str] | None = Field(None, min_length=1, description="region columns to keep (default: all)")
-
-    @field_validator("seeds")
-    @classmethod
-    def _seeds(cls, seeds: int | list[int]) -> int | list[int]:
-        return check_seeds(seeds)
 
     @field_validator("outputs")
     @classmethod
@@ -159,26 +152,6 @@ class Experiment(BaseModel):
 
     def seed_list(self) -> list[int]:
         return seed_list(self.seeds)
-
-
-def check_seeds(seeds: int | list[int]) -> int | list[int]:
-    """``seeds`` of an experiment file: a count of at least 1, or a list of distinct non-negative seeds."""
-    if isinstance(seeds, int):
-        if seeds < 1:
-            raise ValueError("the number of seeds must be at least 1")
-        return seeds
-    if not seeds:
-        raise ValueError("the list of seeds is empty")
-    if any(seed < 0 for seed in seeds):
-        raise ValueError("seeds must not be negative")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError("seeds are repeated")
-    return seeds
-
-
-def seed_list(seeds: int | list[int]) -> list[int]:
-    """The model seeds of ``seeds``: N means 0..N-1."""
-    return list(range(seeds)) if isinstance(seeds, int) else list(seeds)
 
 
 def region_columns() -> list[str]:
@@ -252,79 +225,6 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
         if not (path.parent / scenario).is_file():
             raise ExperimentError(f"{path}: scenarios[{i}]: scenario file not found: {path.parent / scenario}")
     return LoadedExperiment(spec=spec, path=path, content_hash=content_hash)
-
-
-_TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
-
-
-def parse_path(path: str) -> list[str | int]:
-    """``levers[0].params.cofunding_rate`` -> ['levers', 0, 'params', 'cofunding_rate'];
-    ``parameters.migration.wage_weight`` -> ['parameters', 'migration.wage_weight'] (parameter keys
-    are ``section.name``)."""
-    tokens: list[str | int] = []
-    position = 0
-    text = path.strip()
-    while position < len(text):
-        if tokens and text[position] == ".":
-            position += 1
-        match = _TOKEN.match(text, position)
-        if match is None:
-            raise ValueError(f"{path!r}: not a field path (expected e.g. levers[0].budget_krw_per_year)")
-        tokens.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
-        position = match.end()
-    if not tokens or not isinstance(tokens[0], str):
-        raise ValueError(f"{path!r}: not a field path")
-    if tokens[0] == "parameters":
-        rest = ".".join(str(token) for token in tokens[1:])
-        if "." not in rest:
-            raise ValueError(f"{path!r}: expected parameters.<section>.<name>")
-        return ["parameters", rest]
-    return tokens
-
-
-def check_field_paths(parameters: dict[str, T]) -> dict[str, T]:
-    """``parameters`` unchanged if every key is a field path starting at a scenario field that may vary;
-    ValueError naming the first that is not (for the experiment files' field validators)."""
-    for path in parameters:
-        _check_field_path(path)
-    return parameters
-
-
-def _check_field_path(path: str) -> None:
-    from sim.scenario import Scenario
-
-    tokens = parse_path(path)
-    fields = list(Scenario.model_fields)
-    if tokens[0] not in fields:
-        close = difflib.get_close_matches(str(tokens[0]), fields, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; scenario fields: {', '.join(fields)}"
-        raise ValueError(f"{path!r}: unknown scenario field {tokens[0]!r}{hint}")
-    if tokens[0] in ("name", "description"):
-        raise ValueError(f"{path!r}: cannot sweep the scenario's {tokens[0]}")
-
-
-def set_path(raw: dict[str, Any], path: str, value: Any) -> None:
-    """Set ``path`` in a scenario mapping; missing mapping keys are created, list indexes must exist."""
-    tokens = parse_path(path)
-    node: Any = raw
-    walked = ""
-    for i, token in enumerate(tokens):
-        last = i == len(tokens) - 1
-        label = f"[{token}]" if isinstance(token, int) else (f".{token}" if walked else token)
-        if isinstance(token, int):
-            if not isinstance(node, list):
-                raise ValueError(f"{walked or 'scenario'} is not a list")
-            if token >= len(node):
-                raise ValueError(f"{walked}{label}: index out of range ({walked} has {len(node)} entries)")
-        elif not isinstance(node, dict):
-            raise ValueError(f"{walked or 'scenario'} is not a mapping")
-        if last:
-            node[token] = value
-        else:
-            if isinstance(node, dict) and node.get(token) is None:
-                node[token] = [] if isinstance(tokens[i + 1], int) else {}
-            node = node[token]
-        walked += label
 
 
 def sweep_points(sweep: Sweep | None) -> list[dict[str, Any]]:
@@ -493,16 +393,6 @@ def run_batch(
     )
 
 
-def check_executor(executor: str, workers: int | None, scheduler: str | None) -> None:
-    """RegsimError naming the option if ``executor``, ``workers`` or ``scheduler`` is unusable."""
-    if executor not in EXECUTORS:
-        raise RegsimError(f"--executor: expected one of {', '.join(EXECUTORS)}, found {executor!r}")
-    if workers is not None and workers < 1:
-        raise RegsimError(f"--workers: must be at least 1, found {workers}")
-    if scheduler is not None and executor != "dask":
-        raise RegsimError("--scheduler: only with --executor dask")
-
-
 def run_specs(
     specs: list[RunSpec],
     folder: Path,
@@ -516,9 +406,8 @@ def run_specs(
     """Run ``specs`` (runs with the same key once) and store each one in ``folder`` as it completes
     (see ``sim.store``).
 
-    ``executor``: ``local`` (a process pool, spawn context, ``workers`` processes, default the CPU
-    count) or ``dask`` (``dask.distributed.Client(scheduler)``, or a LocalCluster of ``workers``
-    single-threaded processes without a scheduler address). ``resume``: skip the runs already
+    ``executor``, ``workers``, ``scheduler``: where the runs go (``sim.executors``; ``workers``
+    defaults to the CPU count, never more than the runs). ``resume``: skip the runs already
     finished in ``folder`` (failed ones are run again). A run that raises is recorded with its
     message and the batch goes on.
     """
@@ -564,82 +453,24 @@ def run_specs(
         collect(spec.key, None, spec.invalid, 0.0)
     valid = [spec for spec in todo if spec.invalid is None]
     if valid:
-        if executor == "local":
-            _run_local(valid, workers, collect)
-        else:
-            _run_dask(valid, workers, scheduler, collect)
+        with open_executor(executor, worker_count(workers, len(valid)), scheduler) as pool:
+            for i, outcome, error in pool.submit(execute, [(spec,) for spec in valid]).as_completed():
+                if error is None:
+                    collect(*outcome)
+                else:  # the worker died or was lost: record it, go on
+                    died = "worker process died" if isinstance(error, BrokenProcessPool) else type(error).__name__
+                    collect(valid[i].key, None, f"{died}: {error}", 0.0)
     return BatchSummary(
         out=folder, total=len(unique), finished=finished, failed=failed, skipped=skipped,
         wall_time_s=round(time.perf_counter() - started, 3), failures=failures,
     )
 
 
-def _run_local(specs: list[RunSpec], workers: int | None, collect) -> None:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
-
-    count = min(workers or os.cpu_count() or 1, len(specs))
-    pool = ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
-    try:
-        futures = {pool.submit(execute, spec): spec for spec in specs}
-        for future in as_completed(futures):
-            spec = futures[future]
-            try:
-                key, result, error, wall = future.result()
-            except BrokenProcessPool as exc:
-                key, result, error, wall = spec.key, None, f"worker process died: {exc}", 0.0
-            collect(key, result, error, wall)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _run_dask(specs: list[RunSpec], workers: int | None, scheduler: str | None, collect) -> None:
-    with dask_client(min(workers or os.cpu_count() or 1, len(specs)), scheduler) as client:
-        from dask.distributed import as_completed
-
-        futures = [client.submit(execute, spec, key=f"regsim-run-{spec.key}", pure=False) for spec in specs]
-        by_future = {future.key: spec for future, spec in zip(futures, specs)}
-        for future in as_completed(futures):
-            spec = by_future[future.key]
-            try:
-                key, result, error, wall = future.result()
-            except Exception as exc:  # noqa: BLE001 - a lost worker or task: record it, go on
-                key, result, error, wall = spec.key, None, f"{type(exc).__name__}: {exc}", 0.0
-            collect(key, result, error, wall)
-            future.release()
-
-
-@contextmanager
-def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
-    """A ``dask.distributed`` Client of the cluster at ``scheduler``, or of a LocalCluster of
-    ``workers`` single-threaded processes; closed (with the local cluster) on exit."""
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise RegsimError("--executor dask: dask.distributed is not installed (pip install 'dask[distributed]')") from None
-    cluster = None
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="30s")
-        except (OSError, TimeoutError) as exc:
-            raise RegsimError(f"--scheduler: cannot connect to {scheduler}: {exc}") from None
-    else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
 def _open_folder(folder: Path, origin: BatchOrigin, resume: bool) -> dict[str, Any]:
     manifest_path = folder / store.MANIFEST
     if manifest_path.is_file():
         if not resume:
-            raise RegsimError(f"--out: {folder} already holds a batch; use --resume to continue it or another folder")
+            raise RegsimError(f"{folder} already holds a batch: resume it, or choose another output folder")
         manifest = store.load_manifest(folder)
         store.reconcile(folder, manifest)
         manifest.update(experiment=origin.name, experiment_file=origin.file, experiment_hash=origin.content_hash)
@@ -653,15 +484,3 @@ def _open_folder(folder: Path, origin: BatchOrigin, resume: bool) -> dict[str, A
         store.reconcile(folder, manifest)
         return manifest
     return store.new_manifest(origin.name, origin.file, origin.content_hash)
-
-
-def new_results_folder(name: str, kind: str = "batch") -> Path:
-    """A new folder ``results/<kind>-<name>-<timestamp>`` (not created)."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    slug = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)
-    folder = RESULTS_DIR / f"{kind}-{slug}-{stamp}"
-    suffix = 1
-    while folder.exists():
-        suffix += 1
-        folder = RESULTS_DIR / f"{kind}-{slug}-{stamp}-{suffix}"
-    return folder

@@ -13,7 +13,7 @@ def benchmark_baseline(scale: int, until: int = 2052, seed: int = 0, resolution:
     """Run the Korea baseline at 1:``scale`` in a fresh process; wall time, throughput, peak memory; at
     ``resolution`` ``sigungu`` also the person agents of the smallest municipality at the start."""
     if scale < 1:
-        raise RegsimError(f"--scales: persons per agent must be at least 1, found {scale}")
+        raise RegsimError(f"persons per agent must be at least 1, found {scale}")
     _scenario(scale, until, resolution)  # a bad resolution is a one-line error here, not in the worker
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:

@@ -13,12 +13,14 @@ parameters with bounds, and the seeds and scale of the simulations::
     evaluation_seeds: [100, 101, 102, 103]   # other seeds for the reported comparison
     trials: 200
     parameters:
-      migration.housing_cost_weight: {low: 0.0, high: 1.0}
-      migration.destination_constant_shift.11+28+41: {low: -0.2, high: 0.2}   # one value for three regions
-      demography.fertility_multiplier: {low: 0.9, high: 1.1}                    # one value for every region
+      parameters.migration.housing_cost_weight: {low: 0.0, high: 1.0}
+      parameters.migration.destination_constant_shift.11+28+41: {low: -0.2, high: 0.2}   # one value for three regions
+      parameters.demography.fertility_multiplier:          # one value for every region; bounds: its documented range
 
-A key is a parameter ``section.name`` of ``sim/data/parameters.yaml``; for a parameter given per region
-code, ``section.name`` sets every region to one value and ``section.name.11+28+41`` the listed regions.
+A key is a field path ``parameters.<section>.<name>`` (``sim.experiment``, the language of every
+experiment file) naming a parameter of ``sim/data/parameters.yaml``; for a parameter given per region
+code, ``parameters.<section>.<name>`` sets every region to one value and ``….11+28+41`` the listed
+regions. Bounds left empty are the parameter's ``range`` in ``parameters.yaml``.
 
 **Loss** (in %²): L = mean over fit years y and provinces r of (100·(P̄_ry − P_ry)/P_ry)²
 + w · mean over fit years with observed flows and provinces of (100·(N̄_ry − N_ry)/P_r,y−1)², where P is
@@ -32,7 +34,7 @@ TPE rather than a deterministic local method because the loss of an agent-based 
 constant in the parameters (a parameter change moves discrete agents), which defeats gradients and
 simplex steps; common random numbers keep the steps small. Trials are asked in batches of ``workers``
 (evaluated in parallel), so the search path, and the result, are reproducible for a given number of
-workers. The study lives in ``study.db`` (SQLite) in the output folder, so an interrupted calibration
+workers, on any executor (``sim.executors``: in this process, local processes or Dask). The study lives in ``study.db`` (SQLite) in the output folder, so an interrupted calibration
 resumes where it stopped.
 
 **Report**: default and calibrated parameters are rerun with ``evaluation_seeds`` (not used in the
@@ -46,14 +48,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import multiprocessing
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -66,14 +66,20 @@ from pydantic import (
     model_validator,
 )
 
-from sim.batch import check_seeds
+from sim import store
 from sim.config_files import Bounds, named_scenario, validated_file
 from sim.data import read_table
 from sim.errors import RegsimError
+from sim.executors import open_executor
+from sim.experiment import SeedList
 from sim.provenance import git_commit, package_version
 from sim.scenario import START_YEARS, Scenario, load_scenario, scenario_from_dict
-from sim.tuning import STUDY_FILE, study_storage
+from sim.tuning import study_storage
 
+FILES = store.FOLDERS["calibration"]
+"""What a calibration folder holds (``sim.store.FOLDERS``)."""
+STUDY_FILE = FILES.files["study"]
+FIGURE = "calibration.png"
 DIGITS = 4
 """Decimals of the calibrated values (written and evaluated as rounded)."""
 FORECASTS = (("default parameters", "default"), ("calibrated", "calibrated"), ("no change", "no_change"), ("linear trend", "linear_trend"))
@@ -105,13 +111,15 @@ class CalibrationExperiment(BaseModel):
     fit_years: list[int] = Field(min_length=2, max_length=2, description="[first, last] year of the fit window")
     holdout_years: list[int] = Field(min_length=2, max_length=2, description="[first, last] out-of-sample year")
     scale: int = Field(100, ge=1, strict=True, description="persons per agent")
-    seeds: list[int] = Field(min_length=1, description="seeds of every candidate (common random numbers)")
-    evaluation_seeds: list[int] = Field(min_length=1, description="seeds of the reported comparison")
+    seeds: SeedList = Field(description="seeds of every candidate (common random numbers)")
+    evaluation_seeds: SeedList = Field(description="seeds of the reported comparison")
     trials: int = Field(200, ge=1, strict=True, description="candidates evaluated (the defaults included)")
     sampler: Literal["tpe", "random"] = "tpe"
     sampler_seed: int = Field(0, ge=0, strict=True)
     loss: Loss = Loss()
-    parameters: dict[str, Bounds] = Field(min_length=1, description="free parameter -> bounds")
+    parameters: dict[str, Bounds | None] = Field(
+        min_length=1, description="parameters.<section>.<name>[.<codes>] -> bounds (empty: the documented range)",
+    )
 
     @field_validator("start_year")
     @classmethod
@@ -127,17 +135,20 @@ class CalibrationExperiment(BaseModel):
             raise ValueError(f"first year {years[0]} is after last year {years[1]}")
         return years
 
-    @field_validator("seeds", "evaluation_seeds")
-    @classmethod
-    def _seeds(cls, seeds: list[int]) -> list[int]:
-        return check_seeds(seeds)
-
     @field_validator("parameters")
     @classmethod
-    def _known(cls, parameters: dict[str, Bounds]) -> dict[str, Bounds]:
-        for key in parameters:
-            _parse_key(key)
-        return parameters
+    def _known(cls, parameters: dict[str, Bounds | None]) -> dict[str, Bounds]:
+        """Known numeric parameters; empty bounds become the parameter's documented range."""
+        from sim.parameters import parameter_range
+
+        bounds = {}
+        for label, given in parameters.items():
+            key, _ = _parse_key(label)
+            documented = parameter_range(key)
+            if given is None and documented is None:
+                raise ValueError(f"{label}: no range in sim/data/parameters.yaml; give {{low: ..., high: ...}}")
+            bounds[label] = given if given is not None else Bounds(low=documented[0], high=documented[1])
+        return bounds
 
     @model_validator(mode="after")
     def _years(self) -> CalibrationExperiment:
@@ -152,37 +163,42 @@ def _span(years: list[int]) -> str:
     return f"{years[0]}-{years[1]}"
 
 
-def _parse_key(key: str) -> tuple[str, tuple[str, ...] | None]:
-    """``section.name`` → (key, None); ``section.name.11+28`` → (``section.name``, ("11", "28")).
+def _parse_key(path: str) -> tuple[str, tuple[str, ...] | None]:
+    """``parameters.section.name`` → (``section.name``, None); ``parameters.section.name.11+28`` →
+    (``section.name``, ("11", "28")).
 
-    Unknown parameters (with the closest key), non-numeric ones and unknown region codes are ValueErrors.
+    The old form without ``parameters.``, unknown parameters (with the closest key), non-numeric ones
+    and unknown region codes are ValueErrors.
     """
     import difflib
 
     from sim.parameters import default_parameters, parameter_keys
 
     defaults = default_parameters()
+    prefix, _, key = path.partition(".")
+    if prefix != "parameters":
+        raise ValueError(f"{path!r}: a parameter is written as a field path, parameters.{path}")
     section, _, rest = key.partition(".")
     name, _, codes = rest.partition(".")
     if section not in defaults or name not in defaults[section]:
         close = difflib.get_close_matches(key, parameter_keys(), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"{key!r}: unknown parameter{hint}")
+        hint = f"; did you mean 'parameters.{close[0]}'?" if close else ""
+        raise ValueError(f"{path!r}: unknown parameter{hint}")
     default = defaults[section][name]
     if isinstance(default, dict):
         if not all(isinstance(value, (int, float)) for value in default.values()):
-            raise ValueError(f"{key!r}: not a numeric parameter")
+            raise ValueError(f"{path!r}: not a numeric parameter")
         if not codes:
             return f"{section}.{name}", None
         chosen = tuple(codes.split("+"))
         unknown = [code for code in chosen if code not in default]
         if unknown:
-            raise ValueError(f"{key!r}: unknown region code(s) {', '.join(unknown)} (known: {', '.join(default)})")
+            raise ValueError(f"{path!r}: unknown region code(s) {', '.join(unknown)} (known: {', '.join(default)})")
         return f"{section}.{name}", chosen
     if codes:
-        raise ValueError(f"{key!r}: {section}.{name} is one number, not given per region")
+        raise ValueError(f"{path!r}: {section}.{name} is one number, not given per region")
     if isinstance(default, bool) or not isinstance(default, (int, float)):
-        raise ValueError(f"{key!r}: not a numeric parameter")  # noqa: TRY004 (pydantic reports ValueErrors)
+        raise ValueError(f"{path!r}: not a numeric parameter")  # noqa: TRY004 (pydantic reports ValueErrors)
     return key, None
 
 
@@ -384,10 +400,13 @@ def calibrate(
     workers: int = 1,
     progress: CalibrationProgress | None = None,
     observed: Observed | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> CalibrationResult:
     """Run (or continue) the study in ``out``, evaluate default and calibrated parameters, write the outputs.
 
-    ``observed`` replaces the data pack's targets (for synthetic known-answer tests).
+    ``workers`` simulations at a time on ``executor`` (``sim.executors``; one local worker runs in
+    this process). ``observed`` replaces the data pack's targets (for synthetic known-answer tests).
     """
     import optuna
 
@@ -396,18 +415,19 @@ def calibrate(
     observed = observed or observed_targets(loaded.base)
     total = trials if trials is not None else spec.trials
     if total < 1:
-        raise CalibrationError("--trials must be at least 1")
+        raise CalibrationError(f"the number of trials must be at least 1, found {total}")
     study = _open_study(loaded, Path(out), resume)
     fit_years = list(range(spec.fit_years[0], spec.fit_years[1] + 1))
     fit_fields = {"end_year": spec.fit_years[1]}
     distributions = {p.label: optuna.distributions.FloatDistribution(p.low, p.high) for p in loaded.free}
     done = _complete(study)
-    with _pool(workers) as pool:
+    kind = "inline" if executor == "local" and workers <= 1 else executor
+    with open_executor(kind, workers, scheduler) as pool:
         while done < total:
             batch = [study.ask(distributions) for _ in range(min(workers, total - done))]
-            jobs = [pool.submit(simulate, scenario_fields(loaded, trial.params, **fit_fields), spec.seeds) for trial in batch]
-            for trial, job in zip(batch, jobs):
-                measures = fit_measures(job.result(), observed, fit_years, spec.loss.net_migration_weight)
+            jobs = [(scenario_fields(loaded, trial.params, **fit_fields), spec.seeds) for trial in batch]
+            for trial, paths in zip(batch, pool.submit(simulate, jobs).results()):
+                measures = fit_measures(paths, observed, fit_years, spec.loss.net_migration_weight)
                 for name, value in measures.items():
                     trial.set_user_attr(name, value)
                 study.tell(trial, measures["loss"])
@@ -435,7 +455,7 @@ def _open_study(loaded: LoadedCalibration, out: Path, resume: bool):
 
     database = out / STUDY_FILE
     if database.exists() and not resume:
-        raise CalibrationError(f"{out} already holds a calibration study ({STUDY_FILE}); rerun with --resume to continue it, or choose another --out")
+        raise CalibrationError(f"{out} already holds a calibration study ({STUDY_FILE}): resume it, or choose another output folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -445,7 +465,7 @@ def _open_study(loaded: LoadedCalibration, out: Path, resume: bool):
     existing = optuna.study.get_all_study_names(storage)
     if existing and name not in existing:
         raise CalibrationError(
-            f"{out}: the study there ({existing[0]}) was made from a different experiment (scenario, years, scale, seeds, loss or parameters changed); choose another --out"
+            f"{out}: the study there ({existing[0]}) was made from a different experiment (scenario, years, scale, seeds, loss or parameters changed); choose another output folder"
         )
     sampler: optuna.samplers.BaseSampler
     if loaded.spec.sampler == "tpe":
@@ -458,29 +478,6 @@ def _open_study(loaded: LoadedCalibration, out: Path, resume: bool):
     return study
 
 
-class _Inline:
-    """A stand-in for a process pool that runs each job at once (one worker, no process start-up)."""
-
-    def submit(self, function, *args):
-        from concurrent.futures import Future
-
-        future: Future = Future()
-        future.set_result(function(*args))
-        return future
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def _pool(workers: int):
-    if workers <= 1:
-        return _Inline()
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-
-
 def _evaluate(loaded: LoadedCalibration, observed: Observed, default: dict[str, float], best: dict[str, float], pool):
     """The comparison table (evaluation seeds) and the simulated paths it rests on."""
     spec = loaded.spec
@@ -489,10 +486,10 @@ def _evaluate(loaded: LoadedCalibration, observed: Observed, default: dict[str, 
     restart = spec.fit_years[1] in START_YEARS
     jobs = {}
     for label, values in (("default parameters", default), ("calibrated", best)):
-        jobs[(label, "start")] = pool.submit(simulate, scenario_fields(loaded, values), spec.evaluation_seeds)
+        jobs[(label, "start")] = (scenario_fields(loaded, values), spec.evaluation_seeds)
         if restart:
-            jobs[(label, "restart")] = pool.submit(simulate, scenario_fields(loaded, values, start_year=spec.fit_years[1]), spec.evaluation_seeds)
-    paths = {key: job.result() for key, job in jobs.items()}
+            jobs[(label, "restart")] = (scenario_fields(loaded, values, start_year=spec.fit_years[1]), spec.evaluation_seeds)
+    paths = dict(zip(jobs, pool.submit(simulate, list(jobs.values())).results()))
     naive_start = naive_forecasts(observed, spec.start_year, list(range(spec.start_year - 4, spec.start_year + 1)), fit_years + holdout)
     naive_restart = naive_forecasts(observed, spec.fit_years[1], fit_years, holdout)
     for label in naive_start:
@@ -559,7 +556,7 @@ def _write(loaded: LoadedCalibration, result: CalibrationResult, study, paths: d
         "parameters": overrides,
     }
     text = "".join(f"# {line}\n" for line in header) + yaml.safe_dump(fragment, sort_keys=False, allow_unicode=True, width=100)
-    (out / "calibrated.yaml").write_text(text, encoding="utf-8")
+    store.write_text(FILES.path(out, "scenario"), text)
 
     provenance = {
         "experiment": str(loaded.path),
@@ -593,11 +590,11 @@ def _write(loaded: LoadedCalibration, result: CalibrationResult, study, paths: d
         "errors": json.loads(result.table.to_json(orient="records")),
         "wall_time_s": result.wall_time_s,
     }
-    (out / "calibration.json").write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
+    store.write_json(FILES.path(out, "marker"), provenance)
     provinces = _province_table(loaded, paths, observed)
-    provinces.to_csv(out / "fit.csv", index=False)
-    study.trials_dataframe(attrs=("number", "value", "params", "user_attrs", "state")).to_csv(out / "trials.csv", index=False)
-    _figure(loaded, provinces).savefig(out / "calibration.png", dpi=120)
+    store.write_csv(FILES.path(out, "fit"), provinces)
+    store.write_csv(FILES.path(out, "trials"), study.trials_dataframe(attrs=("number", "value", "params", "user_attrs", "state")))
+    _figure(loaded, provinces).savefig(out / FIGURE, dpi=120)
 
 
 def _relative(target: Path, folder: Path) -> str:

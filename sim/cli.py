@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from sim.errors import RegsimError
+from sim.executors import EXECUTORS
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -33,6 +34,131 @@ console = Console(width=None if sys.stdout.isatty() else 160)  # full tables in 
 errors = Console(stderr=True)
 
 SUMMARY_YEARS = (2030, 2040, 2052)
+
+
+# --- command-line values: the type, range and sense of every option is checked here, once -------
+# Scalar options check themselves as Typer parses them (``callback=``), before any work starts; lists
+# given as text and combinations of options are checked by the functions below, which each command
+# calls first. Every problem is one line naming the option, exit status 2 (``main``).
+def _option(param: typer.CallbackParam) -> str:
+    return max(param.opts, key=len)
+
+
+def _at_least(minimum: int):
+    """A callback refusing values below ``minimum`` (None: not given, passes)."""
+
+    def check(param: typer.CallbackParam, value: int | None) -> int | None:
+        if value is not None and value < minimum:
+            raise RegsimError(f"{_option(param)}: must be at least {minimum}, found {value}")
+        return value
+
+    return check
+
+
+def _between(low: int, high: int, what: str):
+    """A callback refusing values outside [low, high]; ``what`` names the kind of value."""
+
+    def check(param: typer.CallbackParam, value: int | None) -> int | None:
+        if value is not None and not low <= value <= high:
+            raise RegsimError(f"{_option(param)}: expected {what} in {low}–{high}, found {value}")
+        return value
+
+    return check
+
+
+def _one_of(*choices: str):
+    """A callback refusing any value but ``choices``."""
+
+    def check(param: typer.CallbackParam, value: str | None) -> str | None:
+        if value is not None and value not in choices:
+            raise RegsimError(f"{_option(param)}: expected one of {', '.join(choices)}, found {value!r}")
+        return value
+
+    return check
+
+
+def _years() -> tuple[int, int]:
+    """The first and last year a run can reach (the scenario module is imported only when needed)."""
+    from sim.scenario import LAST_YEAR, START_YEARS
+
+    return START_YEARS[0], LAST_YEAR
+
+
+def _year(param: typer.CallbackParam, value: int | None) -> int | None:
+    """A callback refusing a last simulated year no run can reach."""
+    first, last = _years()
+    return _between(first + 1, last, "a year")(param, value)
+
+
+_seed = _at_least(0)
+_count = _at_least(1)
+_port = _between(1, 65535, "a port")
+_executor = _one_of(*EXECUTORS)
+_language = _one_of("en", "ko")
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
+def _year_list(option: str, text: str) -> list[int]:
+    """Comma-separated years, each a simulated year."""
+    try:
+        years = [int(year) for year in text.split(",")]
+    except ValueError:
+        raise RegsimError(f"{option}: expected comma-separated years, found {text!r}") from None
+    first, last = _years()
+    outside = [year for year in years if not first <= year <= last]
+    if outside:
+        raise RegsimError(f"{option}: expected years in {first}–{last}, found {outside[0]}")
+    return years
+
+
+def _scale_list(option: str, text: str) -> list[int]:
+    """Comma-separated persons-per-agent values, each at least 1."""
+    try:
+        values = [int(value) for value in text.split(",")]
+    except ValueError:
+        raise RegsimError(f"{option}: expected comma-separated integers, found {text!r}") from None
+    if min(values) < 1:
+        raise RegsimError(f"{option}: persons per agent must be at least 1, found {min(values)}")
+    return values
+
+
+def _formats(option: str, text: str) -> list[str]:
+    """Comma-separated figure file formats."""
+    formats = [part.strip().lower() for part in text.split(",")]
+    unknown = [part for part in formats if part not in FIGURE_FORMATS]
+    if unknown:
+        raise RegsimError(f"{option}: expected formats among {', '.join(FIGURE_FORMATS)}, found {unknown[0]!r}")
+    return formats
+
+
+def _positive_number(option: str, text: str | None) -> float | None:
+    """``text`` as a positive finite number (None if not given)."""
+    import math
+
+    if text is None:
+        return None
+    try:
+        value = float(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise RegsimError(f"{option}: expected a number, found {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise RegsimError(f"{option}: must be a positive number, found {text!r}")
+    return value
+
+
+def _executor_options(executor: str, scheduler: str | None) -> None:
+    """--scheduler addresses a Dask cluster, so it needs --executor dask."""
+    if scheduler is not None and executor != "dask":
+        raise RegsimError("--scheduler: only with --executor dask")
+
+
+def _resume_options(resume: bool, out: Path | None, kind: str, holds: str) -> None:
+    """--resume continues the folder given with --out; without it, --out must not hold the ``holds``
+    file of a ``kind`` folder already (``sim.store.FOLDERS``)."""
+    if resume and out is None:
+        raise RegsimError("--resume: give the folder to continue with --out")
+    if not resume and out is not None and (out / holds).exists():
+        raise RegsimError(f"--out: {out} already holds a {kind}; use --resume to continue it, or another folder")
 
 
 def main() -> None:
@@ -50,50 +176,52 @@ def main() -> None:
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
-    seed: Annotated[int, typer.Option(help="random seed; the run is fully determined by scenario and seed")] = 0,
-    scale: Annotated[int | None, typer.Option(help="persons per agent (default: the scenario's)")] = None,
-    until: Annotated[int | None, typer.Option(help="last simulated year (default: the scenario's end_year)")] = None,
+    seed: Annotated[int, typer.Option(help="random seed; the run is fully determined by scenario and seed", callback=_seed)] = 0,
+    scale: Annotated[int | None, typer.Option(help="persons per agent (default: the scenario's)", callback=_count)] = None,
+    until: Annotated[int | None, typer.Option(help="last simulated year (default: the scenario's end_year)", callback=_year)] = None,
     out: Annotated[Path | None, typer.Option(help="output folder (default: a new folder under results/)")] = None,
 ) -> None:
     """Run one scenario; print a summary table (and, with levers, the additionality ledger) and write regions/national/levers/ledger Parquet files, run.json and a figure."""
     from sim.api import run as run_scenario
-    from sim.batch import new_results_folder
+    from sim.experiment import new_results_folder
     from sim.ledger import ledger_summary
     from sim.scenario import load_scenario
-    from sim.store import TABLES
+    from sim.plots import SUMMARY_FIGURE, run_summary_figure
+    from sim.store import RUN_INFO, TABLES
 
     spec = load_scenario(scenario, scale=scale, end_year=until)
     with _progress("years") as advance:
         result = run_scenario(spec, seed=seed, progress=advance)
     folder = out or new_results_folder(f"{spec.name}-seed{seed}", kind="run")
     result.write(folder)
+    run_summary_figure(result).savefig(folder / SUMMARY_FIGURE, dpi=120)
     console.print(_summary_table(result))
     for line in ledger_summary(result.ledger, _summary_years(result)[1:]):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
-    files = ", ".join([*TABLES.values(), "run.json", "summary.png"])
+    files = ", ".join([*TABLES.values(), RUN_INFO, SUMMARY_FIGURE])
     console.print(f"wrote {folder}/ ({files}) in {result.metadata['wall_time_s']:.1f} s")
 
 
 @app.command()
 def check(
     scenario: Annotated[Path, typer.Argument(help="baseline scenario starting in 2023")] = Path("scenarios/korea_baseline.yaml"),
-    seeds: Annotated[int, typer.Option(help="number of seeds to average over")] = 3,
-    scale: Annotated[int | None, typer.Option(help="persons per agent (default: the scenario's)")] = None,
+    seeds: Annotated[int, typer.Option(help="number of seeds to average over", callback=_count)] = 3,
+    scale: Annotated[int | None, typer.Option(help="persons per agent (default: the scenario's)", callback=_count)] = None,
     out: Annotated[Path | None, typer.Option(help="write the tables as CSV to this folder")] = None,
 ) -> None:
-    """Validity: a baseline 2023→2052 against KOSTAT's 2022-based projection, and its 2015→2023 back-cast.
+    """Validity: a baseline 2023→2052 against KOSTAT's 2022-based projection, its 2015→2023 back-cast, and a
+    rolling-origin back-test of migration (Dec 2020 and Dec 2021 → Dec 2023) against naive forecasts.
 
     Exits with status 1 if a criterion is outside its tolerance.
     """
     from sim.scenario import load_scenario
     from sim.validation import run_checks
 
-    if seeds < 1:
-        raise RegsimError(f"--seeds: must be at least 1, found {seeds}")
     report = run_checks(load_scenario(scenario, scale=scale), seeds=seeds)
     console.print(_frame_table("Baseline 2023→2052 vs official projection (mean over seeds)", report.criteria))
     console.print(_frame_table("Provinces", report.provinces, digits=3))
     console.print(_frame_table("Back-cast 2015→2023 vs observed 2023", report.backcast))
+    console.print(_frame_table("Migration back-test: origins Dec 2020 and Dec 2021 → Dec 2023", report.migration_backtest))
     if out:
         report.write(out)
         console.print(f"wrote {out}/")
@@ -104,9 +232,9 @@ def check(
 @app.command()
 def effects(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file with levers")],
-    seeds: Annotated[int, typer.Option(help="number of seeds (0..N-1); each run is paired with its baseline")] = 20,
+    seeds: Annotated[int, typer.Option(help="number of seeds (0..N-1, at least 2 for an interval); each run is paired with its baseline", callback=_at_least(2))] = 20,
     years: Annotated[str, typer.Option(help="comma-separated years to report")] = "2025,2030",
-    scale: Annotated[int | None, typer.Option(help="persons per agent (default: the scenario's)")] = None,
+    scale: Annotated[int | None, typer.Option(help="persons per agent (default: the scenario's)", callback=_count)] = None,
     target_jobs: Annotated[str | None, typer.Option(
         "--target-jobs", help="the programme's own target, hires in supported firms (e.g. 3623 for the 2023 MSS plan): shown beside gross jobs",
     )] = None,
@@ -117,15 +245,8 @@ def effects(
     as paired differences against the baseline with the same seed (mean and 95 % interval)."""
     from sim.effects import effects_table, paired_effects
 
-    try:
-        wanted = [int(year) for year in years.split(",")]
-    except ValueError:
-        raise RegsimError(f"--years: expected comma-separated years, found {years!r}") from None
+    wanted = _year_list("--years", years)
     target = _positive_number("--target-jobs", target_jobs)
-    if seeds < 2:
-        raise RegsimError(f"--seeds: at least 2 seeds are needed for an interval, found {seeds}")
-    if scale is not None and scale < 1:
-        raise RegsimError(f"--scale: must be at least 1, found {scale}")
     per_seed, summary = paired_effects(scenario, range(seeds), wanted, scale=scale)
     for year in sorted(set(wanted)):
         title = f"Additionality ledger of {scenario}, {year} ({seeds} seeds; mean [95 % interval] against the paired baseline)"
@@ -140,36 +261,18 @@ def effects(
         console.print(f"wrote {out}/")
 
 
-def _positive_number(option: str, text: str | None) -> float | None:
-    """``text`` as a positive finite number (None if not given); a one-line error otherwise."""
-    import math
-
-    if text is None:
-        return None
-    try:
-        value = float(text.replace(",", "").replace("_", ""))
-    except ValueError:
-        raise RegsimError(f"{option}: expected a number, found {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise RegsimError(f"{option}: must be a positive number, found {text!r}")
-    return value
-
-
 @app.command()
 def bench(
     scales: Annotated[str, typer.Option(help="comma-separated persons-per-agent values")] = "100",
-    until: Annotated[int, typer.Option(help="last simulated year")] = 2052,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    until: Annotated[int, typer.Option(help="last simulated year", callback=_year)] = 2052,
+    seed: Annotated[int, typer.Option(help="random seed", callback=_seed)] = 0,
     batch: Annotated[bool, typer.Option(help="also measure batch throughput with 1 and 2 workers and its overhead")] = False,
     resolution: Annotated[str, typer.Option(help="province, or sigungu (the 229 municipalities; its scenario's scale is 20)")] = "province",
 ) -> None:
     """Speed and memory of the Korea baseline, each scale in a fresh process (and batch throughput)."""
     from sim.bench import benchmark_baseline
 
-    try:
-        values = [int(value) for value in scales.split(",")]
-    except ValueError:
-        raise RegsimError(f"--scales: expected comma-separated integers, found {scales!r}") from None
+    values = _scale_list("--scales", scales)
     rows = []
     for value in values:
         console.print(f"baseline at 1:{value} …")
@@ -186,9 +289,10 @@ def bench(
 
 @app.command()
 def levers(
-    as_json: Annotated[bool, typer.Option("--json", help="print a JSON list (with parameter descriptions)")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON list (each parameter with default, range, evidence, assumption, kind, description)")] = False,
 ) -> None:
-    """The policy levers a scenario can switch on: origin (case), mechanism and effect parameters."""
+    """The policy levers a scenario can switch on: origin (case), mechanism, and each effect
+    parameter's default, plausible range and evidence (or that it is a named assumption)."""
     import json
 
     import sim.levers  # noqa: F401  (importing the package registers every lever family)
@@ -208,10 +312,10 @@ def levers(
         print(json.dumps(entries, indent=2, ensure_ascii=False, default=str))
         return
     table = Table(title=f"Policy levers ({len(entries)})", show_lines=True)
-    for column in ("name", "country", "case", "mechanism", "parameters (default)"):
+    for column in ("name", "country", "case", "mechanism", "parameters: default [range] — evidence"):
         table.add_column(column, overflow="fold")
     for entry in entries:
-        params = "\n".join(f"{key}={value['default']!r}" for key, value in entry["parameters"].items())
+        params = "\n".join(_parameter_line(key, value) for key, value in entry["parameters"].items())
         table.add_row(entry["name"], entry["country"], entry["case"], entry["mechanism"], params or "-")
     console.print(table)
 
@@ -228,6 +332,15 @@ def backcast_municipalities(
     if out:
         detail.to_csv(out, index=False)
         console.print(f"wrote {out}")
+
+
+def _parameter_line(name: str, described: dict) -> str:
+    """``name=default [low–high] — evidence`` (or ``— ASSUMPTION``) for the levers table."""
+    low_high = described["range"]
+    span = f" [{low_high[0]:g}–{low_high[1]:g}]" if low_high else ""
+    basis = "ASSUMPTION" + (f"; {described['evidence']}" if described["evidence"] else "") if described["assumption"] else described["evidence"]
+    default = described["default"]
+    return f"{name}={default:g}{span} — {basis}" if isinstance(default, float) else f"{name}={default!r}{span} — {basis}"
 
 
 @app.command()
@@ -279,6 +392,8 @@ def _summary_years(result) -> list[int]:
 
 
 def _summary_table(result) -> Table:
+    from sim.metrics import EXTINCTION_RISK_THRESHOLD, HIGH_EXTINCTION_RISK_THRESHOLD
+
     national = result.national.set_index("year")
     years = _summary_years(result)
     table = Table(title=f"{result.metadata['scenario']} (seed {result.metadata['seed']}, 1:{result.metadata['scale']})")
@@ -288,10 +403,10 @@ def _summary_table(result) -> Table:
     rows = [
         ("population (persons)", "population", "{:,.0f}"),
         ("capital-region share", "capital_region_share", "{:.1%}"),
-        ("provinces with risk index < 0.5", "regions_at_extinction_risk", "{:d}"),
-        ("provinces with risk index < 0.2", "regions_at_high_extinction_risk", "{:d}"),
-        ("si-gun-gu with risk index < 0.5", "municipalities_at_extinction_risk", "{:d}"),
-        ("si-gun-gu with risk index < 0.2", "municipalities_at_high_extinction_risk", "{:d}"),
+        (f"provinces with risk index < {EXTINCTION_RISK_THRESHOLD}", "regions_at_extinction_risk", "{:d}"),
+        (f"provinces with risk index < {HIGH_EXTINCTION_RISK_THRESHOLD}", "regions_at_high_extinction_risk", "{:d}"),
+        (f"si-gun-gu with risk index < {EXTINCTION_RISK_THRESHOLD}", "municipalities_at_extinction_risk", "{:d}"),
+        (f"si-gun-gu with risk index < {HIGH_EXTINCTION_RISK_THRESHOLD}", "municipalities_at_high_extinction_risk", "{:d}"),
         ("employed (persons)", "employed", "{:,.0f}"),
     ]
     rows = [row for row in rows if row[1] in national]  # si-gun-gu counts: resolution sigungu only
@@ -324,8 +439,8 @@ def _frame_table(title: str, frame, digits: int = 2) -> Table:
 @app.command()
 def batch(
     experiment: Annotated[Path, typer.Argument(help="experiment YAML file (scenarios, seeds, sweep)")],
-    workers: Annotated[int | None, typer.Option(help="parallel runs (default: the CPU count)")] = None,
-    executor: Annotated[str, typer.Option(help="local (process pool) or dask")] = "local",
+    workers: Annotated[int | None, typer.Option(help="parallel runs (default: the CPU count)", callback=_count)] = None,
+    executor: Annotated[str, typer.Option(help="local (process pool) or dask", callback=_executor)] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default: a local Dask cluster)")] = None,
     out: Annotated[Path | None, typer.Option(help="batch folder (default: a new folder under results/)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the batch in --out: skip finished runs, re-run failed ones")] = False,
@@ -334,10 +449,11 @@ def batch(
 
     Exits with status 1 if any run failed (the other runs are stored).
     """
+    from sim import store
     from sim.batch import run_batch
 
-    if resume and out is None:
-        raise RegsimError("--resume: give the batch folder to continue with --out")
+    _executor_options(executor, scheduler)
+    _resume_options(resume, out, "batch", store.MANIFEST)
     with _progress("runs") as advance:
         summary = run_batch(
             experiment, out=out, workers=workers, executor=executor, scheduler=scheduler, resume=resume, progress=advance,
@@ -360,7 +476,7 @@ def batch(
         if len(summary.failures) > 50:
             failures.add_row("…", f"{len(summary.failures) - 50} more in manifest.json", "", "")
         console.print(failures)
-    console.print(f"wrote {summary.out}/ (manifest.json, runs/<key>/*.parquet)", markup=False, highlight=False)
+    console.print(f"wrote {summary.out}/ ({_listing(summary.out)})", markup=False, highlight=False)
     if summary.failed:
         raise typer.Exit(1)
 
@@ -389,10 +505,7 @@ def compare(
     if years.strip().lower() == "all":
         wanted = None
     else:
-        try:
-            wanted = tuple(int(year) for year in years.split(","))
-        except ValueError:
-            raise RegsimError(f"--years: expected comma-separated years or 'all', found {years!r}") from None
+        wanted = tuple(_year_list("--years", years))
         if tuple(sorted(set(wanted))) == tuple(sorted(DEFAULT_YEARS)):
             wanted = DEFAULT_YEARS  # the defaults fall back to the years the runs reach
     summary = compare_batch(folder, years=wanted, reference=reference)
@@ -439,13 +552,13 @@ def compare(
 def plot(
     folder: Annotated[Path, typer.Argument(help="batch folder (manifest.json and runs/*/)")],
     out: Annotated[Path | None, typer.Option(help="output folder (default: FOLDER/figures)")] = None,
-    lang: Annotated[str, typer.Option(help="language of labels and region names: en or ko")] = "en",
+    lang: Annotated[str, typer.Option(help="language of labels and region names: en or ko", callback=_language)] = "en",
     fmt: Annotated[str, typer.Option("--format", help="comma-separated file formats (png, svg, pdf)")] = "png,svg",
 ) -> None:
     """Figures of a batch for a report: scenarios over time, paired differences, provinces, a tile map, sweeps."""
     from sim.plots import plot_dir
 
-    written = plot_dir(folder, out=out, lang=lang, formats=fmt.split(","))
+    written = plot_dir(folder, out=out, lang=lang, formats=_formats("--format", fmt))
     folders = sorted({str(path.parent) for path in written})
     console.print(f"wrote {len(written)} files to {', '.join(folders)}/: {', '.join(path.name for path in written)}", soft_wrap=True)
 
@@ -461,6 +574,11 @@ def report(
     console.print(str(build_report(folder, out)), markup=False, highlight=False, soft_wrap=True)
 
 
+def _listing(folder: Path) -> str:
+    """What a command wrote: the files and folders in ``folder`` (``sim.store.FOLDERS`` names them)."""
+    return ", ".join(sorted(path.name + ("/" if path.is_dir() else "") for path in Path(folder).iterdir() if not path.name.startswith(".")))
+
+
 def _text_table(title: str, frame) -> Table:
     table = Table(title=title)
     for column in frame.columns:
@@ -474,8 +592,8 @@ def _text_table(title: str, frame) -> Table:
 def tune(
     experiment: Annotated[Path, typer.Argument(help="tuning experiment YAML file (decision variables, budget, objectives)")],
     out: Annotated[Path | None, typer.Option(help="study folder (default: results/<experiment name>); a study there continues")] = None,
-    workers: Annotated[int, typer.Option(help="processes (or Dask tasks) sharing the study")] = 1,
-    executor: Annotated[str, typer.Option(help="local (processes) or dask")] = "local",
+    workers: Annotated[int, typer.Option(help="processes (or Dask tasks) sharing the study", callback=_count)] = 1,
+    executor: Annotated[str, typer.Option(help="local (processes) or dask", callback=_executor)] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default: a local Dask cluster)")] = None,
 ) -> None:
     """Tune lever budgets and settings with Optuna (TPE; NSGA-II for several objectives).
@@ -485,23 +603,24 @@ def tune(
     """
     from sim.tuning import tune as run_tuning
 
+    _executor_options(executor, scheduler)
     with _progress("trials") as advance:
         summary = run_tuning(experiment, out=out, workers=workers, executor=executor, scheduler=scheduler, progress=advance)
     title = f"Top trials in {summary.out} ({len(summary.trials)} completed, {summary.new_trials} new; trial 0 = the scenario as written)"
     console.print(_frame_table(title, summary.top, digits=1))
     if summary.check is not None:
         console.print(_frame_table("Tuned minus the scenario as written, on fresh seeds (mean and 95 % interval)", summary.check, digits=1))
-    best = "best_scenario.yaml" if len(summary.best) == 1 else "pareto_scenarios/, pareto.png"
-    files = f"study.db, tune.json, trials.csv, top_trials.csv, history.png, {best}"
-    console.print(f"wrote {summary.out}/ ({files}) in {summary.wall_time_s:.1f} s", markup=False, highlight=False)
+    console.print(f"wrote {summary.out}/ ({_listing(summary.out)}) in {summary.wall_time_s:.1f} s", markup=False, highlight=False)
 
 
 @app.command()
 def calibrate(
     experiment: Annotated[Path, typer.Argument(help="calibration experiment YAML file (base scenario, years, parameters with bounds)")],
     out: Annotated[Path | None, typer.Option(help="output folder (default: a new folder under results/)")] = None,
-    trials: Annotated[int | None, typer.Option(help="trials in total, the default parameters included (default: the experiment's)")] = None,
-    workers: Annotated[int | None, typer.Option(help="parallel simulations (default: 2, at most the CPU count)")] = None,
+    trials: Annotated[int | None, typer.Option(help="trials in total, the default parameters included (default: the experiment's)", callback=_count)] = None,
+    workers: Annotated[int | None, typer.Option(help="parallel simulations (default: 2, at most the CPU count)", callback=_count)] = None,
+    executor: Annotated[str, typer.Option(help="local (processes; one worker: this process) or dask", callback=_executor)] = "local",
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default: a local Dask cluster)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the study in --out")] = False,
 ) -> None:
     """Fit behavioural parameters to observed provincial populations and net migration (a back-cast),
@@ -510,20 +629,20 @@ def calibrate(
     import math
     import os
 
-    from sim.batch import new_results_folder
+    from sim import store
     from sim.calibrate import calibrate as run_calibration
     from sim.calibrate import load_calibration
+    from sim.experiment import new_results_folder
 
-    if resume and out is None:
-        raise RegsimError("--resume: give the folder to continue with --out")
-    if workers is not None and workers < 1:
-        raise RegsimError(f"--workers must be at least 1, found {workers}")
+    _executor_options(executor, scheduler)
+    _resume_options(resume, out, "calibration study", store.FOLDERS["calibration"].files["study"])
     loaded = load_calibration(experiment)
     spec = loaded.spec
     folder = out or new_results_folder(loaded.spec.name, kind="calibration")
     with _progress("trials") as advance:
         result = run_calibration(
             loaded, folder, trials=trials, resume=resume, workers=workers or min(2, os.cpu_count() or 1), progress=advance,
+            executor=executor, scheduler=scheduler,
         )
     fit, holdout = (f"{years[0]}–{years[1]}" for years in (spec.fit_years, spec.holdout_years))
     table = Table(title=f"Calibration {spec.name}: evaluation seeds {spec.evaluation_seeds}, 1:{spec.scale} (errors in %)")
@@ -543,16 +662,15 @@ def calibrate(
         parameters.add_row(parameter.label, f"{parameter.low:.4g}", f"{parameter.high:.4g}", f"{parameter.default:.4g}",
                            f"{result.best[parameter.label]:.4g}")
     console.print(parameters)
-    files = "calibrated.yaml, calibration.json, fit.csv, trials.csv, calibration.png, study.db"
-    console.print(f"wrote {result.out}/ ({files}) in {result.wall_time_s:.1f} s", markup=False, highlight=False)
+    console.print(f"wrote {result.out}/ ({_listing(result.out)}) in {result.wall_time_s:.1f} s", markup=False, highlight=False)
 
 
 @app.command()
 def sensitivity(
     experiment: Annotated[Path, typer.Argument(help="sensitivity experiment YAML file (scenario, parameters with bounds, outcomes)")],
     out: Annotated[Path | None, typer.Option(help="output folder (default: a new folder under results/)")] = None,
-    workers: Annotated[int | None, typer.Option(help="parallel runs (default: the CPU count)")] = None,
-    executor: Annotated[str, typer.Option(help="local (process pool) or dask")] = "local",
+    workers: Annotated[int | None, typer.Option(help="parallel runs (default: the CPU count)", callback=_count)] = None,
+    executor: Annotated[str, typer.Option(help="local (process pool) or dask", callback=_executor)] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default: a local Dask cluster)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the folder in --out: skip finished runs, re-run failed ones")] = False,
 ) -> None:
@@ -561,10 +679,11 @@ def sensitivity(
     sensitivity.json and sensitivity.png. Exits with status 1 if any run failed."""
     import math
 
-    from sim.sensitivity import FILES, run_sensitivity
+    from sim import store
+    from sim.sensitivity import run_sensitivity
 
-    if resume and out is None:
-        raise RegsimError("--resume: give the folder to continue with --out")
+    _executor_options(executor, scheduler)
+    _resume_options(resume, out, "batch", store.MANIFEST)
     with _progress("runs") as advance:
         result = run_sensitivity(experiment, out=out, workers=workers, executor=executor, scheduler=scheduler,
                                  resume=resume, progress=advance)
@@ -590,17 +709,17 @@ def sensitivity(
             table.add_row(str(row.rank), row.parameter, f"{row.low:.4g}", f"{row.high:.4g}",
                           *(f"{getattr(row, column):,.4g}" for column in columns))
         console.print(table)
-    console.print(f"wrote {summary.out}/ ({', '.join(FILES)}, manifest.json, runs/)", markup=False, highlight=False)
+    console.print(f"wrote {summary.out}/ ({_listing(summary.out)})", markup=False, highlight=False)
 
 
 @app.command()
 def viz(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file (its levers become the page's controls)")],
-    port: Annotated[int, typer.Option(help="localhost port to serve on")] = 5006,
+    port: Annotated[int, typer.Option(help="localhost port to serve on", callback=_port)] = 5006,
     host: Annotated[str, typer.Option(help="address to bind (127.0.0.1: this machine only)")] = "127.0.0.1",
-    seed: Annotated[int, typer.Option(help="initial seed (a control on the page)")] = 0,
-    scale: Annotated[int | None, typer.Option(help="persons per agent (default: the scenario's)")] = None,
-    until: Annotated[int | None, typer.Option(help="last simulated year (default: the scenario's end_year)")] = None,
+    seed: Annotated[int, typer.Option(help="initial seed (a control on the page)", callback=_seed)] = 0,
+    scale: Annotated[int | None, typer.Option(help="persons per agent (default: the scenario's)", callback=_count)] = None,
+    until: Annotated[int | None, typer.Option(help="last simulated year (default: the scenario's end_year)", callback=_year)] = None,
     show: Annotated[bool, typer.Option("--show/--no-show", help="open the page in the default browser")] = False,
 ) -> None:
     """Interactive page on localhost: lever and seed controls, baseline and variant side by side
@@ -610,8 +729,6 @@ def viz(
     """
     if not scenario.is_file():
         raise RegsimError(f"{scenario}: scenario file not found")
-    if scale is not None and scale < 1:
-        raise RegsimError(f"--scale: must be at least 1, found {scale}")
     from sim.scenario import load_scenario
     from sim.viz import serve  # Panel and Bokeh: imported only for this command
 

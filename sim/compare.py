@@ -22,7 +22,6 @@ often far larger than any policy's. They are shown apart so that neither squashe
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -31,11 +30,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.errors import RegsimError
+from sim.experiment import summarise
 from sim.ledger import ALL, SUMMARY_COSTS, SUMMARY_MEASURES
-from sim.store import OPTIONAL_TABLES, TABLES, empty_table
+from sim.store import OPTIONAL_TABLES, RUN_INFO, RUNS, TABLES, empty_table, finished_keys, load_manifest, read_run_info
 from sim.metrics import (
     EXTINCTION_RISK_THRESHOLD,
     HIGH_EXTINCTION_RISK_THRESHOLD,
@@ -105,7 +104,7 @@ class Batch:
 
         con = duckdb.connect()
         for table in ("national", "regions", "levers", "ledger"):
-            files = [self.folder / "runs" / run["key"] / TABLES[table] for run in self.runs]
+            files = [self.folder / RUNS / run["key"] / TABLES[table] for run in self.runs]
             files = [str(file) for file in files if file.is_file()]
             if not files:
                 if table == "levers":
@@ -240,12 +239,11 @@ def run_has_levers(folder: Path, run: dict) -> bool:
     """Whether a finished run switched on levers: its resolved scenario in ``run.json`` lists levers;
     a run folder without the resolved scenario (written by hand or by an old version) has levers if
     its ``levers.parquet`` records spending."""
-    run_dir = Path(folder) / "runs" / str(run["key"])
-    meta = run_dir / "run.json"
-    if meta.is_file():
+    run_dir = Path(folder) / RUNS / str(run["key"])
+    if (run_dir / RUN_INFO).is_file():
         try:
-            resolved = json.loads(meta.read_text(encoding="utf-8")).get("scenario_resolved")
-        except (OSError, ValueError):
+            resolved = read_run_info(folder, str(run["key"])).get("scenario_resolved")
+        except RegsimError:
             resolved = None
         if isinstance(resolved, dict):
             return bool(resolved.get("levers"))
@@ -275,16 +273,10 @@ def open_batch(folder: Path | str, reference: str | None = None) -> Batch:
     folder = Path(folder)
     if not folder.is_dir():
         raise RegsimError(f"batch folder not found: {folder}")
-    manifest_path = folder / "manifest.json"
-    if not manifest_path.is_file():
-        raise RegsimError(f"{folder}: not a batch folder (no manifest.json)")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RegsimError(f"{manifest_path}: unreadable manifest ({exc})") from None
+    manifest = load_manifest(folder)
     runs = [
         run for run in manifest.get("runs", [])
-        if run.get("status", "finished") == "finished" and (folder / "runs" / str(run.get("key")) / "national.parquet").is_file()
+        if run.get("status", "finished") == "finished" and (folder / RUNS / str(run.get("key")) / TABLES["national"]).is_file()
     ]
     if not runs:
         raise RegsimError(f"{folder}: no finished runs")
@@ -302,14 +294,11 @@ def run_infos(folder: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """Metadata of the finished runs (``run.json``): scenario, variant, hash, seed, scale, years,
     sweep values and the resolved scenario."""
     infos = []
+    stored = finished_keys(folder)
     for entry in manifest.get("runs", []):
-        path = folder / "runs" / str(entry.get("key")) / "run.json"
-        if entry.get("status", "finished") != "finished" or not path.is_file():
+        if entry.get("status", "finished") != "finished" or str(entry.get("key")) not in stored:
             continue
-        try:
-            meta = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise RegsimError(f"{path}: unreadable ({exc})") from None
+        meta = read_run_info(folder, str(entry.get("key")))
         infos.append({
             "scenario": meta.get("scenario", entry.get("scenario")),
             "variant": entry.get("variant") or "",
@@ -377,41 +366,6 @@ def _sweep_columns(batch: Batch) -> list[str]:
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def t_factor(n: np.ndarray | int, level: float = 0.95) -> np.ndarray:
-    """Half-width of the Student-t interval of a mean per standard deviation: t(level, n−1) / √n
-    (NaN with fewer than two values). The one rule behind every interval over seeds."""
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 1, stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) / np.sqrt(np.maximum(n, 1)), np.nan)
-
-
-def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and Student-t interval over seeds (NaN bounds with fewer than two values)."""
-    values = np.asarray(values, dtype=float)
-    mean = float(values.mean()) if len(values) else np.nan
-    if len(values) < 2:
-        return mean, np.nan, np.nan
-    half = float(t_factor(len(values), level)) * values.std(ddof=1)
-    return mean, mean - half, mean + half
-
-
-def summarise(table: pd.DataFrame, columns: Iterable[str], by: list[str], level: float = 0.95) -> pd.DataFrame:
-    """Mean, low and high (``<column>_mean/_low/_high``) over the rows of each ``by`` group, with ``seeds``."""
-    columns = list(columns)
-    grouped = table.groupby(by, sort=False, dropna=False)
-    out = grouped.size().rename("seeds").reset_index()
-    n = out["seeds"].to_numpy(float)
-    means = grouped[columns].mean().reset_index(drop=True)
-    sds = grouped[columns].std(ddof=1).reset_index(drop=True)
-    factor = t_factor(n, level)
-    for column in columns:
-        half = sds[column].to_numpy(float) * factor
-        out[f"{column}_mean"] = means[column].to_numpy(float)
-        out[f"{column}_low"] = out[f"{column}_mean"] - half
-        out[f"{column}_high"] = out[f"{column}_mean"] + half
-    return out
 
 
 def compare(
@@ -485,7 +439,7 @@ def ledger_by_area(folder: Path | str | Batch, years: Iterable[int] | None = DEF
     columns = [*batch.groups, "kind", "year", "area", "seeds", *measures, *SUMMARY_COSTS, "targeted_regions"]
     attrs = {"reference": batch.reference, "sweep": batch.sweep, "folder": str(batch.folder), "regions": []}
     keys = [run["key"] for run in batch.runs if batch.kind(run["scenario"], run.get("variant")) != ASSUMPTION
-            and (batch.folder / "runs" / run["key"] / TABLES["ledger"]).is_file()]  # a reference with levers has a ledger too
+            and (batch.folder / RUNS / run["key"] / TABLES["ledger"]).is_file()]  # a reference with levers has a ledger too
     if not keys:
         empty = pd.DataFrame(columns=columns)
         empty.attrs |= attrs

@@ -5,7 +5,7 @@ common random numbers) and computes the additionality ledger (``sim.ledger``). T
 that over seeds and summarises the package's ledger in chosen years, nationally and, when the
 package reaches only some regions, for the targeted regions and the rest: gross jobs in supported
 firms, displacement, leakage, net jobs, persons, young persons and young women retained, and
-spending, each with its mean and 95 % Student-t interval over seeds (``sim.compare.t_factor``),
+spending, each with its mean and 95 % Student-t interval over seeds (``sim.experiment.t_factor``),
 and the costs per gross job, per net job and per person retained as ratios of means.
 """
 
@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from sim.api import run
-from sim.compare import capital_regions, summarise
+from sim.compare import capital_regions
 from sim.errors import RegsimError
+from sim.experiment import summarise
 from sim.ledger import ALL, SUMMARY_COSTS, SUMMARY_MEASURES
 from sim.metrics import cost_per_job_krw
 from sim.scenario import Scenario
@@ -41,7 +42,7 @@ def paired_effects(
     """
     years = sorted(set(years))
     if not years:
-        raise RegsimError("--years: give at least one year")
+        raise RegsimError("no year to report: give at least one")
     ledgers = []
     for seed in seeds:
         result = run(scenario, seed=seed, scale=scale, until=max(years))

@@ -19,7 +19,14 @@ if TYPE_CHECKING:
     from sim.model import RegionalModel
 
 EXTINCTION_RISK_THRESHOLD = 0.5
+"""A region is at extinction risk when women 20–39 ÷ persons 65+ is below this (Masuda 2014; KEIS)."""
 HIGH_EXTINCTION_RISK_THRESHOLD = 0.2
+YOUTH_AGES = slice(20, 40)
+"""Ages 20–39 (years, a slice of the age axis): young persons, and the women of the risk index."""
+OLD_AGES = slice(65, None)
+"""Ages 65 and over: the denominator of the risk index."""
+WORKING_AGES = slice(15, 65)
+"""Ages 15–64: the working-age population."""
 
 REGION_MEASURES: dict[str, str] = {
     "population": "residents at 31 December (persons)",
@@ -114,17 +121,18 @@ def region_measures(model: RegionalModel, initial: bool) -> dict[str, np.ndarray
     t, f, n, scale = model.talent, model.firms, model.n_regions, model.scale
     pyramid = t.pyramid(n).astype(float) * scale  # [region, sex, age]
     population = pyramid.sum(axis=(1, 2))
-    women_20_39 = pyramid[:, FEMALE, 20:40].sum(axis=1)
-    persons_65_plus = pyramid[:, :, 65:].sum(axis=(1, 2))
+    women_20_39 = pyramid[:, FEMALE, YOUTH_AGES].sum(axis=1)
+    persons_20_39 = pyramid[:, :, YOUTH_AGES].sum(axis=(1, 2))
+    persons_65_plus = pyramid[:, :, OLD_AGES].sum(axis=(1, 2))
     by_status = t.status_by_region(n, model.in_labour_force).astype(float) * scale  # columns: see TalentPool
     employees = f.employees(t.employer)
     measures = {
         "population": population,
         "women_20_39": women_20_39,
-        "persons_20_39": pyramid[:, :, 20:40].sum(axis=(1, 2)),
+        "persons_20_39": persons_20_39,
         "persons_65_plus": persons_65_plus,
         "extinction_risk_index": _ratio(women_20_39, persons_65_plus),
-        "youth_share": _ratio(pyramid[:, :, 20:40].sum(axis=(1, 2)), population),
+        "youth_share": _ratio(persons_20_39, population),
         "employed": by_status[:, 1] + by_status[:, 3],
         "unemployed": by_status[:, 2],
         "firms": f.count_by_region(n).astype(float),

@@ -33,7 +33,7 @@ from sim.levers.base import PolicyEffects, build_lever
 from sim.mechanisms import demography, education, labour, migration
 from sim.mechanisms import firms as firm_rules
 from sim.mechanisms.municipalities import Municipalities
-from sim.metrics import REGION_MEASURES, municipal_measures, region_measures
+from sim.metrics import REGION_MEASURES, WORKING_AGES, municipal_measures, region_measures
 from sim.pack import AGES, LAST_OBSERVED_YEAR, RegionPack
 from sim.scenario import Scenario
 
@@ -589,7 +589,7 @@ class RegionalModel(mesa.Model):
 
     def _working_age_by_region(self) -> np.ndarray:
         t = self.talent
-        return t.count_by_region(self.n_regions, (t.age >= 15) & (t.age < 65)).astype(float)
+        return t.count_by_region(self.n_regions, (t.age >= WORKING_AGES.start) & (t.age < WORKING_AGES.stop)).astype(float)
 
     def _rebalance_local_demand(self, tradable_before: np.ndarray) -> None:
         """Non-tradable jobs follow local population and demand (``firms.rebalance_local_demand``)."""

@@ -13,24 +13,32 @@ An outcome reads one year of a run's region table::
   (``employed``, ``population``) of the run minus that of the same scenario without levers and the
   same seed (common random numbers).
 
-``regions`` is ``all``, ``capital`` (Seoul, Incheon, Gyeonggi), ``non_capital`` or a list of KOSIS codes.
+``regions`` is ``all``, ``capital`` (Seoul, Incheon, Gyeonggi), ``non_capital`` or a list of KOSIS codes,
+read from the scenario's data pack (``region_sets``), where ``check_regions`` validates a list.
 """
 
 from __future__ import annotations
 
 import difflib
-from functools import cache
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sim.data import read_table
 from sim.metrics import (
     EXTINCTION_RISK_THRESHOLD,
     FLOW_MEASURES,
     RATIO_MEASURES,
     REGION_MEASURES,
 )
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
+
+RegionSets = dict[str, frozenset[str]]
+"""Region codes of ``all``, ``capital`` and ``non_capital`` in one data pack."""
 
 LEVEL_MEASURES = [name for name in REGION_MEASURES if name not in RATIO_MEASURES]
 PAIRED = {"jobs_created": "employed", "population_retained": "population"}
@@ -62,14 +70,8 @@ class Outcome(BaseModel):
     @field_validator("regions")
     @classmethod
     def _codes(cls, regions: str | list[str]) -> str | list[str]:
-        if isinstance(regions, str):
-            return regions
-        known = sorted(region_sets()["all"])
-        if not regions:
+        if isinstance(regions, list) and not regions:
             raise ValueError("the list of regions is empty")
-        for code in regions:
-            if code not in known:
-                raise ValueError(f"unknown region code {code!r}; codes: {', '.join(known)}")
         return regions
 
     @model_validator(mode="after")
@@ -86,6 +88,16 @@ class Outcome(BaseModel):
     def risk_threshold(self) -> float:
         return EXTINCTION_RISK_THRESHOLD if self.threshold is None else self.threshold
 
+    def codes(self, sets: RegionSets) -> frozenset[str]:
+        """The outcome's region codes among ``sets`` (one data pack's)."""
+        return sets[self.regions] if isinstance(self.regions, str) else frozenset(self.regions)
+
+    def check_regions(self, sets: RegionSets) -> str | None:
+        """Why the outcome's listed codes do not fit the data pack of ``sets`` (None if they do)."""
+        known = sorted(sets["all"])
+        unknown = [code for code in self.codes(sets) if code not in sets["all"]]
+        return f"unknown region code {unknown[0]!r}; codes: {', '.join(known)}" if unknown else None
+
     def first_year(self, start_year: int) -> int:
         """First year with a value in a run starting in ``start_year`` (flows have none at the start)."""
         return start_year + (1 if PAIRED.get(self.measure, self.measure) in FLOW_MEASURES else 0)
@@ -101,20 +113,21 @@ class Outcome(BaseModel):
         return f"{self.measure}, {where}, {self.year}"
 
 
-def outcome_level(regions: pd.DataFrame, outcome: Outcome) -> float:
+def outcome_level(regions: pd.DataFrame, outcome: Outcome, sets: RegionSets) -> float:
     """The outcome's level in one run's region table: the (underlying) measure summed over the
-    outcome's regions, or the number of them at risk. A paired outcome is the difference of two levels."""
-    codes = region_sets()[outcome.regions] if isinstance(outcome.regions, str) else set(outcome.regions)
+    outcome's regions (``sets``: the run's data pack), or the number of them at risk. A paired
+    outcome is the difference of two levels."""
+    codes = outcome.codes(sets)
     rows = regions[(regions["year"] == outcome.year) & regions["region"].isin(codes)]
     if outcome.measure == RISK_COUNT:
         return float((rows["extinction_risk_index"] < outcome.risk_threshold).sum())
     return float(rows[PAIRED.get(outcome.measure, outcome.measure)].astype(float).sum())
 
 
-@cache
-def region_sets() -> dict[str, frozenset[str]]:
-    """Region codes of ``all``, ``capital`` and ``non_capital`` (from the packaged regions table)."""
-    from sim.compare import capital_regions, region_names
-
-    every, capital = frozenset(region_names()), frozenset(capital_regions())
+def region_sets(scenario: Scenario) -> RegionSets:
+    """Region codes of ``all``, ``capital`` and ``non_capital`` in the scenario's data pack (``regions.csv``)."""
+    folder = Path(scenario.data_pack) if scenario.data_pack else None
+    table = read_table("regions", scenario.country, ("region", "capital_region"), folder)
+    codes = table["region"].astype(str).str.zfill(2)
+    every, capital = frozenset(codes), frozenset(codes[table["capital_region"].astype(int) == 1])
     return {"all": every, "capital": capital, "non_capital": every - capital}

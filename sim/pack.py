@@ -20,19 +20,12 @@ from sim.agents.firm import INDUSTRIES
 LAST_OBSERVED_YEAR = 2023
 SEXES = ("F", "M")
 AGES = 101
-MIGRATION_CALIBRATION_PERIODS = ("2011-2020", "2016-2020", "2019-2023")
-"""Windows with packaged migration constants and outflow rates (``migration.calibration_period``)."""
+MIGRATION_CALIBRATION_PERIODS = ("2011-2020", "2016-2020", "2017-2021", "2019-2023")
+"""Windows with packaged migration constants and outflow rates (``migration.calibration_period``); each is a
+window of observed origin–destination flows (to 2023). 2016-2020 and 2017-2021 are the rolling origins of the
+migration back-test (``sim.validation.migration_backtest``): fitted on the years before Dec 2020 and Dec 2021."""
 DECADE_PERIOD = "2011-2020"
 """The full decade of origin–destination data; its tables keep the unsuffixed file names."""
-FLOW_WINDOW_OF_AGE_WINDOW = {"2019-2023": "2016-2020"}
-"""Windows beyond the origin–destination data (they end in 2020): their age-group destination constants fit the
-window's net migration by age (registered population, to 2023); outflow rates and the pooled logit are those of
-the latest flow window."""
-
-
-def flow_window(period: str) -> str:
-    """The window of observed origin–destination flows behind ``period``'s outflow rates and pooled logit."""
-    return FLOW_WINDOW_OF_AGE_WINDOW.get(period, period)
 
 
 def migration_table_name(stem: str, period: str) -> str:
@@ -276,8 +269,8 @@ class RegionPack:
         return self._matrix("migration_ties", "ties_persons")
 
     def migration_outflow_rate(self, period: str) -> np.ndarray:
-        """Inter-provincial out-migrants per resident per year, mean over the flow window of ``period``."""
-        name = migration_table_name("migration_outflow_rates", flow_window(period))
+        """Inter-provincial out-migrants per resident per year, mean over the window ``period``."""
+        name = migration_table_name("migration_outflow_rates", period)
         return self._by_region(self.table(name, required=("region", "outflow_rate")), "outflow_rate", name)
 
     def migration_constants_by_age(self, period: str) -> tuple[np.ndarray, np.ndarray]:

@@ -27,13 +27,54 @@ Parameters = dict[str, dict[str, Any]]
 def _documented() -> dict[str, dict[str, dict[str, Any]]]:
     try:
         with PARAMETER_FILE.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            catalogue = yaml.safe_load(handle)
     except (OSError, yaml.YAMLError) as exc:
         raise DataError(f"parameter file unreadable: {PARAMETER_FILE}: {exc}") from None
+    for section, entries in catalogue.items():
+        for name, entry in (entries or {}).items():
+            if "range" in entry:
+                _check_range(f"{section}.{name}", entry)
+    return catalogue
+
+
+def _check_range(key: str, entry: dict[str, Any]) -> None:
+    """DataError unless ``entry['range']`` is [low, high] with low < high and every value of the
+    entry (one number, or each value of a mapping by region) within it."""
+    bounds = entry["range"]
+    where = f"{PARAMETER_FILE}: {key}.range"
+    if not (isinstance(bounds, list) and len(bounds) == 2 and all(_is_number(b) for b in bounds)):
+        raise DataError(f"{where}: expected [low, high] (two numbers), found {bounds!r}")
+    low, high = bounds
+    if not low < high:
+        raise DataError(f"{where}: low ({low:g}) must be below high ({high:g})")
+    value = entry["value"]
+    values = value.values() if isinstance(value, dict) else [value]
+    if not all(_is_number(v) for v in values):
+        raise DataError(f"{where}: only numbers and mappings of numbers have a range, found value {value!r}")
+    outside = [v for v in values if not low <= v <= high]
+    if outside:
+        raise DataError(f"{where}: value {outside[0]:g} is outside [{low:g}, {high:g}]")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def parameter_range(key: str) -> tuple[float, float] | None:
+    """The documented ``range`` of the parameter ``section.name`` (for a mapping by region: the range
+    of every region's value), or None if it has none. A DataError names an unknown key."""
+    section, _, name = key.partition(".")
+    entry = _documented().get(section, {}).get(name)
+    if entry is None:
+        close = difflib.get_close_matches(key, parameter_keys(), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise DataError(f"{PARAMETER_FILE}: no parameter {key!r}{hint}")
+    bounds = entry.get("range")
+    return None if bounds is None else (float(bounds[0]), float(bounds[1]))
 
 
 def documented_parameters() -> dict[str, dict[str, dict[str, Any]]]:
-    """The full parameter catalogue: section -> name -> {value, unit, source | assumption, note}."""
+    """The full parameter catalogue: section -> name -> {value, unit, range, source | assumption, note}."""
     return copy.deepcopy(_documented())
 
 

@@ -8,6 +8,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+SUMMARY_FIGURE = "summary.png"
+"""The figure ``regsim run`` draws beside a run's tables (``run_summary_figure``)."""
+
 
 def run_summary_figure(result) -> Figure:
     """Four panels of one run: population, capital-region share, provinces at extinction risk, employment."""
@@ -572,7 +575,7 @@ def batch_figures(batch, lang: str = "en") -> Iterator[tuple[str, Figure]]:
     ``differences`` (policies only), ``ledger`` (each policy's ledger, targeted regions and the
     rest); then ``assumptions`` (assumption variants only, when there are any), the time series and
     provinces, the tile map (with both kinds: ``tile_map_extinction_risk`` of the policies and
-    ``tile_map_extinction_risk_assumptions``) and the sweep."""
+    ``tile_map_extinction_risk_assumptions``), the sweep, and the province maps (``sim.maps.province_map_figures``)."""
     from sim.compare import ASSUMPTION, POLICY
 
     kinds = set(batch.kinds.values())
@@ -595,6 +598,9 @@ def batch_figures(batch, lang: str = "en") -> Iterator[tuple[str, Figure]]:
             figure = make()
             if figure is not None:
                 yield name, figure
+    from sim.maps import province_map_figures
+
+    yield from province_map_figures(batch, lang)
 
 
 # --- tuning figures --------------------------------------------------------------------------------

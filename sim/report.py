@@ -33,6 +33,7 @@ import yaml
 from sim.compare import manifest_provenance as _manifest_provenance
 from sim.compare import run_infos as _run_infos
 from sim.errors import RegsimError
+from sim.store import folder_kind, read_output
 
 REPORT = "report.html"
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -40,11 +41,6 @@ MAX_ROWS = 100
 """Rows shown of a long table; the rest are counted in a note."""
 TOP_TRIALS = 20
 FIGURE_DPI = 110
-MARKERS = {
-    "tuning": "tune.json", "calibration": "calibration.json", "sensitivity": "sensitivity.json", "batch": "manifest.json",
-}
-"""Kind of output folder -> the file that marks it (checked in this order)."""
-ASSUMPTION_WORD = re.compile(r"\bassum(ption|ed)\b", re.IGNORECASE)
 NUMERIC = re.compile(r"^(–|\d{4}–\d{4}|[+\-−]?[\d,]+(\.\d+)?(e[+-]?\d+)?%?( \[.*\])?)$")
 """Table text right-aligned as a number: 1,234.5, +12 [−3, +20], 4.2e+09, 52.1%, 2023–2035, or a dash."""
 DIGEST = re.compile(r"^[0-9a-f]{16,64}$")
@@ -115,23 +111,12 @@ class Report:
 
 
 # --- entry point -------------------------------------------------------------------------------
-def output_kind(folder: Path) -> str:
-    """``batch``, ``tuning``, ``calibration`` or ``sensitivity``; a RegsimError for any other folder."""
-    if not folder.is_dir():
-        raise RegsimError(f"report folder not found: {folder}")
-    for kind, marker in MARKERS.items():
-        if (folder / marker).is_file():
-            return kind
-    raise RegsimError(
-        f"{folder}: not a batch, tuning, calibration or sensitivity output "
-        f"(expected one of {', '.join(MARKERS.values())})"
-    )
-
-
 def build_report(folder: Path | str, out: Path | str | None = None) -> Path:
     """Write the HTML report of ``folder`` to ``out`` (default ``folder/report.html``); returns its path."""
     folder = Path(folder)
-    kind = output_kind(folder)
+    kind = folder_kind(folder)
+    if kind == "run":
+        raise RegsimError(f"{folder}: a single run's folder; a report is made of a batch, tuning, calibration or sensitivity folder")
     makers = {"batch": _batch_report, "tuning": _tuning_report, "calibration": _calibration_report, "sensitivity": _sensitivity_report}
     report = makers[kind](folder)
     report.figures += _folder_images(folder)
@@ -159,6 +144,9 @@ FIGURE_CAPTIONS = {
     "provinces_population": "Population by province (assumption variants dashed)",
     "provinces_extinction_risk": "Extinction risk index by province (assumption variants dashed)",
     "sweep": "Response to the swept parameters",
+    "map_extinction_risk": "Map: the reference's extinction risk index by province in the last year (below 0.5: at risk)",
+    "map_extinction_risk_change": "Map: change in the extinction risk index against the reference by province in the last year",
+    "map_population_change": "Map: population change by province over the run, per scenario",
 }
 """Captions of the batch figures (``sim.plots.batch_figures``), by name."""
 POLICY_FIGURES = ("differences", "ledger", "tile_map_extinction_risk")
@@ -185,7 +173,7 @@ def _batch_report(folder: Path) -> Report:
     )
     from sim.plots import batch_figures
 
-    manifest = _read_json(folder / "manifest.json")
+    manifest = read_output(folder, "batch", "marker")
     report = Report("batch", folder, f"Batch {manifest.get('experiment', folder.name)}")
     report.runs = _run_infos(folder, manifest)
     report.provenance = _manifest_provenance(manifest, report.runs)
@@ -238,8 +226,8 @@ def _labelled(table: pd.DataFrame, swept: bool) -> pd.DataFrame:
 def _sensitivity_report(folder: Path) -> Report:
     """Provenance of the analysis and of its batch, the indices table and the folder's figures
     (its runs are sample points, so the batch comparison and figures are left out)."""
-    info = _read_json(folder / "sensitivity.json")
-    manifest = _read_json(folder / "manifest.json") if (folder / "manifest.json").is_file() else {}
+    info = read_output(folder, "sensitivity", "marker")
+    manifest = read_output(folder, "sensitivity", "manifest")
     report = Report("sensitivity", folder, f"Sensitivity analysis {info.get('name') or manifest.get('experiment') or folder.name}")
     report.runs = _run_infos(folder, manifest) if manifest else []
     report.provenance = _json_provenance(info)
@@ -247,25 +235,23 @@ def _sensitivity_report(folder: Path) -> Report:
     if manifest:  # what the batch adds: runs, seeds, scales, years
         report.provenance += [row for row in _manifest_provenance(manifest, report.runs) if row[0].split(" (")[0] not in shown]
     report.scenarios = _scenario_table(report.runs) if report.runs else None
-    indices = folder / "indices.csv"
-    if indices.is_file():
-        report.results.append(_frame_table("Sensitivity indices (indices.csv)", _read_csv(indices), "indices"))
+    report.results.append(_frame_table("Sensitivity indices (indices.csv)", read_output(folder, "sensitivity", "indices"), "indices"))
     return report
 
 
 def _tuning_report(folder: Path) -> Report:
     """Provenance of the study, its best trials, the paired check, the tuned scenario files."""
-    info = _read_json(folder / "tune.json")
+    info = read_output(folder, "tuning", "marker")
     report = Report("tuning", folder, f"Tuning {info.get('experiment') or folder.name}")
     report.provenance = _json_provenance(info)
-    trials_file = folder / "trials.csv"
-    if trials_file.is_file():
-        report.results.append(_trials_table(_read_csv(trials_file), _objectives(info)))
-    check = folder / "paired_check.csv"
-    if check.is_file():
-        report.results.append(_frame_table("Paired check on fresh seeds: tuned against plan (paired_check.csv)", _read_csv(check)))
-    files = [folder / "best_scenario.yaml"] if (folder / "best_scenario.yaml").is_file() else []
-    files += sorted((folder / "pareto_scenarios").glob("*.yaml"))
+    report.results.append(_trials_table(read_output(folder, "tuning", "trials"), _objectives(info)))
+    check = read_output(folder, "tuning", "check")
+    if check is not None:
+        report.results.append(_frame_table("Paired check on fresh seeds: tuned against plan (paired_check.csv)", check))
+    best, pareto = read_output(folder, "tuning", "best_scenario"), read_output(folder, "tuning", "pareto_scenarios")
+    if best is None and pareto is None:
+        raise RegsimError(f"{folder}: neither best_scenario.yaml nor pareto_scenarios/ in the tuning folder")
+    files = [best] if best is not None else sorted(pareto.glob("*.yaml"))
     rows = []
     for path in files:
         name = str(path.relative_to(folder))
@@ -283,16 +269,14 @@ def _tuning_report(folder: Path) -> Report:
 def _calibration_report(folder: Path) -> Report:
     """Provenance and fit of a calibration (calibration.json), the per-province fit (fit.csv) and the
     calibrated scenario fragment."""
-    info = _read_json(folder / "calibration.json")
+    info = read_output(folder, "calibration", "marker")
     report = Report("calibration", folder, f"Calibration {Path(str(info.get('experiment', folder.name))).stem}")
     report.provenance = _json_provenance({key: value for key, value in info.items() if key not in ("errors", "parameters")})
     report.results.append(_frame_table("Errors of the forecasts, evaluation seeds (%)", pd.DataFrame(info.get("errors", []))))
     report.results.append(_frame_table("Free parameters: bounds, default and calibrated value", pd.DataFrame(info.get("parameters", []))))
-    fit = folder / "fit.csv"
-    if fit.is_file():
-        report.results.append(_frame_table("Observed and simulated populations by province (fit.csv)", _read_csv(fit)))
-    calibrated = folder / "calibrated.yaml"
-    if calibrated.is_file():
+    report.results.append(_frame_table("Observed and simulated populations by province (fit.csv)", read_output(folder, "calibration", "fit")))
+    calibrated = read_output(folder, "calibration", "scenario")
+    if calibrated is not None:
         report.scenario_files.append((calibrated.name, calibrated.read_text(encoding="utf-8")))
         scenario, digest = _scenario_file(calibrated)
         report.runs.append({"scenario": scenario.get("name", calibrated.name), "variant": calibrated.name, "hash": digest, "resolved": scenario})
@@ -506,12 +490,19 @@ def _levers_used(runs: list[dict[str, Any]]) -> list[LeverUse]:
             continue
         rows = [
             [key, _cell(described["default"]), _values(entry["params"].get(key, [])) or "default",
-             described["description"], "yes" if ASSUMPTION_WORD.search(described["description"]) else ""]
+             described["description"], "yes" if described["assumption"] else "", _range_cell(described["range"]),
+             described["evidence"] or "–"]
             for key, described in describe_params(cls).items()
         ]
-        table = Table("", ["parameter", "default", "used", "description", "assumption"], rows)
+        table = Table("", ["parameter", "default", "used", "description", "assumption", "range", "evidence"], rows,
+                      "Range: the plausible low–high an uncertainty experiment may draw from; – for programme terms and settings.")
         levers.append(LeverUse(name, cls.country, cls.case, cls.mechanism, entry["scenarios"], table))
     return levers
+
+
+def _range_cell(low_high: tuple[float, float] | None) -> str:
+    """``low–high`` of a lever parameter, or – when it has no range (a programme term or setting)."""
+    return "–" if low_high is None else f"{_cell(low_high[0])}–{_cell(low_high[1])}"
 
 
 def _assumptions(report: Report) -> list[Table]:
@@ -539,11 +530,11 @@ def _assumptions(report: Report) -> list[Table]:
         ["parameter", "default", "used", "unit", "note"], rows, anchor="model-assumptions",
     )]
     lever_rows = [
-        [lever.name, *row[:4]] for lever in report.levers for row in lever.parameters.rows if row[4] == "yes"
+        [lever.name, *row[:3], row[5], row[3]] for lever in report.levers for row in lever.parameters.rows if row[4] == "yes"
     ]
     if lever_rows:
-        tables.append(Table("Lever effect parameters that are assumptions (levers used)",
-                            ["lever", "parameter", "default", "used", "description"], lever_rows))
+        tables.append(Table("Lever parameters that are named assumptions (levers used)",
+                            ["lever", "parameter", "default", "used", "range", "description"], lever_rows))
     override_rows = []
     for key, values in overrides.items():
         section, _, name = key.partition(".")
@@ -602,21 +593,3 @@ def _hangul_font_uri(characters: str) -> str:
     buffer = io.BytesIO()
     font.save(buffer)
     return "data:font/ttf;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-# --- files ---------------------------------------------------------------------------------------
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RegsimError(f"{path}: unreadable ({exc})") from None
-    if not isinstance(value, dict):
-        raise RegsimError(f"{path}: expected a JSON object")
-    return value
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise RegsimError(f"{path}: unreadable table ({exc})") from None

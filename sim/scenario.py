@@ -19,7 +19,7 @@ from sim.config_files import describe, read_mapping
 from sim.errors import DataError, ScenarioError
 from sim.parameters import with_overrides
 
-START_YEARS = (2015, 2020, 2023)
+START_YEARS = (2015, 2020, 2021, 2023)
 """Start years with a packaged population by single year of age (31 December)."""
 
 LAST_YEAR = 2072
@@ -137,6 +137,11 @@ class Scenario(BaseModel):
     def resolved_parameters(self) -> dict[str, dict[str, Any]]:
         """Documented defaults with this scenario's overrides applied."""
         return with_overrides(self.parameters)
+
+    def without_levers(self) -> Scenario:
+        """The same scenario with no lever switched on: the paired baseline of a policy run (run with
+        the same seed, common random numbers), and the reference of tuning and of the page."""
+        return self.model_copy(update={"levers": []})
 
     def content_hash(self) -> str:
         """SHA-256 of the resolved scenario (after inheritance), independent of file layout. The municipal

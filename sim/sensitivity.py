@@ -48,7 +48,6 @@ outcome × parameter), ``design.csv`` (parameter values and seed-mean outcomes p
 from __future__ import annotations
 
 import copy
-import json
 import time
 import warnings
 from dataclasses import dataclass
@@ -67,24 +66,12 @@ from pydantic import (
 )
 
 from sim import store
-from sim.batch import (
-    BatchOrigin,
-    BatchProgress,
-    BatchSummary,
-    RunSpec,
-    check_executor,
-    check_field_paths,
-    check_seeds,
-    new_results_folder,
-    run_key,
-    run_specs,
-    scenario_identity,
-    seed_list,
-    set_path,
-)
+from sim.batch import BatchOrigin, BatchProgress, BatchSummary, RunSpec, run_key, run_specs, scenario_identity
 from sim.config_files import Bounds, named_scenario, validated_file
 from sim.errors import RegsimError, ScenarioError
-from sim.outcomes import Outcome, outcome_level
+from sim.executors import check_executor
+from sim.experiment import Seeds, check_field_paths, default_bounds, new_results_folder, seed_list, set_path
+from sim.outcomes import Outcome, RegionSets, outcome_level, region_sets
 
 MORRIS_LEVELS = 4
 """Grid levels of the Morris design (SALib's default)."""
@@ -92,7 +79,7 @@ CONF_LEVEL = 0.95
 RESAMPLES = 1000
 """Bootstrap resamples of the confidence intervals."""
 
-FILES = ("sensitivity.json", "indices.csv", "design.csv", "sensitivity.png")
+FIGURE = "sensitivity.png"
 
 
 class SensitivityError(RegsimError):
@@ -110,21 +97,26 @@ class SensitivityExperiment(BaseModel):
     method: Literal["morris", "sobol"] = "morris"
     samples: int = Field(ge=2, strict=True, description="Morris trajectories or Sobol base sample N (a power of 2)")
     seed: int = Field(0, ge=0, strict=True, description="seed of the sampler and the bootstrap intervals")
-    seeds: int | list[int] = Field(1, description="model seeds per point: N (0..N-1) or a list")
+    seeds: Seeds = Field(1, description="model seeds per point: N (0..N-1) or a list")
     until: int | None = Field(None, strict=True, description="last simulated year")
     scale: int | None = Field(None, ge=1, strict=True, description="persons per agent")
-    parameters: dict[str, Bounds] = Field(min_length=1, description="scenario field path -> bounds")
+    parameters: dict[str, Bounds | None] = Field(
+        min_length=1, description="scenario field path -> bounds (empty: the parameter's range in parameters.yaml)",
+    )
     outcomes: dict[str, Outcome] = Field(min_length=1, description="outcome name -> definition")
-
-    @field_validator("seeds")
-    @classmethod
-    def _seeds(cls, seeds: int | list[int]) -> int | list[int]:
-        return check_seeds(seeds)
 
     @field_validator("parameters")
     @classmethod
-    def _paths(cls, parameters: dict[str, Bounds]) -> dict[str, Bounds]:
-        return check_field_paths(parameters)
+    def _paths(cls, parameters: dict[str, Bounds | None]) -> dict[str, Bounds]:
+        """Field paths of the batch language; a parameter without bounds takes its documented range."""
+        check_field_paths(parameters)
+        bounds = {}
+        for path, given in parameters.items():
+            documented = default_bounds(path) if given is None else None
+            if given is None and documented is None:
+                raise ValueError(f"{path}: no range in sim/data/parameters.yaml; give {{low: ..., high: ...}}")
+            bounds[path] = given if given is not None else Bounds(low=documented[0], high=documented[1])
+        return bounds
 
     @model_validator(mode="after")
     def _power_of_two(self) -> SensitivityExperiment:
@@ -151,6 +143,7 @@ class Design:
     keys: np.ndarray
     lever_free_keys: np.ndarray | None
     specs: list[RunSpec]
+    regions: RegionSets
 
 
 @dataclass
@@ -177,8 +170,10 @@ def load_design(path: str | Path) -> Design:
     except ScenarioError as exc:
         raise SensitivityError(f"{path}: scenario: {exc}") from None
     base = scenario.model_dump()
+    lever_free_base = scenario.without_levers().model_dump()
+    regions = region_sets(scenario)
     for name, outcome in spec.outcomes.items():
-        _check_outcome(path, name, outcome, scenario)
+        _check_outcome(path, name, outcome, scenario, regions)
     for field_path, bounds in spec.parameters.items():
         _check_parameter(path, field_path, bounds, base)
 
@@ -198,18 +193,23 @@ def load_design(path: str | Path) -> Design:
         specs += _point_runs(keys[i], f"point {i}", scenario.name, point, scenario_dict, seeds, f"{path} point {i}")
         if lever_free is not None:
             free = {name: value for name, value in point.items() if not name.startswith("levers")}
-            free_dict = {**scenario_dict, "levers": []}
+            free_dict = copy.deepcopy(lever_free_base)
+            for field_path, value in free.items():
+                set_path(free_dict, field_path, value)
             specs += _point_runs(lever_free[i], f"point {i} lever-free", scenario.name, free, free_dict, seeds,
                                  f"{path} point {i} lever-free", reference=True)
     return Design(
         spec=spec, path=path, content_hash=content_hash,
         scenario_name=scenario.name, scenario_hash=scenario.content_hash(), problem=problem, x=x, seeds=seeds,
-        keys=keys, lever_free_keys=lever_free, specs=specs,
+        keys=keys, lever_free_keys=lever_free, specs=specs, regions=regions,
     )
 
 
-def _check_outcome(path: Path, name: str, outcome: Outcome, scenario) -> None:
+def _check_outcome(path: Path, name: str, outcome: Outcome, scenario, regions: RegionSets) -> None:
     where = f"{path}: outcomes.{name}"
+    unknown = outcome.check_regions(regions)
+    if unknown:
+        raise SensitivityError(f"{where}.regions: {unknown}")
     first = outcome.first_year(scenario.start_year)
     if not first <= outcome.year <= scenario.end_year:
         raise SensitivityError(f"{where}.year: expected a year in {first}-{scenario.end_year} for {outcome.measure}, found {outcome.year}")
@@ -301,9 +301,9 @@ def outcome_runs(folder: Path, design: Design) -> dict[str, np.ndarray]:
     for name, outcome in design.spec.outcomes.items():
         per_run = np.empty(design.keys.shape)
         for index in np.ndindex(design.keys.shape):
-            level = outcome_level(regions(design.keys[index]), outcome)
+            level = outcome_level(regions(design.keys[index]), outcome, design.regions)
             if outcome.paired:
-                level -= outcome_level(regions(design.lever_free_keys[index]), outcome)
+                level -= outcome_level(regions(design.lever_free_keys[index]), outcome, design.regions)
             per_run[index] = level
         values[name] = per_run
     return values
@@ -376,10 +376,11 @@ def write_results(
 
     spec = design.spec
     outcomes = pd.DataFrame({name: per_run.mean(axis=1) for name, per_run in runs.items()})
-    indices.to_csv(folder / "indices.csv", index=False)
+    files = store.FOLDERS["sensitivity"]
+    store.write_csv(files.path(folder, "indices"), indices)
     points = pd.DataFrame(design.x, columns=design.problem["names"])
     points.insert(0, "point", range(len(points)))
-    pd.concat([points, outcomes], axis=1).to_csv(folder / "design.csv", index=False)
+    store.write_csv(files.path(folder, "design"), pd.concat([points, outcomes], axis=1))
     scenario_runs = set(design.keys.ravel())
     lever_free = set() if design.lever_free_keys is None else set(design.lever_free_keys.ravel())
     body = {
@@ -418,11 +419,11 @@ def write_results(
         "git_commit": git_commit(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_time_s": round(wall_time_s, 3),
-        "files": {"indices": "indices.csv", "design": "design.csv", "figure": "sensitivity.png"},
+        "files": {**files.files, "figure": FIGURE},
     }
-    (folder / "sensitivity.json").write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+    store.write_json(files.path(folder, "marker"), body)
     figure = sensitivity_figure(indices, spec.method, {name: o.label() for name, o in spec.outcomes.items()})
-    figure.savefig(folder / "sensitivity.png", dpi=120)
+    figure.savefig(folder / FIGURE, dpi=120)
     return outcomes
 
 

@@ -20,6 +20,12 @@ files of a batch can be read together, e.g. in DuckDB::
 A run folder is written under ``DIR/runs/.<key>.tmp/`` and moved into place with ``os.replace``;
 the manifest is rewritten through a temporary file and ``os.replace``. A batch killed at any
 moment therefore leaves only complete run folders (and a manifest that ``reconcile`` completes).
+
+This module is the one definition of every result folder (``FOLDERS``): a single run's folder, a
+batch, and the sensitivity, tuning and calibration folders, with their file names, atomic writers
+(``write_json``, ``write_csv``, ``write_text``, ``write_tables``) and readers (``read_output``,
+``read_run_info``) whose error names a missing file. Figures are the presentation layer's
+(``sim.plots``); the report shows any figure it finds in a folder.
 """
 
 from __future__ import annotations
@@ -28,9 +34,11 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 
@@ -38,6 +46,9 @@ from sim.errors import RegsimError
 
 MANIFEST = "manifest.json"
 RUNS = "runs"
+RUN_INFO = "run.json"
+"""A run's metadata (resolved scenario, seed, provenance; in a batch also its key and sweep values)."""
+RUN_ERROR = "error.json"
 TABLES = {
     "regions": "regions.parquet", "national": "national.parquet", "levers": "levers.parquet", "ledger": "ledger.parquet",
     "municipalities": "municipalities.parquet",
@@ -79,19 +90,8 @@ def load_manifest(folder: str | Path) -> dict[str, Any]:
 
 def save_manifest(folder: str | Path, manifest: dict[str, Any]) -> None:
     """Write the manifest atomically (temporary file in the same folder, then ``os.replace``)."""
-    folder = Path(folder)
     manifest["updated"] = _now()
-    handle, temporary = tempfile.mkstemp(prefix=".manifest.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(manifest, stream, indent=2, default=_jsonable)
-            stream.write("\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, folder / MANIFEST)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_json(Path(folder) / MANIFEST, manifest)
 
 
 def record(manifest: dict[str, Any], entry: dict[str, Any]) -> None:
@@ -134,7 +134,7 @@ def reconcile(folder: str | Path, manifest: dict[str, Any]) -> int:
     for key in sorted(finished_keys(folder)):
         if listed.get(key, {}).get("status") == "finished":
             continue
-        info = json.loads((runs / key / "run.json").read_text(encoding="utf-8"))
+        info = read_run_info(folder, key)
         batch = info.get("batch", {})
         record(manifest, run_entry({**batch, "key": key}, "finished", info.get("wall_time_s")))
         added += 1
@@ -147,7 +147,7 @@ def finished_keys(folder: str | Path) -> set[str]:
     runs = Path(folder) / RUNS
     if not runs.is_dir():
         return set()
-    return {path.name for path in runs.iterdir() if not path.name.startswith(".") and (path / "run.json").is_file()}
+    return {path.name for path in runs.iterdir() if not path.name.startswith(".") and (path / RUN_INFO).is_file()}
 
 
 def failed_keys(folder: str | Path) -> set[str]:
@@ -155,7 +155,7 @@ def failed_keys(folder: str | Path) -> set[str]:
     runs = Path(folder) / RUNS
     if not runs.is_dir():
         return set()
-    return {path.name for path in runs.iterdir() if not path.name.startswith(".") and (path / "error.json").is_file()}
+    return {path.name for path in runs.iterdir() if not path.name.startswith(".") and (path / RUN_ERROR).is_file()}
 
 
 def key_columns(info: dict[str, Any]) -> dict[str, Any]:
@@ -209,10 +209,7 @@ def write_run(
         tables["municipalities"] = municipalities
 
     def fill(temporary: Path) -> None:
-        for name, frame in tables.items():
-            tag(frame, columns).to_parquet(temporary / TABLES[name], index=False)
-        body = {**metadata, "batch": _batch_info(info)}
-        (temporary / "run.json").write_text(json.dumps(body, indent=2, default=_jsonable) + "\n", encoding="utf-8")
+        write_tables(temporary, {name: tag(frame, columns) for name, frame in tables.items()}, {**metadata, "batch": _batch_info(info)})
 
     return _atomic_folder(Path(folder), info["key"], fill)
 
@@ -222,7 +219,7 @@ def write_failure(folder: str | Path, info: dict[str, Any], message: str, wall_t
     body = {"batch": _batch_info(info), "error": message, "wall_time_s": wall_time_s, "time": _now()}
 
     def fill(temporary: Path) -> None:
-        (temporary / "error.json").write_text(json.dumps(body, indent=2, default=_jsonable) + "\n", encoding="utf-8")
+        write_json(temporary / RUN_ERROR, body)
 
     return _atomic_folder(Path(folder), info["key"], fill)
 
@@ -323,3 +320,131 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return str(value)
+
+
+# --- result folders: one definition of their files, atomic writers, readers ----------------------
+@dataclass(frozen=True)
+class FolderKind:
+    """What a kind of result folder holds: the file that marks it (and holds its provenance), the
+    files every such folder has, and those it may have, by role."""
+
+    marker: str
+    files: dict[str, str] = field(default_factory=dict)
+    optional: dict[str, str] = field(default_factory=dict)
+
+    def path(self, folder: Path, role: str) -> Path:
+        """The file of ``role`` in ``folder``."""
+        return Path(folder) / {**self.files, **self.optional, "marker": self.marker}[role]
+
+
+FOLDERS: dict[str, FolderKind] = {
+    "tuning": FolderKind("tune.json", {"study": "study.db", "trials": "trials.csv", "top_trials": "top_trials.csv"},
+                         {"best_scenario": "best_scenario.yaml", "pareto_scenarios": "pareto_scenarios", "check": "paired_check.csv"}),
+    "calibration": FolderKind("calibration.json", {"study": "study.db", "scenario": "calibrated.yaml", "fit": "fit.csv", "trials": "trials.csv"}),
+    "sensitivity": FolderKind("sensitivity.json", {"manifest": MANIFEST, "indices": "indices.csv", "design": "design.csv"}),
+    "batch": FolderKind(MANIFEST),
+    "run": FolderKind(RUN_INFO, {name: file for name, file in TABLES.items() if name not in OPTIONAL_TABLES},
+                      {name: TABLES[name] for name in OPTIONAL_TABLES}),
+}
+"""Kinds of result folder, in the order they are recognised (a sensitivity folder is also a batch)."""
+
+
+def folder_kind(folder: str | Path) -> str:
+    """The kind of result folder ``folder`` is (``FOLDERS``); a RegsimError for any other folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RegsimError(f"result folder not found: {folder}")
+    for kind, files in FOLDERS.items():
+        if (folder / files.marker).is_file():
+            return kind
+    markers = ", ".join(files.marker for files in FOLDERS.values())
+    raise RegsimError(f"{folder}: not a result folder of regsim (expected one of {markers})")
+
+
+def read_output(folder: str | Path, kind: str, role: str) -> Any:
+    """The file of ``role`` in a ``kind`` folder: a JSON object as a dict, a CSV table as a
+    DataFrame, any other file as its path. A missing expected file is a RegsimError naming it; a
+    missing optional one gives None."""
+    files = FOLDERS[kind]
+    path = files.path(Path(folder), role)
+    if not path.exists():
+        if role in files.optional:
+            return None
+        raise RegsimError(f"{path}: missing from the {kind} folder {folder}")
+    if path.suffix == ".json":
+        return read_json(path)
+    if path.suffix == ".csv":
+        try:
+            return pd.read_csv(path)
+        except (OSError, ValueError) as exc:
+            raise RegsimError(f"{path}: unreadable table ({exc})") from None
+    return path
+
+
+def read_json(path: str | Path) -> dict[str, Any]:
+    """A JSON object from ``path``; a RegsimError naming the file if it is missing or not an object."""
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RegsimError(f"{path}: missing") from None
+    except (OSError, ValueError) as exc:
+        raise RegsimError(f"{path}: unreadable ({exc})") from None
+    if not isinstance(value, dict):
+        raise RegsimError(f"{path}: expected a JSON object")
+    return value
+
+
+def read_run_info(folder: str | Path, key: str) -> dict[str, Any]:
+    """``run.json`` of the stored run ``key`` of a batch folder."""
+    return read_json(Path(folder) / RUNS / key / RUN_INFO)
+
+
+def write_tables(folder: str | Path, tables: dict[str, pd.DataFrame], metadata: dict[str, Any]) -> Path:
+    """A run's tables (``TABLES``: regions, national, levers, ledger) as Parquet and its metadata as
+    ``run.json``, each file written atomically; returns the folder."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RegsimError(f"cannot create output folder {folder}: {exc.strerror}") from None
+    for name, table in tables.items():
+        _atomic(folder / TABLES[name], lambda path, table=table: table.to_parquet(path, index=False), binary=True)
+    write_json(folder / RUN_INFO, metadata)
+    return folder
+
+
+def write_json(path: str | Path, body: dict[str, Any]) -> None:
+    """``body`` as indented JSON, atomically (numpy scalars as numbers, other objects as text)."""
+    write_text(path, json.dumps(body, indent=2, default=_jsonable) + "\n")
+
+
+def write_csv(path: str | Path, frame: pd.DataFrame) -> None:
+    """``frame`` as CSV without its index, atomically."""
+    _atomic(Path(path), lambda stream: frame.to_csv(stream, index=False))
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """``text`` as UTF-8, atomically."""
+    _atomic(Path(path), lambda stream: stream.write(text))
+
+
+def _atomic(path: Path, fill: Callable[[Any], Any], binary: bool = False) -> None:
+    """Write ``path`` through a temporary file in the same folder, flushed, then ``os.replace``: a
+    reader sees the old file or the new one, never a part. ``fill`` gets an open text stream, or
+    with ``binary`` the temporary file's path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        if binary:
+            os.close(handle)
+            fill(temporary)
+        else:
+            stream: IO[str]
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+                fill(stream)
+                stream.flush()
+                os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -34,9 +34,6 @@ several processes (``--workers``, or ``regsim tune`` started elsewhere on the sa
 from __future__ import annotations
 
 import copy
-import json
-import multiprocessing
-import os
 import time
 import warnings
 from collections.abc import Callable
@@ -55,14 +52,17 @@ from pydantic import (
     model_validator,
 )
 
-from sim.batch import parse_path, set_path
+from sim import store
 from sim.config_files import named_scenario, validated_file
 from sim.errors import RegsimError, ScenarioError
-from sim.outcomes import Outcome, outcome_level
+from sim.executors import check_executor, open_executor
+from sim.experiment import RESULTS_DIR, Seeds, get_path, parse_path, seed_list, set_path, t_interval
+from sim.outcomes import Outcome, outcome_level, region_sets
 from sim.scenario import Scenario, load_scenario, scenario_from_dict
 
-STUDY_FILE = "study.db"
-TUNE_FILE = "tune.json"
+FILES = store.FOLDERS["tuning"]
+"""What a tuning folder holds (``sim.store.FOLDERS``)."""
+STUDY_FILE = FILES.files["study"]
 
 TrialProgress = Callable[[int, int], None]
 """Called after each finished trial with (completed trials, trials wanted)."""
@@ -156,8 +156,8 @@ class TuningExperiment(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     scenario: str = Field(description="scenario file relative to the experiment file; its levers are tuned")
-    seeds: int | list[int] = Field(description="N (seeds 0..N-1) or a list: model seeds per trial")
-    check_seeds: int | list[int] | None = Field(None, description="fresh seeds for the final check (N: the N seeds after the tuning seeds)")
+    seeds: Seeds = Field(description="N (seeds 0..N-1) or a list: model seeds per trial")
+    check_seeds: Seeds | None = Field(None, description="fresh seeds for the final check (N: the N seeds after the tuning seeds)")
     until: int | None = Field(None, strict=True, description="last simulated year (default: the scenario's)")
     scale: int | None = Field(None, ge=1, strict=True, description="persons per agent (default: the scenario's)")
     trials: int = Field(50, ge=1, strict=True, description="completed trials wanted in the study")
@@ -165,15 +165,6 @@ class TuningExperiment(BaseModel):
     budget: BudgetSplit | None = None
     variables: dict[str, Variable] = Field(default_factory=dict)
     objectives: list[Objective] = Field(min_length=1)
-
-    @field_validator("seeds", "check_seeds")
-    @classmethod
-    def _seeds(cls, seeds: int | list[int] | None) -> int | list[int] | None:
-        if isinstance(seeds, int) and seeds < 1:
-            raise ValueError("must be at least 1")
-        if isinstance(seeds, list) and (not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0):
-            raise ValueError("a list of distinct non-negative seeds")
-        return seeds
 
     @model_validator(mode="after")
     def _consistent(self) -> TuningExperiment:
@@ -187,7 +178,7 @@ class TuningExperiment(BaseModel):
         return self
 
     def seed_list(self) -> list[int]:
-        return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+        return seed_list(self.seeds)
 
     def check_seed_list(self) -> list[int]:
         if self.check_seeds is None:
@@ -243,7 +234,11 @@ def _check_against_scenario(loaded: LoadedTuning) -> None:
             raise TuningError(str(exc)) from None
         except ValueError as exc:
             raise TuningError(f"{path}: variables.{name}: {exc}") from None
+    regions = region_sets(scenario)
     for i, objective in enumerate(spec.objectives):
+        unknown = objective.check_regions(regions)
+        if unknown:
+            raise TuningError(f"{path}: objectives[{i}].regions: {unknown}")
         first = objective.first_year(scenario.start_year)
         if not first <= objective.year <= scenario.end_year:
             raise TuningError(
@@ -328,7 +323,7 @@ def written_allocation(loaded: LoadedTuning) -> dict[str, Any] | None:
             return None
     raw = scenario.model_dump(mode="json")
     for name, variable in spec.variables.items():
-        value = _get_path(raw, name)
+        value = get_path(raw, name)
         if variable.choices is not None:
             if value not in variable.choices:
                 return None
@@ -346,6 +341,7 @@ class Scorer:
 
     def __init__(self, loaded: LoadedTuning) -> None:
         self.loaded = loaded
+        self.regions = region_sets(loaded.scenario)
         self._baselines: dict[int, pd.DataFrame] = {}
 
     def baseline(self, seed: int) -> pd.DataFrame:
@@ -353,8 +349,7 @@ class Scorer:
         from sim.api import run
 
         if seed not in self._baselines:
-            reference = self.loaded.scenario.model_copy(update={"levers": []})
-            self._baselines[seed] = run(reference, seed=seed, paired_baseline=False).regions
+            self._baselines[seed] = run(self.loaded.scenario.without_levers(), seed=seed, paired_baseline=False).regions
         return self._baselines[seed]
 
     def per_seed(self, scenario: Scenario, seeds: list[int]) -> pd.DataFrame:
@@ -366,7 +361,7 @@ class Scorer:
             regions = run(scenario, seed=seed, paired_baseline=False).regions
             baseline = self.baseline(seed)
             rows.append({"seed": seed} | {
-                objective.name: outcome_level(regions, objective) - outcome_level(baseline, objective)
+                objective.name: outcome_level(regions, objective, self.regions) - outcome_level(baseline, objective, self.regions)
                 for objective in self.loaded.spec.objectives
             })
         return pd.DataFrame(rows)
@@ -397,16 +392,16 @@ def open_study(folder: Path, loaded: LoadedTuning, worker: int = 0):
     import optuna
 
     folder.mkdir(parents=True, exist_ok=True)
-    manifest = folder / TUNE_FILE
+    manifest = FILES.path(folder, "marker")
     if manifest.exists():
-        recorded = json.loads(manifest.read_text(encoding="utf-8"))
+        recorded = store.read_json(manifest)
         if recorded.get("experiment_hash") != loaded.content_hash:
             raise TuningError(
                 f"{folder}: holds a study of another experiment ({recorded.get('experiment_file')}, "
-                f"hash {str(recorded.get('experiment_hash'))[:12]}); choose another --out"
+                f"hash {str(recorded.get('experiment_hash'))[:12]}); choose another output folder"
             )
     else:
-        _write_json(manifest, _manifest(loaded))
+        store.write_json(manifest, _manifest(loaded))
     storage = study_storage(folder / STUDY_FILE)
     spec = loaded.spec
     if len(spec.objectives) == 1:
@@ -476,14 +471,13 @@ def tune(
     scheduler: str | None = None,
     progress: TrialProgress | None = None,
 ) -> TuningSummary:
-    """Run (or continue) the study with ``workers`` optimising processes, then write the outputs.
+    """Run (or continue) the study with ``workers`` optimising workers, then write the outputs.
 
-    ``executor``: ``local`` (this process and ``workers - 1`` spawned ones) or ``dask`` (``workers``
-    tasks on a Dask cluster: ``scheduler``, or a local cluster); they share the study's SQLite file,
-    so Dask workers on other machines need the output folder on a shared file system.
+    ``executor`` (``sim.executors``): ``local``, this process (reporting progress) and ``workers - 1``
+    local processes; ``dask``, ``workers`` tasks on a Dask cluster (``scheduler``, or a local one).
+    They share the study's SQLite file, so Dask workers on other machines need the output folder on
+    a shared file system.
     """
-    from sim.batch import RESULTS_DIR, check_executor, dask_client
-
     check_executor(executor, workers, scheduler)
     started = time.perf_counter()
     loaded = load_tuning(experiment_path)
@@ -492,29 +486,18 @@ def tune(
     before = len(completed(study))
     if before < loaded.spec.trials:
         jobs = [(str(folder.resolve()), str(Path(experiment_path).resolve()), k) for k in range(workers)]
-        if executor == "dask":
-            with dask_client(workers, scheduler) as client:
-                client.gather([client.submit(_worker, *job, pure=False) for job in jobs])
-        else:
-            _optimise_here_and_in(jobs[1:], folder, Path(experiment_path), progress)
+        here = executor == "local"  # locally, this process is worker 0
+        elsewhere = jobs[1:] if here else jobs
+        with open_executor(executor, max(len(elsewhere), 1), scheduler) as pool:
+            started_elsewhere = pool.submit(_worker, elsewhere)
+            if here:
+                optimise(folder, Path(experiment_path), progress)
+            started_elsewhere.results()
     study = open_study(folder, loaded)
     summary = write_outputs(folder, loaded, study)
     summary.new_trials = len(completed(study)) - before
     summary.wall_time_s = round(time.perf_counter() - started, 3)
     return summary
-
-
-def _optimise_here_and_in(jobs: list[tuple[str, str, int]], folder: Path, experiment: Path, progress: TrialProgress | None) -> None:
-    """Optimise in this process (worker 0, reporting progress) and in one spawned process per job."""
-    context = multiprocessing.get_context("spawn")
-    helpers = [context.Process(target=_worker, args=job) for job in jobs]
-    for process in helpers:
-        process.start()
-    try:
-        optimise(folder, experiment, progress)
-    finally:
-        for process in helpers:
-            process.join()
 
 
 # --- outputs -----------------------------------------------------------------------------------
@@ -568,15 +551,15 @@ def write_outputs(folder: Path, loaded: LoadedTuning, study) -> TuningSummary:
     trials = trials_table(loaded, study)
     if trials.empty:
         raise TuningError(f"{folder}: no trial completed; see the errors above")
-    trials.to_csv(folder / "trials.csv", index=False)
+    store.write_csv(FILES.path(folder, "trials"), trials)
     top = top_trials(loaded, trials)
-    top.to_csv(folder / "top_trials.csv", index=False)
+    store.write_csv(FILES.path(folder, "top_trials"), top)
     best = best_trials(loaded, study, trials)
     decision_columns = [c for c in trials.columns if c not in ("number", "written_allocation", *_objective_names(loaded))]
-    scenarios = folder / "pareto_scenarios"
+    scenarios = FILES.path(folder, "pareto_scenarios")
     for _, row in best.iterrows():
         scenario = scenario_with(loaded.scenario, {c: _plain(row[c]) for c in decision_columns}, source=f"trial {row['number']}")
-        target = folder / "best_scenario.yaml" if len(best) == 1 else scenarios / f"trial_{int(row['number'])}.yaml"
+        target = FILES.path(folder, "best_scenario") if len(best) == 1 else scenarios / f"trial_{int(row['number'])}.yaml"
         write_scenario(target, scenario, loaded, row)
     history = tuning_history_figure(trials, loaded.spec.objectives)
     history.savefig(folder / "history.png", dpi=120)
@@ -585,17 +568,17 @@ def write_outputs(folder: Path, loaded: LoadedTuning, study) -> TuningSummary:
     check = None
     if loaded.spec.check_seeds is not None:
         leader = _first_objective_best(best, loaded)
-        check = _recorded_check(folder / "paired_check.csv", int(leader["number"]))
+        check = _recorded_check(FILES.path(folder, "check"), int(leader["number"]))
         if check is None:  # not yet checked, or a better trial since
             tuned = scenario_with(loaded.scenario, {c: _plain(leader[c]) for c in decision_columns}, source="best trial")
             check = fresh_seed_check(loaded, tuned).assign(trial=int(leader["number"]))
-            check.to_csv(folder / "paired_check.csv", index=False)
+            store.write_csv(FILES.path(folder, "check"), check)
     manifest = _manifest(loaded) | {
         "completed_trials": len(trials),
         "best_trials": best["number"].tolist(),
         "updated": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
     }
-    _write_json(folder / TUNE_FILE, manifest)
+    store.write_json(FILES.path(folder, "marker"), manifest)
     return TuningSummary(out=folder, trials=trials, best=best, top=top, check=check)
 
 
@@ -604,8 +587,6 @@ def fresh_seed_check(loaded: LoadedTuning, tuned: Scenario) -> pd.DataFrame:
 
     Both are paired with the baseline of the same seed, so the difference is also paired.
     """
-    from sim.compare import t_interval
-
     seeds = loaded.spec.check_seed_list()
     scorer = Scorer(loaded)
     written = scorer.per_seed(loaded.scenario, seeds).set_index("seed")
@@ -642,7 +623,7 @@ def write_scenario(target: Path, scenario: Scenario, loaded: LoadedTuning, row: 
     body = scenario.model_dump(mode="json", exclude_defaults=True)
     body["name"] = f"{loaded.spec.name}_trial_{int(row['number'])}"
     body["description"] = f"{scenario.description} Tuned allocation (trial {int(row['number'])} of {loaded.spec.name}).".strip()
-    target.write_text(header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    store.write_text(target, header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True))
 
 
 def _first_objective_best(best: pd.DataFrame, loaded: LoadedTuning) -> pd.Series:
@@ -680,25 +661,9 @@ def _manifest(loaded: LoadedTuning) -> dict[str, Any]:
     }
 
 
-def _write_json(path: Path, content: dict[str, Any]) -> None:
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(content, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
-
-
 def _from_unit(variable: Variable, u: float) -> float | int:
     value = variable.low + u * (variable.high - variable.low)
     return round(value) if variable.integer else value
-
-
-def _get_path(raw: dict[str, Any], path: str) -> Any:
-    node: Any = raw
-    for token in parse_path(path):
-        try:
-            node = node[token]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return node
 
 
 def _plain(value: Any) -> Any:

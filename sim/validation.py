@@ -1,12 +1,15 @@
 """Validity checks of the baseline against official statistics.
 
-Two checks, each a function returning tables a researcher can inspect:
+Three checks, each a function returning tables a researcher can inspect:
 
 - ``projection_check``: a baseline run from 2023 against KOSTAT's 2022-based provincial projection
   (medium scenario): national change 2023→2052, capital-region share in 2052, each province's
   growth ratio (2040 and 2052 over 2023) and share aged 65+ in 2052.
 - ``backcast_check``: a run from 2015 to 2023 against the observed registered populations of
   2023, next to two naive forecasts (no change; linear trend of 2011–2015).
+- ``migration_backtest``: rolling-origin forecasts from Dec 2020 and Dec 2021 to Dec 2023 with migration
+  fitted only on the flows up to the origin, against no change and linear trends of the last 1, 2 and 3
+  years: provincial populations and net inter-provincial migration.
 
 Both compare growth ratios rather than levels, because the projection counts residents at
 1 July including foreigners, while the model starts from the registered population at
@@ -115,13 +118,61 @@ def backcast_check(regions: pd.DataFrame, start: int = 2015, target: int = 2023)
     return pd.DataFrame(rows)
 
 
+BACKTEST_ORIGINS = {2020: "2016-2020", 2021: "2017-2021"}
+"""Origin (31 Dec) → the migration calibration window of the five years of flows up to it."""
+BACKTEST_TARGET = 2023
+TREND_SPANS = (1, 2, 3)
+"""Years of history behind the naive linear trends (a trend over k years is the least-squares line
+through the k + 1 year-end values ending at the origin)."""
+
+
+def migration_backtest(baseline: Scenario, seeds: int = 3, origins: dict[int, str] = BACKTEST_ORIGINS,
+                       target: int = BACKTEST_TARGET) -> pd.DataFrame:
+    """Rolling-origin back-test of the migration model: from each origin to ``target``, the model with its
+    migration constants and outflow rates fitted on the flows up to the origin (``origins``: origin →
+    calibration window), next to no change and linear trends over the last 1, 2 and 3 years.
+
+    One row per origin and forecast: ``population_mape_pct``, the mean over provinces of |error| of the
+    population at 31 Dec ``target`` (% of the observed); ``net_migration_mae_pct``, the mean over provinces
+    and forecast years of |error| of the year's net inter-provincial migration (% of the observed population
+    at the previous year end). No change keeps the origin's population and its last year's net migration.
+    The model runs with the observed fertility, mortality and international migration of the forecast years
+    (the scenario's demographic inputs), so its population error is not a pure forecast; its net-migration
+    error is. Mean over ``seeds`` seeds.
+    """
+    from sim.calibrate import fit_measures, naive_forecasts, observed_targets, simulate
+
+    observed = observed_targets(baseline)
+    fields = baseline.model_dump()
+    rows = []
+    for origin, window in origins.items():
+        years = list(range(origin + 1, target + 1))
+        backtest = {**fields, "name": f"{baseline.name} back-test from {origin}", "start_year": origin, "end_year": target,
+                    "levers": [], "parameters": {**fields["parameters"], "migration.calibration_period": window}}
+        forecasts = {f"model (migration fitted {window})": simulate(backtest, list(range(seeds)))}
+        forecasts["no change"] = naive_forecasts(observed, origin, [origin - 1, origin], years)["no change"]
+        for span in TREND_SPANS:
+            trend_years = list(range(origin - span, origin + 1))
+            forecasts[f"linear trend, last {span} year{'s' if span > 1 else ''}"] = naive_forecasts(
+                observed, origin, trend_years, years)["linear trend"]
+        for name, paths in forecasts.items():
+            rows.append({
+                "origin": origin,
+                "forecast": name,
+                "population_mape_pct": fit_measures(paths, observed, [target], 0.0)["population_mape_pct"],
+                "net_migration_mae_pct": fit_measures(paths, observed, years, 0.0)["net_migration_mae_pct"],
+            })
+    return pd.DataFrame(rows)
+
+
 @dataclass(frozen=True)
 class ValidityReport:
-    """Projection criteria (mean over seeds), per-province comparison, and back-cast errors."""
+    """Projection criteria (mean over seeds), per-province comparison, back-cast and migration back-test errors."""
 
     criteria: pd.DataFrame
     provinces: pd.DataFrame
     backcast: pd.DataFrame
+    migration_backtest: pd.DataFrame
 
     def write(self, out) -> None:
         from pathlib import Path
@@ -131,10 +182,12 @@ class ValidityReport:
         self.criteria.to_csv(out / "projection_criteria.csv", index=False)
         self.provinces.to_csv(out / "projection_provinces.csv", index=False)
         self.backcast.to_csv(out / "backcast_2015_2023.csv", index=False)
+        self.migration_backtest.to_csv(out / "migration_backtest.csv", index=False)
 
 
 def run_checks(baseline: Scenario, seeds: int = 3) -> ValidityReport:
-    """Run ``baseline`` (from 2023) and its back-cast (2015→2023, same parameters) over ``seeds`` seeds."""
+    """Run ``baseline`` (from 2023), its back-cast (2015→2023, same parameters) and the migration back-test
+    (``migration_backtest``) over ``seeds`` seeds."""
     from sim.api import run
 
     if baseline.start_year != 2023:
@@ -153,4 +206,5 @@ def run_checks(baseline: Scenario, seeds: int = 3) -> ValidityReport:
     criteria["passed"] = criteria["error"] <= criteria["tolerance"]
     provinces = pd.concat([check.provinces for check in checks]).groupby("region", as_index=False).mean()
     backcast_table = pd.concat(backcasts).groupby("forecast", as_index=False, sort=False)[["provincial_mape_pct", "national_error_pct"]].mean()
-    return ValidityReport(criteria=criteria, provinces=provinces, backcast=backcast_table)
+    return ValidityReport(criteria=criteria, provinces=provinces, backcast=backcast_table,
+                          migration_backtest=migration_backtest(baseline, seeds))

@@ -3,7 +3,7 @@
 Controls for each lever of the scenario (budget, targeting, start year) and the seed; the page
 runs the baseline (the scenario without levers) and the variant (with the controls' levers) with
 the same seed and shows them side by side: population, youth share and employment by province,
-and the tile-grid map of provinces coloured by extinction risk index in the last year; above them,
+and the tile-grid and geographic maps of provinces coloured by extinction risk index in the last year; above them,
 the variant's additionality ledger against the baseline (``sim.ledger``).
 
 Panel and Bokeh ship their JavaScript and CSS inside their Python packages and the server serves
@@ -105,11 +105,6 @@ def variant_scenario(scenario: Scenario, settings: Sequence[LeverSetting]) -> Sc
     return scenario_from_dict({**scenario.model_dump(), "levers": levers}, source=f"controls of {scenario.name!r}")
 
 
-def baseline_scenario(scenario: Scenario) -> Scenario:
-    """The same scenario without levers: the side-by-side reference (run with the same seed)."""
-    return scenario.model_copy(update={"levers": []})
-
-
 def lever_title(spec: LeverSpec) -> str:
     """A lever's name on the page (its label, else its registry name)."""
     return spec.label or spec.lever
@@ -144,6 +139,39 @@ def tile_map_data(regions: pd.DataFrame, year: int) -> dict[str, list]:
         data["value"].append(value)
         data["label"].append("–" if pd.isna(value) else f"{value:.2f}")
     return data
+
+
+PAGE_MAP_TOLERANCE = 0.003
+"""Simplification of the province boundaries on the page (degrees, about 300 m): a lighter page."""
+
+
+@functools.cache
+def _province_shapes() -> tuple[list[str], list, list]:
+    """Province codes and Bokeh multi-polygon coordinates (xs, ys: polygons → rings → lon or lat) of
+    ``sim.maps.province_geometry``, simplified for the page."""
+    from shapely.geometry import MultiPolygon
+
+    from sim.maps import province_geometry
+
+    frame = province_geometry()
+    xs, ys = [], []
+    for shape in frame.geometry.simplify(PAGE_MAP_TOLERANCE):
+        polygons = shape.geoms if isinstance(shape, MultiPolygon) else [shape]
+        rings = [[polygon.exterior, *polygon.interiors] for polygon in polygons]
+        xs.append([[list(ring.xy[0]) for ring in polygon] for polygon in rings])
+        ys.append([[list(ring.xy[1]) for ring in polygon] for polygon in rings])
+    return frame["province"].tolist(), xs, ys
+
+
+def province_map_data(regions: pd.DataFrame, year: int) -> dict[str, list]:
+    """Data of the geographic province map in ``year``: ``xs``, ``ys`` (Bokeh multi-polygons, lon/lat),
+    ``region``, ``name``, extinction risk index ``value`` and its text ``label``."""
+    codes, xs, ys = _province_shapes()
+    rows = regions[regions["year"] == year].set_index("region")
+    values = [float(rows.loc[code, "extinction_risk_index"]) if code in rows.index else float("nan") for code in codes]
+    return {"xs": xs, "ys": ys, "region": codes,
+            "name": [str(rows.loc[code, "region_name"]) if code in rows.index else code for code in codes],
+            "value": values, "label": ["–" if pd.isna(value) else f"{value:.2f}" for value in values]}
 
 
 def national_summary(baseline: pd.DataFrame, variant: pd.DataFrame) -> pd.DataFrame:
@@ -204,7 +232,7 @@ def simulate_pair(scenario: Scenario, settings: Sequence[LeverSetting], seed: in
     """Run baseline and variant (the controls' levers) with ``seed``: (baseline, variant); the
     variant carries its additionality ledger against the baseline (``variant.ledger``)."""
     variant = variant_scenario(scenario, settings)
-    baseline = _baseline_run(baseline_scenario(scenario).model_dump_json(), seed)
+    baseline = _baseline_run(scenario.without_levers().model_dump_json(), seed)
     result = run(variant, seed=seed, paired_baseline=False, keep_firm_jobs=True)
     result.ledger = paired_ledger(result, baseline)
     result.firm_jobs = None  # the variant's firm table is not needed any more
@@ -331,7 +359,9 @@ class _SideBySide:
             tiles = ColumnDataSource(tile_map_data(pd.DataFrame(columns=["year", "region"]), 0), name=f"{side}-tiles")
             self.sources[(side, "tiles")] = tiles
             self.tile_maps[side] = _tile_map(tiles, f"{side.capitalize()}: extinction risk index")
-            figures = [self.tile_maps[side]]
+            shapes = ColumnDataSource(province_map_data(pd.DataFrame(columns=["year", "region"]), 0), name=f"{side}-map")
+            self.sources[(side, "map")] = shapes
+            figures = [self.tile_maps[side], _province_map(shapes, f"{side.capitalize()}: extinction risk index by province")]
             for measure, (title, unit) in PROVINCE_CHARTS.items():
                 source = ColumnDataSource({"xs": [], "ys": [], "region": [], "name": [], "colour": []}, name=f"{side}-{measure}")
                 self.sources[(side, measure)] = source
@@ -346,6 +376,7 @@ class _SideBySide:
         year = int(variant["year"].max())
         for side, regions in zip(self.SIDES, (baseline, variant)):
             self.sources[(side, "tiles")].data = tile_map_data(regions, year)
+            self.sources[(side, "map")].data = province_map_data(regions, year)
             self.tile_maps[side].title.text = f"{side.capitalize()}: extinction risk index, {year}"
             for measure in PROVINCE_CHARTS:
                 self.sources[(side, measure)].data = province_lines(regions, measure)
@@ -363,6 +394,21 @@ def _tile_map(source, title: str):
               y_offset=2)
     plot.add_tools(HoverTool(renderers=[tiles], tooltips=[("province", "@name"), ("risk index", "@label")]))
     plot.add_layout(ColorBar(color_mapper=mapper, width=10, title="women 20–39 / persons 65+ (< 0.5: at risk)"), "right")
+    plot.axis.visible = False
+    plot.grid.visible = False
+    return plot
+
+
+def _province_map(source, title: str):
+    """The provinces' boundaries (sim.maps; KOSTAT SGIS, KOGL Type 1) coloured by extinction risk index, red below 0.5."""
+    mapper = LinearColorMapper(palette=list(reversed(RdYlBu11)), low=0.0, high=2 * EXTINCTION_RISK_THRESHOLD, nan_color="lightgrey")
+    plot = figure(title=title, width=470, height=520, toolbar_location=None, tools="", match_aspect=True)
+    shapes = plot.multi_polygons("xs", "ys", source=source, line_color="white", line_width=0.8,
+                                 fill_color={"field": "value", "transform": mapper})
+    plot.add_tools(HoverTool(renderers=[shapes], tooltips=[("province", "@name"), ("risk index", "@label")]))
+    plot.add_layout(ColorBar(color_mapper=mapper, width=10, title="women 20–39 / persons 65+ (< 0.5: at risk)"), "right")
+    plot.text(x=[124.6], y=[33.0], text=["Boundaries: KOSTAT SGIS (2018), KOGL Type 1"], text_font_size="7pt",
+              text_color="dimgrey")
     plot.axis.visible = False
     plot.grid.visible = False
     return plot

@@ -114,7 +114,7 @@ def make_calibration(folder: Path) -> Path:
     experiment.write_text(
         f"name: report_calibration\nscenario: {SCENARIOS / 'korea_baseline.yaml'}\nstart_year: 2015\n"
         "fit_years: [2016, 2017]\nholdout_years: [2018, 2019]\nscale: 1000\nseeds: [0]\nevaluation_seeds: [1]\ntrials: 2\n"
-        "parameters:\n  migration.housing_cost_weight: {low: 0.0, high: 1.0}\n",
+        "parameters:\n  parameters.migration.housing_cost_weight: {low: 0.0, high: 1.0}\n",
         encoding="utf-8",
     )
     return calibrate(load_calibration(experiment), folder / "out").out

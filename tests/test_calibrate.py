@@ -15,6 +15,7 @@ from pandas.testing import assert_frame_equal
 
 from sim.api import run
 from sim.calibrate import CalibrationError, Observed, Paths, calibrate, fit_measures, load_calibration, naive_forecasts, simulate
+from sim.parameters import parameter_range
 from sim.scenario import load_scenario
 
 from conftest import BASELINE, REGION_CODES, ROOT, assert_one_line_error
@@ -90,7 +91,7 @@ def _experiment(tmp_path: Path, **changes) -> Path:
         "seeds": [5],
         "evaluation_seeds": [5],
         "trials": 16,
-        "parameters": {"demography.fertility_multiplier": {"low": 0.8, "high": 1.5}},
+        "parameters": {"parameters.demography.fertility_multiplier": {"low": 0.8, "high": 1.5}},
     } | changes
     path = tmp_path / "calibrate.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
@@ -104,7 +105,7 @@ def test_recovers_a_known_fertility_multiplier_and_resumes(tmp_path):
     observed = Observed(synthetic.population, synthetic.net_migration)
     out = tmp_path / "out"
     result = calibrate(loaded, out, observed=observed)
-    assert result.best["demography.fertility_multiplier"] == pytest.approx(TRUE_MULTIPLIER, abs=0.05)
+    assert result.best["parameters.demography.fertility_multiplier"] == pytest.approx(TRUE_MULTIPLIER, abs=0.05)
     table = result.table.set_index("forecast")
     assert table.loc["calibrated", "loss"] < 0.1 * table.loc["default parameters", "loss"]
 
@@ -114,9 +115,9 @@ def test_recovers_a_known_fertility_multiplier_and_resumes(tmp_path):
     assert {"fit.csv", "calibration.png", "calibrated.yaml", "study.db"} <= {path.name for path in out.iterdir()}
     calibrated = load_scenario(out / "calibrated.yaml")  # extends the base scenario by a relative path
     assert calibrated.start_year == 2023
-    assert calibrated.parameters["demography.fertility_multiplier"][SEJONG] == result.best["demography.fertility_multiplier"]
+    assert calibrated.parameters["demography.fertility_multiplier"][SEJONG] == result.best["parameters.demography.fertility_multiplier"]
 
-    with pytest.raises(CalibrationError, match="--resume"):
+    with pytest.raises(CalibrationError, match="resume it"):
         calibrate(loaded, out, observed=observed)
     resumed = calibrate(loaded, out, trials=18, resume=True, observed=observed)
     assert resumed.trials == 18
@@ -126,8 +127,13 @@ def test_recovers_a_known_fertility_multiplier_and_resumes(tmp_path):
 @pytest.mark.parametrize(
     "changes, fragments",
     [
-        ({"parameters": {"migration.housing_cost_weight": {"low": 1.0, "high": 0.0}}}, ("parameters.migration.housing_cost_weight", "must be below high")),
-        ({"parameters": {"migration.housing_cost_weigth": {"low": 0.0, "high": 1.0}}}, ("unknown parameter", "did you mean 'migration.housing_cost_weight'")),
+        ({"parameters": {"parameters.migration.housing_cost_weight": {"low": 1.0, "high": 0.0}}},
+         ("parameters.parameters.migration.housing_cost_weight", "must be below high")),
+        ({"parameters": {"parameters.migration.housing_cost_weigth": {"low": 0.0, "high": 1.0}}},
+         ("unknown parameter", "did you mean 'parameters.migration.housing_cost_weight'")),
+        ({"parameters": {"migration.housing_cost_weight": {"low": 0.0, "high": 1.0}}},  # the form before one field-path language
+         ("parameters.migration.housing_cost_weight", "a parameter is written as a field path")),
+        ({"parameters": {"parameters.labour.job_separation_rate": None}}, ("job_separation_rate", "no range in sim/data/parameters.yaml")),
         ({"holdout_years": [2019, 2021]}, ("holdout_years 2019-2021 overlap fit_years 2016-2019",)),
     ],
 )
@@ -141,10 +147,10 @@ def test_bad_experiment_is_one_line_exit_2(tmp_path, changes, fragments):
 @pytest.mark.parametrize(
     "changes, fragment",
     [
-        ({"parameters": {"migration.destination_constant_shift.99": {"low": -0.1, "high": 0.1}}}, "unknown region code(s) 99"),
-        ({"parameters": {"migration.wage_weight.11": {"low": 0.0, "high": 2.0}}}, "is one number, not given per region"),
-        ({"parameters": {"migration.calibration_period": {"low": 0.0, "high": 2.0}}}, "not a numeric parameter"),
-        ({"parameters": {"migration.wage_weight": {"low": 1.5, "high": 2.0}}}, "value 1.0 is outside [1.5, 2.0]"),
+        ({"parameters": {"parameters.migration.destination_constant_shift.99": {"low": -0.1, "high": 0.1}}}, "unknown region code(s) 99"),
+        ({"parameters": {"parameters.migration.wage_weight.11": {"low": 0.0, "high": 2.0}}}, "is one number, not given per region"),
+        ({"parameters": {"parameters.migration.calibration_period": {"low": 0.0, "high": 2.0}}}, "not a numeric parameter"),
+        ({"parameters": {"parameters.migration.wage_weight": {"low": 1.5, "high": 2.0}}}, "value 1.0 is outside [1.5, 2.0]"),
         ({"sampler": "cma"}, "sampler"),
         ({"fit_years": [2015, 2019]}, "must start after start_year 2015"),
         ({"holdout_years": [2021, 2030]}, "observed populations end in 2023"),
@@ -162,3 +168,15 @@ def test_packaged_experiment_is_valid():
     assert loaded.spec.holdout_years == [2021, 2023]
     assert all(parameter.low <= parameter.default <= parameter.high for parameter in loaded.free)
     assert loaded.fingerprint() == load_calibration(ROOT / "experiments" / "calibrate_korea.yaml").fingerprint()
+
+
+def test_bounds_default_to_the_documented_range(tmp_path):
+    path = _experiment(tmp_path, parameters={
+        "parameters.migration.housing_cost_weight": None,
+        "parameters.migration.destination_constant_shift.36": None,
+    })
+    free = {parameter.label: parameter for parameter in load_calibration(path).free}
+    housing = free["parameters.migration.housing_cost_weight"]
+    assert (housing.low, housing.high) == parameter_range("migration.housing_cost_weight") == (0.1, 0.5)
+    sejong = free["parameters.migration.destination_constant_shift.36"]
+    assert (sejong.low, sejong.high, sejong.codes) == (-0.2, 0.2, ("36",))  # a mapping's range bounds each region

@@ -217,8 +217,8 @@ def test_check_runs_and_writes_its_tables(check_run):
     done, out = check_run
     assert done.returncode in (0, 1), done.stderr  # 1 = some acceptance criterion failed
     assert "Traceback" not in done.stderr
-    assert "Back-cast" in done.stdout
-    for name in ("projection_criteria.csv", "projection_provinces.csv", "backcast_2015_2023.csv"):
+    assert "Back-cast" in done.stdout and "Migration back-test" in done.stdout
+    for name in ("projection_criteria.csv", "projection_provinces.csv", "backcast_2015_2023.csv", "migration_backtest.csv"):
         assert (out / name).is_file(), name
     criteria = pd.read_csv(out / "projection_criteria.csv")
     assert (criteria["passed"] == (criteria["error"] <= criteria["tolerance"])).all()

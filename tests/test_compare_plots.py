@@ -210,7 +210,8 @@ def test_rich_table_by_default(batch_dir):
 
 
 # --- figures -------------------------------------------------------------------------------------
-FIGURES = {"timeseries", "differences", "provinces_population", "provinces_extinction_risk", "tile_map_extinction_risk"}
+FIGURES = {"timeseries", "differences", "provinces_population", "provinces_extinction_risk", "tile_map_extinction_risk",
+           "map_extinction_risk", "map_extinction_risk_change", "map_population_change"}
 
 
 def test_plot_dir_writes_every_figure_as_png_and_svg(batch_dir, tmp_path):
@@ -234,6 +235,23 @@ def test_tile_map_has_17_labelled_tiles(batch_dir):
     names = region_names("en")
     assert labels == {f"label-{code}": names[code] for code in REGION_CODES}
     assert VARIANT in axis.get_title()
+
+
+def test_province_maps_colour_the_17_provinces_by_the_batch_values(batch_dir):
+    from sim.maps import province_map_figures
+
+    figures = dict(province_map_figures(batch_dir))
+    assert set(figures) == {"map_extinction_risk", "map_extinction_risk_change", "map_population_change"}
+    batch = open_batch(batch_dir)
+    table = batch.regions(["extinction_risk_index"])
+    last = table[(table["year"] == table["year"].max()) & (table["scenario"] == REFERENCE)]
+    expected = last.groupby("region")["extinction_risk_index"].mean()
+    filled = figures["map_extinction_risk"].axes[0].collections[0]
+    values = filled.get_array()
+    assert len(values) >= 17 and np.isfinite(values).all()  # every province coloured (islands add paths)
+    assert set(np.round(values, 9)) == set(np.round(expected.to_numpy(), 9))
+    change = figures["map_extinction_risk_change"]
+    assert VARIANT in change.axes[0].get_title() and len(change.axes) == 2  # one map and its colour bar
 
 
 def test_tile_map_has_one_map_per_sweep_point(sweep_dir):

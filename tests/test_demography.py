@@ -132,7 +132,7 @@ def test_international_departures_remove_requested_agents(rng):
 
 
 def test_population_tables_are_complete():
-    for year in (2015, 2020, 2023):
+    for year in (2015, 2020, 2021, 2023):
         table = pack_table(f"population_{year}")
         assert len(table) == N_REGIONS * 2 * 101
         assert (table["persons"] >= 0).all()
@@ -184,7 +184,7 @@ def test_region_factor_table_is_plausible():
 def test_population_tables_sum_to_raw_groups():
     raw = shared_file("kr_province_population_age_sex_2011_2023.csv")
     raw = raw[raw["sex"].isin(["Male", "Female"])]
-    for year in (2015, 2020, 2023):
+    for year in (2015, 2020, 2021, 2023):
         table = pack_table(f"population_{year}")
         table["group"] = np.where(table["age"] == 100, "100+", [f"{a - a % 5}-{a - a % 5 + 4}" for a in table["age"]])
         table["sex"] = table["sex"].map({"F": "Female", "M": "Male"})

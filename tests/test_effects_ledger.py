@@ -63,7 +63,8 @@ def test_effects_table_shows_the_target_beside_gross(effects):
     labels = table["measure"].tolist()
     assert labels[0].startswith("gross jobs in supported firms")
     assert labels[1].startswith("programme target") and table.iloc[1, 1] == "3,623"
-    assert table.columns.tolist()[1:] == ["national", "targeted regions", "other regions"]
+    # the MSS plan reaches exactly the 14 non-capital provinces (seed 003; the decline-area lever spends nothing in Incheon)
+    assert table.columns.tolist()[1:] == ["national", "non-capital provinces (targeted)", "capital region (rest)"]
     assert "programme target" not in " ".join(effects_table(summary, 2025)["measure"])
 
 

@@ -148,7 +148,7 @@ def test_a_municipal_lever_spends_only_in_the_province_of_its_municipality():
 
 
 def test_the_written_run_holds_municipalities_parquet(result, tmp_path):
-    result.write(tmp_path, figure=False)
+    result.write(tmp_path)
     stored = pd.read_parquet(tmp_path / "municipalities.parquet")
     assert len(stored) == len(result.municipalities) and stored["municipality"].dtype == object or str(stored["municipality"].dtype) == "str"
 

@@ -69,7 +69,7 @@ def test_batch_report_has_comparison_and_figures(batch_html):
     assert 'id="comparison">Policies: paired differences against korea_baseline' in batch_html
     assert "jobs created (persons)" in batch_html and "Reference levels: korea_baseline" in batch_html
     data = images(batch_html)
-    assert len(data) == 8  # differences, ledger, tile map, timeseries, 2 × provinces, sweep, extra_figure.png
+    assert len(data) == 11  # differences, ledger, tile map, timeseries, 2 × provinces, sweep, 3 maps, extra_figure.png
     assert all(item.startswith(PNG) for item in data)
     assert "extra_figure.png" in batch_html
 

@@ -15,8 +15,8 @@ from sim.errors import ScenarioError
 from sim.plots import TILE_GRID
 from sim.scenario import load_scenario, scenario_from_dict
 from sim.viz import (
+    province_map_data,
     LeverSetting,
-    baseline_scenario,
     ledger_text,
     lever_settings,
     national_summary,
@@ -78,7 +78,7 @@ def test_invalid_control_values_name_lever_and_field(mss, setting, fragment):
 
 
 def test_baseline_is_the_scenario_without_levers(mss):
-    baseline = baseline_scenario(mss)
+    baseline = mss.without_levers()
     assert baseline.levers == [] and mss.levers
     assert baseline.model_dump(exclude={"levers"}) == mss.model_dump(exclude={"levers"})
 
@@ -107,6 +107,14 @@ def test_tile_map_data(baseline_run):
     assert (tiles["x"][seoul], tiles["y"][seoul]) == (TILE_GRID["11"][0] + 0.5, -TILE_GRID["11"][1] - 0.5)
     empty = tile_map_data(regions.iloc[0:0], year)
     assert all(math.isnan(value) for value in empty["value"]) and set(empty["label"]) == {"–"}
+
+    shapes = province_map_data(regions, year)  # the geographic map shows the tiles' values
+    assert dict(zip(shapes["region"], shapes["label"])) == dict(zip(tiles["region"], tiles["label"]))
+    lon, lat = shapes["xs"][shapes["region"].index("11")][0][0], shapes["ys"][shapes["region"].index("11")][0][0]
+    assert 126.7 < min(lon) < max(lon) < 127.3 and 37.4 < min(lat) < max(lat) < 37.8  # Seoul's exterior ring (degrees)
+    jeju = [lat for polygon in shapes["ys"][shapes["region"].index("50")] for ring in polygon for lat in ring]
+    assert max(jeju) < 34.1  # Jeju, with the Chuja islands, south of 34.1° N
+    assert all(math.isnan(value) for value in province_map_data(regions.iloc[0:0], year)["value"])
 
 
 def test_national_summary_is_variant_minus_baseline(baseline_run):

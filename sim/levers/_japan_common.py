@@ -12,9 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import Field
 
-from sim.levers.base import business_rd_krw, population
+from sim.levers.base import business_rd_krw, lever_field, population
 from sim.mechanisms.education import SECONDARY
 
 if TYPE_CHECKING:
@@ -29,37 +28,40 @@ YOUTH_AGES = slice(15, 35)
 
 
 def cost_per_retained_youth_field() -> Any:
-    return Field(
-        3e7, gt=0,
-        description="KRW per young person (15–34) kept from leaving the region for a year; assumption: order of a year of "
-        "local youth settlement support (housing, job guarantee, stipend); no source in the seeds; vary 1e7–1e8",
+    return lever_field(
+        3e7, "KRW per young person (15–34) kept from leaving the region for a year: order of a year of local youth "
+        "settlement support (housing, job guarantee, stipend)", range=(1e7, 1e8), gt=0, assumption=True,
     )
 
 
 def cost_per_collaboration_field() -> Any:
-    return Field(
-        3e7, gt=0,
-        description="KRW per firm–university collaboration-year (a share of a coordinator's salary plus a small joint "
-        "project); assumption: the seeds give no cost; vary 1e7–1e8",
+    return lever_field(
+        3e7, "KRW per firm–university collaboration-year (a share of a coordinator's salary plus a small joint project)",
+        range=(1e7, 1e8), gt=0, assumption=True,
     )
 
 
 def cost_per_amenity_field() -> Any:
-    return Field(
-        2e6, gt=0,
-        description="KRW per resident per unit of amenity (migration-utility units; 0.05 ≈ 5 % higher odds of being "
-        "chosen as destination): 100,000 KRW per resident-year buys +0.05; assumption, vary 5e5–1e7",
+    return lever_field(
+        2e6, "KRW per resident per unit of amenity (migration-utility units; 0.05 ≈ 5 % higher odds of being chosen as "
+        "destination): 100,000 KRW per resident-year buys +0.05", range=(5e5, 1e7), gt=0, assumption=True,
     )
 
 
 def networking_leverage_field(default: float) -> Any:
-    return Field(
-        default, ge=0,
-        description="KRW of business R&D the spillover term gains per KRW of networking support; assumption: above the "
-        "1:1 of direct R&D grants because Nishimura & Okamuro (2011, Res. Policy 40(5):714–727) find the Japanese "
-        "cluster programme's networking support raised firms' R&D productivity while direct R&D subsidies did not; "
-        "vary 0.5–5",
+    return lever_field(
+        default, "KRW of business R&D the spillover term gains per KRW of networking support (above the 1:1 of a direct "
+        "R&D grant)", range=(0.5, 5.0), ge=0, assumption=True,
+        evidence="Nishimura & Okamuro (2011, Res. Policy 40(5):714-727), abstract: in Japan's Industrial Cluster Project "
+        "indirect networking support had an extensive, strong impact on output, direct R&D support only a weak one; "
+        "the ratio is not estimated",
     )
+
+
+def budget_share_field(default: float, description: str) -> Any:
+    """A share of a multi-channel lever's budget; the shares are validated to add up to one, so they
+    are settings without a range (vary them together, as a split)."""
+    return lever_field(default, description, kind="setting", ge=0, le=1, assumption=True)
 
 
 def shares_sum_to_one(params: LeverParams, *names: str) -> LeverParams:

@@ -15,11 +15,11 @@ recipients and a lever whose effects are zero leaves the run identical to the ba
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.crn import Purpose, identities, label_salt, smallest_keys
 from sim.errors import ScenarioError
@@ -90,9 +90,87 @@ class PolicyEffects:
 
 
 class LeverParams(BaseModel):
-    """Effect parameters of a lever; subclasses declare fields with cited defaults."""
+    """Effect parameters of a lever; subclasses declare every field with ``lever_field`` (its evidence)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+KRW_PER_USD_PPP = 830.0
+"""Assumption: KRW per USD at purchasing-power parity (GDP), 2022, of the order of the OECD/World Bank PPP
+(not verified here; the Bank of Korea reported 755 for 1999 and the OECD 778 for 2002; plausible 780-900).
+Converts costs measured in USD PPP (OECD Education at a Glance) or compared across countries (UK RSA)."""
+
+EDUCATION_AT_A_GLANCE_2025 = (
+    "OECD Education at a Glance 2025, indicator C1 (2022 data, as reported by Korea's Ministry of Education, 9 Sep 2025)"
+)
+EAG_TERTIARY_USD_PPP = 14_695
+"""Korea's spending per tertiary student in 2022, USD PPP (68 % of the OECD average, 21,444; includes R&D)."""
+EAG_SECONDARY_USD_PPP = 25_267
+"""Korea's spending per secondary student in 2022, USD PPP."""
+
+ParameterKind = Literal["effect", "programme", "setting"]
+"""``effect``: a behavioural size or unit cost (needs a range); ``programme``: a term of the programme
+(budget cap, co-funding rate, years, partner list) cited from a seed document or statute; ``setting``:
+how the lever is aimed or split (targeting switch, budget shares that must add up to one)."""
+
+
+def lever_field(
+    default: Any,
+    description: str,
+    *,
+    kind: ParameterKind = "effect",
+    range: tuple[float, float] | None = None,
+    evidence: str | None = None,
+    assumption: bool = False,
+    **constraints: Any,
+) -> Any:
+    """A lever parameter (pydantic Field) carrying its evidence in ``json_schema_extra``:
+    ``{"kind", "range": [low, high] or None, "evidence": citation or None, "assumption": bool}``.
+
+    Every parameter cites evidence (paper with table/page, seed document, statute) or is a named
+    assumption; an effect parameter also gets the plausible ``range`` (same unit as the default),
+    which uncertainty experiments draw from. Raises ValueError at import for a parameter without
+    either, an effect without a range, or a default outside its range.
+    """
+    if not evidence and not assumption:
+        raise ValueError(f"lever parameter ({description[:40]}…) needs evidence or assumption=True")
+    if kind == "effect" and range is None:
+        raise ValueError(f"effect parameter ({description[:40]}…) needs a range")
+    if range is not None and not range[0] <= default <= range[1]:
+        raise ValueError(f"default {default!r} outside its range {list(range)} ({description[:40]}…)")
+    extra = {"kind": kind, "range": None if range is None else [float(range[0]), float(range[1])], "evidence": evidence, "assumption": assumption}
+    return Field(default, description=description, json_schema_extra=extra, **constraints)
+
+
+@dataclass(frozen=True)
+class ParameterEvidence:
+    """What backs one lever parameter: its default, plausible range, citation and assumption flag."""
+
+    default: Any
+    range: tuple[float, float] | None  # (low, high) in the default's unit; None for fixed terms and settings
+    evidence: str | None  # paper with table/page, seed document or statute; None for a pure assumption
+    assumption: bool  # True: a named assumption (the range says how far it may be off)
+    kind: ParameterKind
+    description: str
+
+
+def parameter_evidence(params_cls: type[LeverParams]) -> dict[str, ParameterEvidence]:
+    """Evidence of every field of a lever's ``Params`` class, by field name (stable interface: the
+    uncertainty experiments read ``.range`` from it). A field not built with ``lever_field`` reads as
+    evidence None, assumption False, range None, so tests can catch it."""
+    out = {}
+    for name, info in params_cls.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        low_high = extra.get("range")
+        out[name] = ParameterEvidence(
+            default=info.default,
+            range=None if low_high is None else (float(low_high[0]), float(low_high[1])),
+            evidence=extra.get("evidence"),
+            assumption=bool(extra.get("assumption", False)),
+            kind=extra.get("kind", "effect"),
+            description=info.description or "",
+        )
+    return out
 
 
 @dataclass
@@ -199,12 +277,10 @@ def build_lever(spec: LeverSpec, where: str) -> Lever:
     return cls(spec=spec, params=params)
 
 
-def describe_params(cls: type[Lever]) -> dict[str, Any]:
-    """Effect parameters of a lever class with their defaults and descriptions (for `regsim levers`)."""
-    return {
-        name: {"default": field.default, "description": field.description or ""}
-        for name, field in cls.Params.model_fields.items()
-    }
+def describe_params(cls: type[Lever]) -> dict[str, dict[str, Any]]:
+    """A lever class's parameters as plain dicts (default, range, evidence, assumption, kind,
+    description) for `regsim levers --json` and the report."""
+    return {name: asdict(evidence) for name, evidence in parameter_evidence(cls.Params).items()}
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from sim.levers._japan_common import (
     RD_INDUSTRIES,
+    budget_share_field,
     collaboration_share,
     cost_per_collaboration_field,
     expected_startups,
@@ -37,7 +38,17 @@ from sim.levers._japan_common import (
     startup_factor,
     tradable_job_shares,
 )
-from sim.levers.base import Lever, LeverParams, PolicyEffects, allocate_grants, business_rd_krw, population, register, split_by_weight
+from sim.levers.base import (
+    Lever,
+    LeverParams,
+    PolicyEffects,
+    allocate_grants,
+    business_rd_krw,
+    lever_field,
+    population,
+    register,
+    split_by_weight,
+)
 from sim.levers.japan_universities import university_research
 
 SUPER_REGIONAL_PARTNERSHIPS = [["26", "31", "48"], ["29", "46"], ["42", "43", "50"], ["27", "45", "47"], ["30", "36", "44"]]
@@ -47,8 +58,8 @@ autonomous vehicles), Daejeon·Sejong·Chungnam (digital health care)."""
 
 
 class ClusterParams(LeverParams):
-    networking_share: float = Field(0.5, ge=0, le=1, description="share of the budget for networking and coordination (spillovers); assumption")
-    research_share: float = Field(0.5, ge=0, le=1, description="share of the budget added to university research in the cluster; assumption")
+    networking_share: float = budget_share_field(0.5, "share of the budget for networking and coordination (spillovers)")
+    research_share: float = budget_share_field(0.5, "share of the budget added to university research in the cluster")
     rd_equivalent_per_krw: float = networking_leverage_field(2.0)
 
     @model_validator(mode="after")
@@ -74,15 +85,19 @@ class KnowledgeClusters(Lever):
 
 
 class StrategyParams(LeverParams):
-    commercialisation_share: float = Field(0.5, ge=0, le=1, description="share of the budget for commercialisation support (prototypes, demonstration, market entry); assumption")
-    rd_grant_share: float = Field(0.5, ge=0, le=1, description="share of the budget for R&D grants to the region's R&D performers; assumption")
-    value_added_return: float = Field(
-        0.2, ge=0,
-        description="KRW of added yearly value added per KRW of commercialisation support (permanent productivity gain); "
-        "assumption at the low end of private rates of return to R&D (about 0.2–0.3, Hall, Mairesse & Mohnen 2010, "
-        "Handbook of the Economics of Innovation vol. 2); vary 0–0.5",
+    commercialisation_share: float = budget_share_field(0.5, "share of the budget for commercialisation support (prototypes, demonstration, market entry)")
+    rd_grant_share: float = budget_share_field(0.5, "share of the budget for R&D grants to the region's R&D performers")
+    value_added_return: float = lever_field(
+        0.2, "KRW of added yearly value added per KRW of commercialisation support (permanent productivity gain)",
+        range=(0.0, 0.5), ge=0, assumption=True,
+        evidence="low end of private rates of return to R&D surveyed by Hall, Mairesse & Mohnen (2010, Handbook of the "
+        "Economics of Innovation vol. 2; not verified here); Lee & Jo (2018, KDI J. Econ. Policy 40(4):47-63) find no "
+        "value-added gain from Korean SME R&D grants (low end 0)",
     )
-    cap_per_firm_krw: float = Field(2e8, gt=0, description="R&D grant cap per establishment per year (KRW); as seed 003's key-industry R&D (≤0.2 bn/yr)")
+    cap_per_firm_krw: float = lever_field(
+        2e8, "R&D grant cap per establishment per year (KRW), as seed 003's key-industry R&D", kind="programme", range=(1e8, 2e8), gt=0,
+        evidence="seed 003, 붙임 table: 지역주력산업 R&D 지원 한도 연 2억 (Japan's programme terms are not in seed 002)",
+    )
 
     @model_validator(mode="after")
     def _shares(self) -> StrategyParams:
@@ -112,16 +127,19 @@ class RegionalInnovationStrategy(Lever):
 
 
 class StartupParams(LeverParams):
-    startup_share: float = Field(0.6, ge=0, le=1, description="share of the budget for founding support (incubation, seed grants), plus what survival support cannot use; assumption")
-    survival_share: float = Field(0.4, ge=0, le=1, description="share of the budget for young firms' survival (acceleration, follow-on finance); assumption")
-    krw_per_startup: float = Field(
-        1e8, gt=0,
-        description="KRW per additional startup; assumption: Korea's pre-startup package (예비창업패키지) grants up to 100 m KRW "
-        "per founder; vary 5e7–5e8 (not every grant is an additional firm)",
+    startup_share: float = budget_share_field(0.6, "share of the budget for founding support (incubation, seed grants), plus what survival support cannot use")
+    survival_share: float = budget_share_field(0.4, "share of the budget for young firms' survival (acceleration, follow-on finance)")
+    krw_per_supported_startup: float = lever_field(
+        5e7, "KRW of founding support per supported founder (grant plus incubation)", range=(3e7, 1e8), gt=0, assumption=True,
+        evidence="Korea's pre-startup package (예비창업패키지) grants at most 100 m KRW per founder (MSS call, e.g. etoday "
+        "2021: about 1,500-1,700 founders a year); the average grant is lower and not verified here",
     )
-    krw_per_saved_young_firm: float = Field(
-        2e8, gt=0,
-        description="KRW per young firm (under firms.young_firm_years) kept from closing in a year; assumption, vary 1e8–1e9",
+    additional_startup_share: float = lever_field(
+        0.3, "share of supported founders who would not have started a firm without the support (the rest is deadweight)",
+        range=(0.1, 0.6), gt=0, le=1, assumption=True,
+    )
+    krw_per_saved_young_firm: float = lever_field(
+        2e8, "KRW per young firm (under firms.young_firm_years) kept from closing in a year", range=(1e8, 1e9), gt=0, assumption=True,
     )
 
     @model_validator(mode="after")
@@ -146,15 +164,15 @@ class StartupEcosystem(Lever):
         survival = np.minimum(spend * p.survival_share, young_exits * p.krw_per_saved_young_firm)
         founding = spend - survival  # money beyond all young firms' closures goes to founding support
         saved = survival / p.krw_per_saved_young_firm
-        effects.startup_multiplier *= startup_factor(model, founding / p.krw_per_startup)
+        effects.startup_multiplier *= startup_factor(model, founding / p.krw_per_supported_startup * p.additional_startup_share)
         effects.young_exit_multiplier *= 1.0 - np.divide(saved, young_exits, out=np.zeros(model.n_regions), where=young_exits > 0)
         return founding + survival
 
 
 class HubParams(LeverParams):
-    research_share: float = Field(0.5, ge=0, le=1, description="share of the budget for the hub's university research, plus what collaboration and networking cannot use; assumption")
-    collaboration_share: float = Field(0.25, ge=0, le=1, description="share of the budget for firm–university co-creation projects; assumption")
-    networking_share: float = Field(0.25, ge=0, le=1, description="share of the budget for the hub's networking (industry, local government, citizens); assumption")
+    research_share: float = budget_share_field(0.5, "share of the budget for the hub's university research, plus what collaboration and networking cannot use")
+    collaboration_share: float = budget_share_field(0.25, "share of the budget for firm–university co-creation projects")
+    networking_share: float = budget_share_field(0.25, "share of the budget for the hub's networking (industry, local government, citizens)")
     krw_per_collaboration: float = cost_per_collaboration_field()
     rd_equivalent_per_krw: float = networking_leverage_field(2.0)
 
@@ -189,14 +207,14 @@ ANCHOR_INDUSTRIES = ("C", "M")
 
 
 class AnchorParams(LeverParams):
-    jobs_share: float = Field(0.6, ge=0, le=1, description="share of the budget for the anchor investment (facilities, land, location subsidies); assumption")
-    networking_share: float = Field(0.2, ge=0, le=1, description="share of the budget for cluster coordination (one-stop desk linking industry, academia, hospitals); assumption")
-    research_share: float = Field(0.2, ge=0, le=1, description="share of the budget for public research institutes in the cluster (modelled as university research); assumption")
-    krw_per_job: float = Field(
-        3e8, gt=0,
-        description="KRW of anchor investment per job created in tradable R&D firms (one-off); assumption: the seed gives the "
-        "Kobe cluster's size (362 institutions, ~12,400 employees in 2022) but not its public cost; vary 1e8–2.6e9 "
-        "(the upper end is Japan's subsidy per direct job at TSMC Kumamoto, see kosen_talent_consortium)",
+    jobs_share: float = budget_share_field(0.6, "share of the budget for the anchor investment (facilities, land, location subsidies)")
+    networking_share: float = budget_share_field(0.2, "share of the budget for cluster coordination (one-stop desk linking industry, academia, hospitals)")
+    research_share: float = budget_share_field(0.2, "share of the budget for public research institutes in the cluster (modelled as university research)")
+    krw_per_job: float = lever_field(
+        3e8, "KRW of anchor investment per lasting job created in tradable R&D firms (one-off cost of the job)",
+        range=(1e8, 2.6e9), gt=0, assumption=True,
+        evidence="seed 002 gives the Kobe cluster's size (362 institutions, ~12,400 employees) but not its public cost; the "
+        "high end is Japan's subsidy per direct job at TSMC Kumamoto (see kosen_talent_consortium)",
     )
     rd_equivalent_per_krw: float = networking_leverage_field(2.0)
 
@@ -225,14 +243,13 @@ class AnchorCluster(Lever):
 
 
 class MegaRegionParams(LeverParams):
-    partners: list[list[str]] = Field(
-        [list(group) for group in SUPER_REGIONAL_PARTNERSHIPS],
-        description="partner groups (lists of region codes); default seed 003's five super-regional partnerships (초광역 협력권)",
+    partners: list[list[str]] = lever_field(
+        [list(group) for group in SUPER_REGIONAL_PARTNERSHIPS], "partner groups (lists of region codes)", kind="programme",
+        evidence="seed 003: the five super-regional partnerships (초광역 협력권)",
     )
-    krw_per_link: float = Field(
-        5e9, gt=0,
-        description="KRW per year joining the labour markets of two non-adjacent partner regions (express commuter transport, "
-        "joint job matching); assumption, vary 1e9–5e10",
+    krw_per_link: float = lever_field(
+        5e9, "KRW per year joining the labour markets of two non-adjacent partner regions (express commuter transport, "
+        "joint job matching)", range=(1e9, 5e10), gt=0, assumption=True,
     )
     rd_equivalent_per_krw: float = networking_leverage_field(2.0)
 

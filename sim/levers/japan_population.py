@@ -18,23 +18,35 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
-from sim.levers._japan_common import amenity_gain, cost_per_amenity_field, region_weights, shares_sum_to_one
-from sim.levers.base import Lever, LeverParams, PolicyEffects, population, register, split_by_weight
+from sim.levers._japan_common import (
+    amenity_gain,
+    budget_share_field,
+    cost_per_amenity_field,
+    region_weights,
+    shares_sum_to_one,
+)
+from sim.levers.base import (
+    Lever,
+    LeverParams,
+    PolicyEffects,
+    lever_field,
+    population,
+    register,
+    split_by_weight,
+)
 
 
 class RelationshipParams(LeverParams):
-    krw_per_tie_person_year: float = Field(
-        1e6, gt=0,
-        description="KRW per person with lasting ties to the region per year (visits, hometown-ties programmes, "
-        "stays and side jobs); assumption: the seed defines the concept but gives no cost; vary 2e5–5e6",
+    krw_per_tie_person_year: float = lever_field(
+        1e6, "KRW per person with lasting ties to the region per year (visits, hometown-ties programmes, stays and side "
+        "jobs); seed 002 defines the concept but gives no cost", range=(2e5, 5e6), gt=0, assumption=True,
     )
-    tie_weight: float = Field(
-        0.05, ge=0, le=1,
-        description="weight of a relationship person in the migration ties, relative to a person who moved between the "
-        "regions in the previous ten years (the observed ties); assumption: visits and donations are much weaker "
-        "ties than family and friends who moved; vary 0.01–0.3",
+    tie_weight: float = lever_field(
+        0.05, "weight of a relationship person in the migration ties, relative to a person who moved between the regions "
+        "in the previous ten years (the observed ties): visits and donations are much weaker ties than family and "
+        "friends who moved", range=(0.01, 0.3), ge=0, le=1, assumption=True,
     )
 
 
@@ -55,15 +67,18 @@ class RelationshipPopulation(Lever):
 
 
 class GardenCityParams(LeverParams):
-    remote_work_share: float = Field(0.5, ge=0, le=1, description="share of the budget for remote-work places (satellite offices, telework support); assumption")
-    amenity_share: float = Field(0.5, ge=0, le=1, description="share of the budget for digital services in target regions (tele-medicine, online education); assumption")
-    krw_per_remote_worker: float = Field(
-        5e6, gt=0,
-        description="KRW per remote-work-enabled worker per year; assumption: order of Japan's relocation grant for "
-        "teleworkers leaving Tokyo (移住支援金, up to 1 m JPY per household, paid once); vary 1e6–2e7",
+    remote_work_share: float = budget_share_field(0.5, "share of the budget for remote-work places (satellite offices, telework support)")
+    amenity_share: float = budget_share_field(0.5, "share of the budget for digital services in target regions (tele-medicine, online education)")
+    krw_per_remote_worker: float = lever_field(
+        5e6, "KRW per remote-work-enabled worker per year, of the order of Japan's relocation grant for teleworkers "
+        "leaving Tokyo (移住支援金, up to 1 m JPY per household, paid once; not verified here)", range=(1e6, 2e7), gt=0,
+        assumption=True,
     )
     krw_per_resident_per_amenity_unit: float = cost_per_amenity_field()
-    exclude_capital: bool = Field(True, description="spend only outside the capital region (the strategy is for the regions)")
+    exclude_capital: bool = lever_field(
+        True, "spend only outside the capital region", kind="setting",
+        evidence="seed 002, table 1: the Digital Garden City Nation strategy is for the regions (지방)",
+    )
 
     @model_validator(mode="after")
     def _shares(self) -> GardenCityParams:

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from sim.levers._japan_common import (
     RD_INDUSTRIES,
     amenity_gain,
+    budget_share_field,
     collaboration_share,
     cost_per_amenity_field,
     cost_per_collaboration_field,
@@ -34,7 +35,18 @@ from sim.levers._japan_common import (
     shares_sum_to_one,
     youth_retention,
 )
-from sim.levers.base import Lever, LeverParams, PolicyEffects, population, register, split_by_weight
+from sim.levers.base import (
+    EAG_TERTIARY_USD_PPP,
+    EDUCATION_AT_A_GLANCE_2025,
+    KRW_PER_USD_PPP,
+    Lever,
+    LeverParams,
+    PolicyEffects,
+    lever_field,
+    population,
+    register,
+    split_by_weight,
+)
 
 
 def university_research(model) -> np.ndarray:
@@ -71,12 +83,11 @@ class JointResearchCoordinators(Lever):
 
 
 class EcosystemParams(LeverParams):
-    producer_team_share: float = Field(0.4, ge=0, le=1, description="share of the budget paying university producer teams (spin-off support); assumption")
-    research_share: float = Field(0.6, ge=0, le=1, description="share of the budget added to university research; assumption")
-    krw_per_spinoff: float = Field(
-        5e8, gt=0,
-        description="KRW of producer-team support per additional university spin-off; assumption (team salaries and gap "
-        "funding for about two years); the seed gives no cost; vary 2e8–2e9",
+    producer_team_share: float = budget_share_field(0.4, "share of the budget paying university producer teams (spin-off support)")
+    research_share: float = budget_share_field(0.6, "share of the budget added to university research")
+    krw_per_spinoff: float = lever_field(
+        5e8, "KRW of producer-team support per additional university spin-off (team salaries and gap funding for about "
+        "two years); seed 002 gives no cost", range=(2e8, 2e9), gt=0, assumption=True,
     )
 
     @model_validator(mode="after")
@@ -106,13 +117,14 @@ class InnovationEcosystemProducers(Lever):
 
 
 class CoreUniversityParams(LeverParams):
-    research_share: float = Field(0.5, ge=0, le=1, description="share of the budget added to university research (plus what the other channels cannot use); assumption")
-    education_share: float = Field(0.3, ge=0, le=1, description="share of the budget funding additional student places; assumption")
-    retention_share: float = Field(0.2, ge=0, le=1, description="share of the budget for keeping young people in the region (local jobs, careers); assumption")
-    krw_per_student_year: float = Field(
-        1.5e7, gt=0,
-        description="KRW per student-year of an added place; assumption: order of OECD Education at a Glance spending per "
-        "tertiary student in Korea (about USD 11–12 thousand a year); vary 1e7–3e7",
+    research_share: float = budget_share_field(0.5, "share of the budget added to university research (plus what the other channels cannot use)")
+    education_share: float = budget_share_field(0.3, "share of the budget funding additional student places")
+    retention_share: float = budget_share_field(0.2, "share of the budget for keeping young people in the region (local jobs, careers)")
+    krw_per_student_year: float = lever_field(
+        round(EAG_TERTIARY_USD_PPP * KRW_PER_USD_PPP, -5),
+        "KRW per student-year of an added place: Korea's spending per tertiary student, 14,695 USD PPP in 2022, at "
+        "purchasing-power parity (≈ 12.2 m KRW)", range=(1e7, 1.8e7), gt=0,
+        evidence=f"{EDUCATION_AT_A_GLANCE_2025}: 14,695 USD PPP per tertiary student, 68 % of the OECD average (21,444); includes R&D spending",
     )
     krw_per_retained_youth: float = cost_per_retained_youth_field()
 
@@ -144,9 +156,9 @@ class RegionalCoreUniversities(Lever):
 
 
 class PartnershipParams(LeverParams):
-    amenity_share: float = Field(0.4, ge=0, le=1, description="share of the budget for local services (health data, remote maternal care, smart agriculture), plus what the other channels cannot use; assumption")
-    retention_share: float = Field(0.3, ge=0, le=1, description="share of the budget for local youth (Tsuruoka: high-school students as research assistants, local jobs after study); assumption")
-    collaboration_share: float = Field(0.3, ge=0, le=1, description="share of the budget for firm–university collaboration; assumption")
+    amenity_share: float = budget_share_field(0.4, "share of the budget for local services (health data, remote maternal care, smart agriculture), plus what the other channels cannot use")
+    retention_share: float = budget_share_field(0.3, "share of the budget for local youth (Tsuruoka: high-school students as research assistants, local jobs after study)")
+    collaboration_share: float = budget_share_field(0.3, "share of the budget for firm–university collaboration")
     krw_per_resident_per_amenity_unit: float = cost_per_amenity_field()
     krw_per_retained_youth: float = cost_per_retained_youth_field()
     krw_per_collaboration: float = cost_per_collaboration_field()

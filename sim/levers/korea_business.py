@@ -18,13 +18,25 @@ spreads its money by need and spends it on SME R&D and business support.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from pydantic import Field
 
-from sim.levers.base import Grants, Lever, LeverParams, PolicyEffects, ProjectPortfolio, allocate_grants, population, register, split_by_weight
+from sim.levers.base import (
+    KRW_PER_USD_PPP,
+    Grants,
+    Lever,
+    LeverParams,
+    PolicyEffects,
+    ProjectPortfolio,
+    allocate_grants,
+    lever_field,
+    population,
+    register,
+    split_by_weight,
+)
 from sim.levers.rd_grants import RD_INDUSTRIES, SME_MAX_WORKERS
+from sim.metrics import WORKING_AGES
 
 if TYPE_CHECKING:
     from sim.model import RegionalModel
@@ -35,14 +47,23 @@ KEY_INDUSTRIES = RD_INDUSTRIES
 LOCAL_INDUSTRIES = ("A", "C")
 """시군구연고산업 are local specialities: farm and fishery products and their processing (A, C)."""
 
-PLAN_KRW_PER_JOB = 286.4e9 / 3623
-"""Seed 003: the 2023 regional industry plan (286.4 bn KRW) targets 3,623 new jobs: ≈ 79 m KRW per job."""
+PLAN_KRW_PER_HIRE = 286.4e9 / 3623
+"""Seed 003: the 2023 regional industry plan (286.4 bn KRW) targets 3,623 new hires in supported firms:
+≈ 79 m KRW per targeted hire (a gross target of the whole plan, not a causal cost of any one lever)."""
 
-KRW_PER_USD = 1300.0
-"""Approximate 2023 exchange rate (Bank of Korea, 2023 average about 1,306 KRW per USD)."""
+RSA_USD_PER_JOB = 6300.0
+"""UK Regional Selective Assistance: about 6,300 USD per job, effects in small firms only (Criscuolo, Martin,
+Overman & Van Reenen 2019, AER 109(1):48-85, abstract of NBER w17842)."""
 
-RSA_KRW_PER_JOB = 6300 * KRW_PER_USD
-"""UK Regional Selective Assistance: about 6,300 USD per job (Criscuolo, Martin, Overman & Van Reenen 2019, AER 109(1))."""
+CRISCUOLO_2019 = (
+    "Criscuolo, Martin, Overman & Van Reenen (2019, AER 109(1):48-85), abstract: UK RSA investment grants raised "
+    "employment in small firms only (no effect above about 150 employees), mainly by lowering unemployment, "
+    "at about 6,300 USD per job"
+)
+LEE_JO_2018 = (
+    "Lee & Jo (2018, KDI J. Econ. Policy 40(4):47-63), abstract: Korean SME R&D grants raised R&D, IP and investment "
+    "but not value added, sales or operating profit"
+)
 
 MINIMUM_WAGE_YEAR_KRW = 9620 * 209 * 12
 """2023 minimum wage (9,620 KRW per hour, 209 paid hours a month) for a year: ≈ 24.1 m KRW."""
@@ -108,17 +129,37 @@ def relative_weights(values: np.ndarray) -> np.ndarray:
     return values / mean if mean > 0 else np.ones_like(values)
 
 
+def productivity_return_field() -> Any:
+    return lever_field(
+        0.1, "KRW of yearly value added gained for good per KRW of support services (0.1: a ten-year payback)",
+        range=(0.0, 0.5), ge=0, assumption=True,
+        evidence=f"{LEE_JO_2018}; Criscuolo et al. 2019 find no TFP effect of RSA: both put the low end at 0. The plan's "
+        "target (seed 003: 821.5 bn KRW sales for 286.4 bn KRW) is sales, an upper bound",
+    )
+
+
+def max_productivity_gain_field() -> Any:
+    return lever_field(
+        0.5, "largest one-year productivity rise of one supported establishment (guards against tiny firms)", kind="setting", ge=0, assumption=True,
+    )
+
+
+def exit_hazard_reduction_field() -> Any:
+    return lever_field(
+        0.3, "proportional fall of a supported establishment's exit hazard while supported", range=(0.0, 0.5), ge=0, le=1, assumption=True,
+        evidence=None,
+    )
+
+
 class SupportParams(LeverParams):
-    cap_per_firm_krw: float = Field(5e8, gt=0, description="grant per firm per year (KRW); seed 003 table: 연 5억 cap. Real average grants are smaller: lower it to spread support over more firms")
-    project_years: int = Field(2, ge=1, description="support period (years); seed 003 table")
-    productivity_return: float = Field(0.2, ge=0, description=(
-        "assumption: each KRW of services raises the firm's yearly value added by 0.2 KRW for good (a five-year payback); "
-        "the plan's own target (seed 003: 821.5 bn KRW commercialisation sales for 286.4 bn KRW) is an upper bound; vary 0-0.5"
-    ))
-    max_productivity_gain: float = Field(0.5, ge=0, description="assumption: largest one-year productivity rise of one supported establishment (guards tiny firms)")
-    exit_hazard_reduction: float = Field(0.3, ge=0, le=1, description=(
-        "assumption: a supported establishment's exit hazard falls by 30 % while supported; vary 0-0.5"
-    ))
+    cap_per_firm_krw: float = lever_field(
+        5e8, "grant per firm per year (KRW); real average grants are smaller: lower it to spread support over more firms",
+        kind="programme", range=(1e8, 5e8), gt=0, evidence="seed 003, 붙임 table: 지역주력산업지원 지원 한도 연 5억",
+    )
+    project_years: int = lever_field(2, "support period (years)", kind="programme", ge=1, evidence="seed 003, 붙임 table: 지역주력산업지원 2년")
+    productivity_return: float = productivity_return_field()
+    max_productivity_gain: float = max_productivity_gain_field()
+    exit_hazard_reduction: float = exit_hazard_reduction_field()
 
 
 @register
@@ -175,10 +216,19 @@ class _JobsLever(Lever):
 
 
 class LocalIndustryParams(LeverParams):
-    cost_per_job_krw: float = Field(PLAN_KRW_PER_JOB, gt=0, description=(
-        "KRW per created job; seed 003: the 2023 plan's target of 3,623 jobs for 286.4 bn KRW (≈ 79 m KRW). "
-        "The UK RSA cost about 8 m KRW per job (Criscuolo et al. 2019): vary 8-80 m"
-    ))
+    cost_per_job_krw: float = lever_field(
+        2 * PLAN_KRW_PER_HIRE,
+        "KRW per additional lasting job in supported local SMEs (deadweight removed): the plan's ≈ 79 m KRW per targeted "
+        "hire over the share of those hires that would not have happened without support (assumption 0.5)",
+        range=(PLAN_KRW_PER_HIRE, 4 * PLAN_KRW_PER_HIRE), gt=0, assumption=True,
+        evidence="seed 003: the 2023 plan targets 3,623 hires in supported firms for 286.4 bn KRW (a gross target of the "
+        "whole plan, so ≥ 79 m KRW per additional job if met); the UK RSA's 6,300 USD per job (Criscuolo et al. 2019) "
+        "is for investment grants and is far outside what the plan itself expects",
+    )
+    non_capital_only: bool = lever_field(
+        True, "spend only in the non-capital provinces (a rule separate from the decline-area targeting)", kind="setting",
+        evidence="seed 003: the 2023 regional industry plan is for the 14 non-capital provinces (비수도권 14개 시·도)",
+    )
 
 
 @register
@@ -191,7 +241,8 @@ class LocalIndustriesDeclineAreas(_JobsLever):
     Params: ClassVar[type[LeverParams]] = LocalIndustryParams
 
     def region_weights(self, model: RegionalModel) -> np.ndarray:
-        """Population of the eligible basic local governments: only provinces with such areas receive money.
+        """Population of the eligible basic local governments: only provinces with such areas receive money, and
+        with ``non_capital_only`` only the non-capital ones (the plan is for the 14 non-capital provinces).
 
         Seed 003 restricts support to 132 basic local governments, "population-decline areas, local-extinction
         risk areas etc." without listing them. At ``resolution: sigungu`` the eligible ones are the 89 decline
@@ -199,20 +250,27 @@ class LocalIndustriesDeclineAreas(_JobsLever):
         decline area among them), within the lever's targeting; at province resolution the provinces'
         population in the 89 decline areas."""
         if model.municipal is None:
-            return model.pack.decline_area_share * population(model)
-        return self.target_population(model, model.municipal.local_industry_eligible)
+            weights = model.pack.decline_area_share * population(model)
+        else:
+            weights = self.target_population(model, model.municipal.local_industry_eligible)
+        return np.where(model.pack.capital, 0.0, weights) if self.params.non_capital_only else weights
 
 
 class SocialEconomyParams(LeverParams):
-    cost_per_job_krw: float = Field(2 * MINIMUM_WAGE_YEAR_KRW, gt=0, description=(
-        "assumption: KRW per created job, two years of the 2023 minimum wage (≈ 48 m KRW; wage subsidies for social "
-        "enterprises pay a share of it for up to three years plus start-up costs); vary 25-80 m"
-    ))
-    jobs_share: float = Field(0.7, ge=0, le=1, description="assumption: share of the money creating jobs; the rest funds community services (amenity)")
-    amenity_per_krw_per_resident: float = Field(1e-6, ge=0, description=(
-        "assumption: destination utility per KRW per resident per year of community services (10,000 KRW per resident "
-        "→ +0.01, about 1 % higher odds of choosing the region); vary 0-5e-6"
-    ))
+    cost_per_job_krw: float = lever_field(
+        2 * MINIMUM_WAGE_YEAR_KRW,
+        "KRW per created job: two years of the 2023 minimum wage (≈ 48 m KRW; wage subsidies for social enterprises pay "
+        "a share of it for up to three years plus start-up costs)", range=(2.5e7, 8e7), gt=0, assumption=True,
+        evidence="2023 minimum wage 9,620 KRW per hour (Minimum Wage Commission); the number of years is the assumption",
+    )
+    jobs_share: float = lever_field(
+        0.7, "share of the money creating jobs; the rest funds community services (amenity)", kind="setting", range=(0.5, 0.9),
+        ge=0, le=1, assumption=True,
+    )
+    amenity_per_krw_per_resident: float = lever_field(
+        1e-6, "destination utility per KRW per resident per year of community services (10,000 KRW per resident → +0.01, "
+        "about 1 % higher odds of choosing the region)", range=(0.0, 5e-6), ge=0, assumption=True,
+    )
 
 
 @register
@@ -236,13 +294,16 @@ class SocialEconomyInnovation(_JobsLever):
 
 
 class InvestmentParams(LeverParams):
-    cost_per_job_krw: float = Field(RSA_KRW_PER_JOB, gt=0, description=(
-        "KRW per created job: UK Regional Selective Assistance, about 6,300 USD per job (Criscuolo, Martin, Overman & "
-        "Van Reenen 2019, AER 109(1):48-85) at 1,300 KRW/USD; seed 003's plan target (≈ 79 m KRW) is the pessimistic end"
-    ))
-    new_establishment_share: float = Field(0.3, ge=0, le=1, description=(
-        "assumption: share of the attracted jobs in new establishments (the rest expand existing ones); vary 0-1"
-    ))
+    cost_per_job_krw: float = lever_field(
+        RSA_USD_PER_JOB * KRW_PER_USD_PPP,
+        "KRW per created job in small and medium manufacturing establishments: the UK RSA's 6,300 USD per job at "
+        "purchasing-power parity (≈ 5.2 m KRW; 8.2 m at the market rate)", range=(5e6, PLAN_KRW_PER_HIRE), gt=0,
+        evidence=f"{CRISCUOLO_2019}; the high end is seed 003's plan target of ≈ 79 m KRW per hire",
+    )
+    new_establishment_share: float = lever_field(
+        0.3, "share of the attracted jobs in new establishments (the rest expand existing ones)", range=(0.0, 1.0), ge=0, le=1,
+        assumption=True, evidence="Criscuolo et al. 2019 find positive effects on net entry of plants; the share is not given",
+    )
 
 
 @register
@@ -251,10 +312,12 @@ class IndustrialComplexInvestment(_JobsLever):
     name: ClassVar[str] = "industrial_complex_investment"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "003, reports ⑤⑥: 산업단지 제도혁신 and 지역 투자사업(프로젝트) (550 projects, 65.2 trillion KRW)"
-    mechanism: ClassVar[str] = "attracted investment → jobs in tradable (manufacturing) establishments at a cost per job, more new establishments"
+    mechanism: ClassVar[str] = (
+        "attracted investment → jobs in small and medium manufacturing establishments at a cost per job (the UK RSA "
+        "evaluation found no job effect in large firms), more new establishments"
+    )
     Params: ClassVar[type[LeverParams]] = InvestmentParams
     default_industries: ClassVar[tuple[str, ...]] = ("C",)
-    smes_only: ClassVar[bool] = False
 
     def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         """Jobs go to existing establishments (``extra_jobs``); the share in new plants also raises the
@@ -279,21 +342,27 @@ def employment_rate(model: RegionalModel) -> tuple[np.ndarray, float]:
     """Employed persons over persons aged 15-64, by region and nationally."""
     t = model.talent
     employed = t.count_by_region(model.n_regions, t.employed).astype(float)
-    working_age = t.count_by_region(model.n_regions, (t.age >= 15) & (t.age < 65)).astype(float)
+    working_age = t.count_by_region(model.n_regions, (t.age >= WORKING_AGES.start) & (t.age < WORKING_AGES.stop)).astype(float)
     rate = np.divide(employed, working_age, out=np.zeros(model.n_regions), where=working_age > 0)
     return rate, employed.sum() / max(working_age.sum(), 1.0)
 
 
 class RegionLedParams(LeverParams):
-    rd_share: float = Field(0.855, ge=0, le=1, description=(
-        "share of each region's money for SME R&D grants, the rest business support; seed 003, 2023 지역특화산업육성: "
-        "R&D 120.7 + 32.3 bn KRW of 178.91 bn with support services 25.91 bn"
-    ))
-    rd_cap_per_firm_krw: float = Field(2e8, gt=0, description="R&D grant cap per firm per year (KRW); seed 003 table (key-industry R&D)")
-    support_cap_per_firm_krw: float = Field(5e8, gt=0, description="support grant per firm per year (KRW); seed 003 table (연 5억)")
-    productivity_return: float = Field(0.2, ge=0, description="assumption: as business_support_services")
-    max_productivity_gain: float = Field(0.5, ge=0, description="assumption: as business_support_services")
-    exit_hazard_reduction: float = Field(0.3, ge=0, le=1, description="assumption: as business_support_services")
+    rd_share: float = lever_field(
+        0.855, "share of each region's money for SME R&D grants, the rest business support", kind="programme", ge=0, le=1,
+        evidence="seed 003, 2023 지역특화산업육성: R&D 120.7 + 32.3 bn KRW of 178.91 bn with support services 25.91 bn",
+    )
+    rd_cap_per_firm_krw: float = lever_field(
+        2e8, "R&D grant cap per firm per year (KRW)", kind="programme", range=(1e8, 2e8), gt=0,
+        evidence="seed 003, 붙임 table: 지역주력산업 R&D 지원 한도 연 2억",
+    )
+    support_cap_per_firm_krw: float = lever_field(
+        5e8, "support grant per firm per year (KRW)", kind="programme", range=(1e8, 5e8), gt=0,
+        evidence="seed 003, 붙임 table: 지역주력산업지원 지원 한도 연 5억",
+    )
+    productivity_return: float = productivity_return_field()
+    max_productivity_gain: float = max_productivity_gain_field()
+    exit_hazard_reduction: float = exit_hazard_reduction_field()
 
 
 @register

@@ -16,12 +16,20 @@ return on the money over their value added.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from pydantic import Field
 
-from sim.levers.base import Lever, LeverParams, PolicyEffects, allocate_grants, business_rd_krw, register, split_by_weight
+from sim.levers.base import (
+    Lever,
+    LeverParams,
+    PolicyEffects,
+    allocate_grants,
+    business_rd_krw,
+    lever_field,
+    register,
+    split_by_weight,
+)
 from sim.levers.korea_business import KEY_INDUSTRIES, by_region, sme_mask, value_added
 
 if TYPE_CHECKING:
@@ -35,24 +43,37 @@ def raise_spillovers(model: RegionalModel, effects: PolicyEffects, networking_kr
     effects.spillover_multiplier *= 1.0 + gain * share
 
 
-SPILLOVER_GAIN_DESCRIPTION = (
-    "assumption: proportional rise of the spillover term per unit of networking money over the region's business R&D "
-    "(networking money of 1 % of business R&D raises it by 1 %); no estimate in the seeds; vary 0-3"
+NISHIMURA_OKAMURO_2011 = (
+    "Nishimura & Okamuro (2011, Res. Policy 40(5):714-727), abstract: in METI's Industrial Cluster Project indirect "
+    "networking and coordination support had an extensive, strong impact on firms' output, direct R&D support only a weak one"
 )
 
 
+def spillover_gain_field(where: str = "the region's business R&D") -> Any:
+    return lever_field(
+        1.0, f"proportional rise of the spillover term per unit of networking money over {where} (networking money of 1 % "
+        "of business R&D raises it by 1 %, as that much more R&D would)", range=(0.0, 3.0), ge=0, assumption=True,
+        evidence=f"{NISHIMURA_OKAMURO_2011}: networking can be worth more than its cost in R&D (high end); no estimate of the size",
+    )
+
+
 class ClusterParams(LeverParams):
-    rd_share: float = Field(0.6, ge=0, le=1, description=(
-        "assumption: share of a cluster's money for R&D grants to its SMEs (seed 003: clusters fund R&D, firm attraction, "
-        "networks and mandatory training); the rest is networking; vary 0.3-0.9"
-    ))
-    cap_per_firm_krw: float = Field(2e8, gt=0, description="assumption: R&D grant cap per firm per year (KRW), as the key-industry R&D of the seed 003 table")
-    spillover_gain: float = Field(1.0, ge=0, description=SPILLOVER_GAIN_DESCRIPTION)
-    performance_weight: float = Field(0.3, ge=0, le=1, description=(
-        "share of the budget allocated by last year's innovations per won (seed 003: performance review with "
-        "differentiated national funding, 국비 예산 차등지급; the share is not given; assumption 0.3 — national money is "
-        "68 % of the 2023 total); the rest is split equally among target regions"
-    ))
+    rd_share: float = lever_field(
+        0.6, "share of a cluster's money for R&D grants to its SMEs; the rest is networking", kind="setting", range=(0.3, 0.9),
+        ge=0, le=1, assumption=True,
+        evidence="seed 003: clusters fund R&D, firm attraction, networks and mandatory training; the split is not given",
+    )
+    cap_per_firm_krw: float = lever_field(
+        2e8, "R&D grant cap per firm per year (KRW), as the key-industry R&D", kind="programme", range=(1e8, 2e8), gt=0,
+        evidence="seed 003, 붙임 table: 지역주력산업 R&D 지원 한도 연 2억 (the clusters' own cap is not given)",
+    )
+    spillover_gain: float = spillover_gain_field()
+    performance_weight: float = lever_field(
+        0.3, "share of the budget allocated by last year's innovations per won; the rest is split equally among target "
+        "regions", kind="setting", range=(0.0, 0.68), ge=0, le=1, assumption=True,
+        evidence="seed 003: performance review with differentiated national funding (국비 예산 차등지급); national money is "
+        "68 % of the 2023 cluster total, an upper bound; the share is not given",
+    )
 
 
 @register
@@ -98,11 +119,13 @@ class InnovationClusters(Lever):
 
 
 class InfrastructureParams(LeverParams):
-    productivity_return: float = Field(0.1, ge=0, description=(
-        "assumption: yearly value added gained for good per KRW of equipment and testing services (a ten-year payback), "
-        "of the order of the marginal product of public capital implied by the output elasticities surveyed by Bom & "
-        "Ligthart (2014, J. Econ. Surveys 28(5):889-916, mean about 0.08-0.12); vary 0.05-0.3"
-    ))
+    productivity_return: float = lever_field(
+        0.1, "yearly value added gained for good per KRW of equipment and testing services (a ten-year payback)",
+        range=(0.05, 0.3), ge=0, assumption=True,
+        evidence="of the order of the marginal product of public capital implied by Bom & Ligthart (2014, J. Econ. Surveys "
+        "28(5):889-916), abstract: output elasticity of public capital 0.083 short run, 0.122 long run, mean 0.106; "
+        "regional core infrastructure about twice that",
+    )
 
 
 @register

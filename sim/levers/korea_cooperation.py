@@ -21,11 +21,20 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-from pydantic import Field
 
-from sim.levers.base import Lever, LeverParams, PolicyEffects, allocate_grants, business_rd_krw, population, register, split_by_weight
+from sim.levers.base import (
+    Lever,
+    LeverParams,
+    PolicyEffects,
+    allocate_grants,
+    business_rd_krw,
+    lever_field,
+    population,
+    register,
+    split_by_weight,
+)
 from sim.levers.korea_business import sme_mask
-from sim.levers.korea_clusters import SPILLOVER_GAIN_DESCRIPTION, raise_spillovers
+from sim.levers.korea_clusters import raise_spillovers, spillover_gain_field
 
 if TYPE_CHECKING:
     from sim.model import RegionalModel
@@ -41,13 +50,16 @@ SUPER_REGIONAL_PARTNERSHIPS: dict[str, list[str]] = {
 
 
 class PartnershipParams(LeverParams):
-    partnerships: dict[str, list[str]] = Field(SUPER_REGIONAL_PARTNERSHIPS, description=(
-        "partnership name → partner region codes; seed 003's five 초광역 협력권 (Busan-Ulsan-Gyeongnam shipbuilding, "
-        "Gwangju-Jeonnam smart grids, Chungbuk-Gangwon-Jeju bio/medical devices, Jeonbuk-Daegu-Gyeongbuk electric "
-        "vehicles, Daejeon-Sejong-Chungnam digital healthcare)"
-    ))
-    spillover_gain: float = Field(1.0, ge=0, description=SPILLOVER_GAIN_DESCRIPTION + "; here over the partners' pooled business R&D")
-    join_labour_markets: bool = Field(True, description="assumption: partners' labour markets are joined (commuting links) while the lever is active")
+    partnerships: dict[str, list[str]] = lever_field(
+        SUPER_REGIONAL_PARTNERSHIPS, "partnership name → partner region codes", kind="programme",
+        evidence="seed 003: the five 초광역 협력권 (Busan-Ulsan-Gyeongnam shipbuilding, Gwangju-Jeonnam smart grids, "
+        "Chungbuk-Gangwon-Jeju bio/medical devices, Jeonbuk-Daegu-Gyeongbuk electric vehicles, Daejeon-Sejong-Chungnam "
+        "digital healthcare)",
+    )
+    spillover_gain: float = spillover_gain_field("the partners' pooled business R&D")
+    join_labour_markets: bool = lever_field(
+        True, "partners' labour markets are joined (commuting links) while the lever is active", kind="setting", assumption=True,
+    )
 
 
 @register
@@ -84,16 +96,25 @@ class SuperRegionalPartnerships(Lever):
 
 
 class TechCooperationParams(LeverParams):
-    default_regions: list[str] = Field(["28"], description="regions when the scenario gives no regions: Incheon (seed 001: Incheon–Kitakyushu)")
-    cost_per_engineer_year_krw: float = Field(1e8, gt=0, description=(
-        "assumption: KRW per engineer-year of transfer (stipend, travel and coordination of one retired engineer); vary 0.5-2e8"
-    ))
-    establishments_per_engineer_year: float = Field(4.0, gt=0, description="assumption: SMEs one engineer advises in depth in a year; vary 2-10")
-    productivity_gain_per_establishment: float = Field(0.03, ge=0, description=(
-        "assumption: one-off productivity rise of an advised establishment, as one innovation "
-        "(innovation.productivity_gain_per_innovation = 0.03); vary 0-0.1"
-    ))
-    smes_only: bool = Field(True, description="only establishments under 300 workers (seed 001: local SMEs)")
+    default_regions: list[str] = lever_field(
+        ["28"], "regions when the scenario gives no regions: Incheon", kind="setting",
+        evidence="seed 001, section III: Incheon–Kitakyushu cooperation",
+    )
+    cost_per_engineer_year_krw: float = lever_field(
+        1e8, "KRW per engineer-year of transfer (stipend, travel and coordination of one retired engineer)",
+        range=(5e7, 2e8), gt=0, assumption=True,
+    )
+    establishments_per_engineer_year: float = lever_field(
+        4.0, "SMEs one engineer advises in depth in a year", range=(2.0, 10.0), gt=0, assumption=True,
+    )
+    productivity_gain_per_establishment: float = lever_field(
+        0.03, "one-off productivity rise of an advised establishment, as one innovation (innovation.productivity_gain_per_innovation)",
+        range=(0.0, 0.1), ge=0, assumption=True,
+    )
+    smes_only: bool = lever_field(
+        True, "only establishments under 300 workers", kind="setting",
+        evidence="seed 001, section III: know-how transfer to local casting and die-mould SMEs",
+    )
 
 
 @register

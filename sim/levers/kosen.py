@@ -16,13 +16,14 @@ at 19 paid for five student-years each.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from sim.levers._japan_common import (
+    budget_share_field,
     entry_cohort,
     entry_rate_gain,
     region_weights,
@@ -32,34 +33,45 @@ from sim.levers._japan_common import (
     young_leavers,
     youth_retention,
 )
-from sim.levers.base import Lever, LeverParams, PolicyEffects, register, split_by_weight
+from sim.levers.base import (
+    Lever,
+    LeverParams,
+    PolicyEffects,
+    lever_field,
+    register,
+    split_by_weight,
+)
 
 MANUFACTURING = ("C",)
 
 
 class KosenParams(LeverParams):
-    krw_per_student_year: float = Field(
-        1.5e7, gt=0,
-        description="KRW per KOSEN student-year (≈1.6 m JPY at 9.31 KRW/JPY); assumption: the seed gives no budget, order "
-        "of public spending per tertiary student; vary 8e6–2.5e7",
+    krw_per_student_year: float = lever_field(
+        1.5e7, "KRW per KOSEN student-year (≈ 1.6 m JPY at 9.31 KRW/JPY), of the order of public spending per tertiary "
+        "student; seed 002 gives no budget", range=(8e6, 2.5e7), gt=0, assumption=True,
     )
-    programme_years: int = Field(5, ge=1, description="KOSEN's five-year course (MEXT); not in the seed")
-    employment_rate: float = Field(1.0, ge=0, le=1, description="share of graduates employed; seed 002: ~100 % of job seekers")
-    manufacturing_share: float = Field(0.5, ge=0, le=1, description="share of employed graduates in manufacturing; seed 002: ~50 %")
-    additional_job_share: float = Field(
-        0.5, ge=0, le=1,
-        description="share of graduates' manufacturing jobs that are additional (firms expand where technicians are) rather "
-        "than filled instead of other hires; assumption, vary 0–1",
+    programme_years: int = lever_field(
+        5, "KOSEN's five-year course", kind="programme", ge=1, evidence="School Education Act (学校教育法) art. 117; not in seed 002",
     )
-    retained_per_student: float = Field(
-        0.1, ge=0,
-        description="young persons (15–34) kept from leaving the region per student-year; assumption (students study locally "
-        "and are recruited by local firms); vary 0–0.3",
+    employment_rate: float = lever_field(
+        1.0, "share of graduates employed", range=(0.9, 1.0), ge=0, le=1, evidence="seed 002, section 3: ~100 % of KOSEN job seekers employed",
     )
-    startups_per_thousand_students: float = Field(
-        1.0, ge=0,
-        description="student startups per 1,000 students per year; assumption: seed 002 names four recent KOSEN startups "
-        "(TAKAO AI, IntegrAI, KiQ Robotics, NanShon proposal) among ~60,000 students, so the national rate is lower; vary 0.1–2",
+    manufacturing_share: float = lever_field(
+        0.5, "share of employed graduates in manufacturing", range=(0.4, 0.6), ge=0, le=1,
+        evidence="seed 002, section 3: about half of KOSEN graduates go into manufacturing",
+    )
+    additional_job_share: float = lever_field(
+        0.5, "share of graduates' manufacturing jobs that are additional (firms expand where technicians are) rather than "
+        "filled instead of other hires", range=(0.0, 1.0), ge=0, le=1, assumption=True,
+    )
+    retained_per_student: float = lever_field(
+        0.1, "young persons (15–34) kept from leaving the region per student-year (students study locally and are "
+        "recruited by local firms)", range=(0.0, 0.3), ge=0, assumption=True,
+    )
+    startups_per_thousand_students: float = lever_field(
+        1.0, "student startups per 1,000 students per year", range=(0.05, 2.0), ge=0, assumption=True,
+        evidence="seed 002 names four recent KOSEN startups (TAKAO AI, IntegrAI, KiQ Robotics, NanShon proposal) among "
+        "~60,000 students: the named ones alone are about 0.07 per 1,000 (low end)",
     )
 
 
@@ -90,19 +102,23 @@ class KosenColleges(Lever):
 
 
 class ConsortiumParams(LeverParams):
-    jobs_share: float = Field(0.9, ge=0, le=1, description="share of the budget subsidising the anchor plant, plus what training cannot use; assumption")
-    talent_share: float = Field(0.1, ge=0, le=1, description="share of the budget for the KOSEN-based training consortium; assumption")
-    krw_per_job: float = Field(
-        2.6e9, gt=0,
-        description="KRW of anchor subsidy per direct manufacturing job: Japan's subsidy of up to 476 bn JPY to JASM (TSMC "
-        "Kumamoto, first fab) for about 1,700 jobs ≈ 280 m JPY ≈ 2.6 bn KRW per job at 9.31 KRW/JPY (METI 2022, not in "
-        "the seeds); vary 5e8–3e9",
+    jobs_share: float = budget_share_field(0.9, "share of the first year's budget subsidising the anchor plant once, plus what training cannot use")
+    talent_share: float = budget_share_field(0.1, "share of the first year's budget for the KOSEN-based training consortium (later years: all of it)")
+    krw_per_job: float = lever_field(
+        2.6e9, "KRW of one-off anchor subsidy per direct manufacturing job: up to 476 bn JPY to JASM (TSMC Kumamoto, first "
+        "fab) for about 1,700 planned jobs ≈ 280 m JPY ≈ 2.6 bn KRW per job at 9.31 KRW/JPY", range=(5e8, 3e9), gt=0,
+        evidence="Nikkei Asia, 17 Jun 2022: METI subsidy of up to 476 bn JPY for the first Kumamoto fab (the ~1,700 jobs "
+        "are JASM's plan, not verified here); Kumamoto's governor counts 6,000+ jobs with ~70 related firms (CNA, Jan "
+        "2026), ≈ 0.7 bn KRW per job (low end)",
     )
-    krw_per_trainee_year: float = Field(1e7, gt=0, description="KRW per trainee-year of the consortium's courses; assumption, vary 5e6–3e7")
-    retained_per_trainee: float = Field(
-        0.5, gt=0, le=1,
-        description="young persons kept from leaving the region per trainee (hired locally by the anchor and its suppliers); "
-        "assumption, vary 0.2–1",
+    krw_per_trainee_year: float = lever_field(1e7, "KRW per trainee-year of the consortium's courses", range=(5e6, 3e7), gt=0, assumption=True)
+    retained_per_trainee: float = lever_field(
+        0.5, "young persons kept from leaving the region per trainee (hired locally by the anchor and its suppliers)",
+        range=(0.2, 1.0), gt=0, le=1, assumption=True,
+    )
+    anchor_once: bool = lever_field(
+        True, "the anchor subsidy is paid once, in the lever's first active year; later years fund only training",
+        kind="setting", evidence="Nikkei Asia, 17 Jun 2022: the JASM subsidy is a one-off capital subsidy for building the fab",
     )
 
     @model_validator(mode="after")
@@ -119,13 +135,20 @@ class KosenTalentConsortium(Lever):
     mechanism: ClassVar[str] = "an anchor plant adds manufacturing jobs (extra_jobs, industry C) and KOSEN-based training keeps the region's youth to fill them (youth_leave_multiplier)"
     Params: ClassVar[type[LeverParams]] = ConsortiumParams
 
+    anchor_paid: bool = field(default=False)
+
     def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+        """First year: the one-off anchor subsidy and training; later years (with ``anchor_once``) the
+        whole budget funds training, and what the region's young leavers cannot use is not spent."""
         p, firms = self.params, model.firms
         manufacturers = self.target_firms(model, MANUFACTURING) & model.tradable[firms.industry]
         capacity = np.bincount(firms.region[manufacturers], weights=firms.workers()[manufacturers], minlength=model.n_regions)
         spend = split_by_weight(budget_krw, region_weights(self, model, capacity))
-        factor, training = youth_retention(model, spend * p.talent_share, p.krw_per_trainee_year / p.retained_per_trainee)
-        jobs = spend - training  # training money beyond the region's young leavers goes to the plant
-        effects.fund_jobs(tradable_job_shares(model, manufacturers, jobs / p.krw_per_job), firms.establishments)
+        pays_anchor = not (p.anchor_once and self.anchor_paid)
+        talent = spend * p.talent_share if pays_anchor else spend
+        factor, training = youth_retention(model, talent, p.krw_per_trainee_year / p.retained_per_trainee)
+        plant = spend - training if pays_anchor else np.zeros(model.n_regions)  # training money beyond the young leavers goes to the plant
+        effects.fund_jobs(tradable_job_shares(model, manufacturers, plant / p.krw_per_job), firms.establishments)
         effects.youth_leave_multiplier *= factor
-        return spend
+        self.anchor_paid = self.anchor_paid or bool(plant.sum() > 0)
+        return training + plant

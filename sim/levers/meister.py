@@ -16,9 +16,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-from pydantic import Field
 
-from sim.levers.base import Lever, LeverParams, PolicyEffects, register, split_by_weight
+from sim.levers.base import (
+    EAG_SECONDARY_USD_PPP,
+    EDUCATION_AT_A_GLANCE_2025,
+    KRW_PER_USD_PPP,
+    Lever,
+    LeverParams,
+    PolicyEffects,
+    lever_field,
+    register,
+    split_by_weight,
+)
 
 if TYPE_CHECKING:
     from sim.model import RegionalModel
@@ -28,19 +37,21 @@ YOUTH_AGES = (15, 35)
 
 
 class MeisterParams(LeverParams):
-    cost_per_student_place_krw: float = Field(1.5e7, gt=0, description=(
-        "assumption: KRW per student place and year (teaching, equipment, industry placements), of the order of public "
-        "spending per upper-secondary student in Korea; vary 0.8-2.5e7"
-    ))
-    programme_years: int = Field(3, ge=1, description="years of study: Korean high schools run three years")
-    leave_reduction: float = Field(0.5, ge=0, le=1, description=(
-        "assumption: a Meister student or graduate under 35 is half as likely to leave the region (seed 002: 95 %+ "
-        "employment of graduates, through local industry partnerships; the local share is not given); vary 0.2-0.8"
-    ))
-    entry_rate_change: float = Field(-0.3, ge=-1, le=1, description=(
-        "assumption: change in a Meister graduate's probability of entering higher education at entry age (hired on "
-        "graduation, studying later while working: 선취업 후진학); vary -0.6-0"
-    ))
+    cost_per_student_place_krw: float = lever_field(
+        round(EAG_SECONDARY_USD_PPP * KRW_PER_USD_PPP, -5),
+        "KRW per student place and year (teaching, equipment, industry placements): Korea's spending per secondary "
+        "student, 25,267 USD PPP in 2022, at purchasing-power parity (≈ 21 m KRW)", range=(1.5e7, 3e7), gt=0,
+        evidence=f"{EDUCATION_AT_A_GLANCE_2025}: 25,267 USD PPP per secondary student; vocational places with equipment may cost more",
+    )
+    programme_years: int = lever_field(3, "years of study", kind="programme", ge=1, evidence="Korean high schools run three years (Elementary and Secondary Education Act)")
+    leave_reduction: float = lever_field(
+        0.5, "a Meister student or graduate under 35 is this much less likely to leave the region", range=(0.2, 0.8), ge=0, le=1,
+        assumption=True, evidence="seed 002: 95 %+ employment of graduates through local industry partnerships; the local share is not given",
+    )
+    entry_rate_change: float = lever_field(
+        -0.3, "change in a Meister graduate's probability of entering higher education at entry age (hired on graduation, "
+        "studying later while working: 선취업 후진학)", range=(-0.6, 0.0), ge=-1, le=1, assumption=True,
+    )
 
 
 @register

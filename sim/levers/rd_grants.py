@@ -16,6 +16,12 @@ rd_subsidy_krw``) for the project's years; how much of it is additional R&D is
 ``innovation.rnd_subsidy_additionality`` (Dimos & Pugh 2016: about one for one, no crowding out).
 More R&D raises expected innovations (knowledge production), hence productivity and, for tradable
 firms, jobs. Spending counts the grant only.
+
+Evaluations of Korea's SME R&D grants bear on the model's innovation parameters rather than on
+these programme terms: Lee & Jo (2018, KDI J. Econ. Policy 40(4):47-63, abstract) find more R&D,
+IP registrations and investment but no gain in value added, sales or profit; Oh & Hwang (2024,
+J. Knowl. Econ. 15(1):518-546, abstract) find employment gains in manufacturing SMEs, not in
+service SMEs.
 """
 
 from __future__ import annotations
@@ -24,9 +30,15 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
-from pydantic import Field
 
-from sim.levers.base import Lever, LeverParams, PolicyEffects, ProjectPortfolio, register
+from sim.levers.base import (
+    Lever,
+    LeverParams,
+    PolicyEffects,
+    ProjectPortfolio,
+    lever_field,
+    register,
+)
 
 SME_MAX_WORKERS = 300
 """Manufacturing SMEs have fewer than 300 regular workers (Framework Act on SMEs, Enforcement Decree, Annex 1)."""
@@ -34,11 +46,28 @@ SME_MAX_WORKERS = 300
 RD_INDUSTRIES = ("C", "J", "M")
 
 
+SEED_003_TABLE = "seed 003, 붙임 table '23년도 지역특화산업육성 내역사업'"
+"""Where the R&D instruments' terms come from; the table notes that years and government share are maxima."""
+
+
 class GrantParams(LeverParams):
-    cap_per_firm_krw: float = Field(2e8, ge=0, description="grant cap per firm per year (KRW); seed 003 table")
-    project_years: int = Field(2, ge=1, description="project length (years); seed 003 table")
-    cofunding_rate: float = Field(0.8, gt=0, le=1, description="government share of project cost; seed 003 table")
-    smes_only: bool = Field(True, description="only establishments under 300 workers (SME definition)")
+    cap_per_firm_krw: float = lever_field(
+        2e8, "grant cap per firm per year (KRW); actual grants may be smaller", kind="programme", range=(1e8, 2e8), ge=0,
+        evidence=f"{SEED_003_TABLE}: 지원 한도 연 2억 (free call)",
+    )
+    project_years: int = lever_field(
+        2, "project length (years); the table gives the maximum", kind="programme", ge=1,
+        evidence=f"{SEED_003_TABLE}: 지원 기간 2년 (maximum)",
+    )
+    cofunding_rate: float = lever_field(
+        0.8, "government share of project cost; the table gives the maximum, lower shares mean more co-funding by the firm",
+        kind="programme", range=(0.6, 0.8), gt=0, le=1,
+        evidence=f"{SEED_003_TABLE}: 지원금 비중 80 % (maximum; the low end is an assumption)",
+    )
+    smes_only: bool = lever_field(
+        True, "only establishments under 300 workers (SME definition)", kind="setting",
+        evidence="seed 003: 지역주력산업 R&D 신청대상 중소기업; Framework Act on SMEs, Enforcement Decree, Annex 1 (manufacturing < 300 workers)",
+    )
 
 
 @dataclass
@@ -73,7 +102,10 @@ class KeyIndustryRnD(_GrantLever):
 
 
 class DesignatedItemParams(GrantParams):
-    cap_per_firm_krw: float = Field(4e8, ge=0, description="grant cap per firm per year (KRW); seed 003 table")
+    cap_per_firm_krw: float = lever_field(
+        4e8, "grant cap per firm per year (KRW); actual grants may be smaller", kind="programme", range=(2e8, 4e8), ge=0,
+        evidence=f"{SEED_003_TABLE}: 품목지정 지원 한도 연 4억",
+    )
 
 
 @register
@@ -87,8 +119,11 @@ class DesignatedItemRnD(_GrantLever):
 
 
 class LeadingFirmParams(GrantParams):
-    cap_per_firm_krw: float = Field(3e8, ge=0, description="grant cap per firm per year (KRW); seed 003 table")
-    project_years: int = Field(3, ge=1, description="project length (years); seed 003 table")
+    cap_per_firm_krw: float = lever_field(
+        3e8, "grant cap per firm per year (KRW); actual grants may be smaller", kind="programme", range=(1.5e8, 3e8), ge=0,
+        evidence=f"{SEED_003_TABLE}: 지역혁신 선도기업 지원 한도 연 3억",
+    )
+    project_years: int = lever_field(3, "project length (years); the table gives the maximum", kind="programme", ge=1, evidence=f"{SEED_003_TABLE}: 지원 기간 3년 (maximum)")
 
 
 @register

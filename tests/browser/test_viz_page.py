@@ -96,6 +96,7 @@ def test_page_loads_and_a_lever_reruns_the_model(page, tmp_path):
             for measure in ("population", "youth_share", "employed"):
                 assert len(source_data(page, f"{side}-{measure}")["ys"]) == 17, (side, measure)
             assert len(source_data(page, f"{side}-tiles")["value"]) == 17
+            assert len(source_data(page, f"{side}-map")["value"]) == 17  # the geographic province map
         assert page.locator(".national-summary").get_by_text("employed (persons)").count() == 1
         assert page.locator(".ledger-table").get_by_text("all levers (package)").count() == 1
         before = {side: source_data(page, f"{side}-employed")["ys"] for side in ("baseline", "variant")}

@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from sim.data import DATA_DIR
-from sim.data.build import demography, economy, migration, migration_age, migration_size, municipalities, policy, validation
+from sim.data.build import demography, economy, geometry, migration, migration_age, migration_size, municipalities, policy, validation
 
 DEFAULT_SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 
@@ -15,7 +15,7 @@ def main() -> None:
     args = parser.parse_args()
     out = DATA_DIR / "korea"
     # municipalities reads the demography tables; migration_age reads the tables of demography (mortality) and migration (every calibration window)
-    for module in (demography, migration, migration_age, migration_size, economy, validation, policy, municipalities):
+    for module in (demography, migration, migration_age, migration_size, economy, validation, policy, geometry, municipalities):
         module.build(args.shared, out)
         print(f"built {module.__name__}")
 

@@ -31,7 +31,7 @@ FIVE_YEAR_GROUPS = [f"{lo}-{lo + 4}" for lo in range(0, MAX_AGE, 5)]
 OPEN_GROUP = "100+"
 MOTHER_AGE_GROUPS = [f"{lo}-{lo + 4}" for lo in range(15, 50, 5)]
 FERTILE_AGES = range(15, 50)
-POPULATION_YEARS = (2015, 2020, 2023)
+POPULATION_YEARS = (2015, 2020, 2021, 2023)  # 2021: origin of the migration back-test
 FERTILITY_YEARS = range(2012, 2024)
 MORTALITY_YEARS = range(2010, 2073)
 OBSERVED_MORTALITY_END = 2023
@@ -515,7 +515,7 @@ def _provenance_text(checks: dict[str, str]) -> str:
 
 Built by `sim/data/build/demography.py` from `shared/data` (see its SOURCE.md). Region = KOSIS 2-digit code.
 
-### population_2015.csv, population_2020.csv, population_2023.csv
+### population_2015.csv, population_2020.csv, population_2021.csv, population_2023.csv
 - Raw: kr_province_population_age_sex_2011_2023.csv (registered population, 31 Dec; Korean nationals, no foreigners).
 - Derivation: each region × sex series of 5-year groups (0-4 … 95-99) is split into single ages by monotone (PCHIP)
   interpolation of the cumulative count at ages 0, 5, …, 100, then rounded per group by largest remainder; 100+ → age 100.

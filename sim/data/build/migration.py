@@ -2,9 +2,10 @@
 
 Raw inputs (all in ``shared/data``, described in its SOURCE.md):
 
-- ``kr_province_migration_od_1970_2020.csv`` — KOSIS DT_1B26003_A01 inter-provincial O-D counts (the
-  within-province diagonal is ignored) → ``migration_od_2011_2020.csv``, ``migration_ties.csv`` and the
-  out-migrant numerators of ``migration_outflow_rates.csv``
+- ``kr_province_migration_od_1970_2020.csv`` and its continuation ``kr_province_migration_od_2021_2023.csv`` —
+  KOSIS DT_1B26003_A01 inter-provincial O-D counts (the within-province diagonal is ignored) →
+  ``migration_od_2011_2020.csv``, ``migration_ties.csv`` and the out-migrant numerators of
+  ``migration_outflow_rates.csv``
 - ``kr_province_population_annual_1992_2023.csv`` — registered population at 31 Dec → denominators
 - packaged ``regions.csv`` (provincial government seats) → ``distances.csv``
 
@@ -14,8 +15,8 @@ maximum likelihood to the 2011–2020 mean flows → ``migration_logit.csv`` (α
 
 Other calibration windows (``CALIBRATION_PERIODS``; the model picks one with ``migration.calibration_period``)
 get their own mean flows, outflow rates and destination constants, in files suffixed with the window
-(``migration_od_2016_2020.csv``, ``migration_outflow_rates_2016_2020.csv``, ``migration_logit_2016_2020.csv``,
-``migration_fit_2016_2020.json``). Their constants are fitted with b_d and b_n held at the 2011–2020 values (the
+(``migration_od_2019_2023.csv``, ``migration_outflow_rates_2019_2023.csv``, ``migration_logit_2019_2023.csv``,
+``migration_fit_2019_2023.json``). Their constants are fitted with b_d and b_n held at the 2011–2020 values (the
 model has one distance and one ties elasticity, ``parameters.yaml``) and the same 2001–2010 ties, so each window's
 constants reproduce that window's mean inflows exactly; a free refit of b_d, b_n is reported alongside.
 """
@@ -30,7 +31,7 @@ import pandas as pd
 from scipy.optimize import minimize, root
 
 from sim.errors import DataError
-from sim.pack import DECADE_PERIOD, FLOW_WINDOW_OF_AGE_WINDOW, MIGRATION_CALIBRATION_PERIODS, migration_table_name
+from sim.pack import DECADE_PERIOD, MIGRATION_CALIBRATION_PERIODS, migration_table_name
 from sim.data.build import write_provenance_section
 
 
@@ -40,9 +41,7 @@ def period_years(period: str) -> range:
     return range(first, last + 1)
 
 
-CALIBRATION_PERIODS = {  # windows of observed flows (the age-only windows reuse one of them)
-    period: period_years(period) for period in MIGRATION_CALIBRATION_PERIODS if period not in FLOW_WINDOW_OF_AGE_WINDOW
-}
+CALIBRATION_PERIODS = {period: period_years(period) for period in MIGRATION_CALIBRATION_PERIODS}
 CALIBRATION_YEARS = CALIBRATION_PERIODS[DECADE_PERIOD]
 TIES_YEARS = range(2001, 2011)
 OUTFLOW_PERIODS = {"outflow_rate_1993_2000": range(1993, 2001), "outflow_rate_2001_2010": range(2001, 2011)}
@@ -179,12 +178,18 @@ def build_window(period: str, flows: pd.DataFrame, population: pd.DataFrame, cod
 # --- raw inputs ---------------------------------------------------------------------------------
 
 
+OD_FILES = ("kr_province_migration_od_1970_2020.csv", "kr_province_migration_od_2021_2023.csv")
+
+
 def _interprovincial_flows(shared: Path, codes: list[str]) -> pd.DataFrame:
-    """Off-diagonal O-D rows (year, origin, destination, flow in persons) between the packaged regions."""
-    path = shared / "kr_province_migration_od_1970_2020.csv"
-    if not path.is_file():
-        raise DataError(f"raw file missing: {path}")
-    od = pd.read_csv(path, dtype={"origin_code": str, "dest_code": str})
+    """Off-diagonal O-D rows (year, origin, destination, flow in persons) between the packaged regions, 1970–2023."""
+    paths = [shared / name for name in OD_FILES]
+    for path in paths:
+        if not path.is_file():
+            raise DataError(f"raw file missing: {path}")
+    od = pd.concat([pd.read_csv(path, dtype={"origin_code": str, "dest_code": str}) for path in paths], ignore_index=True)
+    if od.duplicated(["year", "origin_code", "dest_code"]).any():
+        raise DataError(f"{paths[1]}: years overlap {paths[0].name}")
     od = od.rename(columns={"origin_code": "origin", "dest_code": "destination"})
     od = od[(od.within_province == 0) & od.origin.isin(codes) & od.destination.isin(codes)]
     return od[["year", "origin", "destination", "flow"]]
@@ -486,7 +491,7 @@ def _provenance_section(fit: dict, rates: pd.DataFrame) -> str:
         SECTION,
         "",
         "Built by `sim/data/build/migration.py` from `shared/data/kr_province_migration_od_1970_2020.csv` "
-        "(KOSIS DT_1B26003_A01) and `shared/data/kr_province_population_annual_1992_2023.csv` "
+        "and `kr_province_migration_od_2021_2023.csv` (KOSIS DT_1B26003_A01) and `shared/data/kr_province_population_annual_1992_2023.csv` "
         "(registered population, 31 Dec); seats from `regions.csv`.",
         "",
         "- `distances.csv` — origin, destination, distance_km: great-circle (haversine, R = 6371.0088 km) "

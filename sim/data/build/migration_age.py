@@ -6,7 +6,7 @@ Raw inputs (all in ``shared/data``, described in its SOURCE.md):
 - ``kr_province_population_age_sex_2011_2023.csv`` — registered population by 5-year group and sex, 31 Dec
 - ``kr_province_deaths_tfr_eaps_2000_2023.csv`` — deaths and births by province and year
 - ``kr_province_population_annual_1992_2023.csv`` — national registered totals (international residual)
-- ``kr_province_net_internal_migration_1970_2020.csv`` — observed net internal migration (check only)
+- ``kr_province_net_internal_migration_1970_2020.csv`` and ``…_2021_2023.csv`` — observed net internal migration (check only)
 
 Packaged inputs (in ``out``, written by the demography and migration builders): ``mortality.csv``,
 ``mortality_region_factor.csv``, ``distances.csv``, ``migration_ties.csv``, ``migration_outflow_rates.csv``,
@@ -44,7 +44,7 @@ from sim.mechanisms.migration import (
     move_probability_table,
     rogers_castro,
 )
-from sim.pack import DECADE_PERIOD, flow_window, migration_table_name
+from sim.pack import DECADE_PERIOD, migration_table_name
 from sim.parameters import default_parameters
 from sim.data.build import write_provenance_section
 
@@ -55,10 +55,10 @@ FIVE_YEARS = 5
 CALIBRATION_WINDOWS = ((2012, 2017), (2013, 2018), (2014, 2019), (2015, 2020))  # moves of 2013–2020
 RECENT_WINDOWS = ((2018, 2023),)  # moves of 2019–2023, the latest registered populations
 # Cohort-residual windows of each migration calibration window (sim.pack.MIGRATION_CALIBRATION_PERIODS).
-# 2016–2020: the single window 31 Dec 2015 → 31 Dec 2020 covers exactly the moves of 2016–2020, each year
-# weighted equally (overlapping windows would reach back before 2016). 2019–2023: beyond the O-D data, so
-# the regional totals are the residual's own (sim.pack.flow_window gives its outflow rates and pooled logit).
-AGE_WINDOWS = {DECADE_PERIOD: CALIBRATION_WINDOWS, "2016-2020": ((2015, 2020),), "2019-2023": RECENT_WINDOWS}
+# A five-year window's single residual window (e.g. 31 Dec 2015 → 31 Dec 2020) covers exactly its moves,
+# each year weighted equally (overlapping windows would reach back before its first year).
+AGE_WINDOWS = {DECADE_PERIOD: CALIBRATION_WINDOWS, "2016-2020": ((2015, 2020),), "2017-2021": ((2016, 2021),),
+               "2019-2023": RECENT_WINDOWS}
 WINDOW_SECTION = "## Migration calibration window"
 MALE_SHARE_OF_BIRTHS = 105 / 205  # sex ratio at birth ≈ 105 boys per 100 girls (only splits birth-cohort deaths)
 # Broad age groups with their own destination constants (age at 31 Dec of the year of the move, the
@@ -89,11 +89,9 @@ def build(shared: Path, out: Path) -> None:
     report = fit.report | {"residual_check": _residual_check(codes, calibration, inputs)}
     (out / "migration_age_fit.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     write_provenance_section(out / "PROVENANCE.md", SECTION, _provenance_section(report, net_table))
-    reports = {DECADE_PERIOD: report}
-    for period, windows in AGE_WINDOWS.items():  # a window beyond the O-D data is compared with its flow window
+    for period, windows in AGE_WINDOWS.items():
         if period != DECADE_PERIOD:
-            compared = reports[DECADE_PERIOD if flow_window(period) == period else flow_window(period)]
-            reports[period] = build_window(period, windows, out, codes, inputs, compared)
+            build_window(period, windows, out, codes, inputs, report)
 
 
 def build_window(period: str, windows: tuple[tuple[int, int], ...], out: Path, codes: list[str], inputs: Inputs,
@@ -103,22 +101,18 @@ def build_window(period: str, windows: tuple[tuple[int, int], ...], out: Path, c
     net_table = _rate_table(codes, calibration)
     net_table.to_csv(out / f"{migration_table_name('migration_net_by_age', period)}.csv", index=False)
     fit = fit_age_constants(out, codes, inputs, calibration, period)
-    beyond_flows = flow_window(period) != period
     logit_table = pd.DataFrame([
         {"region": code, "age_min": low, "age_max": high, "destination_constant": fit.constants[g, j]}
         for g, (low, high) in enumerate(BROAD_GROUPS) for j, code in enumerate(codes)
     ])
     logit_table.to_csv(out / f"{migration_table_name('migration_logit_by_age', period)}.csv", index=False)
     report = fit.report | {"migration_calibration_period": period,
-                           "residual_check": None if beyond_flows else _residual_check(codes, calibration, inputs)}
+                           "residual_check": _residual_check(codes, calibration, inputs)}
     (out / f"{migration_table_name('migration_age_fit', period)}.json").write_text(
         json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    if beyond_flows:
-        section = _age_window_section(period, report, default_report, out)
-    else:
-        pooled = json.loads((out / f"{migration_table_name('migration_fit', period)}.json").read_text(encoding="utf-8"))
-        default_pooled = json.loads((out / "migration_fit.json").read_text(encoding="utf-8"))
-        section = _window_section(period, codes, report, default_report, pooled, default_pooled, out)
+    pooled = json.loads((out / f"{migration_table_name('migration_fit', period)}.json").read_text(encoding="utf-8"))
+    default_pooled = json.loads((out / "migration_fit.json").read_text(encoding="utf-8"))
+    section = _window_section(period, codes, report, default_report, pooled, default_pooled, out)
     _write_section(out / "PROVENANCE.md", f"{WINDOW_SECTION} {period}", section)
     return report
 
@@ -156,7 +150,9 @@ def _read_inputs(shared: Path, out: Path, codes: list[str]) -> Inputs:
     grouped = raw.assign(group=raw.age_group.map(group_of), sex=raw.sex.map(SEX_CODES))
     grouped = grouped.groupby(["year", "region_code", "sex", "group"]).population.sum()
     grid = pd.MultiIndex.from_product([years, codes, SEXES, range(len(GROUP_STARTS))])
-    population = grouped.reindex(grid).to_numpy(float).reshape(len(years), len(codes), len(SEXES), -1)
+    population = grouped.reindex(grid).to_numpy(float).reshape(len(years), len(codes), len(SEXES), -1).copy()
+    population[years.index(GUNWI_TRANSFER_YEAR)] = restate_gunwi(shared, population[years.index(GUNWI_TRANSFER_YEAR)],
+                                                                 population[years.index(GUNWI_TRANSFER_YEAR - 1)], codes)
 
     single = single_year_population(raw).set_index(["year", "region", "sex", "age"]).persons
     single_grid = pd.MultiIndex.from_product([years, codes, SEXES, range(N_AGES)])
@@ -174,7 +170,7 @@ def _read_inputs(shared: Path, out: Path, codes: list[str]) -> Inputs:
         national[y] - national[y - 1] - national_vital.births[y] + national_vital.deaths[y] for y in years
     ], dtype=float)
 
-    net = _read(shared, "kr_province_net_internal_migration_1970_2020.csv")
+    net = pd.concat([_read(shared, f"kr_province_net_internal_migration_{years}.csv") for years in ("1970_2020", "2021_2023")])
     observed_net = net[net.region_code.isin(codes)].pivot(index="year", columns="region_code", values="net_migration")
 
     mortality = pd.read_csv(out / "mortality.csv")
@@ -183,6 +179,41 @@ def _read_inputs(shared: Path, out: Path, codes: list[str]) -> Inputs:
     factor = pd.read_csv(out / "mortality_region_factor.csv", dtype={"region": str})
     mortality_factor = factor.pivot(index="year", columns="region", values="factor")[codes]
     return Inputs(years, population, single_age, births, deaths, international, observed_net[codes], qx, mortality_factor)
+
+
+GUNWI = "2772000000"  # Gunwi-gun, moved from Gyeongbuk (47) to Daegu (27) on 2023-07-01 (SOURCE.md)
+GUNWI_TRANSFER_YEAR = 2023
+GUNWI_FROM, GUNWI_TO = "47", "27"
+
+
+def restate_gunwi(shared: Path, population: np.ndarray, before: np.ndarray, codes: list[str]) -> np.ndarray:
+    """The 31 Dec 2023 population [region, sex, 5-year group] on the boundaries of 2022: Gunwi-gun back from Daegu
+    to Gyeongbuk, so that the cohort residual does not count the boundary change (23,000 mostly older persons) as
+    migration into Daegu.
+
+    Gunwi's Dec 2023 residents by sex and 10-year band (kr_sigungu_residents_age10_sex_dec2023.csv) are scaled to
+    its registered total by sex (kr_sigungu_registered_population_dec_2023.csv) and each band is split into its two
+    5-year groups in the proportions of Gyeongbuk's Dec 2022 groups (``before``).
+    """
+    residents = _read(shared, "kr_sigungu_residents_age10_sex_dec2023.csv").astype({"mois_admin_code": str})
+    residents = residents[(residents.mois_admin_code == GUNWI) & residents.sex.isin(SEX_CODES)]
+    registered = _read(shared, "kr_sigungu_registered_population_dec_2023.csv").astype({"mois_admin_code": str})
+    registered = registered.set_index("mois_admin_code").loc[GUNWI]
+    origin, destination = codes.index(GUNWI_FROM), codes.index(GUNWI_TO)
+    gunwi = np.zeros(population.shape[1:])
+    for sex_label, sex in SEX_CODES.items():
+        rows = residents[residents.sex == sex_label]
+        scale = registered["female" if sex == "F" else "male"] / rows.residents.sum()
+        s = SEXES.index(sex)
+        for band, persons in zip(rows.age_group_10yr, rows.residents * scale):
+            low = int(band.rstrip("+").split("-")[0])
+            groups = [g for g in (low // 5, low // 5 + 1) if g < len(GROUP_STARTS)] if low < OPEN_AGE else [len(GROUP_STARTS) - 1]
+            weight = before[origin, s, groups] / before[origin, s, groups].sum()
+            gunwi[s, groups] += persons * weight
+    restated = population.copy()
+    restated[destination] -= gunwi
+    restated[origin] += gunwi
+    return restated
 
 
 # --- step 1: net migration by age, cohort-component residual --------------------------------------
@@ -342,19 +373,16 @@ def fit_age_constants(out: Path, codes: list[str], inputs: Inputs, calibration: 
     constants solve Σ_i O_ig P_g(j | i) = O_jg + T_jg with P_g the packaged logit (same b_d, b_n) with
     α_jg in place of α_j — 16 equations, 16 unknowns per group (Seoul fixed at 0), so the fit is exact.
     Another ``period`` reads that window's pooled fit, constants, outflow rates and mean flows instead (the
-    population at risk is then the mean over the years before each move of its residual windows). A window
-    beyond the O-D data reads those of its flow window (``sim.pack.flow_window``), and its regional totals
-    are the residual nets' own, made to sum to zero.
+    population at risk is then the mean over the years before each move of its residual windows).
     """
-    flows_period = flow_window(period)
-    fit_json = json.loads((out / f"{migration_table_name('migration_fit', flows_period)}.json").read_text(encoding="utf-8"))
+    fit_json = json.loads((out / f"{migration_table_name('migration_fit', period)}.json").read_text(encoding="utf-8"))
     weights = {"distance_elasticity": fit_json["b_d"], "ties_elasticity": fit_json["b_n"], "wage_weight": 0.0,
                "employment_weight": 0.0, "housing_cost_weight": 0.0, "amenity_weight": 0.0,
                "destination_population_elasticity": 0.0}
-    pooled_constants = _by_region(out / f"{migration_table_name('migration_logit', flows_period)}.csv", codes, "destination_constant")
+    pooled_constants = _by_region(out / f"{migration_table_name('migration_logit', period)}.csv", codes, "destination_constant")
     log_distance = np.log(np.where(np.eye(len(codes), dtype=bool), 1.0, _matrix(out / "distances.csv", codes, "distance_km")))
     log_ties = np.log1p(_matrix(out / "migration_ties.csv", codes, "ties_persons"))
-    mean_flow = _matrix(out / f"{od_table_name(flows_period)}.csv", codes, "mean_annual_flow")
+    mean_flow = _matrix(out / f"{od_table_name(period)}.csv", codes, "mean_annual_flow")
     no_change = np.zeros(len(codes))
 
     def probabilities(constants: np.ndarray) -> np.ndarray:
@@ -362,8 +390,7 @@ def fit_age_constants(out: Path, codes: list[str], inputs: Inputs, calibration: 
 
     movers = movers_by_age(out, codes, inputs, calibration.windows, period)  # [group, region]
     residual_net = _broad_groups(calibration.net) / (FIVE_YEARS * len(calibration.windows))
-    observed_net = (np.array([row["observed"] for row in fit_json["net_migration"]], dtype=float)
-                    if flows_period == period else _zero_sum(residual_net.sum(axis=0), movers.sum(axis=0)))
+    observed_net = np.array([row["observed"] for row in fit_json["net_migration"]], dtype=float)
     target_net = reconcile(residual_net, observed_net, movers)
     target_inflow = movers + target_net
     if np.any(target_inflow <= 0):
@@ -401,7 +428,7 @@ def movers_by_age(out: Path, codes: list[str], inputs: Inputs,
                                                  for key, value in parameters.items() if key.startswith("rogers_castro_")})
     first, last = inputs.years.index(windows[0][0]), inputs.years.index(windows[-1][1] - 1)
     population = inputs.single_age[first:last + 1].sum(axis=2).mean(axis=0)  # [region, age]
-    outflow_rate = _by_region(out / f"{migration_table_name('migration_outflow_rates', flow_window(period))}.csv", codes, "outflow_rate")
+    outflow_rate = _by_region(out / f"{migration_table_name('migration_outflow_rates', period)}.csv", codes, "outflow_rate")
     by_age = move_probability_table(outflow_rate, population, schedule) * population
     return np.stack([by_age[:, low:high + 1].sum(axis=1) for low, high in BROAD_GROUPS])
 
@@ -411,11 +438,6 @@ def _broad_groups(by_five_year_group: np.ndarray) -> np.ndarray:
     group_of = np.array([next(g for g, (low, high) in enumerate(BROAD_GROUPS) if low <= start <= high)
                          for start in GROUP_STARTS])
     return np.stack([by_five_year_group[:, group_of == g].sum(axis=1) for g in range(len(BROAD_GROUPS))])
-
-
-def _zero_sum(net: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Regional nets made to sum to zero, the remainder spread in proportion to ``weight`` (persons/year)."""
-    return net - net.sum() * weight / weight.sum()
 
 
 def reconcile(net: np.ndarray, region_totals: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -502,9 +524,8 @@ def _fit_report(codes: list[str], movers: np.ndarray, nets: dict[str, np.ndarray
         },
         "net_mae": {"fitted": mae(nets["fitted"]), "pooled_logit": mae(nets["pooled_logit"])},
         "reconciliation": {
-            "note": f"residual nets (step 1) adjusted to the {period} regional totals (observed O-D nets; beyond "
-                    "the O-D data, the residual's own) and to zero national sum per group, weighted least squares "
-                    "with weights = movers O_jg",
+            "note": f"residual nets (step 1) adjusted to the observed {period} regional totals (O-D nets) and to "
+                    "zero national sum per group, weighted least squares with weights = movers O_jg",
             "mean_absolute_adjustment": float(np.mean(np.abs(target - nets["residual"]))),
             "max_absolute_adjustment": float(np.max(np.abs(target - nets["residual"]))),
             "residual_national_sum_by_group": dict(zip(labels, nets["residual"].sum(axis=1).round(1).tolist())),
@@ -642,10 +663,11 @@ def _window_section(period: str, codes: list[str], report: dict, default_report:
         f"{WINDOW_SECTION} {period}",
         "",
         f"Built by `sim/data/build/migration.py` and `migration_age.py` with the sources and methods of the two "
-        f"sections above, for `migration.calibration_period: \"{period}\"` (parameters.yaml): the most recent five "
-        "years of observed flows, as KOSTAT's provincial projections base internal-migration assumptions on the "
-        f"latest five years of age-specific rates. The {DECADE_PERIOD} tables and fit above are unchanged "
-        "(still the default); distance, ties (2001–2010 stock) and b_d, b_n are shared by both windows.",
+        f"sections above, for `migration.calibration_period: \"{period}\"` (parameters.yaml): five years of observed "
+        "flows (2019–2023 is the default, the latest five years, as KOSTAT's provincial projections base internal-"
+        "migration assumptions on the most recent age-specific rates; 2016–2020 and 2017–2021 are the origins of the "
+        "migration back-test, README). Distance, ties (2001–2010 stock) and b_d, b_n are those of the "
+        f"{DECADE_PERIOD} fit in every window.",
         "",
         f"- `migration_od_{suffix}.csv` — mean inter-provincial flows {years} (persons/year; Sejong in every year); "
         f"{pooled['data']['movers_per_year'] / 1e6:.2f} million moves a year.",
@@ -663,7 +685,9 @@ def _window_section(period: str, codes: list[str], report: dict, default_report:
         f"- `migration_net_by_age_{suffix}.csv` — cohort residual on the single window 31 Dec {first - 1} → 31 Dec "
         f"{last} (moves of {years}, each year weighted equally). Check vs observed O-D nets: mean absolute gap "
         f"{check['mean_absolute_gap']:,.0f} vs mean |net| {check['mean_absolute_observed']:,.0f} persons/year "
-        f"(correlation {check['correlation']:.4f}).",
+        f"(correlation {check['correlation']:.4f})."
+        + (f" The {GUNWI_TRANSFER_YEAR} population is restated on the 2022 boundaries (Gunwi-gun back in Gyeongbuk, "
+           "`restate_gunwi`), so the transfer of 2023-07-01 is not counted as migration." if last >= GUNWI_TRANSFER_YEAR else ""),
         f"- `migration_logit_by_age_{suffix}.csv`, `migration_age_fit_{suffix}.json` — as `migration_logit_by_age.csv`: "
         f"movers = Rogers–Castro schedule × {years} outflow rates × mean population of 31 Dec {first - 1}–{last - 1}; "
         f"targets = the residual nets reconciled to the observed {years} regional nets (mean |adjustment| "
@@ -690,52 +714,6 @@ def _window_section(period: str, codes: list[str], report: dict, default_report:
         "- Five years of flows give noisier constants than ten (single-year net-migration MAE of the pooled logit "
         + ", ".join(f"{year} {value:,.0f}" for year, value in pooled["net_migration_mae_by_year"].items())
         + " persons/year); the 2001–2010 ties are five years older relative to the window.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def _age_window_section(period: str, report: dict, default_report: dict, out: Path) -> str:
-    """PROVENANCE subsection of a window beyond the O-D data: age-group constants fitted to its residual nets."""
-    names = pd.read_csv(out / "regions.csv", dtype={"region": str}).set_index("region").region_name
-    suffix, flows = period.replace("-", "_"), flow_window(period)
-    first, last = (int(year) for year in period.split("-"))
-    recon = report["reconciliation"]
-    labels = report["age_groups"]
-    old = {row["region"]: row for row in default_report["by_region"]}
-    lines = [
-        f"{WINDOW_SECTION} {period}",
-        "",
-        f"Built by `sim/data/build/migration_age.py` for `migration.calibration_period: \"{period}\"` (parameters.yaml): "
-        f"the latest five years of moves, {first}–{last}, as KOSTAT's provincial projections base their migration "
-        f"assumptions on the most recent years. The O-D flows end in 2020, so outflow rates, the pooled logit and "
-        f"b_d, b_n are those of {flows} (`migration_outflow_rates_{flows.replace('-', '_')}.csv`, read by the model "
-        f"for this window too); only the age-group destination constants are refitted.",
-        "",
-        f"- `migration_net_by_age_{suffix}.csv` — cohort residual on the window 31 Dec {first - 1} → 31 Dec {last} "
-        "(method of the section Migration by age). No O-D check is possible beyond 2020; the international residual "
-        "of 2021 and 2022 (registration clean-ups) is allocated by population, as in every window.",
-        f"- `migration_logit_by_age_{suffix}.csv`, `migration_age_fit_{suffix}.json` — movers = Rogers–Castro "
-        f"schedule × {flows} outflow rates × mean population of 31 Dec {first - 1}–{last - 1}; targets = the residual "
-        f"nets by broad group, each province's total its residual total (made to sum to zero), each group summed to "
-        f"zero (mean |adjustment| {recon['mean_absolute_adjustment']:,.0f}, max {recon['max_absolute_adjustment']:,.0f} "
-        f"persons/year); exact solution (net MAE {report['net_mae']['fitted']:.1g}).",
-        "",
-        f"Net migration targets, persons/year ({default_report['calibration_period']} → {report['calibration_period']}):",
-        "",
-        "| region | " + " | ".join(labels) + " | total |",
-        "|---|" + "---|" * (len(labels) + 1),
-    ]
-    for row in report["by_region"]:
-        code = row["region"]
-        cells = [f"{old[code][f'net_{label}']['target']:+,.0f} → {row[f'net_{label}']['target']:+,.0f}" for label in labels]
-        total_old = sum(old[code][f"net_{label}"]["target"] for label in labels)
-        total_new = sum(row[f"net_{label}"]["target"] for label in labels)
-        lines.append(f"| {code} {names[code]} | " + " | ".join(cells) + f" | {total_old:+,.0f} → {total_new:+,.0f} |")
-    lines += [
-        "",
-        "Caveats: five years of residual nets, not observed flows; the gross flows by age follow the assumed "
-        f"Rogers–Castro schedule and the {flows} outflow rates.",
         "",
     ]
     return "\n".join(lines)

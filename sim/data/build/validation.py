@@ -6,8 +6,8 @@
 - ``population_annual.csv``: region, year, population — registered population at 31 December,
   2011–2023, from kr_province_population_annual_1992_2023.csv (for back-casts and naive forecasts).
 - ``net_migration_annual.csv``: region, year, in_migrants, out_migrants, net_migration — inter-provincial
-  moves per year 2011–2020 (persons), from kr_province_net_internal_migration_1970_2020.csv (calibration
-  targets of ``regsim calibrate``).
+  moves per year 2011–2023 (persons), from kr_province_net_internal_migration_1970_2020.csv and its continuation
+  …_2021_2023.csv (calibration targets of ``regsim calibrate``; observed nets of the migration back-test).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def build(shared: Path, out: Path) -> None:
     annual = annual.rename(columns={"region_code": "region"})
     annual[["region", "year", "population"]].to_csv(out / "population_annual.csv", index=False)
 
-    net = pd.read_csv(shared / "kr_province_net_internal_migration_1970_2020.csv", dtype={"region_code": str})
+    net = pd.concat([pd.read_csv(shared / f"kr_province_net_internal_migration_{years}.csv", dtype={"region_code": str})
+                     for years in ("1970_2020", "2021_2023")])
     net = net[net["year"] >= 2011].rename(columns={
         "region_code": "region", "in_migrants_interprovincial": "in_migrants", "out_migrants_interprovincial": "out_migrants"})
     net[["region", "year", "in_migrants", "out_migrants", "net_migration"]].to_csv(out / "net_migration_annual.csv", index=False)
