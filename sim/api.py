@@ -15,7 +15,7 @@ import pandas as pd
 
 from sim.errors import RegsimError
 from sim.ledger import SPENDING_COLUMNS, SUPPORT_COLUMNS, additionality_ledger, empty_ledger, firm_jobs_frame, records_frame
-from sim.metrics import add_paired_differences, national_table, regions_table
+from sim.metrics import add_municipal_counts, add_paired_differences, national_table, regions_table
 from sim.model import RegionalModel
 from sim.provenance import git_commit, package_version
 from sim.scenario import Scenario, load_scenario, scenario_from_dict
@@ -42,10 +42,13 @@ class RunResult:
     ledger: pd.DataFrame = field(default_factory=empty_ledger)
     support: pd.DataFrame = field(default_factory=lambda: records_frame([], SUPPORT_COLUMNS))
     firm_jobs: pd.DataFrame | None = None
+    municipalities: pd.DataFrame | None = None  # one row per (year, si-gun-gu) at ``resolution: sigungu``
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The run's tables by their name in ``sim.store.TABLES`` (regions, national, levers, ledger)."""
-        return {"regions": self.regions, "national": self.national, "levers": self.lever_spending, "ledger": self.ledger}
+        """The run's tables by their name in ``sim.store.TABLES`` (regions, national, levers, ledger, and
+        municipalities at ``resolution: sigungu``)."""
+        tables = {"regions": self.regions, "national": self.national, "levers": self.lever_spending, "ledger": self.ledger}
+        return tables if self.municipalities is None else tables | {"municipalities": self.municipalities}
 
     def write(self, out: Path) -> Path:
         """Write the run's tables (``sim.store.TABLES``) as Parquet and ``run.json``, each atomically;
@@ -114,9 +117,14 @@ def run(
         "scenario_resolved": scenario.model_dump(mode="json"),
     }
     spending = records_frame(model.lever_spending, SPENDING_COLUMNS)
+    national = national_table(regions, capital)
+    municipalities = None
+    if model.municipal is not None:
+        municipalities = pd.concat(model.municipal.rows, ignore_index=True)
+        national = add_municipal_counts(national, municipalities)
     return RunResult(
-        regions=regions, national=national_table(regions, capital), lever_spending=spending, metadata=metadata, ledger=ledger,
-        support=support, firm_jobs=firm_jobs_frame(model.firm_jobs, codes) if keep_firm_jobs else None,
+        regions=regions, national=national, lever_spending=spending, metadata=metadata, ledger=ledger,
+        support=support, firm_jobs=firm_jobs_frame(model.firm_jobs, codes) if keep_firm_jobs else None, municipalities=municipalities,
     )
 
 

@@ -669,7 +669,7 @@ def run_specs(
         nonlocal finished, failed
         spec = unique[key]
         if error is None:
-            store.write_run(folder, spec.info(), result.regions, result.national, result.lever_spending, result.metadata, result.ledger)
+            store.write_run(folder, spec.info(), result.regions, result.national, result.lever_spending, result.metadata, result.ledger, result.municipalities)
             store.record(manifest, store.run_entry(spec.info(), "finished", wall))
             finished += 1
         else:

@@ -267,6 +267,7 @@ def bench(
     until: Annotated[int, typer.Option(help="last simulated year", callback=_year)] = 2052,
     seed: Annotated[int, typer.Option(help="random seed", callback=_seed)] = 0,
     batch: Annotated[bool, typer.Option(help="also measure batch throughput with 1 and 2 workers and its overhead")] = False,
+    resolution: Annotated[str, typer.Option(help="province, or sigungu (the 229 municipalities; its scenario's scale is 20)")] = "province",
 ) -> None:
     """Speed and memory of the Korea baseline, each scale in a fresh process (and batch throughput)."""
     from sim.bench import benchmark_baseline
@@ -275,10 +276,10 @@ def bench(
     rows = []
     for value in values:
         console.print(f"baseline at 1:{value} …")
-        rows.append(benchmark_baseline(value, until=until, seed=seed))
+        rows.append(benchmark_baseline(value, until=until, seed=seed, resolution=resolution))
     import pandas as pd
 
-    console.print(_frame_table("Benchmark (Korea baseline)", pd.DataFrame(rows)))
+    console.print(_frame_table(f"Benchmark (Korea baseline, resolution {resolution})", pd.DataFrame(rows)))
     if batch:
         from sim.bench import benchmark_batch
 
@@ -317,6 +318,20 @@ def levers(
         params = "\n".join(_parameter_line(key, value) for key, value in entry["parameters"].items())
         table.add_row(entry["name"], entry["country"], entry["case"], entry["mechanism"], params or "-")
     console.print(table)
+
+
+@app.command(name="backcast-municipalities")
+def backcast_municipalities(
+    out: Annotated[Path | None, typer.Option(help="write the forecasts per municipality as CSV to this file")] = None,
+) -> None:
+    """Back-cast Dec 2022 → Dec 2023 by si-gun-gu against the registered populations (``sim.municipal_backcast``)."""
+    from sim.municipal_backcast import municipal_backcast
+
+    summary, detail = municipal_backcast()
+    console.print(_frame_table("Municipal back-cast Dec 2022 → Dec 2023 (229 si-gun-gu, expected values)", summary, digits=3))
+    if out:
+        detail.to_csv(out, index=False)
+        console.print(f"wrote {out}")
 
 
 def _parameter_line(name: str, described: dict) -> str:
@@ -390,8 +405,11 @@ def _summary_table(result) -> Table:
         ("capital-region share", "capital_region_share", "{:.1%}"),
         (f"provinces with risk index < {EXTINCTION_RISK_THRESHOLD}", "regions_at_extinction_risk", "{:d}"),
         (f"provinces with risk index < {HIGH_EXTINCTION_RISK_THRESHOLD}", "regions_at_high_extinction_risk", "{:d}"),
+        (f"si-gun-gu with risk index < {EXTINCTION_RISK_THRESHOLD}", "municipalities_at_extinction_risk", "{:d}"),
+        (f"si-gun-gu with risk index < {HIGH_EXTINCTION_RISK_THRESHOLD}", "municipalities_at_high_extinction_risk", "{:d}"),
         ("employed (persons)", "employed", "{:,.0f}"),
     ]
+    rows = [row for row in rows if row[1] in national]  # si-gun-gu counts: resolution sigungu only
     for label, column, fmt in rows:
         table.add_row(label, *(fmt.format(national.loc[year, column]) for year in years))
     if result.metadata.get("scenario_resolved", {}).get("levers"):

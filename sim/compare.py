@@ -8,7 +8,8 @@ differences are averaged over seeds with a 95 % Student-t interval. The Parquet 
 with DuckDB.
 
 Outcomes per run and year (``OUTCOMES``): national population, capital-region population (and
-share), provinces at extinction risk (index below 0.5), employment, and cumulative lever
+share), provinces at extinction risk (index below 0.5), si-gun-gu at extinction risk and at high
+risk (runs at ``resolution: sigungu``; missing otherwise), employment, and cumulative lever
 spending since the start year. Their paired differences are ``<outcome>_diff``, except
 employment's, which is ``jobs_created``; the cost per job is spending over jobs created.
 
@@ -37,7 +38,15 @@ from sim.errors import RegsimError
 from sim.experiment import summarise
 from sim.ledger import ALL, SUMMARY_COSTS, SUMMARY_MEASURES
 from sim.store import OPTIONAL_TABLES, RUN_INFO, RUNS, TABLES, empty_table, finished_keys, load_manifest, read_run_info
-from sim.metrics import EXTINCTION_RISK_THRESHOLD, NATIONAL_EXTRA, PAIRED_MEASURES, REGION_MEASURES, cost_per_job_krw
+from sim.metrics import (
+    EXTINCTION_RISK_THRESHOLD,
+    HIGH_EXTINCTION_RISK_THRESHOLD,
+    MUNICIPAL_NATIONAL,
+    NATIONAL_EXTRA,
+    PAIRED_MEASURES,
+    REGION_MEASURES,
+    cost_per_job_krw,
+)
 
 DEFAULT_YEARS = (2030, 2035)
 REGIONS_CSV = Path(__file__).resolve().parent / "data" / "korea" / "regions.csv"
@@ -45,7 +54,7 @@ RUN_COLUMNS = ("run_key", "scenario", "variant", "seed")
 """Identity columns every batch table carries."""
 NOT_SWEEP = {
     *RUN_COLUMNS, "year", "region", "region_name", "lever", "spending_krw", *REGION_MEASURES, *PAIRED_MEASURES,
-    *NATIONAL_EXTRA, "experiment", "status", "scale", "scenario_hash", "replicate", "index", "__index_level_0__",
+    *NATIONAL_EXTRA, *MUNICIPAL_NATIONAL, "experiment", "status", "scale", "scenario_hash", "replicate", "index", "__index_level_0__",
 }
 """Columns that are never sweep parameters (outcomes and run metadata)."""
 
@@ -59,6 +68,12 @@ OUTCOMES: dict[str, tuple[str, str, str]] = {
     "capital_population": ("capital_population_diff", "capital-region population", "persons"),
     "capital_share": ("capital_share_diff", "capital-region share of population", "fraction"),
     "provinces_at_risk": ("provinces_at_risk_diff", f"provinces at extinction risk (index < {EXTINCTION_RISK_THRESHOLD})", "provinces"),
+    "municipalities_at_risk": (
+        "municipalities_at_risk_diff", f"si-gun-gu at extinction risk (index < {EXTINCTION_RISK_THRESHOLD})", "municipalities"
+    ),
+    "municipalities_at_high_risk": (
+        "municipalities_at_high_risk_diff", f"si-gun-gu at high extinction risk (index < {HIGH_EXTINCTION_RISK_THRESHOLD})", "municipalities"
+    ),
     "employed": ("jobs_created", "employment", "persons"),
     "spending_krw": ("spending_krw_diff", "cumulative lever spending", "KRW"),
 }
@@ -121,6 +136,12 @@ class Batch:
         reference run with the same seed (runs without a finished reference seed are dropped)."""
         capital = ", ".join(f"'{code}'" for code in capital_regions())
         sweep = "".join(f", n.{_quote(name)}" for name in self.sweep)
+        national_columns = set(self.sql("DESCRIBE national")["column_name"])
+        municipal = {  # NULL in batches of province-resolution runs only
+            level: f"CAST(n.{column} AS DOUBLE)" if column in national_columns else "CAST(NULL AS DOUBLE)"
+            for level, column in (("municipalities_at_risk", "municipalities_at_extinction_risk"),
+                                  ("municipalities_at_high_risk", "municipalities_at_high_extinction_risk"))
+        }
         self.con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE outcomes AS
@@ -136,6 +157,8 @@ class Batch:
                    CAST(r.capital_population AS DOUBLE) AS capital_population,
                    CAST(r.capital_population AS DOUBLE) / CAST(n.population AS DOUBLE) AS capital_share,
                    CAST(r.provinces_at_risk AS DOUBLE) AS provinces_at_risk,
+                   {municipal["municipalities_at_risk"]} AS municipalities_at_risk,
+                   {municipal["municipalities_at_high_risk"]} AS municipalities_at_high_risk,
                    CAST(n.employed AS DOUBLE) AS employed,
                    SUM(COALESCE(CAST(n.lever_spending_krw AS DOUBLE), 0)) OVER (PARTITION BY n.run_key ORDER BY n.year) AS spending_krw
             FROM national n JOIN by_region r ON r.run_key = n.run_key AND r.year = n.year
@@ -633,6 +656,8 @@ EFFECT_COLUMNS = (
     ("population Δ (persons)", "population_diff", 1.0, 0),
     ("capital-region pop. Δ (persons)", "capital_population_diff", 1.0, 0),
     ("provinces at risk Δ", "provinces_at_risk_diff", 1.0, 2),
+    ("si-gun-gu at risk Δ", "municipalities_at_risk_diff", 1.0, 2),
+    ("si-gun-gu at high risk Δ", "municipalities_at_high_risk_diff", 1.0, 2),
     ("jobs created (persons)", "jobs_created", 1.0, 0),
     ("lever spending to date Δ (bn KRW)", "spending_krw_diff", 1e9, 1),
 )
@@ -656,6 +681,8 @@ def effects_table(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFram
     for header, diff, scale, digits in EFFECT_COLUMNS:
         if kind == ASSUMPTION and diff == "spending_krw_diff":
             continue  # no levers: no spending
+        if diff.startswith("municipalities") and rows[f"{diff}_mean"].isna().all():
+            continue  # no run at resolution sigungu
         out[header] = [
             _interval(m, lo, hi, scale, digits)
             for m, lo, hi in rows[[f"{diff}_mean", f"{diff}_low", f"{diff}_high"]].to_numpy(float)
@@ -671,18 +698,20 @@ def reference_table(summary: pd.DataFrame) -> pd.DataFrame:
     rows = summary[summary["scenario"] == reference]
     if rows.empty:  # reference rows dropped by a filter: the _ref columns of any scenario are the same
         rows = summary.drop_duplicates("year")
-    return pd.DataFrame(
-        {
-            "year": rows["year"].to_numpy(),
-            "seeds": rows["seeds"].to_numpy(),
-            "population (persons)": [f"{v:,.0f}" for v in rows["population_ref"]],
-            "capital-region population (persons)": [f"{v:,.0f}" for v in rows["capital_population_ref"]],
-            "capital-region share": [f"{v:.1%}" for v in rows["capital_share_ref"]],
-            "provinces at risk": [f"{v:.2f}" for v in rows["provinces_at_risk_ref"]],
-            "employed (persons)": [f"{v:,.0f}" for v in rows["employed_ref"]],
-            "lever spending to date (bn KRW)": [f"{v / 1e9:,.1f}" for v in rows["spending_krw_ref"]],
-        }
-    )
+    levels = {
+        "year": rows["year"].to_numpy(),
+        "seeds": rows["seeds"].to_numpy(),
+        "population (persons)": [f"{v:,.0f}" for v in rows["population_ref"]],
+        "capital-region population (persons)": [f"{v:,.0f}" for v in rows["capital_population_ref"]],
+        "capital-region share": [f"{v:.1%}" for v in rows["capital_share_ref"]],
+        "provinces at risk": [f"{v:.2f}" for v in rows["provinces_at_risk_ref"]],
+    }
+    if rows["municipalities_at_risk_ref"].notna().any():  # the reference runs at resolution sigungu
+        levels["si-gun-gu at risk"] = [f"{v:.1f}" for v in rows["municipalities_at_risk_ref"]]
+        levels["si-gun-gu at high risk"] = [f"{v:.1f}" for v in rows["municipalities_at_high_risk_ref"]]
+    levels["employed (persons)"] = [f"{v:,.0f}" for v in rows["employed_ref"]]
+    levels["lever spending to date (bn KRW)"] = [f"{v / 1e9:,.1f}" for v in rows["spending_krw_ref"]]
+    return pd.DataFrame(levels)
 
 
 def provenance(batch: Batch) -> list[tuple[str, str]]:

@@ -382,6 +382,8 @@ def _lever_summary(levers: list[dict[str, Any]]) -> str:
         targets = spec.get("region_type") or "all"
         if spec.get("regions"):
             targets += " " + ",".join(map(str, spec["regions"]))
+        if spec.get("municipalities"):
+            targets += ", si-gun-gu " + ",".join(map(str, spec["municipalities"]))
         if spec.get("industries"):
             targets += ", industries " + ",".join(map(str, spec["industries"]))
         parts.append(f"{spec.get('label') or spec.get('lever')}: {budget}, {spec.get('start')}–{spec.get('end')}, {targets}")
