@@ -625,7 +625,8 @@ def shock(
     except ValueError:
         raise RegsimError(f"--years: expected comma-separated years, found {years!r}") from None
     rows = table[table["year"].isin(wanted)]
-    shown = rows[["scenario", "year", "seeds", "jobs_change_pct"]].copy()
+    shown = rows[["scenario", "year", "seeds"]].copy()
+    shown["jobs_change_pct"] = [f"{value:+.2f}" for value in rows["jobs_change_pct"]]
     for name in COMPONENTS:
         shown[name] = [f"{m:+.2f} [{lo:+.2f}, {hi:+.2f}]" for m, lo, hi in rows[[name, f"{name}_low", f"{name}_high"]].to_numpy()]
     console.print(_text_table(f"Absorption of the shock in region {region} (share of the change in jobs)", shown))
