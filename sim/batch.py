@@ -268,7 +268,7 @@ def sweep_points(sweep: Sweep | None) -> list[dict[str, Any]]:
 
 def expand(experiment: LoadedExperiment | str | Path) -> list[RunSpec]:
     """Every run of an experiment: (reference + variants × sweep points) × seeds, in that order."""
-    from sim.scenario import load_scenario
+    from sim.api import load_scenario
 
     loaded = experiment if isinstance(experiment, LoadedExperiment) else load_experiment(experiment)
     spec, path = loaded.spec, loaded.path
@@ -315,7 +315,7 @@ def run_key(scenario_hash: str, seed: int) -> str:
 
 def scenario_identity(raw: dict[str, Any], source: str) -> tuple[str, str | None]:
     """The content hash of the scenario, or (when it does not validate) a hash of the mapping and the error."""
-    from sim.scenario import scenario_from_dict
+    from sim.api import scenario_from_dict
 
     try:
         return scenario_from_dict(raw, source=source).content_hash(), None
@@ -359,7 +359,7 @@ def execute(spec: RunSpec) -> tuple[str, Any, str | None, float]:
     started = time.perf_counter()
     try:
         from sim.api import run
-        from sim.scenario import scenario_from_dict
+        from sim.api import scenario_from_dict
 
         scenario = scenario_from_dict(spec.scenario_dict, source=spec.source)
         result = run(scenario, seed=spec.seed, paired_baseline=spec.paired_baseline)

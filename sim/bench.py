@@ -20,7 +20,7 @@ def benchmark_baseline(scale: int, until: int = 2052, seed: int = 0) -> dict:
 
 def _measure(scale: int, until: int, seed: int) -> dict:
     from sim.api import run
-    from sim.scenario import scenario_from_dict
+    from sim.api import scenario_from_dict
 
     scenario = scenario_from_dict({"name": "korea_baseline", "scale": scale, "end_year": until}, source="benchmark")
     started = time.perf_counter()

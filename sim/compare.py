@@ -34,6 +34,7 @@ from sim.errors import RegsimError
 from sim.experiment import summarise
 from sim.ledger import ALL, SUMMARY_COSTS, SUMMARY_MEASURES
 from sim.store import OPTIONAL_TABLES, RUN_INFO, RUNS, TABLES, empty_table, finished_keys, load_manifest, read_run_info
+from sim.pack import capital_regions
 from sim.metrics import EXTINCTION_RISK_THRESHOLD, NATIONAL_EXTRA, PAIRED_MEASURES, REGION_MEASURES, cost_per_job_krw
 
 DEFAULT_YEARS = (2030, 2035)
@@ -66,11 +67,6 @@ def region_names(lang: str = "en") -> dict[str, str]:
     table = pd.read_csv(REGIONS_CSV, dtype={"region": str})
     column = {"en": "region_name", "ko": "region_name_ko"}[lang]
     return dict(zip(table["region"], table[column]))
-
-
-def capital_regions() -> list[str]:
-    table = pd.read_csv(REGIONS_CSV, dtype={"region": str})
-    return table.loc[table["capital_region"] == 1, "region"].tolist()
 
 
 @dataclass

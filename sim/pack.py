@@ -15,7 +15,9 @@ import pandas as pd
 
 from sim.data import pack_dir, read_table
 from sim.errors import DataError
-from sim.agents.firm import INDUSTRIES
+
+INDUSTRIES = tuple("ABCDEFGHIJKLMNOPQRS")
+"""KSIC sections, in the order used for the ``industry`` index of region tables and firm agents."""
 
 LAST_OBSERVED_YEAR = 2023
 SEXES = ("F", "M")
@@ -40,6 +42,12 @@ def migration_table_name(stem: str, period: str) -> str:
             + ", ".join(repr(valid) for valid in MIGRATION_CALIBRATION_PERIODS)
         )
     return stem if period == DECADE_PERIOD else f"{stem}_{period.replace('-', '_')}"
+
+
+def capital_regions() -> list[str]:
+    """KOSIS codes of the capital-region provinces (Seoul, Incheon, Gyeonggi), from the packaged regions.csv."""
+    table = pd.read_csv(pack_dir("korea") / "regions.csv", dtype={"region": str})
+    return table.loc[table["capital_region"] == 1, "region"].tolist()
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ import copy
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -58,7 +58,8 @@ from sim.errors import RegsimError, ScenarioError
 from sim.executors import check_executor, open_executor
 from sim.experiment import RESULTS_DIR, Seeds, get_path, parse_path, seed_list, set_path, t_interval
 from sim.outcomes import Outcome, outcome_level, region_sets
-from sim.scenario import Scenario, load_scenario, scenario_from_dict
+from sim.api import load_scenario, scenario_from_dict
+from sim.scenario import Scenario
 
 FILES = store.FOLDERS["tuning"]
 """What a tuning folder holds (``sim.store.FOLDERS``)."""
@@ -509,6 +510,7 @@ class TuningSummary:
     trials: pd.DataFrame
     best: pd.DataFrame
     top: pd.DataFrame
+    objectives: list = field(default_factory=list)  # the experiment's objectives, in order
     check: pd.DataFrame | None = None
     new_trials: int = 0
     wall_time_s: float = 0.0
@@ -545,9 +547,7 @@ def best_trials(loaded: LoadedTuning, study, trials: pd.DataFrame) -> pd.DataFra
 
 
 def write_outputs(folder: Path, loaded: LoadedTuning, study) -> TuningSummary:
-    """trials.csv, best scenario file(s), history and Pareto figures, the fresh-seed check, tune.json."""
-    from sim.plots import tuning_history_figure, tuning_pareto_figure
-
+    """trials.csv, best scenario file(s), the fresh-seed check, tune.json (the figures: ``sim.plots.write_tuning_figures``)."""
     trials = trials_table(loaded, study)
     if trials.empty:
         raise TuningError(f"{folder}: no trial completed; see the errors above")
@@ -561,10 +561,6 @@ def write_outputs(folder: Path, loaded: LoadedTuning, study) -> TuningSummary:
         scenario = scenario_with(loaded.scenario, {c: _plain(row[c]) for c in decision_columns}, source=f"trial {row['number']}")
         target = FILES.path(folder, "best_scenario") if len(best) == 1 else scenarios / f"trial_{int(row['number'])}.yaml"
         write_scenario(target, scenario, loaded, row)
-    history = tuning_history_figure(trials, loaded.spec.objectives)
-    history.savefig(folder / "history.png", dpi=120)
-    if len(loaded.spec.objectives) > 1:
-        tuning_pareto_figure(trials, best, loaded.spec.objectives).savefig(folder / "pareto.png", dpi=120)
     check = None
     if loaded.spec.check_seeds is not None:
         leader = _first_objective_best(best, loaded)
@@ -579,7 +575,7 @@ def write_outputs(folder: Path, loaded: LoadedTuning, study) -> TuningSummary:
         "updated": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
     }
     store.write_json(FILES.path(folder, "marker"), manifest)
-    return TuningSummary(out=folder, trials=trials, best=best, top=top, check=check)
+    return TuningSummary(out=folder, trials=trials, best=best, top=top, objectives=list(loaded.spec.objectives), check=check)
 
 
 def fresh_seed_check(loaded: LoadedTuning, tuned: Scenario) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from sim.levers.base import (
     parameter_evidence,
 )
 from sim.model import RegionalModel
-from sim.scenario import scenario_from_dict
+from sim.api import scenario_from_dict
 
 PARAMETERS = [(name, key) for name, cls in sorted(REGISTRY.items()) for key in cls.Params.model_fields]
 

@@ -21,7 +21,8 @@ from pandas.testing import assert_frame_equal
 from sim.api import run
 from sim.levers.base import PolicyEffects, allocate_grants, build_lever
 from sim.model import RegionalModel
-from sim.scenario import Scenario, load_scenario, scenario_from_dict
+from sim.api import load_scenario, scenario_from_dict
+from sim.scenario import Scenario
 
 from conftest import BASELINE, CAPITAL_CODES, ROOT
 

@@ -10,7 +10,7 @@ from sim.api import run
 from sim.levers.base import PolicyEffects, REGISTRY
 from sim.levers.korea_cooperation import SUPER_REGIONAL_PARTNERSHIPS
 from sim.model import RegionalModel
-from sim.scenario import scenario_from_dict
+from sim.api import scenario_from_dict
 
 KOREA_LEVERS = {
     # lever: targeting used in the spending test (and the regions it may spend in)

@@ -3,7 +3,8 @@
 A lever is a small class registered under a scenario name. Each simulated year in which it is
 active (``start <= year <= end``), the model calls ``Lever.apply``, which
 
-- reads the model's state (firms, persons, regions) without changing it,
+- reads the model's state (firms, persons, regions) through its ``LeverView`` (``sim/levers/view.py``;
+  the parameter is called ``model``) without changing it,
 - writes its effects into the year's ``PolicyEffects`` (the only channel into the mechanisms),
 - returns what it spent by region (KRW), never more than its yearly budget.
 
@@ -25,8 +26,8 @@ from sim.crn import Purpose, identities, label_salt, smallest_keys
 from sim.errors import ScenarioError
 
 if TYPE_CHECKING:
-    from sim.model import RegionalModel
-    from sim.scenario import LeverSpec
+    from sim.levers.view import LeverView
+    from sim.scenario import LeverSpec, Scenario
 
 
 @dataclass
@@ -34,7 +35,7 @@ class PolicyEffects:
     """This year's lever effects, reset every year; read by the mechanisms that own each channel.
 
     Arrays over firms are indexed like ``model.firms`` at the start of the year; arrays over regions
-    like ``model.regions``. Neutral values: 0 for additions, 1 for multipliers, False for links.
+    in region order (``pack.codes``). Neutral values: 0 for additions, 1 for multipliers, False for links.
     """
 
     rd_subsidy_krw: np.ndarray  # [firms] publicly supported R&D of the firm agent this year, incl. co-funding (KRW)
@@ -193,16 +194,16 @@ class Lever:
     def active(self, year: int) -> bool:
         return self.spec.start <= year <= self.spec.end
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         """Write this year's effects; return spending by region (KRW, summing to at most ``budget_krw``)."""
         raise NotImplementedError
 
     # --- helpers shared by levers ----------------------------------------------------------
-    def target_regions(self, model: RegionalModel) -> np.ndarray:
+    def target_regions(self, model: LeverView) -> np.ndarray:
         """Boolean mask over regions: the lever's ``regions:`` and ``region_type:`` together."""
         return model.region_mask(self.spec.regions, self.spec.region_type)
 
-    def target_firms(self, model: RegionalModel, industries: tuple[str, ...] = ()) -> np.ndarray:
+    def target_firms(self, model: LeverView, industries: tuple[str, ...] = ()) -> np.ndarray:
         """Boolean mask over firms in target regions and in ``industries:`` (or the lever's own default set)."""
         wanted = self.spec.industries or list(industries)
         return model.firm_mask(self.target_regions(model), wanted)
@@ -247,6 +248,17 @@ def build_lever(spec: LeverSpec, where: str) -> Lever:
     return cls(spec=spec, params=params)
 
 
+def check_levers(scenario: Scenario, source: str) -> Scenario:
+    """``scenario`` itself once every lever entry names a registered lever and valid effect parameters;
+    otherwise a ScenarioError naming ``source`` and the field path (``levers[2].params.x: ...``)."""
+    try:
+        for i, spec in enumerate(scenario.levers):
+            build_lever(spec, f"levers[{i}]")
+    except ScenarioError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
+    return scenario
+
+
 def describe_params(cls: type[Lever]) -> dict[str, dict[str, Any]]:
     """A lever class's parameters as plain dicts (default, range, evidence, assumption, kind,
     description) for `regsim levers --json` and the report."""
@@ -263,7 +275,7 @@ class Grants:
 
 
 def allocate_grants(
-    model: RegionalModel,
+    model: LeverView,
     label: str,
     available: np.ndarray,
     budget_krw: float,
@@ -328,7 +340,7 @@ class ProjectPortfolio:
 
     def pay(
         self,
-        model: RegionalModel,
+        model: LeverView,
         label: str,
         eligible: np.ndarray,
         budget_krw: float,
@@ -362,12 +374,12 @@ class ProjectPortfolio:
         return Grants(krw, funded, np.bincount(firms.region, weights=krw, minlength=model.n_regions))
 
 
-def population(model: RegionalModel) -> np.ndarray:
+def population(model: LeverView) -> np.ndarray:
     """Residents by region (persons)."""
     return model.talent.count_by_region(model.n_regions).astype(float) * model.scale
 
 
-def business_rd_krw(model: RegionalModel) -> np.ndarray:
+def business_rd_krw(model: LeverView) -> np.ndarray:
     """Business R&D by region at the firms' current employment (KRW per year)."""
     firms = model.firms
     rd = firms.rd_krw(firms.employees(model.talent.employer), model.scale)

@@ -36,10 +36,9 @@ from sim.levers.base import (
     split_by_weight,
 )
 from sim.levers.rd_grants import RD_INDUSTRIES, SME_MAX_WORKERS
-from sim.metrics import WORKING_AGES
 
 if TYPE_CHECKING:
-    from sim.model import RegionalModel
+    from sim.levers.view import LeverView
 
 KEY_INDUSTRIES = RD_INDUSTRIES
 """Default industries of the key-industry programmes: manufacturing, ICT, professional services (C, J, M)."""
@@ -71,22 +70,22 @@ MINIMUM_WAGE_YEAR_KRW = 9620 * 209 * 12
 
 # --- shared helpers (also used by korea_clusters and korea_cooperation) -------------------------
 
-def sme_mask(model: RegionalModel) -> np.ndarray:
+def sme_mask(model: LeverView) -> np.ndarray:
     """Firms whose establishments have fewer than 300 workers (SME definition)."""
     return model.firms.size < SME_MAX_WORKERS
 
 
-def value_added(model: RegionalModel) -> np.ndarray:
+def value_added(model: LeverView) -> np.ndarray:
     """Value added of each firm agent (KRW per year): productivity × desired workers."""
     return model.firms.productivity * model.firms.workers()
 
 
-def by_region(model: RegionalModel, values: np.ndarray) -> np.ndarray:
+def by_region(model: LeverView, values: np.ndarray) -> np.ndarray:
     """Sum over firm agents by region of a per-firm quantity."""
     return np.bincount(model.firms.region, weights=values, minlength=model.n_regions)
 
 
-def add_jobs(model: RegionalModel, effects: PolicyEffects, eligible: np.ndarray, jobs_by_region: np.ndarray) -> None:
+def add_jobs(model: LeverView, effects: PolicyEffects, eligible: np.ndarray, jobs_by_region: np.ndarray) -> None:
     """Add ``jobs_by_region`` (persons) to the eligible firms of each region in proportion to their workers."""
     f = model.firms
     workers = np.where(eligible, f.workers(), 0.0)
@@ -96,7 +95,7 @@ def add_jobs(model: RegionalModel, effects: PolicyEffects, eligible: np.ndarray,
 
 
 def support_effects(
-    model: RegionalModel,
+    model: LeverView,
     effects: PolicyEffects,
     grants: Grants,
     productivity_return: float,
@@ -173,7 +172,7 @@ class BusinessSupportServices(Lever):
 
     portfolio: ProjectPortfolio | None = field(default=None)
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p = self.params
         if self.portfolio is None:
             self.portfolio = ProjectPortfolio(duration=p.project_years)
@@ -191,15 +190,15 @@ class _JobsLever(Lever):
     default_industries: ClassVar[tuple[str, ...]] = LOCAL_INDUSTRIES
     smes_only: ClassVar[bool] = True
 
-    def region_weights(self, model: RegionalModel) -> np.ndarray:
+    def region_weights(self, model: LeverView) -> np.ndarray:
         return population(model)
 
-    def eligible_firms(self, model: RegionalModel) -> np.ndarray:
+    def eligible_firms(self, model: LeverView) -> np.ndarray:
         """Tradable firms (non-tradable jobs follow local demand) of the target regions and industries."""
         eligible = self.target_firms(model, self.default_industries) & model.tradable[model.firms.industry]
         return eligible & sme_mask(model) if self.smes_only else eligible
 
-    def jobs_spending(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> tuple[np.ndarray, np.ndarray]:
+    def jobs_spending(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> tuple[np.ndarray, np.ndarray]:
         """Regional budgets (target regions with eligible firms, by weight) and the eligible firms; adds the jobs."""
         eligible = self.eligible_firms(model)
         has_firms = by_region(model, np.where(eligible, model.firms.workers(), 0.0)) > 0
@@ -210,7 +209,7 @@ class _JobsLever(Lever):
     def jobs_share(self) -> float:
         return 1.0
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         spending, _ = self.jobs_spending(model, effects, budget_krw)
         return spending
 
@@ -240,7 +239,7 @@ class LocalIndustriesDeclineAreas(_JobsLever):
     mechanism: ClassVar[str] = "jobs in local tradable SMEs of depopulating areas at a cost per job (budget by population in decline areas)"
     Params: ClassVar[type[LeverParams]] = LocalIndustryParams
 
-    def region_weights(self, model: RegionalModel) -> np.ndarray:
+    def region_weights(self, model: LeverView) -> np.ndarray:
         """Population living in decline areas: only provinces with such areas receive money, and with
         ``non_capital_only`` only the non-capital ones (the plan is for the 14 non-capital provinces)."""
         weights = model.pack.decline_area_share * population(model)
@@ -276,7 +275,7 @@ class SocialEconomyInnovation(_JobsLever):
     def jobs_share(self) -> float:
         return self.params.jobs_share
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         spending, _ = self.jobs_spending(model, effects, budget_krw)
         residents = population(model)
         per_resident = np.divide(spending * (1.0 - self.params.jobs_share), residents, out=np.zeros(model.n_regions), where=residents > 0)
@@ -310,7 +309,7 @@ class IndustrialComplexInvestment(_JobsLever):
     Params: ClassVar[type[LeverParams]] = InvestmentParams
     default_industries: ClassVar[tuple[str, ...]] = ("C",)
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         """Jobs go to existing establishments (``extra_jobs``); the share in new plants also raises the
         region's startup rate by the establishments they make up (the model's entrants take market share
         from incumbents, so the jobs themselves are counted once, in ``extra_jobs``)."""
@@ -329,11 +328,11 @@ class IndustrialComplexInvestment(_JobsLever):
 
 
 # --- region-led allocation ----------------------------------------------------------------------
-def employment_rate(model: RegionalModel) -> tuple[np.ndarray, float]:
+def employment_rate(model: LeverView) -> tuple[np.ndarray, float]:
     """Employed persons over persons aged 15-64, by region and nationally."""
     t = model.talent
     employed = t.count_by_region(model.n_regions, t.employed).astype(float)
-    working_age = t.count_by_region(model.n_regions, (t.age >= WORKING_AGES.start) & (t.age < WORKING_AGES.stop)).astype(float)
+    working_age = model.working_age_by_region
     rate = np.divide(employed, working_age, out=np.zeros(model.n_regions), where=working_age > 0)
     return rate, employed.sum() / max(working_age.sum(), 1.0)
 
@@ -365,7 +364,7 @@ class RegionLedAllocation(Lever):
     mechanism: ClassVar[str] = "money spread by regional need (decline areas, low employment) → SME R&D grants and business support there"
     Params: ClassVar[type[LeverParams]] = RegionLedParams
 
-    def need_weights(self, model: RegionalModel) -> np.ndarray:
+    def need_weights(self, model: LeverView) -> np.ndarray:
         """Allocation rule: population × need, need = share of the population in decline areas plus the
         relative shortfall of the 15-64 employment rate below the national rate (0 above it); target
         regions without need get nothing unless no target region has any, then population alone."""
@@ -374,7 +373,7 @@ class RegionLedAllocation(Lever):
         weights = population(model) * need * self.target_regions(model)
         return weights if weights.sum() > 0 else population(model) * self.target_regions(model)
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p = self.params
         f = model.firms
         smes = self.target_firms(model, KEY_INDUSTRIES) & sme_mask(model)

@@ -33,11 +33,11 @@ from sim.levers.base import (
 from sim.levers.korea_business import KEY_INDUSTRIES, by_region, sme_mask, value_added
 
 if TYPE_CHECKING:
-    from sim.model import RegionalModel
+    from sim.levers.view import LeverView
 
 
 
-def raise_spillovers(model: RegionalModel, effects: PolicyEffects, networking_krw: np.ndarray, knowledge_krw: np.ndarray, gain: float) -> None:
+def raise_spillovers(model: LeverView, effects: PolicyEffects, networking_krw: np.ndarray, knowledge_krw: np.ndarray, gain: float) -> None:
     """Spillover multiplier of each region × (1 + ``gain`` × networking money / its knowledge base (KRW))."""
     share = np.divide(networking_krw, knowledge_krw, out=np.zeros(model.n_regions), where=knowledge_krw > 0)
     effects.spillover_multiplier *= 1.0 + gain * share
@@ -87,7 +87,7 @@ class InnovationClusters(Lever):
 
     last_spending: np.ndarray | None = field(default=None)
 
-    def regional_budgets(self, model: RegionalModel, budget_krw: float) -> np.ndarray:
+    def regional_budgets(self, model: LeverView, budget_krw: float) -> np.ndarray:
         """Equal shares, except ``performance_weight`` of the budget split by innovations per won last year
         among the target regions funded last year (equally if none innovated)."""
         targets = self.target_regions(model).astype(float)
@@ -95,7 +95,7 @@ class InnovationClusters(Lever):
         if self.last_spending is None or self.params.performance_weight == 0:
             return equal
         funded = (self.last_spending > 0) & (targets > 0)
-        innovations = np.array([float(region.measures.get("innovations", 0.0)) for region in model.regions])
+        innovations = model.innovations_last_year
         per_won = np.divide(innovations, self.last_spending, out=np.zeros(model.n_regions), where=funded)
         performance = split_by_weight(budget_krw, per_won) if per_won.sum() > 0 else split_by_weight(budget_krw, funded.astype(float))
         if performance.sum() == 0:
@@ -103,7 +103,7 @@ class InnovationClusters(Lever):
         w = self.params.performance_weight
         return w * performance + (1.0 - w) * equal
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p = self.params
         f = model.firms
         regional = self.regional_budgets(model, budget_krw)
@@ -137,7 +137,7 @@ class SmartSpecialisationInfrastructure(Lever):
     mechanism: ClassVar[str] = "shared equipment and testing centres → one-off productivity gain of target firms, return × money / their value added"
     Params: ClassVar[type[LeverParams]] = InfrastructureParams
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         """Money follows the eligible firms' value added, so every served firm gains the same proportion."""
         eligible = self.target_firms(model, KEY_INDUSTRIES)
         va = np.where(eligible, value_added(model), 0.0)  # KRW per firm agent

@@ -37,7 +37,7 @@ from sim.levers.korea_business import sme_mask
 from sim.levers.korea_clusters import raise_spillovers, spillover_gain_field
 
 if TYPE_CHECKING:
-    from sim.model import RegionalModel
+    from sim.levers.view import LeverView
 
 SUPER_REGIONAL_PARTNERSHIPS: dict[str, list[str]] = {
     "smart_shipbuilding": ["26", "31", "48"],  # 친환경 지능형(스마트) 조선해양: Busan, Ulsan, Gyeongnam
@@ -71,7 +71,7 @@ class SuperRegionalPartnerships(Lever):
     mechanism: ClassVar[str] = "joins partner regions' labour markets and raises each partner's spillover term over the partners' pooled R&D"
     Params: ClassVar[type[LeverParams]] = PartnershipParams
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         """Equal money per partnership with a target member, split among its target members by population."""
         targets = self.target_regions(model)
         index = model.pack.index_of
@@ -126,10 +126,10 @@ class InternationalTechCooperation(Lever):
     mechanism: ClassVar[str] = "retired foreign engineers transfer know-how → one-off productivity gain of advised manufacturing SMEs, per engineer-year"
     Params: ClassVar[type[LeverParams]] = TechCooperationParams
 
-    def target_regions(self, model: RegionalModel) -> np.ndarray:
+    def target_regions(self, model: LeverView) -> np.ndarray:
         return model.region_mask(self.spec.regions or self.params.default_regions, self.spec.region_type)
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         """Advised establishments in a keyed random order (grant lottery), the last one in part."""
         p = self.params
         f = model.firms

@@ -30,7 +30,7 @@ from sim.levers.base import (
 )
 
 if TYPE_CHECKING:
-    from sim.model import RegionalModel
+    from sim.levers.view import LeverView
 
 YOUTH_AGES = (15, 35)
 """Ages whose leaving probability ``youth_leave_multiplier`` scales (15-34)."""
@@ -65,7 +65,7 @@ class MeisterSchools(Lever):
 
     graduate_cohorts: list[np.ndarray] = field(default_factory=list)  # graduates per region, one array per active year
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         """Places follow the target regions' persons of school age (15-17); graduates of the last
         (35 − 18) years count as young alumni."""
         p = self.params
