@@ -173,7 +173,7 @@ def test_running_projects_are_cut_when_the_budget_falls_below_them(small_model):
     def year(y: int, budget: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         model.year = y
         effects = PolicyEffects.neutral(len(model.firms), model.n_regions)
-        spending = lever.apply(model, effects, budget)
+        spending = lever.apply(model.lever_view(), effects, budget)
         grants = effects.rd_subsidy_krw * lever.params.cofunding_rate  # project R&D back to grants
         return grants, effects.treated_establishments, spending
 

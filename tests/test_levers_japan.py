@@ -112,7 +112,7 @@ def first_year_effects(spec: dict) -> tuple[RegionalModel, PolicyEffects, np.nda
     model.year = spec["start"]
     effects = PolicyEffects.neutral(len(model.firms), model.n_regions)
     budget = spec["budget_krw_per_year"]
-    spending = model.levers[0].apply(model, effects, budget)
+    spending = model.levers[0].apply(model.lever_view(), effects, budget)
     return model, effects, spending
 
 

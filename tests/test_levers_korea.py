@@ -139,7 +139,7 @@ def test_cluster_budget_moves_toward_innovations_per_won():
 def test_partnerships_join_partner_labour_markets_and_raise_spillovers():
     model = RegionalModel(scenario([lever("super_regional_partnerships", 1e12)], scale=1000), seed=0)
     effects = PolicyEffects.neutral(len(model.firms), model.n_regions)
-    model.levers[0].apply(model, effects, 1e12)
+    model.levers[0].apply(model.lever_view(), effects, 1e12)
     index = model.pack.index_of
     for members in SUPER_REGIONAL_PARTNERSHIPS.values():
         for a in members:
