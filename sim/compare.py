@@ -546,7 +546,7 @@ def findings(ledger: pd.DataFrame, year: int | None = None) -> list[tuple[str, s
         label = group_label(national["scenario"], national["variant"])
         zero: list[str] = []
 
-        def value(row: pd.Series, measure: str, name: str) -> str:
+        def value(row: pd.Series, measure: str, name: str, zero: list[str] = zero) -> str:  # this group's ``zero`` (bound now)
             mean, low, high = (float(row[f"{measure}_{s}"]) for s in ("mean", "low", "high"))
             if pd.isna(mean):
                 return "–"

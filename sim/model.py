@@ -583,7 +583,7 @@ class RegionalModel(mesa.Model):
         return t.count_by_region(self.n_regions, (t.age >= WORKING_AGES.start) & (t.age < WORKING_AGES.stop)).astype(float)
 
     def _openings(self) -> np.ndarray:
-        """ln θ by region: jobs firms want per member of the labour force the residents would have at the
+        """Log labour-market tightness (ln θ) by region: jobs firms want per member of the labour force the residents would have at the
         start's participation (``LabourMarket.expected_labour_force``), so participation's response to θ
         does not move θ itself."""
         demand = np.bincount(self.firms.region, weights=self.firms.workers(), minlength=self.n_regions)

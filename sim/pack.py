@@ -67,7 +67,7 @@ class RegionPack:
             raise DataError(f"data pack folder not found: {folder}")
         regions = read_table("regions", required=("region", "region_name", "capital_region", "adjacent"), folder=folder)
         pack = cls(country=country, start_year=start_year, folder=folder, regions=regions)
-        pack.start_population  # fail early on a missing or malformed population table
+        _ = pack.start_population  # read now: fail early on a missing or malformed population table
         return pack
 
     def table(self, name: str, required: tuple[str, ...] = ()) -> pd.DataFrame:

@@ -432,6 +432,7 @@ def study_storage(database: Path, heartbeat: bool = True):
 
 
 def completed(study) -> list:
+    """The study's completed trials."""
     import optuna
 
     return [trial for trial in study.get_trials(deepcopy=False) if trial.state == optuna.trial.TrialState.COMPLETE]
@@ -663,5 +664,5 @@ def _from_unit(variable: Variable, u: float) -> float | int:
 
 
 def _plain(value: Any) -> Any:
-    """numpy scalars → Python values (for scenario mappings and YAML)."""
+    """Python values for numpy scalars (for scenario mappings and YAML)."""
     return value.item() if isinstance(value, np.generic) else value

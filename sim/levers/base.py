@@ -58,6 +58,7 @@ class PolicyEffects:
 
     @classmethod
     def neutral(cls, n_firms: int, n_regions: int) -> PolicyEffects:
+        """Effects that change nothing: every addition 0, every multiplier 1, no link."""
         zeros, ones = np.zeros(n_regions), np.ones(n_regions)
         return cls(
             rd_subsidy_krw=np.zeros(n_firms),
@@ -192,6 +193,7 @@ class Lever:
         self.label = self.spec.label or self.name
 
     def active(self, year: int) -> bool:
+        """Whether the lever spends in ``year`` (``start <= year <= end``)."""
         return self.spec.start <= year <= self.spec.end
 
     def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:

@@ -18,7 +18,7 @@ spreads its money by need and spends it on SME R&D and business support.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, override
 
 import numpy as np
 
@@ -129,6 +129,7 @@ def relative_weights(values: np.ndarray) -> np.ndarray:
 
 
 def productivity_return_field() -> Any:
+    """The field of a support lever's productivity return (KRW of value added per KRW of support), shared by support levers."""
     return lever_field(
         0.1, "KRW of yearly value added gained for good per KRW of support services (0.1: a ten-year payback)",
         range=(0.0, 0.5), ge=0, assumption=True,
@@ -138,12 +139,14 @@ def productivity_return_field() -> Any:
 
 
 def max_productivity_gain_field() -> Any:
+    """The field of the largest one-year productivity rise of a supported establishment, shared by support levers."""
     return lever_field(
         0.5, "largest one-year productivity rise of one supported establishment (guards against tiny firms)", kind="setting", ge=0, assumption=True,
     )
 
 
 def exit_hazard_reduction_field() -> Any:
+    """The field of the fall of a supported establishment's exit hazard, shared by support levers."""
     return lever_field(
         0.3, "proportional fall of a supported establishment's exit hazard while supported", range=(0.0, 0.5), ge=0, le=1, assumption=True,
         evidence=None,
@@ -151,6 +154,8 @@ def exit_hazard_reduction_field() -> Any:
 
 
 class SupportParams(LeverParams):
+    """Cap per firm, project length, productivity return and exit-hazard reduction of business support services."""
+
     cap_per_firm_krw: float = lever_field(
         5e8, "grant per firm per year (KRW); real average grants are smaller: lower it to spread support over more firms",
         kind="programme", range=(1e8, 5e8), gt=0, evidence="seed 003, 붙임 table: 지역주력산업지원 지원 한도 연 5억",
@@ -164,6 +169,8 @@ class SupportParams(LeverParams):
 @register
 @dataclass
 class BusinessSupportServices(Lever):
+    """Business support for key-industry SMEs: prototypes, patents, certification, marketing (지역주력산업지원)."""
+
     name: ClassVar[str] = "business_support_services"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "003, programme table: 지역주력산업지원 business support (prototypes, patents, certification, marketing; 25.91 bn KRW, 2 years, ≤0.5 bn/yr, 100 %)"
@@ -172,6 +179,7 @@ class BusinessSupportServices(Lever):
 
     portfolio: ProjectPortfolio | None = field(default=None)
 
+    @override
     def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p = self.params
         if self.portfolio is None:
@@ -215,6 +223,8 @@ class _JobsLever(Lever):
 
 
 class LocalIndustryParams(LeverParams):
+    """Cost per job of local-industry support and whether it is restricted to non-capital regions."""
+
     cost_per_job_krw: float = lever_field(
         2 * PLAN_KRW_PER_HIRE,
         "KRW per additional lasting job in supported local SMEs (deadweight removed): the plan's ≈ 79 m KRW per targeted "
@@ -233,6 +243,8 @@ class LocalIndustryParams(LeverParams):
 @register
 @dataclass
 class LocalIndustriesDeclineAreas(_JobsLever):
+    """Support of local industries in depopulating areas (시군구연고산업)."""
+
     name: ClassVar[str] = "local_industries_decline_areas"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "003, 2023 regional industry plan: 시군구연고산업 support restricted to the 132 depopulating basic local governments"
@@ -247,6 +259,8 @@ class LocalIndustriesDeclineAreas(_JobsLever):
 
 
 class SocialEconomyParams(LeverParams):
+    """Cost per job, the jobs share of the budget and the amenity bought per KRW per resident."""
+
     cost_per_job_krw: float = lever_field(
         2 * MINIMUM_WAGE_YEAR_KRW,
         "KRW per created job: two years of the 2023 minimum wage (≈ 48 m KRW; wage subsidies for social enterprises pay "
@@ -266,15 +280,19 @@ class SocialEconomyParams(LeverParams):
 @register
 @dataclass
 class SocialEconomyInnovation(_JobsLever):
+    """Social-economy innovation: jobs in social-economy SMEs and community services (사회적경제혁신성장)."""
+
     name: ClassVar[str] = "social_economy_innovation"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "003, 2023 regional project plan: 사회적경제혁신성장 (21 bn KRW national + 21 bn local)"
     mechanism: ClassVar[str] = "jobs in tradable social-economy SMEs at a cost per job, and community services raising the region's amenity"
     Params: ClassVar[type[LeverParams]] = SocialEconomyParams
 
+    @override
     def jobs_share(self) -> float:
         return self.params.jobs_share
 
+    @override
     def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         spending, _ = self.jobs_spending(model, effects, budget_krw)
         residents = population(model)
@@ -284,6 +302,8 @@ class SocialEconomyInnovation(_JobsLever):
 
 
 class InvestmentParams(LeverParams):
+    """Cost per job of attracted investment and the share of jobs in new establishments."""
+
     cost_per_job_krw: float = lever_field(
         RSA_USD_PER_JOB * KRW_PER_USD_PPP,
         "KRW per created job in small and medium manufacturing establishments: the UK RSA's 6,300 USD per job at "
@@ -299,6 +319,8 @@ class InvestmentParams(LeverParams):
 @register
 @dataclass
 class IndustrialComplexInvestment(_JobsLever):
+    """Investment attracted to industrial complexes: jobs in small and medium manufacturing establishments."""
+
     name: ClassVar[str] = "industrial_complex_investment"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "003, reports ⑤⑥: 산업단지 제도혁신 and 지역 투자사업(프로젝트) (550 projects, 65.2 trillion KRW)"
@@ -338,6 +360,8 @@ def employment_rate(model: LeverView) -> tuple[np.ndarray, float]:
 
 
 class RegionLedParams(LeverParams):
+    """Split between R&D grants and business support, their caps per firm, return and exit-hazard reduction."""
+
     rd_share: float = lever_field(
         0.855, "share of each region's money for SME R&D grants, the rest business support", kind="programme", ge=0, le=1,
         evidence="seed 003, 2023 지역특화산업육성: R&D 120.7 + 32.3 bn KRW of 178.91 bn with support services 25.91 bn",
@@ -358,6 +382,8 @@ class RegionLedParams(LeverParams):
 @register
 @dataclass
 class RegionLedAllocation(Lever):
+    """Budgets allocated by the regions by need (지역 자율 배분): SME R&D grants and business support."""
+
     name: ClassVar[str] = "region_led_allocation"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "003, 2023 regional industry plan: 지역 자율 배분 (region-led allocation of budgets and selection of firms)"
@@ -373,6 +399,7 @@ class RegionLedAllocation(Lever):
         weights = population(model) * need * self.target_regions(model)
         return weights if weights.sum() > 0 else population(model) * self.target_regions(model)
 
+    @override
     def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p = self.params
         f = model.firms

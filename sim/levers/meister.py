@@ -37,6 +37,8 @@ YOUTH_AGES = (15, 35)
 
 
 class MeisterParams(LeverParams):
+    """Cost and length of a school place, and the changes in youth leaving and vocational entry it brings."""
+
     cost_per_student_place_krw: float = lever_field(
         round(EAG_SECONDARY_USD_PPP * KRW_PER_USD_PPP, -5),
         "KRW per student place and year (teaching, equipment, industry placements): Korea's spending per secondary "
@@ -57,6 +59,8 @@ class MeisterParams(LeverParams):
 @register
 @dataclass
 class MeisterSchools(Lever):
+    """Meister-type vocational high schools tied to local industry."""
+
     name: ClassVar[str] = "meister_schools"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "002, section 4 (policy implications): Meister-type vocational high schools tied to local industry (Gyeongbuk Bio Meister, 95 %+ employment)"
