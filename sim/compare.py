@@ -81,6 +81,7 @@ class Batch:
 
     @cached_property
     def con(self):
+        """A DuckDB connection with one view per table (national, regions, levers, ledger) over the runs' parquet files."""
         import duckdb
 
         con = duckdb.connect()
@@ -106,6 +107,7 @@ class Batch:
         return ["scenario", "variant", *self.sweep]
 
     def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
+        """The result of a DuckDB query over the batch's views."""
         return self.con.execute(query, params or []).df()
 
     @cached_property
@@ -193,6 +195,7 @@ class Batch:
         return classify(self.folder, self.runs, self.reference)
 
     def kind(self, scenario: str, variant: str | None) -> str:
+        """The kind of a variant of the batch (reference, policy or assumption)."""
         return self.kinds.get((scenario, variant or ""), ASSUMPTION if scenario != self.reference else REFERENCE)
 
     def kind_column(self, table: pd.DataFrame) -> pd.Series:

@@ -58,6 +58,7 @@ class Arrivals:
 
     @classmethod
     def none(cls) -> Arrivals:
+        """No arrivals."""
         return cls(np.zeros(0, np.uint8), np.zeros(0, np.int8), np.zeros(0, np.int64), np.zeros(0, np.uint64))
 
 

@@ -77,18 +77,22 @@ class RegionPack:
     # --- regions -------------------------------------------------------------------------
     @property
     def n_regions(self) -> int:
+        """Number of regions."""
         return len(self.regions)
 
     @cached_property
     def codes(self) -> list[str]:
+        """KOSIS region codes, two digits, in region order."""
         return self.regions["region"].astype(str).str.zfill(2).tolist()
 
     @cached_property
     def index_of(self) -> dict[str, int]:
+        """Region code -> region index."""
         return {code: i for i, code in enumerate(self.codes)}
 
     @cached_property
     def capital(self) -> np.ndarray:
+        """[regions] bool: in the capital region."""
         return self.regions["capital_region"].to_numpy(bool)
 
     @cached_property
@@ -156,6 +160,7 @@ class RegionPack:
 
     @cached_property
     def official_tfr_path(self) -> dict[int, float]:
+        """Year -> national TFR of the official medium assumption (children per woman)."""
         table = self.table("tfr_path", required=("year", "tfr"))
         return dict(zip(table["year"].astype(int), table["tfr"].astype(float)))
 
@@ -265,10 +270,12 @@ class RegionPack:
     # --- migration -----------------------------------------------------------------------
     @cached_property
     def distance_km(self) -> np.ndarray:
+        """[regions, regions] distance between regions (km)."""
         return self._matrix("distances", "distance_km")
 
     @cached_property
     def ties_persons(self) -> np.ndarray:
+        """[origin, destination] earlier migrants from i to j (persons, cumulative 2001–2010 flows): the ties of migration networks."""
         return self._matrix("migration_ties", "ties_persons")
 
     def migration_outflow_rate(self, period: str) -> np.ndarray:

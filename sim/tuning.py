@@ -140,6 +140,7 @@ class BudgetSplit(BaseModel):
         return self
 
     def lever_indexes(self) -> list[int]:
+        """Indexes of the levers whose budget shares are decided."""
         return [int(parse_path(key)[1]) for key in self.shares]
 
 
@@ -179,9 +180,11 @@ class TuningExperiment(BaseModel):
         return self
 
     def seed_list(self) -> list[int]:
+        """The seeds each trial is scored on."""
         return seed_list(self.seeds)
 
     def check_seed_list(self) -> list[int]:
+        """The fresh seeds of the final check (none without ``check_seeds``)."""
         if self.check_seeds is None:
             return []
         if isinstance(self.check_seeds, list):
@@ -191,6 +194,7 @@ class TuningExperiment(BaseModel):
 
     @property
     def directions(self) -> list[str]:
+        """Each objective's direction (minimize or maximize), in order."""
         return [objective.direction for objective in self.objectives]
 
 

@@ -176,6 +176,7 @@ class ValidityReport:
     migration_backtest: pd.DataFrame
 
     def write(self, out) -> None:
+        """Write the report's four tables as CSV files into the folder ``out``."""
         from pathlib import Path
 
         out = Path(out)
