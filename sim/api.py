@@ -2,6 +2,8 @@
 
 ``run`` builds a model from a scenario, simulates it year by year and returns tables
 (pandas DataFrames) with the run's provenance; ``RunResult.write`` stores them.
+``load_scenario`` and ``scenario_from_dict`` read a scenario with its lever entries resolved
+against the lever registry (``sim.scenario`` alone checks only the file's shape and data).
 """
 
 from __future__ import annotations
