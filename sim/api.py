@@ -17,7 +17,7 @@ import pandas as pd
 
 from sim.errors import RegsimError
 from sim.ledger import SPENDING_COLUMNS, SUPPORT_COLUMNS, additionality_ledger, empty_ledger, firm_jobs_frame, records_frame
-from sim.metrics import add_paired_differences, national_table, regions_table
+from sim.metrics import add_municipal_counts, add_paired_differences, national_table, regions_table
 from sim.model import RegionalModel
 from sim.provenance import git_commit, package_version
 from sim import scenario as scenario_files
@@ -46,10 +46,13 @@ class RunResult:
     ledger: pd.DataFrame = field(default_factory=empty_ledger)
     support: pd.DataFrame = field(default_factory=lambda: records_frame([], SUPPORT_COLUMNS))
     firm_jobs: pd.DataFrame | None = None
+    municipalities: pd.DataFrame | None = None  # one row per (year, si-gun-gu) at ``resolution: sigungu``
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The run's tables by their name in ``sim.store.TABLES`` (regions, national, levers, ledger)."""
-        return {"regions": self.regions, "national": self.national, "levers": self.lever_spending, "ledger": self.ledger}
+        """The run's tables by their name in ``sim.store.TABLES`` (regions, national, levers, ledger, and
+        municipalities at ``resolution: sigungu``)."""
+        tables = {"regions": self.regions, "national": self.national, "levers": self.lever_spending, "ledger": self.ledger}
+        return tables if self.municipalities is None else tables | {"municipalities": self.municipalities}
 
     def write(self, out: Path) -> Path:
         """Write the run's tables (``sim.store.TABLES``) as Parquet and ``run.json``, each atomically;
@@ -118,9 +121,14 @@ def run(
         "scenario_resolved": scenario.model_dump(mode="json"),
     }
     spending = records_frame(model.lever_spending, SPENDING_COLUMNS)
+    national = national_table(regions, capital)
+    municipalities = None
+    if model.municipal is not None:
+        municipalities = pd.concat(model.municipal.rows, ignore_index=True)
+        national = add_municipal_counts(national, municipalities)
     return RunResult(
-        regions=regions, national=national_table(regions, capital), lever_spending=spending, metadata=metadata, ledger=ledger,
-        support=support, firm_jobs=firm_jobs_frame(model.firm_jobs, codes) if keep_firm_jobs else None,
+        regions=regions, national=national, lever_spending=spending, metadata=metadata, ledger=ledger,
+        support=support, firm_jobs=firm_jobs_frame(model.firm_jobs, codes) if keep_firm_jobs else None, municipalities=municipalities,
     )
 
 
@@ -165,3 +173,20 @@ def _resolve(scenario: Scenario | str | Path, **overrides) -> Scenario:
             return scenario
         return scenario_from_dict({**scenario.model_dump(), **changes}, source=f"scenario {scenario.name!r}")
     return load_scenario(scenario, **overrides)
+
+
+def compare_under_uncertainty(folder: str | Path, year: int | None = None, reference: str | None = None):
+    """A batch with uncertainty draws compared under them (``sim.compare.compare_under_uncertainty``):
+    per outcome the probability that each scenario beats the reference and each other one, rank
+    probabilities, regret, cost per bn KRW and EVPPI per parameter."""
+    from sim.compare import compare_under_uncertainty as compare
+
+    return compare(folder, year=year, reference=reference)
+
+
+def discover(folder: str | Path, outcome: str, condition: str, year: int | None = None, min_coverage: float = 0.8):
+    """Scenario discovery (PRIM) over a batch's uncertainty draws (``sim.compare.discover_batch``):
+    e.g. ``discover(DIR, "young_women_retained_non_capital", "korea_2023_regional_plan_mss > japan_style_package")``."""
+    from sim.compare import discover_batch
+
+    return discover_batch(folder, outcome, condition, year=year, min_coverage=min_coverage)

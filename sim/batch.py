@@ -135,6 +135,7 @@ class Experiment(BaseModel):
     until: int | None = Field(None, strict=True, description="last simulated year of every run")
     scale: int | None = Field(None, ge=1, strict=True, description="persons per agent of every run")
     sweep: Sweep | None = None
+    uncertainties: Uncertainties | None = None
     outputs: list[str] | None = Field(None, min_length=1, description="region columns to keep (default: all)")
 
     @field_validator("outputs")
@@ -216,6 +217,232 @@ class BatchSummary:
     failures: list[dict[str, Any]] = field(default_factory=list)
 
 
+# --- uncertainties -----------------------------------------------------------------------------
+DRAWS_FILE = "draws.csv"
+UNCERTAINTY_FILE = "uncertainty.json"
+
+
+class UncertainParameter(BaseModel):
+    """One uncertain parameter: its range (default: the range recorded for it) and distribution.
+
+    A lever effect parameter ``levers[i].params.name`` names lever i of ``scenario`` (default: the
+    first scenario with that many levers); its draw applies to every lever of that kind in every
+    scenario. A distribution other than uniform needs its ``source``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    low: float | None = Field(None, allow_inf_nan=False, description="lower end (default: the recorded range)")
+    high: float | None = Field(None, allow_inf_nan=False, description="upper end (default: the recorded range)")
+    distribution: Literal["uniform", "triangular", "normal"] = "uniform"
+    mode: float | None = Field(None, allow_inf_nan=False, description="triangular: the most likely value")
+    mean: float | None = Field(None, allow_inf_nan=False, description="normal (truncated to the range): the mean")
+    sd: float | None = Field(None, gt=0, allow_inf_nan=False, description="normal: the standard deviation")
+    source: str | None = Field(None, description="where the distribution comes from (required unless uniform)")
+    scenario: str | None = Field(None, description="levers[i]: the scenario (name or file) whose lever i is meant")
+
+    @model_validator(mode="after")
+    def _shape(self) -> UncertainParameter:
+        if (self.low is None) != (self.high is None):
+            raise ValueError("give both low and high, or neither (the recorded range)")
+        if self.low is not None and self.high is not None:
+            check_range(self.low, self.high)
+        needs = {"uniform": (), "triangular": ("mode",), "normal": ("mean", "sd")}[self.distribution]
+        for name in ("mode", "mean", "sd"):
+            if (getattr(self, name) is not None) != (name in needs):
+                raise ValueError(f"{self.distribution} distribution: {'give' if name in needs else 'no'} {name}")
+        if needs and not self.source:
+            raise ValueError(f"a {self.distribution} distribution needs its source (a citation with table or page)")
+        return self
+
+
+class Uncertainties(BaseModel):
+    """Uncertain parameters of a batch: each replicate (seed) draws one point, shared by every scenario."""
+
+    model_config = ConfigDict(extra="forbid")
+    method: Literal["latin_hypercube", "sobol"] = "latin_hypercube"
+    seed: int = Field(0, ge=0, strict=True, description="seed of the sampler")
+    parameters: dict[str, UncertainParameter] = Field(min_length=1, description="parameters.section.name or levers[i].params.name")
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _empty_entries(cls, parameters: Any) -> Any:
+        """``path: {}`` and a bare ``path:`` both mean the recorded range."""
+        return {key: {} if value is None else value for key, value in parameters.items()} if isinstance(parameters, dict) else parameters
+
+
+def check_range(low: float, high: float) -> None:
+    """ValueError unless low < high."""
+    if low > high:
+        raise ValueError(f"reversed range: low ({low:g}) is above high ({high:g})")
+    if low == high:
+        raise ValueError(f"degenerate range: low and high are both {low:g}")
+
+
+@dataclass
+class ResolvedUncertainty:
+    """An uncertain parameter with its field path, the lever kind it applies to (None for a
+    behavioural parameter), the parameter name, its marginal distribution and where the range came from."""
+
+    path: str
+    lever: str | None
+    name: str
+    marginal: Any  # sim.uncertainty.Marginal
+    range_from: str
+
+    def info(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return {"path": self.path, "lever": self.lever, "name": self.name, "range_from": self.range_from, **asdict(self.marginal)}
+
+
+def resolve_uncertainties(loaded: LoadedExperiment, scenarios: list[Any] | None = None) -> list[ResolvedUncertainty]:
+    """The experiment's uncertain parameters checked against its scenarios: a known parameter, a
+    range (given or recorded) that is neither reversed nor degenerate and that every scenario
+    accepts at both ends; ExperimentErrors naming the file and the field path."""
+    from sim.api import load_scenario
+
+    spec, path = loaded.spec, loaded.path
+    if spec.uncertainties is None:
+        return []
+    if scenarios is None:
+        scenarios = [load_scenario(path.parent / s, end_year=spec.until, scale=spec.scale) for s in spec.scenarios]
+    swept = set(spec.sweep.parameters) if spec.sweep else set()
+    return uncertain_parameters(spec.uncertainties, scenarios, spec.scenarios, path, swept)
+
+
+def uncertain_parameters(
+    block: Uncertainties, scenarios: list[Any], files: list[str], path: Path, swept: set[str] = frozenset(),
+) -> list[ResolvedUncertainty]:
+    """``resolve_uncertainties`` for any experiment file (``path``) with an ``uncertainties`` block
+    over ``scenarios`` (loaded from ``files``); ``swept``: field paths that may not be uncertain too."""
+    from sim.uncertainty import Marginal
+
+    resolved = []
+    for key, entry in block.parameters.items():
+        where = f"{path}: uncertainties.parameters.{key}"
+        if key in swept:
+            raise ExperimentError(f"{where}: also varied by the experiment (sweep.parameters or variables); a parameter is either varied or uncertain")
+        try:
+            lever, name, recorded, validity = _uncertain_target(key, entry, scenarios, files)
+            low, high = (entry.low, entry.high) if entry.low is not None else (recorded or (None, None))
+            if low is None:
+                raise ValueError("no range is recorded for it; give low and high")
+            check_range(low, high)
+            if validity is not None and not validity[0] <= low < high <= validity[1]:
+                raise ValueError(f"range [{low:g}, {high:g}] is outside the parameter's valid values [{validity[0]:g}, {validity[1]:g}]")
+            for value in (entry.mode, entry.mean):
+                if value is not None and not low <= value <= high:
+                    raise ValueError(f"{value:g} is outside the range [{low:g}, {high:g}]")
+        except ValueError as exc:
+            raise ExperimentError(f"{where}: {exc}") from None
+        item = ResolvedUncertainty(key, lever, name, Marginal(low, high, entry.distribution, entry.mode, entry.mean, entry.sd),
+                                   "experiment file" if entry.low is not None else "recorded range")
+        for end in (low, high):
+            for scenario in scenarios:
+                _, invalid = scenario_identity(with_draw(scenario.model_dump(), [item], {key: end}), scenario.name)
+                if invalid is not None:
+                    raise ExperimentError(f"{where}: {end:g} is not a valid value in scenario {scenario.name!r}: {invalid}")
+        twin = next((other for other in resolved if (other.lever, other.name) == (item.lever, item.name)), None)
+        if twin is not None:
+            raise ExperimentError(f"{where}: the same parameter as uncertainties.parameters.{twin.path} ({item.lever}.{item.name})")
+        resolved.append(item)
+    return resolved
+
+
+def _uncertain_target(key: str, entry: UncertainParameter, scenarios: list[Any], files: list[str]) -> tuple[str | None, str, tuple[float, float] | None, tuple[float, float] | None]:
+    """(lever kind or None, parameter name, recorded range, valid values) of an uncertainty's field path."""
+    from sim.levers.base import lever_class
+    from sim.parameters import parameter_keys, parameter_range, parameter_validity
+
+    tokens = parse_path(key)
+    if tokens[0] == "parameters":
+        name = str(tokens[1])
+        if name not in parameter_keys():
+            close = difflib.get_close_matches(name, parameter_keys(), n=1)
+            raise ValueError(f"unknown parameter {name!r}" + (f"; did you mean 'parameters.{close[0]}'?" if close else ""))
+        if entry.scenario is not None:
+            raise ValueError("scenario: only for lever parameters (levers[i].params.name)")
+        return None, name, parameter_range(name), parameter_validity(name)
+    if len(tokens) != 4 or tokens[0] != "levers" or not isinstance(tokens[1], int) or tokens[2] != "params":
+        raise ValueError("expected parameters.<section>.<name> or levers[i].params.<name>")
+    index, name = int(tokens[1]), str(tokens[3])
+    if entry.scenario is not None:
+        chosen = [s for s, file in zip(scenarios, files) if entry.scenario in (s.name, file)]
+        if not chosen:
+            raise ValueError(f"scenario: unknown scenario {entry.scenario!r}; scenarios: {', '.join(s.name for s in scenarios)}")
+        if index >= len(chosen[0].levers):
+            raise ValueError(f"scenario {chosen[0].name!r} has {len(chosen[0].levers)} levers")
+    else:
+        chosen = [s for s in scenarios if index < len(s.levers)]
+        if not chosen:
+            raise ValueError(f"no scenario has a lever {index} (levers[0]..)")
+    kind = chosen[0].levers[index].lever
+    fields = lever_class(kind, key).Params.model_fields
+    if name not in fields:
+        close = difflib.get_close_matches(name, list(fields), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; valid: {', '.join(fields) or 'none'}"
+        raise ValueError(f"unknown parameter {name!r} of lever {kind!r}{hint}")
+    return kind, name, lever_parameter_range(lever_class(kind, key).Params, name), None
+
+
+def lever_parameter_range(params_cls: type[BaseModel], name: str) -> tuple[float, float] | None:
+    """The range recorded with a lever parameter's evidence (``sim.levers.base.parameter_evidence``), or None."""
+    from sim.levers.base import parameter_evidence
+
+    evidence = parameter_evidence(params_cls).get(name)
+    return None if evidence is None else evidence.range
+
+
+def with_draw(raw: dict[str, Any], uncertain: list[ResolvedUncertainty], point: Any) -> dict[str, Any]:
+    """A copy of the scenario mapping ``raw`` with the drawn values (``point[path]``): behavioural
+    parameters as overrides, lever parameters in every lever of their kind."""
+    drawn = copy.deepcopy(raw)
+    for item in uncertain:
+        value = float(point[item.path])
+        if item.lever is None:
+            set_path(drawn, f"parameters.{item.name}", value)
+            continue
+        for lever in drawn.get("levers") or []:
+            if lever.get("lever") == item.lever:
+                lever.setdefault("params", {})[item.name] = value
+    return drawn
+
+
+def uncertainty_draws(loaded: Any, uncertain: list[ResolvedUncertainty], seeds: list[int] | None = None, offset: int = 0):
+    """One row per replicate: ``replicate``, ``seed`` and the drawn value of every uncertain
+    parameter (None without uncertainties). ``loaded``: an experiment (batch or tuning) with an
+    ``uncertainties`` block; ``seeds``: the replicates' seeds (default: the experiment's);
+    ``offset``: added to the sampler's seed (another set of replicates, e.g. fresh check seeds)."""
+    from sim.uncertainty import draw_points
+
+    if not uncertain:
+        return None
+    spec = loaded.spec
+    seeds = spec.seed_list() if seeds is None else seeds
+    try:
+        table = draw_points(
+            {item.path: item.marginal for item in uncertain}, len(seeds), spec.uncertainties.seed + offset, spec.uncertainties.method,
+        )
+    except ValueError as exc:
+        raise ExperimentError(f"{loaded.path}: uncertainties.method: {exc} (the number of seeds)") from None
+    table = table.rename(columns={"draw": "replicate"})
+    table.insert(1, "seed", seeds)
+    return table
+
+
+def write_draws(folder: Path, loaded: LoadedExperiment, uncertain: list[ResolvedUncertainty]) -> None:
+    """``draws.csv`` (a row per replicate) and ``uncertainty.json`` (method, seed, the parameters'
+    ranges and distributions) in the batch folder."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RegsimError(f"cannot create output folder {folder}: {exc.strerror}") from None
+    uncertainty_draws(loaded, uncertain).to_csv(folder / DRAWS_FILE, index=False)
+    spec = loaded.spec.uncertainties
+    content = {"method": spec.method, "seed": spec.seed, "parameters": [item.info() for item in uncertain]}
+    (folder / UNCERTAINTY_FILE).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+
+
 # --- loading -----------------------------------------------------------------------------------
 def load_experiment(path: str | Path) -> LoadedExperiment:
     """Read and validate an experiment file; problems are ExperimentErrors naming file and field."""
@@ -282,6 +509,8 @@ def expand(experiment: LoadedExperiment | str | Path) -> list[RunSpec]:
     targets = _sweep_targets(loaded, [s.name for s in scenarios])
     points = sweep_points(spec.sweep)
     seeds = spec.seed_list()
+    uncertain = resolve_uncertainties(loaded, scenarios)
+    draws = uncertainty_draws(loaded, uncertain)
     runs: list[RunSpec] = []
     for i, scenario in enumerate(scenarios):
         reference = i == 0
@@ -299,11 +528,15 @@ def expand(experiment: LoadedExperiment | str | Path) -> list[RunSpec]:
                 variant += "[" + ", ".join(f"{name}={_short(value)}" for name, value in point.items()) + "]"
             source = scenario.name
             identity, invalid = scenario_identity(raw, source)
-            for seed in seeds:
+            for replicate, seed in enumerate(seeds):
+                drawn, drawn_identity, drawn_invalid = raw, identity, invalid
+                if uncertain:  # the replicate's point of the uncertain parameters, the same in every scenario
+                    drawn = with_draw(raw, uncertain, draws.iloc[replicate])
+                    drawn_identity, drawn_invalid = scenario_identity(drawn, source)
                 runs.append(RunSpec(
-                    key=run_key(identity, seed), scenario=scenario.name, variant=variant, seed=seed,
-                    sweep=dict(point), scenario_dict=raw, source=source, reference=reference,
-                    outputs=spec.outputs, invalid=invalid,
+                    key=run_key(drawn_identity, seed), scenario=scenario.name, variant=variant, seed=seed,
+                    sweep=dict(point), scenario_dict=drawn, source=source, reference=reference,
+                    outputs=spec.outputs, invalid=drawn_invalid,
                 ))
     return runs
 
@@ -387,6 +620,8 @@ def run_batch(
     loaded = load_experiment(experiment_path)
     specs = expand(loaded)
     folder = Path(out) if out is not None else new_results_folder(loaded.spec.name)
+    if loaded.spec.uncertainties is not None and (resume or not (folder / store.MANIFEST).is_file()):
+        write_draws(folder, loaded, resolve_uncertainties(loaded))
     return run_specs(
         specs, folder, BatchOrigin(loaded.spec.name, str(loaded.path), loaded.content_hash),
         workers=workers, executor=executor, scheduler=scheduler, resume=resume, progress=progress,
@@ -434,7 +669,7 @@ def run_specs(
         nonlocal finished, failed
         spec = unique[key]
         if error is None:
-            store.write_run(folder, spec.info(), result.regions, result.national, result.lever_spending, result.metadata, result.ledger)
+            store.write_run(folder, spec.info(), result.regions, result.national, result.lever_spending, result.metadata, result.ledger, result.municipalities)
             store.record(manifest, store.run_entry(spec.info(), "finished", wall))
             finished += 1
         else:

@@ -9,20 +9,21 @@ import time
 from sim.errors import RegsimError
 
 
-def benchmark_baseline(scale: int, until: int = 2052, seed: int = 0) -> dict:
-    """Run the Korea baseline at 1:``scale`` in a fresh process; wall time, throughput, peak memory."""
+def benchmark_baseline(scale: int, until: int = 2052, seed: int = 0, resolution: str = "province") -> dict:
+    """Run the Korea baseline at 1:``scale`` in a fresh process; wall time, throughput, peak memory; at
+    ``resolution`` ``sigungu`` also the person agents of the smallest municipality at the start."""
     if scale < 1:
         raise RegsimError(f"persons per agent must be at least 1, found {scale}")
+    _scenario(scale, until, resolution)  # a bad resolution is a one-line error here, not in the worker
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
-        return pool.apply(_measure, (scale, until, seed))
+        return pool.apply(_measure, (scale, until, seed, resolution))
 
 
-def _measure(scale: int, until: int, seed: int) -> dict:
+def _measure(scale: int, until: int, seed: int, resolution: str) -> dict:
     from sim.api import run
-    from sim.api import scenario_from_dict
 
-    scenario = scenario_from_dict({"name": "korea_baseline", "scale": scale, "end_year": until}, source="benchmark")
+    scenario = _scenario(scale, until, resolution)
     started = time.perf_counter()
     result = run(scenario, seed=seed)
     wall = time.perf_counter() - started
@@ -35,7 +36,20 @@ def _measure(scale: int, until: int, seed: int) -> dict:
         "wall_time_s": round(wall, 2),
         "agent_steps_per_s": round(agent_steps / wall),
         "peak_memory_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2),
-    }
+    } | ({} if result.municipalities is None else {"smallest_municipality_agents": _smallest_municipality_agents(result, scenario)})
+
+
+def _scenario(scale: int, until: int, resolution: str):
+    from sim.api import scenario_from_dict
+
+    name = "korea_baseline" if resolution == "province" else f"korea_{resolution}_baseline"
+    return scenario_from_dict({"name": name, "scale": scale, "end_year": until, "resolution": resolution}, source="--resolution")
+
+
+def _smallest_municipality_agents(result, scenario) -> int:
+    """Person agents of the least populated municipality at the start (population / scale)."""
+    start = result.municipalities[result.municipalities["year"] == scenario.start_year]
+    return int(start["population"].min() / scenario.scale)
 
 
 BATCH_SCENARIOS = ("korea_baseline.yaml", "korea_2023_regional_plan_mss.yaml")

@@ -267,6 +267,7 @@ def bench(
     until: Annotated[int, typer.Option(help="last simulated year", callback=_year)] = 2052,
     seed: Annotated[int, typer.Option(help="random seed", callback=_seed)] = 0,
     batch: Annotated[bool, typer.Option(help="also measure batch throughput with 1 and 2 workers and its overhead")] = False,
+    resolution: Annotated[str, typer.Option(help="province, or sigungu (the 229 municipalities; its scenario's scale is 20)")] = "province",
 ) -> None:
     """Speed and memory of the Korea baseline, each scale in a fresh process (and batch throughput)."""
     from sim.bench import benchmark_baseline
@@ -275,10 +276,10 @@ def bench(
     rows = []
     for value in values:
         console.print(f"baseline at 1:{value} …")
-        rows.append(benchmark_baseline(value, until=until, seed=seed))
+        rows.append(benchmark_baseline(value, until=until, seed=seed, resolution=resolution))
     import pandas as pd
 
-    console.print(_frame_table("Benchmark (Korea baseline)", pd.DataFrame(rows)))
+    console.print(_frame_table(f"Benchmark (Korea baseline, resolution {resolution})", pd.DataFrame(rows)))
     if batch:
         from sim.bench import benchmark_batch
 
@@ -317,6 +318,20 @@ def levers(
         params = "\n".join(_parameter_line(key, value) for key, value in entry["parameters"].items())
         table.add_row(entry["name"], entry["country"], entry["case"], entry["mechanism"], params or "-")
     console.print(table)
+
+
+@app.command(name="backcast-municipalities")
+def backcast_municipalities(
+    out: Annotated[Path | None, typer.Option(help="write the forecasts per municipality as CSV to this file")] = None,
+) -> None:
+    """Back-cast Dec 2022 → Dec 2023 by si-gun-gu against the registered populations (``sim.municipal_backcast``)."""
+    from sim.municipal_backcast import municipal_backcast
+
+    summary, detail = municipal_backcast()
+    console.print(_frame_table("Municipal back-cast Dec 2022 → Dec 2023 (229 si-gun-gu, expected values)", summary, digits=3))
+    if out:
+        detail.to_csv(out, index=False)
+        console.print(f"wrote {out}")
 
 
 def _parameter_line(name: str, described: dict) -> str:
@@ -390,8 +405,11 @@ def _summary_table(result) -> Table:
         ("capital-region share", "capital_region_share", "{:.1%}"),
         (f"provinces with risk index < {EXTINCTION_RISK_THRESHOLD}", "regions_at_extinction_risk", "{:d}"),
         (f"provinces with risk index < {HIGH_EXTINCTION_RISK_THRESHOLD}", "regions_at_high_extinction_risk", "{:d}"),
+        (f"si-gun-gu with risk index < {EXTINCTION_RISK_THRESHOLD}", "municipalities_at_extinction_risk", "{:d}"),
+        (f"si-gun-gu with risk index < {HIGH_EXTINCTION_RISK_THRESHOLD}", "municipalities_at_high_extinction_risk", "{:d}"),
         ("employed (persons)", "employed", "{:,.0f}"),
     ]
+    rows = [row for row in rows if row[1] in national]  # si-gun-gu counts: resolution sigungu only
     for label, column, fmt in rows:
         table.add_row(label, *(fmt.format(national.loc[year, column]) for year in years))
     if result.metadata.get("scenario_resolved", {}).get("levers"):
@@ -497,8 +515,14 @@ def compare(
     batch = open_batch(folder, reference)
     ledger = ledger_by_area(folder, years=wanted, reference=reference)
     origin = provenance(batch)
+    uncertain = _uncertain_comparison(folder, reference, wanted)
     if as_markdown:
-        sys.stdout.write(to_markdown(summary, ledger, origin))
+        text = to_markdown(summary, ledger, origin)
+        if uncertain is not None:
+            from sim.compare import uncertainty_markdown
+
+            text = text.replace("## Assumption variants", uncertainty_markdown(uncertain) + "\n## Assumption variants", 1)
+        sys.stdout.write(text)
         return
     ref = summary.attrs["reference"]
     console.rule("Findings")
@@ -513,6 +537,12 @@ def compare(
         console.print(f"no policy (no scenario with levers) besides the reference {ref}")
     else:
         console.print(_text_table(POLICY_TITLE.format(reference=ref), policies))
+    if uncertain is not None:
+        from sim.compare import UNCERTAINTY_SECTION, uncertainty_tables
+
+        console.rule(UNCERTAINTY_SECTION)
+        for title, table in uncertainty_tables(uncertain):
+            console.print(_text_table(title, table))
     console.rule("Assumption variants")
     assumptions = effects_table(summary, ASSUMPTION)
     if assumptions.empty:
@@ -528,6 +558,52 @@ def compare(
     import pandas as pd
 
     console.print(_text_table("", pd.DataFrame(origin, columns=["item", "value"])))
+
+
+def _uncertain_comparison(folder: Path, reference: str | None, years):
+    """The comparison under uncertainty of a batch with draws, in the last of the wanted years (None without draws)."""
+    from sim.compare import compare_under_uncertainty, has_draws
+
+    if not has_draws(folder):
+        return None
+    return compare_under_uncertainty(folder, year=None if years is None else max(years), reference=reference)
+
+
+@app.command()
+def discover(
+    folder: Annotated[Path, typer.Argument(help="batch folder with uncertainty draws (draws.csv)")],
+    outcome: Annotated[str, typer.Option(help="net_jobs, persons_retained_non_capital or young_women_retained_non_capital")],
+    condition: Annotated[str, typer.Option(help="e.g. 'korea_2023_regional_plan_mss > japan_style_package' (or beats, <, loses to, a number)")],
+    year: Annotated[int | None, typer.Option(help="year of the outcome (default: the last)")] = None,
+    min_coverage: Annotated[float, typer.Option(help="the chosen box is the densest with at least this coverage")] = 0.8,
+    out: Annotated[Path | None, typer.Option(help="output folder (default: FOLDER/discover/<outcome>-<condition>)")] = None,
+) -> None:
+    """Scenario discovery (PRIM): the ranges of the uncertain parameters where the condition holds,
+    with the peeling trajectory (coverage against density), the chosen box and a figure."""
+    import re
+
+    import numpy as np
+
+    from sim.compare import discover_batch, write_discovery
+
+    if not 0 < min_coverage <= 1:
+        raise RegsimError(f"--min-coverage: expected a fraction in (0, 1], found {min_coverage}")
+    result = discover_batch(folder, outcome, condition, year=year, min_coverage=min_coverage)
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{outcome}-{condition}").strip("_")
+    target = out or folder / "discover" / slug
+    written = write_discovery(result, target)
+    found = result.discovery
+    console.print(
+        f"{condition!r} on {outcome}, {result.year}: holds in {found.cases} of {result.replicates} replicates ({found.share:.0%}); "
+        f"chosen box {found.chosen}: coverage {found.coverage:.2f}, density {found.density:.2f}",
+        markup=False, highlight=False, soft_wrap=True,
+    )
+    box = found.box.drop(columns=["draws_low", "draws_high"]).assign(
+        low=[f"{v:.4g}" for v in found.box["low"]], high=[f"{v:.4g}" for v in found.box["high"]],
+        quasi_p=["–" if np.isnan(v) else f"{v:.2g}" for v in found.box["quasi_p"]],
+    )
+    console.print(_text_table("Box (parameter ranges; restricted: narrower than the draws, with its quasi-p value)", box))
+    console.print(f"wrote {target}/ ({', '.join(path.name for path in written)})", markup=False, highlight=False)
 
 
 @app.command()

@@ -8,7 +8,8 @@ differences are averaged over seeds with a 95 % Student-t interval. The Parquet 
 with DuckDB.
 
 Outcomes per run and year (``OUTCOMES``): national population, capital-region population (and
-share), provinces at extinction risk (index below 0.5), employment, and cumulative lever
+share), provinces at extinction risk (index below 0.5), si-gun-gu at extinction risk and at high
+risk (runs at ``resolution: sigungu``; missing otherwise), employment, and cumulative lever
 spending since the start year. Their paired differences are ``<outcome>_diff``, except
 employment's, which is ``jobs_created``; the cost per job is spending over jobs created.
 
@@ -21,6 +22,9 @@ often far larger than any policy's. They are shown apart so that neither squashe
 
 from __future__ import annotations
 
+import difflib
+import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -35,7 +39,15 @@ from sim.experiment import summarise
 from sim.ledger import ALL, SUMMARY_COSTS, SUMMARY_MEASURES
 from sim.store import OPTIONAL_TABLES, RUN_INFO, RUNS, TABLES, empty_table, finished_keys, load_manifest, read_run_info
 from sim.pack import capital_regions
-from sim.metrics import EXTINCTION_RISK_THRESHOLD, NATIONAL_EXTRA, PAIRED_MEASURES, REGION_MEASURES, cost_per_job_krw
+from sim.metrics import (
+    EXTINCTION_RISK_THRESHOLD,
+    HIGH_EXTINCTION_RISK_THRESHOLD,
+    MUNICIPAL_NATIONAL,
+    NATIONAL_EXTRA,
+    PAIRED_MEASURES,
+    REGION_MEASURES,
+    cost_per_job_krw,
+)
 
 DEFAULT_YEARS = (2030, 2035)
 REGIONS_CSV = Path(__file__).resolve().parent / "data" / "korea" / "regions.csv"
@@ -43,7 +55,7 @@ RUN_COLUMNS = ("run_key", "scenario", "variant", "seed")
 """Identity columns every batch table carries."""
 NOT_SWEEP = {
     *RUN_COLUMNS, "year", "region", "region_name", "lever", "spending_krw", *REGION_MEASURES, *PAIRED_MEASURES,
-    *NATIONAL_EXTRA, "experiment", "status", "scale", "scenario_hash", "replicate", "index", "__index_level_0__",
+    *NATIONAL_EXTRA, *MUNICIPAL_NATIONAL, "experiment", "status", "scale", "scenario_hash", "replicate", "index", "__index_level_0__",
 }
 """Columns that are never sweep parameters (outcomes and run metadata)."""
 
@@ -57,6 +69,12 @@ OUTCOMES: dict[str, tuple[str, str, str]] = {
     "capital_population": ("capital_population_diff", "capital-region population", "persons"),
     "capital_share": ("capital_share_diff", "capital-region share of population", "fraction"),
     "provinces_at_risk": ("provinces_at_risk_diff", f"provinces at extinction risk (index < {EXTINCTION_RISK_THRESHOLD})", "provinces"),
+    "municipalities_at_risk": (
+        "municipalities_at_risk_diff", f"si-gun-gu at extinction risk (index < {EXTINCTION_RISK_THRESHOLD})", "municipalities"
+    ),
+    "municipalities_at_high_risk": (
+        "municipalities_at_high_risk_diff", f"si-gun-gu at high extinction risk (index < {HIGH_EXTINCTION_RISK_THRESHOLD})", "municipalities"
+    ),
     "employed": ("jobs_created", "employment", "persons"),
     "spending_krw": ("spending_krw_diff", "cumulative lever spending", "KRW"),
 }
@@ -116,6 +134,12 @@ class Batch:
         reference run with the same seed (runs without a finished reference seed are dropped)."""
         capital = ", ".join(f"'{code}'" for code in capital_regions())
         sweep = "".join(f", n.{_quote(name)}" for name in self.sweep)
+        national_columns = set(self.sql("DESCRIBE national")["column_name"])
+        municipal = {  # NULL in batches of province-resolution runs only
+            level: f"CAST(n.{column} AS DOUBLE)" if column in national_columns else "CAST(NULL AS DOUBLE)"
+            for level, column in (("municipalities_at_risk", "municipalities_at_extinction_risk"),
+                                  ("municipalities_at_high_risk", "municipalities_at_high_extinction_risk"))
+        }
         self.con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE outcomes AS
@@ -131,6 +155,8 @@ class Batch:
                    CAST(r.capital_population AS DOUBLE) AS capital_population,
                    CAST(r.capital_population AS DOUBLE) / CAST(n.population AS DOUBLE) AS capital_share,
                    CAST(r.provinces_at_risk AS DOUBLE) AS provinces_at_risk,
+                   {municipal["municipalities_at_risk"]} AS municipalities_at_risk,
+                   {municipal["municipalities_at_high_risk"]} AS municipalities_at_high_risk,
                    CAST(n.employed AS DOUBLE) AS employed,
                    SUM(COALESCE(CAST(n.lever_spending_krw AS DOUBLE), 0)) OVER (PARTITION BY n.run_key ORDER BY n.year) AS spending_krw
             FROM national n JOIN by_region r ON r.run_key = n.run_key AND r.year = n.year
@@ -629,6 +655,8 @@ EFFECT_COLUMNS = (
     ("population Δ (persons)", "population_diff", 1.0, 0),
     ("capital-region pop. Δ (persons)", "capital_population_diff", 1.0, 0),
     ("provinces at risk Δ", "provinces_at_risk_diff", 1.0, 2),
+    ("si-gun-gu at risk Δ", "municipalities_at_risk_diff", 1.0, 2),
+    ("si-gun-gu at high risk Δ", "municipalities_at_high_risk_diff", 1.0, 2),
     ("jobs created (persons)", "jobs_created", 1.0, 0),
     ("lever spending to date Δ (bn KRW)", "spending_krw_diff", 1e9, 1),
 )
@@ -652,6 +680,8 @@ def effects_table(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFram
     for header, diff, scale, digits in EFFECT_COLUMNS:
         if kind == ASSUMPTION and diff == "spending_krw_diff":
             continue  # no levers: no spending
+        if diff.startswith("municipalities") and rows[f"{diff}_mean"].isna().all():
+            continue  # no run at resolution sigungu
         out[header] = [
             _interval(m, lo, hi, scale, digits)
             for m, lo, hi in rows[[f"{diff}_mean", f"{diff}_low", f"{diff}_high"]].to_numpy(float)
@@ -667,18 +697,20 @@ def reference_table(summary: pd.DataFrame) -> pd.DataFrame:
     rows = summary[summary["scenario"] == reference]
     if rows.empty:  # reference rows dropped by a filter: the _ref columns of any scenario are the same
         rows = summary.drop_duplicates("year")
-    return pd.DataFrame(
-        {
-            "year": rows["year"].to_numpy(),
-            "seeds": rows["seeds"].to_numpy(),
-            "population (persons)": [f"{v:,.0f}" for v in rows["population_ref"]],
-            "capital-region population (persons)": [f"{v:,.0f}" for v in rows["capital_population_ref"]],
-            "capital-region share": [f"{v:.1%}" for v in rows["capital_share_ref"]],
-            "provinces at risk": [f"{v:.2f}" for v in rows["provinces_at_risk_ref"]],
-            "employed (persons)": [f"{v:,.0f}" for v in rows["employed_ref"]],
-            "lever spending to date (bn KRW)": [f"{v / 1e9:,.1f}" for v in rows["spending_krw_ref"]],
-        }
-    )
+    levels = {
+        "year": rows["year"].to_numpy(),
+        "seeds": rows["seeds"].to_numpy(),
+        "population (persons)": [f"{v:,.0f}" for v in rows["population_ref"]],
+        "capital-region population (persons)": [f"{v:,.0f}" for v in rows["capital_population_ref"]],
+        "capital-region share": [f"{v:.1%}" for v in rows["capital_share_ref"]],
+        "provinces at risk": [f"{v:.2f}" for v in rows["provinces_at_risk_ref"]],
+    }
+    if rows["municipalities_at_risk_ref"].notna().any():  # the reference runs at resolution sigungu
+        levels["si-gun-gu at risk"] = [f"{v:.1f}" for v in rows["municipalities_at_risk_ref"]]
+        levels["si-gun-gu at high risk"] = [f"{v:.1f}" for v in rows["municipalities_at_high_risk_ref"]]
+    levels["employed (persons)"] = [f"{v:,.0f}" for v in rows["employed_ref"]]
+    levels["lever spending to date (bn KRW)"] = [f"{v / 1e9:,.1f}" for v in rows["spending_krw_ref"]]
+    return pd.DataFrame(levels)
 
 
 def provenance(batch: Batch) -> list[tuple[str, str]]:
@@ -750,3 +782,286 @@ def _markdown(frame: pd.DataFrame) -> str:
         lines = ["| " + " | ".join(cell(c) for c in frame.columns) + " |", "|" + "|".join("---" for _ in frame.columns) + "|"]
         lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
         return "\n".join(lines)
+
+
+# --- comparison under uncertainty ------------------------------------------------------------------
+UNCERTAIN_OUTCOMES: dict[str, tuple[str, str, str]] = {
+    # name: (ledger measure, area: national or non_capital, label)
+    "net_jobs": ("net_jobs", "national", "net jobs, national"),
+    "persons_retained_non_capital": ("persons_retained", "non_capital", "persons retained in the non-capital provinces"),
+    "young_women_retained_non_capital": ("young_women_retained", "non_capital", "women aged 20–39 retained in the non-capital provinces"),
+}
+"""Outcomes of the comparison under uncertainty: each policy run's additionality ledger (the package,
+against its own lever-free run with the same draw and seed; zero for a run without levers), in persons."""
+COST_OUTCOMES = {"net_jobs": "net jobs per bn KRW", "persons_retained_non_capital": "persons retained (non-capital) per bn KRW"}
+"""Outcomes whose ratio to the spending is the cost-effectiveness table."""
+
+
+@dataclass
+class UncertainComparison:
+    """``compare_under_uncertainty``'s result for one year (tables in the outcomes' units)."""
+
+    year: int
+    reference: str
+    replicates: int
+    summary: pd.DataFrame
+    """Per outcome and scenario: mean and central 95 % range over replicates, P(beats the reference)
+    with its Wilson interval, P(best), expected rank, regret mean and 95th percentile."""
+    wins: pd.DataFrame
+    """Per outcome: P(row scenario strictly beats column scenario), long (outcome, scenario, other, p)."""
+    ranks: pd.DataFrame
+    """Per outcome and scenario: P(rank k) in columns ``1``..``k``."""
+    cost: pd.DataFrame
+    """Per cost outcome and policy: effect per bn KRW (ratio of means) and the central 95 % range."""
+    evppi: pd.DataFrame
+    """Per outcome and parameter: EVPPI of the choice between the scenarios (persons), with the EVPI
+    and the decision that is best on the mean."""
+
+
+def uncertainty_draws(folder: Path | str) -> pd.DataFrame:
+    """The batch's ``draws.csv`` (a row per replicate: replicate, seed, one column per parameter,
+    named ``section.name`` or ``<lever kind>.<name>`` where ``uncertainty.json`` says which);
+    a RegsimError naming the folder if it has none."""
+    from sim.batch import DRAWS_FILE, UNCERTAINTY_FILE
+
+    path = Path(folder) / DRAWS_FILE
+    if not path.is_file():
+        raise RegsimError(f"{folder}: no uncertainty draws ({DRAWS_FILE}); run an experiment with an uncertainties: block")
+    draws = pd.read_csv(path)
+    described = Path(folder) / UNCERTAINTY_FILE
+    if described.is_file():
+        items = json.loads(described.read_text(encoding="utf-8")).get("parameters", [])
+        draws = draws.rename(columns={item["path"]: f"{item['lever']}.{item['name']}" if item["lever"] else item["name"] for item in items})
+    return draws
+
+
+def uncertain_outcomes(batch: Batch, year: int | None = None) -> pd.DataFrame:
+    """One row per finished run in ``year`` (default: the last): group label, seed, the
+    ``UNCERTAIN_OUTCOMES`` and cumulative ``spending_krw`` from the package's ledger."""
+    label = {(run["scenario"], run.get("variant") or ""): group_label(run["scenario"], run.get("variant")) for run in batch.runs}
+    non_capital = ", ".join(f"'{code}'" for code in [ALL, *capital_regions()])
+    sums = ",\n".join(
+        f"SUM(CAST({measure} AS DOUBLE)) FILTER (WHERE {'region = ' + repr(ALL) if area == 'national' else 'region NOT IN (' + non_capital + ')'}) AS {name}"
+        for name, (measure, area, _) in UNCERTAIN_OUTCOMES.items()
+    )
+    years = batch.sql("SELECT DISTINCT CAST(year AS BIGINT) AS year FROM national")["year"].tolist()
+    year = max(years) if year is None else int(year)
+    if year not in years:
+        raise RegsimError(f"--year: {year} is outside the runs ({min(years)}–{max(years)})")
+    ledger = batch.sql(
+        f"""SELECT run_key, {sums}, SUM(CAST(spending_krw AS DOUBLE)) FILTER (WHERE region = '{ALL}') AS spending_krw
+            FROM ledger WHERE lever = '{ALL}' AND CAST(year AS BIGINT) = ? GROUP BY run_key""",
+        [year],
+    )
+    runs = pd.DataFrame({
+        "run_key": [run["key"] for run in batch.runs],
+        "scenario": [label[(run["scenario"], run.get("variant") or "")] for run in batch.runs],
+        "seed": [int(run["seed"]) for run in batch.runs],
+    })
+    table = runs.merge(ledger, on="run_key", how="left").fillna({name: 0.0 for name in [*UNCERTAIN_OUTCOMES, "spending_krw"]})
+    table.attrs["year"] = year
+    return table
+
+
+def wide_outcome(table: pd.DataFrame, column: str, scenarios: list[str]) -> pd.DataFrame:
+    """``column`` with one row per seed (replicate) and one column per scenario, replicates where
+    every scenario finished only."""
+    wide = table.pivot_table(index="seed", columns="scenario", values=column, aggfunc="first")
+    return wide.reindex(columns=scenarios).dropna()
+
+
+def compare_under_uncertainty(folder: Path | str, year: int | None = None, reference: str | None = None) -> UncertainComparison:
+    """Which scenario wins under the batch's uncertainty draws (``sim.uncertainty``): per outcome the
+    summary, pairwise win probabilities, rank probabilities, cost per bn KRW and EVPPI per parameter."""
+    from sim import uncertainty as u
+
+    draws = uncertainty_draws(folder)
+    batch = open_batch(folder, reference)
+    table = uncertain_outcomes(batch, year)
+    scenarios = list(dict.fromkeys(table.sort_values("scenario", key=lambda s: s.map(_scenario_order(batch)))["scenario"]))
+    reference_label = scenarios[0]
+    parameters = [c for c in draws.columns if c not in ("replicate", "seed")]
+    summaries, wins, ranks, costs, values = [], [], [], [], []
+    replicates = 0
+    for name, (_, _, label) in UNCERTAIN_OUTCOMES.items():
+        wide = wide_outcome(table, name, scenarios)
+        replicates = len(wide)
+        if replicates < 2:
+            raise RegsimError(f"{folder}: fewer than two replicates where every scenario finished")
+        summaries.append(u.uncertainty_summary(wide, reference_label).assign(outcome=name, label=label))
+        matrix = u.win_probabilities(wide)
+        wins.append(matrix.stack().rename("p").rename_axis(["scenario", "other"]).reset_index().assign(outcome=name))
+        ranks.append(u.rank_probabilities(wide).rename_axis("scenario").reset_index().assign(outcome=name))
+        if name in COST_OUTCOMES:
+            spending = wide_outcome(table, "spending_krw", scenarios).loc[wide.index]
+            costs.append(u.cost_effectiveness(wide, spending).assign(outcome=name, label=COST_OUTCOMES[name]))
+        theta = draws.set_index("seed").loc[wide.index, parameters]
+        information = u.evppi(wide, theta)
+        best = wide.mean().idxmax()
+        values.append(pd.DataFrame({"outcome": name, "parameter": information.index, "evppi": information.to_numpy(),
+                                    "evpi": u.evpi(wide), "best_on_mean": best}))
+    front = ["outcome", "label", "scenario"]
+    summary = pd.concat(summaries, ignore_index=True)
+    summary = summary[front + [c for c in summary.columns if c not in front]]
+    ranks_table = pd.concat(ranks, ignore_index=True)
+    ranks_table = ranks_table[["outcome", "scenario", *[c for c in ranks_table.columns if c not in ("outcome", "scenario")]]]
+    cost = pd.concat(costs, ignore_index=True) if costs else pd.DataFrame()
+    evppi_table = pd.concat(values, ignore_index=True).sort_values(["outcome", "evppi"], ascending=[True, False], kind="stable")
+    return UncertainComparison(
+        year=int(table.attrs["year"]), reference=reference_label, replicates=replicates, summary=summary,
+        wins=pd.concat(wins, ignore_index=True)[["outcome", "scenario", "other", "p"]], ranks=ranks_table,
+        cost=cost, evppi=evppi_table.reset_index(drop=True),
+    )
+
+
+def _scenario_order(batch: Batch) -> dict[str, int]:
+    labels = [group_label(run["scenario"], run.get("variant")) for run in batch.runs]
+    ordered = sorted(dict.fromkeys(labels), key=lambda label: 0 if label == batch.reference else 1)
+    return {label: i for i, label in enumerate(ordered)}
+
+
+def uncertainty_tables(result: UncertainComparison) -> list[tuple[str, pd.DataFrame]]:
+    """The comparison under uncertainty as text tables (title, table): per outcome the summary and the
+    pairwise win probabilities; the cost per bn KRW; the EVPPI per parameter."""
+    def pct(p: float) -> str:
+        return f"{100 * p:.0f} %"
+
+    tables = []
+    for name, rows in result.summary.groupby("outcome", sort=False):
+        label = rows["label"].iloc[0]
+        text = pd.DataFrame({
+            "scenario": rows["scenario"],
+            "mean [95 % range]": [_interval(m, lo, hi) for m, lo, hi in rows[["mean", "low", "high"]].to_numpy(float)],
+            f"P(beats {result.reference}) [95 % CI]": [
+                f"{pct(p)} [{pct(lo)}, {pct(hi)}]" for p, lo, hi in rows[["p_beats_reference", "p_beats_reference_low", "p_beats_reference_high"]].to_numpy(float)
+            ],
+            "P(best)": [pct(p) for p in rows["p_best"]],
+            "expected rank": [f"{r:.2f}" for r in rows["expected_rank"]],
+            "regret mean / 95th pct": [f"{m:,.0f} / {q:,.0f}" for m, q in rows[["regret_mean", "regret_p95"]].to_numpy(float)],
+        })
+        tables.append((f"{label}, {result.year}: under uncertainty ({result.replicates} replicates, one draw each)", text))
+        wins = result.wins[result.wins["outcome"] == name].pivot(index="scenario", columns="other", values="p")
+        order = list(rows["scenario"])
+        wins = wins.reindex(index=order, columns=order)
+        matrix = pd.DataFrame({"scenario": order} | {f"P(beats {other})": ["–" if a == other else pct(wins.loc[a, other]) for a in order] for other in order})
+        tables.append((f"{label}, {result.year}: probability that the row scenario beats the column scenario", matrix))
+    if not result.cost.empty:
+        cost = pd.DataFrame({
+            "measure": result.cost["label"], "scenario": result.cost["scenario"],
+            "per bn KRW [95 % range]": [f"{m:,.1f} [{lo:,.1f}, {hi:,.1f}]" for m, lo, hi in result.cost[["per_bn_krw", "low", "high"]].to_numpy(float)],
+            "spending to date (bn KRW, mean)": [f"{v:,.0f}" for v in result.cost["spending_bn_krw"]],
+        })
+        tables.append((f"Cost-effectiveness by {result.year} (ratio of means; range of the per-replicate ratio)", cost))
+    evppi = result.evppi.assign(
+        outcome=result.evppi["outcome"].map(lambda o: UNCERTAIN_OUTCOMES[o][2]),
+        evppi=[f"{v:,.0f}" for v in result.evppi["evppi"]], evpi=[f"{v:,.0f}" for v in result.evppi["evpi"]],
+    ).rename(columns={"evppi": "EVPPI (persons)", "evpi": "EVPI, all parameters and seed (persons)", "best_on_mean": "best scenario on the mean"})
+    tables.append((f"Which assumption is worth measuring: EVPPI of the choice between the scenarios, {result.year}", evppi))
+    return tables
+
+
+CONDITION = re.compile(r"^\s*(?P<left>.+?)\s*(?P<op>>=|<=|>|<|\bbeats\b|\bloses to\b)\s*(?P<right>.+?)\s*$")
+"""``A > B``, ``A beats B``, ``A < B``, ``A loses to B``, or a scenario against a number (``A > 0``)."""
+
+
+@dataclass
+class DiscoveryResult:
+    """What ``discover_batch`` found: the PRIM result and what it was asked."""
+
+    discovery: Any  # sim.uncertainty.Discovery
+    outcome: str
+    condition: str
+    year: int
+    replicates: int
+
+
+def parse_condition(text: str, scenarios: list[str]) -> tuple[str, str, str | float]:
+    """(left scenario, ``>`` or ``<`` (or ``>=``/``<=``), right scenario or number) of a condition;
+    a RegsimError naming an unknown scenario and the closest valid one."""
+    match = CONDITION.match(text)
+    if match is None:
+        raise RegsimError(f"--condition: expected 'SCENARIO > SCENARIO' (or beats, <, loses to, or a number), found {text!r}")
+    op = {"beats": ">", "loses to": "<"}.get(match["op"], match["op"])
+
+    def scenario(name: str) -> str:
+        if name in scenarios:
+            return name
+        close = difflib.get_close_matches(name, scenarios, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; scenarios: {', '.join(scenarios)}"
+        raise RegsimError(f"--condition: unknown scenario {name!r}{hint}")
+
+    left = scenario(match["left"])
+    try:
+        right: str | float = float(match["right"])
+    except ValueError:
+        right = scenario(match["right"])
+    return left, op, right
+
+
+def discover_batch(folder: Path | str, outcome: str, condition: str, year: int | None = None, min_coverage: float = 0.8) -> DiscoveryResult:
+    """PRIM over the batch's uncertainty draws for the replicates where ``condition`` holds on
+    ``outcome`` (one of ``UNCERTAIN_OUTCOMES``) in ``year`` (default: the last)."""
+    from sim.uncertainty import discover
+
+    if outcome not in UNCERTAIN_OUTCOMES:
+        close = difflib.get_close_matches(outcome, list(UNCERTAIN_OUTCOMES), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; outcomes: {', '.join(UNCERTAIN_OUTCOMES)}"
+        raise RegsimError(f"--outcome: unknown outcome {outcome!r}{hint}")
+    draws = uncertainty_draws(folder)
+    batch = open_batch(folder)
+    table = uncertain_outcomes(batch, year)
+    scenarios = list(_scenario_order(batch))
+    left, op, right = parse_condition(condition, scenarios)
+    wide = wide_outcome(table, outcome, [s for s in scenarios if s in (left, right)])
+    a = wide[left].to_numpy(float)
+    b = np.full(len(a), right) if isinstance(right, float) else wide[right].to_numpy(float)
+    holds = {">": a > b, "<": a < b, ">=": a >= b, "<=": a <= b}[op]
+    parameters = [c for c in draws.columns if c not in ("replicate", "seed")]
+    try:
+        found = discover(draws.set_index("seed").loc[wide.index, parameters], holds, min_coverage=min_coverage)
+    except ValueError as exc:
+        raise RegsimError(f"--condition: {condition!r}: {exc}") from None
+    return DiscoveryResult(found, outcome, condition, int(table.attrs["year"]), len(wide))
+
+
+def write_discovery(result: DiscoveryResult, out: Path) -> list[Path]:
+    """``peeling_trajectory.csv``, ``box.csv``, ``discovery.json`` and ``discovery.png`` in ``out``."""
+    import json as json_module
+
+    from sim.uncertainty_figures import discovery_figure
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RegsimError(f"cannot create output folder {out}: {exc.strerror}") from None
+    found = result.discovery
+    found.trajectory.rename_axis("box").reset_index().to_csv(out / "peeling_trajectory.csv", index=False)
+    found.box.to_csv(out / "box.csv", index=False)
+    info = {"outcome": result.outcome, "label": UNCERTAIN_OUTCOMES[result.outcome][2], "condition": result.condition,
+            "year": result.year, "replicates": result.replicates, "cases": found.cases, "share": found.share,
+            "chosen_box": found.chosen, "coverage": found.coverage, "density": found.density}
+    (out / "discovery.json").write_text(json_module.dumps(info, indent=2) + "\n", encoding="utf-8")
+    figure = discovery_figure(found, f"{result.condition} ({UNCERTAIN_OUTCOMES[result.outcome][2]}, {result.year})")
+    figure.savefig(out / "discovery.png", dpi=120)
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+    return [out / name for name in ("peeling_trajectory.csv", "box.csv", "discovery.json", "discovery.png")]
+
+
+UNCERTAINTY_SECTION = "Under uncertainty"
+
+
+def has_draws(folder: Path | str) -> bool:
+    """Whether a batch folder holds uncertainty draws (an experiment with ``uncertainties``)."""
+    from sim.batch import DRAWS_FILE
+
+    return (Path(folder) / DRAWS_FILE).is_file()
+
+
+def uncertainty_markdown(result: UncertainComparison) -> str:
+    """The comparison under uncertainty as a Markdown section (``uncertainty_tables``)."""
+    parts = [f"## {UNCERTAINTY_SECTION}", ""]
+    for title, table in uncertainty_tables(result):
+        parts += [f"### {title}", "", _markdown(table), ""]
+    return "\n".join(parts)

@@ -51,6 +51,10 @@ class Purpose(IntEnum):
     INNOVATING = 29
     JOB_SLOT = 30
     CLOSURE_JOB_LOSS = 31
+    MUNICIPAL_DESTINATION = 40
+    MUNICIPAL_LEAVE = 41
+    MUNICIPAL_MOVE_DESTINATION = 42
+    ARRIVAL_MUNICIPALITY = 43
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:

@@ -84,6 +84,28 @@ NATIONAL_EXTRA: dict[str, str] = {
 """Columns of ``national.parquet`` beyond the summed region measures."""
 
 
+MUNICIPAL_MEASURES: dict[str, str] = {
+    "population": "registered residents of the si-gun-gu at 31 December (persons)",
+    "births": "live births to mothers resident in the municipality during the year (persons)",
+    "deaths": "deaths of residents during the year (persons)",
+    "net_migration": "moves in minus moves out during the year, from other municipalities (of any province) and from abroad (persons)",
+    "women_20_39": "women aged 20-39 at 31 December (persons)",
+    "persons_65_plus": "persons aged 65 and over at 31 December",
+    "extinction_risk_index": "women_20_39 / persons_65_plus (below 0.5: at risk; below 0.2: high risk)",
+}
+"""Measure columns of ``municipalities.parquet`` (``resolution: sigungu``); keyed by year, municipality (10-digit
+MOIS code, text), province (KOSIS 2-digit code) and municipality_name. Population change = births − deaths +
+net_migration exactly in every row after the start year."""
+
+MUNICIPAL_KEYS = ("year", "municipality", "province", "municipality_name")
+
+MUNICIPAL_NATIONAL: dict[str, str] = {
+    "municipalities_at_extinction_risk": f"si-gun-gu with extinction_risk_index below {EXTINCTION_RISK_THRESHOLD}",
+    "municipalities_at_high_extinction_risk": f"si-gun-gu with extinction_risk_index below {HIGH_EXTINCTION_RISK_THRESHOLD}",
+}
+"""Columns ``national.parquet`` gains at municipal resolution."""
+
+
 def cost_per_job_krw(spending_krw: np.ndarray | float, jobs_created: np.ndarray | float) -> np.ndarray:
     """Lever spending per job (or per person retained) gained (KRW per person); NaN unless both are positive.
 
@@ -190,3 +212,36 @@ def _typed(table: pd.DataFrame) -> pd.DataFrame:
     for name in counts:
         table[name] = table[name].round().astype("Int64")
     return table
+
+
+def municipal_measures(year: int, codes: list[str], provinces: list[str], names: list[str], pyramid: np.ndarray, flows: dict[str, np.ndarray] | None) -> pd.DataFrame:
+    """The rows of one year of ``municipalities.parquet``: ``pyramid`` persons [municipality, sex, age],
+    ``flows`` births, deaths and net_migration by municipality (persons; None in the start year)."""
+    women_20_39 = pyramid[:, FEMALE, 20:40].sum(axis=1)
+    persons_65_plus = pyramid[:, :, 65:].sum(axis=(1, 2))
+    missing = pd.array([pd.NA] * len(codes), dtype="Int64")
+    table = pd.DataFrame({"year": np.full(len(codes), year, np.int64), "municipality": codes, "province": provinces, "municipality_name": names})
+    table["population"] = pyramid.sum(axis=(1, 2)).round().astype(np.int64)
+    for name in ("births", "deaths", "net_migration"):
+        table[name] = missing if flows is None else pd.array(np.rint(flows[name]).astype(np.int64), dtype="Int64")
+    table["women_20_39"] = women_20_39.round().astype(np.int64)
+    table["persons_65_plus"] = persons_65_plus.round().astype(np.int64)
+    table["extinction_risk_index"] = _ratio(women_20_39, persons_65_plus)
+    return table.astype({"population": "Int64", "women_20_39": "Int64", "persons_65_plus": "Int64"})
+
+
+def empty_municipalities() -> pd.DataFrame:
+    """A ``municipalities.parquet`` table without rows (batches of province-resolution runs)."""
+    text = {name: pd.Series(dtype=str) for name in MUNICIPAL_KEYS[1:]}
+    counts = {name: pd.Series(dtype="Int64") for name in MUNICIPAL_MEASURES if name != "extinction_risk_index"}
+    return pd.DataFrame({"year": pd.Series(dtype="int64"), **text, **counts, "extinction_risk_index": pd.Series(dtype=float)})
+
+
+def add_municipal_counts(national: pd.DataFrame, municipalities: pd.DataFrame) -> pd.DataFrame:
+    """``national`` with the MUNICIPAL_NATIONAL columns: municipalities under each risk threshold per year."""
+    index = municipalities["extinction_risk_index"]
+    counts = pd.DataFrame({
+        "municipalities_at_extinction_risk": (index < EXTINCTION_RISK_THRESHOLD).groupby(municipalities["year"]).sum(),
+        "municipalities_at_high_extinction_risk": (index < HIGH_EXTINCTION_RISK_THRESHOLD).groupby(municipalities["year"]).sum(),
+    }).astype("Int64")
+    return national.merge(counts, left_on="year", right_index=True, how="left")

@@ -35,7 +35,8 @@ from sim.levers.base import PolicyEffects, build_lever
 from sim.levers.view import LeverView
 from sim.mechanisms import demography, education, labour, migration
 from sim.mechanisms import firms as firm_rules
-from sim.metrics import REGION_MEASURES, WORKING_AGES, region_measures
+from sim.mechanisms.municipalities import Municipalities
+from sim.metrics import REGION_MEASURES, WORKING_AGES, municipal_measures, region_measures
 from sim.pack import AGES, INDUSTRIES, LAST_OBSERVED_YEAR, RegionPack
 from sim.scenario import Scenario
 
@@ -85,6 +86,10 @@ class RegionalModel(mesa.Model):
         self.support: list[pd.DataFrame] = []  # per (year, lever): the firms it supported directly (``support_table``)
         self.record_firm_jobs = record_firm_jobs  # keep each year's jobs by firm identity (the additionality ledger)
         self.firm_jobs: list[FirmJobs] = []
+        self.municipal = (
+            Municipalities(self.pack.municipalities, self.n_regions, self.params["municipalities"]["between_municipality_share"], self.scale)
+            if scenario.resolution == "sigungu" else None
+        )  # persons placed in si-gun-gu (``resolution: sigungu``)
         self._build_talent()
         self._build_firms()
         self._build_universities()
@@ -103,8 +108,10 @@ class RegionalModel(mesa.Model):
     # --- construction ----------------------------------------------------------------------
     def _build_talent(self) -> None:
         """Persons from the start-year pyramid; education by the assumed attainment profile."""
-        counts = _stochastic_round_array(self.pack.start_population / self.scale, self.rng).ravel()
-        region, sex, age = (np.repeat(axis.ravel(), counts) for axis in np.indices(self.pack.start_population.shape, dtype=np.uint8))
+        cells = self.pack.start_population if self.municipal is None else self.municipal.pack.start_population
+        counts = _stochastic_round_array(cells / self.scale, self.rng).ravel()
+        place, sex, age = (np.repeat(axis.ravel(), counts) for axis in np.indices(cells.shape, dtype=np.int16))
+        region, municipality = (place, None) if self.municipal is None else (self.municipal.region[place], place)
         p = self.params["universities"]
         tertiary = np.interp(np.arange(AGES), p["attainment_profile_ages"], p["attainment_profile_shares"])[age]
         draw = self.rng.random(len(age), dtype=np.float32)
@@ -112,7 +119,7 @@ class RegionalModel(mesa.Model):
         level = np.where(draw < college_cut, education.COLLEGE, np.where(draw < tertiary, education.UNIVERSITY, education.SECONDARY))
         uid = np.arange(len(age), dtype=np.uint64)
         participation = self.crn.uniforms(uid, self.spec.start_year, Purpose.PARTICIPATION)
-        self.talent = TalentPool.new(age, sex, region, level, uid, participation)
+        self.talent = TalentPool.new(age, sex, region, level, uid, participation, municipality)
         self._enrol_initial_students(p)
 
     def _enrol_initial_students(self, p: dict) -> None:
@@ -270,12 +277,16 @@ class RegionalModel(mesa.Model):
         self.mean_ties_into = self.pack.ties_persons.sum(axis=0) / (self.n_regions - 1)  # persons, per origin
         self.migration_age_group, constants = self.pack.migration_constants_by_age(period)
         self.destination_constants = constants + self.region_values(mp["destination_constant_shift"], 0.0)  # calibration knob
+        if self.municipal is not None:
+            self.municipal.fit(self.talent.municipality, self.talent.age, self.move_probability, schedule, self.pack.international_net_migration(LAST_OBSERVED_YEAR))
 
     # --- the year ----------------------------------------------------------------------------
     def step(self) -> None:
         """Simulate one calendar year (``self.year`` + 1) and record its measures."""
         self.year = self.spec.start_year + int(self.time)
         self.flows = _empty_flows(self.n_regions)
+        if self.municipal is not None:
+            self.municipal.start_year()
         self.apply_levers()
         self.apply_shocks()
         self.demography()
@@ -333,7 +344,7 @@ class RegionalModel(mesa.Model):
             tradable=self.tradable, talent=self.talent, firms=self.firms, universities=tuple(self.universities),
             crn=self.crn, move_probability=self.move_probability, young_firm_hazard=self.young_firm_hazard,
             innovations_last_year=np.array([float(region.measures.get("innovations", 0.0)) for region in self.regions]),
-            working_age_by_region=self._working_age_by_region(),
+            working_age_by_region=self._working_age_by_region(), municipal=self.municipal,
         )
 
     def demography(self) -> None:
@@ -343,8 +354,10 @@ class RegionalModel(mesa.Model):
         dies = demography.death_mask(
             t.age, t.sex, t.region, self.pack.qx(year), self.pack.mortality_factor(year), crn.stream(t.uid, year, Purpose.DEATH)
         )
-        asfr = self._fertility_schedule(year)
-        mothers = demography.birth_mask(t.age, t.sex, t.region, asfr, crn.stream(t.uid, year, Purpose.BIRTH)) & ~dies
+        place, asfr = t.region, self._fertility_schedule(year)
+        if self.municipal is not None:
+            place, asfr = self.municipal.births(asfr, t.municipality)
+        mothers = demography.birth_mask(t.age, t.sex, place, asfr, crn.stream(t.uid, year, Purpose.BIRTH)) & ~dies
         newborn_region = t.region[mothers]
         newborn_uid = (crn.hashes(t.uid[mothers], year, Purpose.NEWBORN_ID) >> np.uint64(2)) | NEWBORN_UID_BIT
         newborn_sex = demography.newborn_sex(
@@ -358,6 +371,11 @@ class RegionalModel(mesa.Model):
             np.bincount(arrivals.region, minlength=self.n_regions) - np.bincount(t.region[leaves], minlength=self.n_regions)
         )
         uid = np.concatenate((newborn_uid, arrivals.uid))
+        municipality = None
+        if self.municipal is not None:
+            arrived = self.municipal.arrivals(arrivals.region, arrivals.uid, t.municipality, crn, year)
+            self.municipal.count_demography(dies, leaves, t.municipality, t.municipality[mothers], arrived)
+            municipality = np.concatenate((t.municipality[mothers], arrived))
         newcomers = TalentPool.new(
             np.concatenate((np.zeros(len(newborn_region), np.uint8), arrivals.age)),
             np.concatenate((newborn_sex, arrivals.sex)),
@@ -365,6 +383,7 @@ class RegionalModel(mesa.Model):
             np.concatenate((np.zeros(len(newborn_region), np.int8), self._migrant_education(arrivals.age, arrivals.uid))),
             uid,
             crn.uniforms(uid, year, Purpose.PARTICIPATION),
+            municipality,
         )
         t.keep_and_append(~(dies | leaves), newcomers)
 
@@ -456,6 +475,8 @@ class RegionalModel(mesa.Model):
         self.flows["out_migrants"] = np.bincount(origin, minlength=self.n_regions)
         self.flows["in_migrants"] = np.bincount(destination, minlength=self.n_regions)
         t.region[movers] = destination
+        if self.municipal is not None:
+            self.municipal.move(t.municipality, t.region, t.age, t.uid, movers, self.crn, self.year)
         keeps_job = self.crn.uniforms(t.uid[movers], self.year, Purpose.REMOTE_WORK) < e.remote_work_share
         t.employer[movers[~keeps_job]] = NOT_EMPLOYED
 
@@ -646,6 +667,10 @@ class RegionalModel(mesa.Model):
             )
             region.record({name: values[i] for name, values in measures.items()})
         self.datacollector.collect(self)
+        if self.municipal is not None:
+            m = self.municipal
+            pyramid, flows = m.state(self.talent.municipality, self.talent.sex, self.talent.age)
+            m.rows.append(municipal_measures(self.year, m.pack.codes, np.asarray(self.pack.codes)[m.region].tolist(), m.pack.names, pyramid, None if initial else flows))
 
 
 @dataclass(frozen=True)

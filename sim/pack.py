@@ -267,6 +267,11 @@ class RegionPack:
         table = self.table("population_decline_areas", required=("region", "share"))
         return self._by_region(table, "share", "population_decline_areas")
 
+    @cached_property
+    def municipalities(self) -> MunicipalPack:
+        """The pack's si-gun-gu (``resolution: sigungu``); a DataError if the pack has no municipal tables."""
+        return MunicipalPack.load(self)
+
     # --- migration -----------------------------------------------------------------------
     @cached_property
     def distance_km(self) -> np.ndarray:
@@ -304,3 +309,79 @@ class RegionPack:
             for low, high in bands
         ])
         return group_of_age, constants
+
+
+MUNICIPAL_TABLES = ("municipalities", "municipal_population_2023", "municipal_moves")
+"""Tables a region pack needs for ``resolution: sigungu`` (built by ``sim/data/build/municipalities.py``)."""
+
+
+def has_municipal_tables(folder: Path) -> bool:
+    """Whether a pack folder holds the municipal tables."""
+    return all((Path(folder) / f"{name}.csv").is_file() for name in MUNICIPAL_TABLES)
+
+
+@dataclass(frozen=True)
+class MunicipalPack:
+    """The 229 si-gun-gu of a region pack: index = row of ``municipalities.csv`` (province order, then code).
+
+    ``codes`` are the 10-digit MOIS codes of Dec 2023 (strings); ``region`` the province index of each
+    municipality in the region pack's order.
+    """
+
+    table: pd.DataFrame
+    region: np.ndarray
+    start_population: np.ndarray  # persons [n_municipalities, 2, 101] at 31 Dec 2023
+    within_province_rate: np.ndarray  # [n_regions] moves inside the province per resident (2023)
+
+    @classmethod
+    def load(cls, pack: RegionPack) -> MunicipalPack:
+        """The municipal tables of ``pack``; a DataError when the pack has none or they disagree with it."""
+        if not has_municipal_tables(pack.folder):
+            raise DataError(f"{pack.folder}: no municipal tables ({', '.join(n + '.csv' for n in MUNICIPAL_TABLES)}): resolution sigungu is not available")
+        if pack.start_year != LAST_OBSERVED_YEAR:
+            raise DataError(f"resolution sigungu: municipal populations exist for 31 Dec {LAST_OBSERVED_YEAR} only, not start_year {pack.start_year}")
+        table = pack.table("municipalities", required=("municipality", "region", "municipality_name", "population_2023", "fertility_relative", "net_migration_2023", "decline_area"))
+        table = table.assign(municipality=table["municipality"].astype(str), region=table["region"].astype(str).str.zfill(2))
+        region = pack._region_index(table["region"], "municipalities")
+        index = {code: i for i, code in enumerate(table["municipality"])}
+        cells = pack.table("municipal_population_2023", required=("municipality", "sex", "age", "persons"))
+        codes = cells["municipality"].astype(str)
+        unknown = sorted(set(codes) - set(index))
+        if unknown:
+            raise DataError(f"{pack.folder / 'municipal_population_2023.csv'}: unknown municipality code(s) {', '.join(unknown[:5])}")
+        population = np.zeros((len(table), 2, AGES), np.int64)
+        population[codes.map(index).to_numpy(int), cells["sex"].map(SEXES.index).to_numpy(int), cells["age"].to_numpy(int)] = cells["persons"]
+        moves = pack.table("municipal_moves", required=("region", "within_province_rate"))
+        rate = pack._by_region(moves, "within_province_rate", "municipal_moves")
+        return cls(table.reset_index(drop=True), region, population, rate)
+
+    @property
+    def n(self) -> int:
+        return len(self.table)
+
+    @cached_property
+    def codes(self) -> list[str]:
+        return self.table["municipality"].tolist()
+
+    @cached_property
+    def index_of(self) -> dict[str, int]:
+        return {code: i for i, code in enumerate(self.codes)}
+
+    @cached_property
+    def names(self) -> list[str]:
+        return self.table["municipality_name"].tolist()
+
+    @cached_property
+    def fertility_relative(self) -> np.ndarray:
+        """TFR 2020 of the municipality ÷ its province's (children per woman ratio)."""
+        return self.table["fertility_relative"].to_numpy(float)
+
+    @cached_property
+    def net_migration_2023(self) -> np.ndarray:
+        """Residual net migration of 2023 (persons): change − estimated births + estimated deaths."""
+        return self.table["net_migration_2023"].to_numpy(float)
+
+    @cached_property
+    def decline_area(self) -> np.ndarray:
+        """The 89 population-decline areas designated on 2021-10-19 (boolean)."""
+        return self.table["decline_area"].to_numpy(int) == 1

@@ -60,19 +60,6 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def parameter_range(key: str) -> tuple[float, float] | None:
-    """The documented ``range`` of the parameter ``section.name`` (for a mapping by region: the range
-    of every region's value), or None if it has none. A DataError names an unknown key."""
-    section, _, name = key.partition(".")
-    entry = _documented().get(section, {}).get(name)
-    if entry is None:
-        close = difflib.get_close_matches(key, parameter_keys(), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise DataError(f"{PARAMETER_FILE}: no parameter {key!r}{hint}")
-    bounds = entry.get("range")
-    return None if bounds is None else (float(bounds[0]), float(bounds[1]))
-
-
 def documented_parameters() -> dict[str, dict[str, dict[str, Any]]]:
     """The full parameter catalogue: section -> name -> {value, unit, range, source | assumption, note}."""
     return copy.deepcopy(_documented())
@@ -135,3 +122,28 @@ def _checked(path: str, default: Any, value: Any) -> Any:
             raise fail(f"a mapping with keys {', '.join(map(str, default))}")
         return {k: _checked(f"{path}.{k}", default[k], value[k]) for k in default}
     return value
+
+
+def parameter_range(key: str) -> tuple[float, float] | None:
+    """The recorded ``range: [low, high]`` of the entry ``section.name`` (the value's unit), or None
+    if the entry records none. An unknown key is a ScenarioError naming the closest valid key."""
+    section, _, name = key.partition(".")
+    entry = (_documented().get(section) or {}).get(name)
+    if entry is None:
+        close = difflib.get_close_matches(key, parameter_keys(), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ScenarioError(f"{key}: unknown parameter{hint}")
+    recorded = entry.get("range")
+    return None if recorded is None else (float(recorded[0]), float(recorded[1]))
+
+
+FRACTION_UNITS = ("share", "probability", "(fraction)", "(0-1)")
+"""Words of a parameter's unit that make it a fraction of one (a value outside [0, 1] is invalid)."""
+
+
+def parameter_validity(key: str) -> tuple[float, float] | None:
+    """The values ``section.name`` can take at all, from its unit: [0, 1] for a share, probability
+    or fraction; None if the unit implies no bound (the scenario's own checks still apply)."""
+    section, _, name = key.partition(".")
+    unit = str(((_documented().get(section) or {}).get(name) or {}).get("unit", ""))
+    return (0.0, 1.0) if unit.startswith(FRACTION_UNITS[:2]) or any(word in unit for word in FRACTION_UNITS[2:]) else None

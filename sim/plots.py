@@ -30,6 +30,13 @@ def run_summary_figure(result) -> Figure:
     axes[1, 0].step(national["year"], national["regions_at_high_extinction_risk"], where="post", label="index < 0.2 (high risk)")
     axes[1, 0].set(title="Provinces by extinction risk index", ylabel="provinces")
     axes[1, 0].legend(loc="upper left")
+    if "municipalities_at_extinction_risk" in national:  # resolution sigungu: the 229 si-gun-gu on a second axis
+        municipal = axes[1, 0].twinx()
+        municipal.step(national["year"], national["municipalities_at_extinction_risk"], where="post", color="tab:purple", ls="--", label="si-gun-gu < 0.5")
+        municipal.step(national["year"], national["municipalities_at_high_extinction_risk"], where="post", color="tab:brown", ls="--", label="si-gun-gu < 0.2")
+        municipal.set(ylabel="si-gun-gu (of 229)", ylim=(0, 229))
+        municipal.legend(loc="lower right")
+        axes[1, 0].set_title("Provinces and si-gun-gu by extinction risk index")
 
     start = regions["year"].min()
     base = regions[regions["year"] == start].set_index("region")["employed"].astype(float)
@@ -88,6 +95,9 @@ TEXT: dict[str, dict[str, str]] = {
         "employed_unit": "million persons employed",
         "provinces_at_risk": "Provinces at extinction risk (index < 0.5)",
         "provinces_unit": "provinces",
+        "municipalities_at_risk": "Si-gun-gu at extinction risk (index < 0.5)",
+        "municipalities_unit": "si-gun-gu (of 229)",
+        "municipalities_at_risk_diff": "Si-gun-gu at extinction risk, difference",
         "timeseries": "Scenarios over time (mean over seeds, 95 % interval)",
         "differences": "Paired differences against {ref} (same seed; mean over seeds, 95 % interval)",
         "population_diff": "Population retained",
@@ -125,6 +135,9 @@ TEXT: dict[str, dict[str, str]] = {
         "employed_unit": "백만 명",
         "provinces_at_risk": "소멸위험 시도 수 (지수 < 0.5)",
         "provinces_unit": "시도 수",
+        "municipalities_at_risk": "소멸위험 시군구 수 (지수 < 0.5)",
+        "municipalities_unit": "시군구 수 (229개 중)",
+        "municipalities_at_risk_diff": "소멸위험 시군구 수 차이",
         "timeseries": "시나리오별 추이 (시드 평균, 95% 구간)",
         "differences": "{ref} 대비 대응 차이 (같은 시드; 시드 평균, 95% 구간)",
         "population_diff": "인구 유지 효과",
@@ -233,7 +246,7 @@ def timeseries_figure(batch, lang: str = "en") -> Figure:
             ("population", text["population"], text["population_unit"], 1e6),
             ("capital_share", text["capital_share"], text["capital_share_unit"], 1.0),
             ("employed", text["employed"], text["employed_unit"], 1e6),
-            ("provinces_at_risk", text["provinces_at_risk"], text["provinces_unit"], 1.0),
+            _risk_panel(table, text, 1.0),
         ]
         summary = summarise(table, [column for column, *_ in panels], by=["label", "year"])
         labels = list(dict.fromkeys(summary["label"]))
@@ -250,6 +263,16 @@ def timeseries_figure(batch, lang: str = "en") -> Figure:
             axis.grid(alpha=0.3)
         axes[0, 0].legend(loc="best", fontsize="small")
     return figure
+
+
+def _risk_panel(outcomes: pd.DataFrame, text: dict[str, str], scale: float | None = None) -> tuple:
+    """The panel of extinction-risk counts: si-gun-gu when the runs have them (resolution sigungu),
+    otherwise provinces; (column, title, unit[, scale]) of the level, or of the difference without ``scale``."""
+    level = "municipalities_at_risk" if outcomes["municipalities_at_risk"].notna().any() else "provinces_at_risk"
+    unit = text["municipalities_unit" if level.startswith("municipalities") else "provinces_unit"]
+    if scale is None:
+        return (f"{level}_diff", text[f"{level}_diff"], unit)
+    return (level, text[level], unit, scale)
 
 
 def differences_figure(batch, lang: str = "en", kind: str = "policy") -> Figure:
@@ -269,7 +292,7 @@ def differences_figure(batch, lang: str = "en", kind: str = "policy") -> Figure:
             ("population_diff", text["population_diff"], text["persons"]),
             ("capital_population_diff", text["capital_population_diff"], text["persons"]),
             ("jobs_created", text["jobs_created"], text["persons"]),
-            ("provinces_at_risk_diff", text["provinces_at_risk_diff"], text["provinces_unit"]),
+            _risk_panel(table, text),
         ]
         figure, axes = plt.subplots(2, 2, figsize=(12, 8), constrained_layout=True)
         figure.suptitle(text["assumptions" if kind == ASSUMPTION else "differences"].format(ref=batch.reference))

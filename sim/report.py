@@ -33,7 +33,7 @@ import yaml
 from sim.compare import manifest_provenance as _manifest_provenance
 from sim.compare import run_infos as _run_infos
 from sim.errors import RegsimError
-from sim.store import folder_kind, read_output
+from sim.store import folder_kind, read_json, read_output
 
 REPORT = "report.html"
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -100,6 +100,9 @@ class Report:
     assumption_tables: list[Table] = field(default_factory=list)
     """Assumption variants (no levers), apart from the policies."""
     assumption_figures: list[Image] = field(default_factory=list)
+    uncertainty_tables: list[Table] = field(default_factory=list)
+    """A batch with uncertainty draws: the comparison under uncertainty, scenario discoveries, EVPPI."""
+    uncertainty_figures: list[Image] = field(default_factory=list)
     results: list[Table] = field(default_factory=list)
     figures: list[Image] = field(default_factory=list)
     scenario_files: list[tuple[str, str]] = field(default_factory=list)
@@ -211,7 +214,40 @@ def _batch_report(folder: Path) -> Report:
             report.assumption_figures.append(image)
         else:
             report.figures.append(image)
+    _uncertainty_section(report, folder)
     return report
+
+
+def _uncertainty_section(report: Report, folder: Path) -> None:
+    """For a batch with uncertainty draws: the comparison under uncertainty (``sim.compare.
+    uncertainty_tables``), the rank-probability and EVPPI figures, and every scenario discovery
+    written by ``regsim discover`` under ``folder/discover/`` (its box table and figure)."""
+    import matplotlib.pyplot as plt
+
+    from sim.compare import compare_under_uncertainty, has_draws, uncertainty_tables
+    from sim.uncertainty_figures import evppi_figure, rank_probability_figure
+
+    if not has_draws(folder):
+        return
+    result = compare_under_uncertainty(folder)
+    for title, table in uncertainty_tables(result):
+        report.uncertainty_tables.append(_frame_table(title, table))
+    for name, make, caption in (
+        ("rank_probabilities", rank_probability_figure, "Rank of each scenario under uncertainty: probability over replicates (one draw each)"),
+        ("evppi", evppi_figure, "Which assumption is worth measuring: EVPPI of the choice between the scenarios, per parameter"),
+    ):
+        figure = make(result)
+        report.uncertainty_figures.append(Image(caption, _png_uri(figure), name))
+        plt.close(figure)
+    for found in sorted((folder / "discover").glob("*/discovery.json")):
+        info = read_json(found)
+        title = (f"Scenario discovery (PRIM): where {info['condition']!r} holds on {info['label']}, {info['year']} "
+                 f"({info['cases']} of {info['replicates']} replicates; chosen box: coverage {info['coverage']:.2f}, density {info['density']:.2f})")
+        report.uncertainty_tables.append(_frame_table(title, pd.read_csv(found.parent / "box.csv")))
+        image = found.parent / "discovery.png"
+        if image.is_file():
+            uri = "data:image/png;base64," + base64.b64encode(image.read_bytes()).decode("ascii")
+            report.uncertainty_figures.append(Image(f"Peeling trajectory and chosen box: {info['condition']}", uri, "discovery"))
 
 
 def _labelled(table: pd.DataFrame, swept: bool) -> pd.DataFrame:
@@ -346,6 +382,8 @@ def _lever_summary(levers: list[dict[str, Any]]) -> str:
         targets = spec.get("region_type") or "all"
         if spec.get("regions"):
             targets += " " + ",".join(map(str, spec["regions"]))
+        if spec.get("municipalities"):
+            targets += ", si-gun-gu " + ",".join(map(str, spec["municipalities"]))
         if spec.get("industries"):
             targets += ", industries " + ",".join(map(str, spec["industries"]))
         parts.append(f"{spec.get('label') or spec.get('lever')}: {budget}, {spec.get('start')}–{spec.get('end')}, {targets}")
@@ -552,7 +590,7 @@ def _render(report: Report) -> str:
 
     from sim.provenance import git_commit, package_version
 
-    for number, image in enumerate([*report.policy_figures, *report.assumption_figures, *report.figures], start=1):
+    for number, image in enumerate([*report.policy_figures, *report.uncertainty_figures, *report.assumption_figures, *report.figures], start=1):
         image.number = number
     environment = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"]))
     environment.tests["numeric"] = lambda text: bool(NUMERIC.match(str(text)))

@@ -52,8 +52,9 @@ class Fertility(BaseModel):
 
 
 REGION_TYPES = ("all", "capital", "non_capital", "population_decline_areas")
-"""Region types a lever can target; ``population_decline_areas`` weights provinces by the share of
-their population living in the 89 designated population-decline areas (2021)."""
+"""Region types a lever can target; ``population_decline_areas`` are the 89 si-gun-gu designated in 2021:
+at ``resolution: sigungu`` the municipalities themselves, at province resolution the provinces weighted by
+the share of their population living in them."""
 
 
 class LeverSpec(BaseModel):
@@ -74,6 +75,9 @@ class LeverSpec(BaseModel):
     start: int = Field(strict=True, description="first year the lever spends")
     end: int = Field(strict=True, description="last year the lever spends (inclusive)")
     regions: list[str] | None = Field(None, description="KOSIS region codes; default: all regions")
+    municipalities: list[str] | None = Field(
+        None, description="10-digit MOIS si-gun-gu codes (resolution: sigungu); inside the lever's regions when both are given"
+    )
     region_type: Literal["all", "capital", "non_capital", "population_decline_areas"] = "all"
     industries: list[str] | None = Field(None, description="KSIC sections (A..S); default: the lever's own")
     params: dict[str, Any] = Field(default_factory=dict, description="effect parameters of the lever")
@@ -142,6 +146,9 @@ class Scenario(BaseModel):
     fertility: Fertility = Fertility()
     international_migration: Literal["kostat_2022_medium", "none"] = "kostat_2022_medium"
     data_pack: str | None = Field(None, description="folder of region-pack tables replacing the packaged ones")
+    resolution: Literal["province", "sigungu"] = Field(
+        "province", description="province: persons live in the 17 provinces; sigungu: also in one of the 229 si-gun-gu (municipalities.parquet)"
+    )
     parameters: dict[str, Any] = Field(default_factory=dict, description="section.name -> value")
     levers: list[LeverSpec] = Field(default_factory=list, description="policy levers switched on")
     shocks: list[LabourDemandShock] = Field(default_factory=list, description="labour-demand shocks (experiments, not policy)")
@@ -172,8 +179,16 @@ class Scenario(BaseModel):
         return self.model_copy(update={"levers": []})
 
     def content_hash(self) -> str:
-        """SHA-256 of the resolved scenario (after inheritance), independent of file layout."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """SHA-256 of the resolved scenario (after inheritance), independent of file layout. The municipal
+        fields at their defaults (``resolution: province``, no lever ``municipalities:``) are left out, so
+        scenarios written before they existed keep their hash and their batch run keys."""
+        dumped = self.model_dump(mode="json")
+        if self.resolution == "province":
+            del dumped["resolution"]
+        for lever in dumped["levers"]:
+            if lever["municipalities"] is None:
+                del lever["municipalities"]
+        canonical = json.dumps(dumped, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -196,6 +211,7 @@ def scenario_from_dict(raw: dict[str, Any], source: str = "<scenario>") -> Scena
     try:
         scenario = Scenario.model_validate(raw)
         scenario.resolved_parameters()
+        _check_resolution(scenario)
         _check_levers(scenario)
         _check_shocks(scenario)
     except ValidationError as exc:
@@ -227,16 +243,56 @@ def _check_shocks(scenario: Scenario) -> None:
             _check_region(shock.region, codes, f"shocks[{i}].region")
 
 
+def _check_resolution(scenario: Scenario) -> None:
+    """``resolution: sigungu`` needs the municipal tables in the data pack and the start year they describe."""
+    from sim.data import pack_dir
+    from sim.pack import LAST_OBSERVED_YEAR, MUNICIPAL_TABLES, has_municipal_tables
+
+    if scenario.resolution != "sigungu":
+        return
+    folder = Path(scenario.data_pack) if scenario.data_pack else pack_dir(scenario.country)
+    if not has_municipal_tables(folder):
+        raise ScenarioError(
+            f"resolution: the data pack {folder} has no municipal tables ({', '.join(n + '.csv' for n in MUNICIPAL_TABLES)}); "
+            "available: province"
+        )
+    if scenario.start_year != LAST_OBSERVED_YEAR:
+        raise ScenarioError(f"resolution: sigungu starts from 31 Dec {LAST_OBSERVED_YEAR} (municipal populations), found start_year {scenario.start_year}")
+
+
+def _check_municipalities(scenario: Scenario, spec: LeverSpec, where: str, folder: Path | None) -> None:
+    """A lever's ``municipalities:`` exist, need municipal resolution and lie in the lever's ``regions:``."""
+    from sim.data import read_table
+
+    if spec.municipalities is None:
+        return
+    if scenario.resolution != "sigungu":
+        raise ScenarioError(f"{where}.municipalities: municipality codes need resolution: sigungu (found resolution: {scenario.resolution})")
+    table = read_table("municipalities", scenario.country, required=("municipality", "region"), folder=folder)
+    province_of = dict(zip(table["municipality"].astype(str), table["region"].astype(str).str.zfill(2)))
+    for j, code in enumerate(spec.municipalities):
+        if code not in province_of:
+            close = difflib.get_close_matches(code, list(province_of), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ScenarioError(f"{where}.municipalities[{j}]: unknown municipality code {code!r}{hint} (expected a 10-digit MOIS code of municipalities.csv)")
+        if spec.regions is not None and province_of[code] not in spec.regions:
+            raise ScenarioError(
+                f"{where}.municipalities[{j}]: municipality {code!r} lies in region {province_of[code]}, outside the lever's regions ({', '.join(spec.regions)})"
+            )
+
+
 def _check_levers(scenario: Scenario) -> None:
     """Region codes and industries of the lever entries exist (lever names and effect parameters are
     the levers' to check: ``sim.levers.base.check_levers``)."""
     if not scenario.levers:
         return
     codes = _region_codes(scenario)
+    folder = Path(scenario.data_pack) if scenario.data_pack else None
     for i, spec in enumerate(scenario.levers):
         where = f"levers[{i}]"
         for j, code in enumerate(spec.regions or []):
             _check_region(code, codes, f"{where}.regions[{j}]")
+        _check_municipalities(scenario, spec, where, folder)
         for j, industry in enumerate(spec.industries or []):
             if industry not in INDUSTRIES:
                 raise ScenarioError(f"{where}.industries[{j}]: unknown KSIC section {industry!r} (expected one of {''.join(INDUSTRIES)})")

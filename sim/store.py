@@ -7,6 +7,7 @@ Layout of a batch folder ``DIR``::
     DIR/runs/<key>/national.parquet
     DIR/runs/<key>/levers.parquet  lever spending by year and region
     DIR/runs/<key>/ledger.parquet  additionality ledger against the run's own lever-free baseline (no rows without levers)
+    DIR/runs/<key>/municipalities.parquet  si-gun-gu-year table (``resolution: sigungu`` runs only)
     DIR/runs/<key>/run.json        the run's metadata (resolved scenario, seed, provenance, sweep values)
     DIR/runs/<key>/error.json      instead of the above, when the run failed
 
@@ -48,9 +49,12 @@ RUNS = "runs"
 RUN_INFO = "run.json"
 """A run's metadata (resolved scenario, seed, provenance; in a batch also its key and sweep values)."""
 RUN_ERROR = "error.json"
-TABLES = {"regions": "regions.parquet", "national": "national.parquet", "levers": "levers.parquet", "ledger": "ledger.parquet"}
+TABLES = {
+    "regions": "regions.parquet", "national": "national.parquet", "levers": "levers.parquet", "ledger": "ledger.parquet",
+    "municipalities": "municipalities.parquet",
+}
 """The Parquet files of a run folder (``RunResult.write`` and batch runs), by table name: the one definition."""
-OPTIONAL_TABLES = ("ledger",)
+OPTIONAL_TABLES = ("ledger", "municipalities")
 """Tables that run folders written before they existed lack (queries and comparisons do without them)."""
 KEY_COLUMNS = ("run_key", "scenario", "variant", "seed")
 """Columns added to every table of a batch run (before the sweep columns)."""
@@ -189,17 +193,21 @@ def write_run(
     levers: pd.DataFrame,
     metadata: dict[str, Any],
     ledger: pd.DataFrame | None = None,
+    municipalities: pd.DataFrame | None = None,
 ) -> Path:
     """Store one finished run under ``folder/runs/<key>/`` atomically; returns the run folder.
 
     ``info`` holds key, scenario, variant, seed and sweep (path -> value); its columns are added
     to every table and it is saved in ``run.json`` under ``batch``. ``ledger`` (``RunResult.ledger``)
-    is written as ``ledger.parquet`` when given.
+    is written as ``ledger.parquet`` when given, ``municipalities`` (``resolution: sigungu``) as
+    ``municipalities.parquet``.
     """
     columns = key_columns(info)
     tables = {"regions": regions, "national": national, "levers": levers}
     if ledger is not None:
         tables["ledger"] = ledger
+    if municipalities is not None:
+        tables["municipalities"] = municipalities
 
     def fill(temporary: Path) -> None:
         write_tables(temporary, {name: tag(frame, columns) for name, frame in tables.items()}, {**metadata, "batch": _batch_info(info)})
@@ -292,8 +300,9 @@ def query(folder: str | Path, sql: str) -> pd.DataFrame:
 def empty_table(name: str) -> pd.DataFrame:
     """An optional table without rows: the key columns and the table's own columns."""
     from sim.ledger import empty_ledger
+    from sim.metrics import empty_municipalities
 
-    tables = {"ledger": empty_ledger}
+    tables = {"ledger": empty_ledger, "municipalities": empty_municipalities}
     keys = pd.DataFrame({"run_key": [], "scenario": [], "variant": [], "seed": []}).astype(
         {"run_key": str, "scenario": str, "variant": str, "seed": "int64"}
     )

@@ -23,7 +23,10 @@ optional total-budget split and the objectives::
 Objectives are outcomes (``sim.outcomes``) with a name and a direction. Each trial is scored by
 the paired difference of every objective against the same scenario without levers, with the same
 seeds (common random numbers), averaged over the seeds (a paired measure such as ``jobs_created``
-is scored the same way as its level, ``employed``). Shares are drawn
+is scored the same way as its level, ``employed``). Robust tuning: with an ``uncertainties`` block
+(as in batch experiments) each seed also draws one point of the uncertain parameters, used by the
+trial and its baseline alike, and ``score: {statistic: quantile, quantile: 0.1}`` (or ``worst``,
+default ``mean``) scores a trial by that statistic over its seeds and draws. Shares are drawn
 within their bounds and projected onto the bounded simplex (they sum to one; the total is spent
 exactly). One objective uses TPE; several use NSGA-II and give a Pareto front.
 
@@ -53,6 +56,7 @@ from pydantic import (
 )
 
 from sim import store
+from sim.batch import Uncertainties
 from sim.config_files import named_scenario, validated_file
 from sim.errors import RegsimError, ScenarioError
 from sim.executors import check_executor, open_executor
@@ -151,6 +155,21 @@ class Objective(Outcome):
     direction: Literal["maximize", "minimize"] = "maximize"
 
 
+class Score(BaseModel):
+    """How a trial's per-replicate objective values become its score (``sim.uncertainty.robust_score``):
+    their mean, a quantile, or the worst case."""
+
+    model_config = ConfigDict(extra="forbid")
+    statistic: Literal["mean", "quantile", "worst"] = "mean"
+    quantile: float | None = Field(None, gt=0, lt=1, description="statistic quantile: the probability (e.g. 0.1)")
+
+    @model_validator(mode="after")
+    def _quantile(self) -> Score:
+        if (self.quantile is None) == (self.statistic == "quantile"):
+            raise ValueError("statistic quantile needs quantile: p (0 < p < 1); the others take none")
+        return self
+
+
 class TuningExperiment(BaseModel):
     """A tuning experiment file."""
 
@@ -167,6 +186,8 @@ class TuningExperiment(BaseModel):
     budget: BudgetSplit | None = None
     variables: dict[str, Variable] = Field(default_factory=dict)
     objectives: list[Objective] = Field(min_length=1)
+    uncertainties: Uncertainties | None = Field(None, description="parameters drawn once per seed (replicate), as in batch experiments")
+    score: Score = Field(default_factory=Score, description="score of a trial over its replicates: mean, quantile or worst")
 
     @model_validator(mode="after")
     def _consistent(self) -> TuningExperiment:
@@ -206,6 +227,8 @@ class LoadedTuning:
     path: Path
     content_hash: str
     scenario: Scenario
+    uncertain: list[Any] = field(default_factory=list)
+    """The resolved ``uncertainties`` (``sim.batch.ResolvedUncertainty``)."""
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -216,6 +239,10 @@ def load_tuning(path: str | Path) -> LoadedTuning:
     scenario = load_scenario(named_scenario(path, spec.scenario, TuningError), end_year=spec.until, scale=spec.scale)
     loaded = LoadedTuning(spec, path, content_hash, scenario)
     _check_against_scenario(loaded)
+    if spec.uncertainties is not None:
+        from sim.batch import uncertain_parameters
+
+        loaded.uncertain = uncertain_parameters(spec.uncertainties, [scenario], [spec.scenario], path, set(spec.variables))
     return loaded
 
 
@@ -348,22 +375,41 @@ class Scorer:
         self.loaded = loaded
         self.regions = region_sets(loaded.scenario)
         self._baselines: dict[int, pd.DataFrame] = {}
+        self.points: dict[int, pd.Series] = {}
+        """Seed -> its draw of the uncertain parameters: the tuning seeds' draws, and other ones for the check seeds."""
+        if loaded.uncertain:
+            from sim.batch import uncertainty_draws
+
+            spec = loaded.spec
+            for offset, seeds in enumerate((spec.seed_list(), spec.check_seed_list())):
+                if seeds:
+                    table = uncertainty_draws(loaded, loaded.uncertain, seeds, offset)
+                    self.points |= {int(row["seed"]): row for _, row in table.iterrows()}
+
+    def drawn(self, scenario: Scenario, seed: int) -> Scenario:
+        """``scenario`` with the draw of ``seed`` (unchanged without uncertainties)."""
+        if not self.loaded.uncertain:
+            return scenario
+        from sim.batch import with_draw
+
+        raw = with_draw(scenario.model_dump(), self.loaded.uncertain, self.points[seed])
+        return scenario_from_dict(raw, source=f"{scenario.name} with the draw of seed {seed}")
 
     def baseline(self, seed: int) -> pd.DataFrame:
-        """Region table of the scenario without levers for ``seed`` (run once per process)."""
+        """Region table of the scenario without levers for ``seed`` and its draw (run once per process)."""
         from sim.api import run
 
         if seed not in self._baselines:
-            self._baselines[seed] = run(self.loaded.scenario.without_levers(), seed=seed, paired_baseline=False).regions
+            self._baselines[seed] = run(self.drawn(self.loaded.scenario.without_levers(), seed), seed=seed, paired_baseline=False).regions
         return self._baselines[seed]
 
     def per_seed(self, scenario: Scenario, seeds: list[int]) -> pd.DataFrame:
-        """One row per seed: the paired difference of every objective (persons or provinces)."""
+        """One row per seed (and its draw): the paired difference of every objective (persons or provinces)."""
         from sim.api import run
 
         rows = []
         for seed in seeds:
-            regions = run(scenario, seed=seed, paired_baseline=False).regions
+            regions = run(self.drawn(scenario, seed), seed=seed, paired_baseline=False).regions
             baseline = self.baseline(seed)
             rows.append({"seed": seed} | {
                 objective.name: outcome_level(regions, objective, self.regions) - outcome_level(baseline, objective, self.regions)
@@ -373,7 +419,10 @@ class Scorer:
 
 
 def objective_function(loaded: LoadedTuning, scorer: Scorer) -> Callable:
-    """Optuna objective: decisions → scenario → mean paired objectives over the tuning seeds."""
+    """Optuna objective: decisions → scenario → paired objectives over the tuning seeds (each with
+    its draw of the uncertain parameters), scored by their mean, a quantile or the worst case."""
+    from sim.uncertainty import robust_score
+
     seeds = loaded.spec.seed_list()
 
     def objective(trial) -> tuple[float, ...] | float:
@@ -382,8 +431,12 @@ def objective_function(loaded: LoadedTuning, scorer: Scorer) -> Callable:
         table = scorer.per_seed(scenario, seeds)
         for name, value in values.items():
             trial.set_user_attr(name, value)
-        means = tuple(float(table[objective.name].mean()) for objective in loaded.spec.objectives)
-        return means if len(means) > 1 else means[0]
+        score = loaded.spec.score
+        scores = tuple(
+            robust_score(table[objective.name].to_numpy(float), score.statistic, score.quantile, objective.direction == "maximize")
+            for objective in loaded.spec.objectives
+        )
+        return scores if len(scores) > 1 else scores[0]
 
     return objective
 
@@ -654,6 +707,8 @@ def _manifest(loaded: LoadedTuning) -> dict[str, Any]:
         "sampler": "TPE" if len(spec.objectives) == 1 else "NSGA-II",
         "sampler_seed": spec.sampler_seed,
         "objectives": [objective.model_dump() for objective in spec.objectives],
+        "score": spec.score.model_dump(exclude_none=True),
+        "uncertainties": [item.info() for item in loaded.uncertain] or None,
         "budget": spec.budget.model_dump() if spec.budget else None,
         "variables": {name: variable.model_dump(exclude_none=True) for name, variable in spec.variables.items()},
         "study": STUDY_FILE,

@@ -177,7 +177,11 @@ def national_summary(baseline: pd.DataFrame, variant: pd.DataFrame) -> pd.DataFr
         ("youth share, aged 20–39 (%)", "youth_share", 100.0),
         ("employed (persons)", "employed", 1.0),
         ("provinces at extinction risk (index < 0.5)", "regions_at_extinction_risk", 1.0),
+        ("si-gun-gu at extinction risk (index < 0.5)", "municipalities_at_extinction_risk", 1.0),
+        ("si-gun-gu at high extinction risk (index < 0.2)", "municipalities_at_high_extinction_risk", 1.0),
     ):
+        if column not in variant:  # si-gun-gu counts: runs at resolution sigungu only
+            continue
         base = float(baseline.set_index("year").loc[year, column]) * factor
         var = float(variant.set_index("year").loc[year, column]) * factor
         rows.append({"measure": label, "baseline": base, "variant": var, "difference": var - base})

@@ -31,6 +31,7 @@ class TalentPool:
     participation_draw: np.ndarray  # persistent U(0,1) propensity to be in the labour force, float32
     employer: np.ndarray  # firm index, NOT_EMPLOYED if none, int32
     uid: np.ndarray  # identifier for life (keys the person's common random numbers), uint64
+    municipality: np.ndarray  # si-gun-gu index at ``resolution: sigungu`` (``sim.mechanisms.municipalities``), else 0; int16
 
     @classmethod
     def new(
@@ -41,9 +42,10 @@ class TalentPool:
         education: np.ndarray,
         uid: np.ndarray,
         participation_draw: np.ndarray,
+        municipality: np.ndarray | None = None,
     ) -> TalentPool:
         """Persons not studying and not employed; ``participation_draw`` is their persistent
-        U(0,1) propensity to be in the labour force."""
+        U(0,1) propensity to be in the labour force; ``municipality`` their si-gun-gu (0 without)."""
         n = len(age)
         return cls(
             age=age.astype(np.uint8),
@@ -55,6 +57,7 @@ class TalentPool:
             participation_draw=np.asarray(participation_draw, np.float32),
             employer=np.full(n, NOT_EMPLOYED, np.int32),
             uid=np.asarray(uid, np.uint64),
+            municipality=np.zeros(n, np.int16) if municipality is None else np.asarray(municipality, np.int16),
         )
 
     def __len__(self) -> int:

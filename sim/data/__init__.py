@@ -15,7 +15,7 @@ from sim.errors import DataError
 
 DATA_DIR = Path(__file__).parent
 
-TEXT_COLUMNS = frozenset({"region", "origin", "destination", "sex", "industry", "sector_code", "region_name", "adjacent"})
+TEXT_COLUMNS = frozenset({"region", "origin", "destination", "sex", "industry", "sector_code", "region_name", "adjacent", "municipality", "municipality_name"})
 """Columns holding codes or names; every other required column must be numeric and complete."""
 
 
@@ -40,7 +40,7 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"data file missing: {path}")
     try:
-        table = pd.read_csv(path, dtype={"region": str, "origin": str, "destination": str})
+        table = pd.read_csv(path, dtype={"region": str, "origin": str, "destination": str, "municipality": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataError(f"data file malformed: {path}: {str(exc).splitlines()[0]}") from None
     missing = [column for column in required if column not in table.columns]

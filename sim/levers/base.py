@@ -202,8 +202,38 @@ class Lever:
 
     # --- helpers shared by levers ----------------------------------------------------------
     def target_regions(self, model: LeverView) -> np.ndarray:
-        """Boolean mask over regions: the lever's ``regions:`` and ``region_type:`` together."""
-        return model.region_mask(self.spec.regions, self.spec.region_type)
+        """Boolean mask over regions: the lever's ``regions:`` and ``region_type:`` together; at
+        ``resolution: sigungu`` the provinces holding any of the lever's target municipalities."""
+        municipal = self.target_municipalities(model)
+        if municipal is None:
+            return model.region_mask(self.spec.regions, self.spec.region_type)
+        return np.bincount(model.municipal.region[municipal], minlength=model.n_regions) > 0
+
+    def target_municipalities(self, model: LeverView) -> np.ndarray | None:
+        """Boolean mask over si-gun-gu (``resolution: sigungu``; None otherwise): the lever's ``municipalities:``
+        (all if none) in its ``regions:``, of its ``region_type:`` — ``population_decline_areas`` are the 89
+        designated municipalities themselves, ``capital``/``non_capital`` go by province."""
+        if model.municipal is None:
+            return None
+        municipal = model.municipal.pack
+        spec = self.spec
+        chosen = np.isin(municipal.codes, spec.municipalities) if spec.municipalities is not None else np.ones(municipal.n, bool)
+        province_type = "all" if spec.region_type == "population_decline_areas" else spec.region_type
+        chosen &= model.region_mask(spec.regions, province_type)[municipal.region]
+        return chosen & municipal.decline_area if spec.region_type == "population_decline_areas" else chosen
+
+    def target_population(self, model: LeverView, eligible: np.ndarray | None = None) -> np.ndarray:
+        """Residents of each region living in the lever's targets (persons): at ``resolution: sigungu`` in its
+        target municipalities (and ``eligible`` ones, a mask over municipalities); otherwise the whole
+        population of target regions."""
+        municipal = self.target_municipalities(model)
+        if municipal is None:
+            return population(model) * self.target_regions(model)
+        if eligible is not None:
+            municipal = municipal & eligible
+        t = model.talent
+        residents = np.bincount(t.municipality, minlength=len(municipal)) * float(model.scale)
+        return np.bincount(model.municipal.region, weights=residents * municipal, minlength=model.n_regions)
 
     def target_firms(self, model: LeverView, industries: tuple[str, ...] = ()) -> np.ndarray:
         """Boolean mask over firms in target regions and in ``industries:`` (or the lever's own default set)."""

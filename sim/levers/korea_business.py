@@ -252,9 +252,18 @@ class LocalIndustriesDeclineAreas(_JobsLever):
     Params: ClassVar[type[LeverParams]] = LocalIndustryParams
 
     def region_weights(self, model: LeverView) -> np.ndarray:
-        """Population living in decline areas: only provinces with such areas receive money, and with
-        ``non_capital_only`` only the non-capital ones (the plan is for the 14 non-capital provinces)."""
-        weights = model.pack.decline_area_share * population(model)
+        """Population of the eligible basic local governments: only provinces with such areas receive money, and
+        with ``non_capital_only`` only the non-capital ones (the plan is for the 14 non-capital provinces).
+
+        Seed 003 restricts support to 132 basic local governments, "population-decline areas, local-extinction
+        risk areas etc." without listing them. At ``resolution: sigungu`` the eligible ones are the 89 decline
+        areas and the municipalities at extinction risk (index < 0.5) at the start (124 at 31 Dec 2023, every
+        decline area among them), within the lever's targeting; at province resolution the provinces'
+        population in the 89 decline areas."""
+        if model.municipal is None:
+            weights = model.pack.decline_area_share * population(model)
+        else:
+            weights = self.target_population(model, model.municipal.local_industry_eligible)
         return np.where(model.pack.capital, 0.0, weights) if self.params.non_capital_only else weights
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.agents import FirmPopulation, TalentPool, University
 from sim.crn import CommonRandomNumbers
+from sim.mechanisms.municipalities import Municipalities
 from sim.pack import INDUSTRIES, RegionPack
 
 
@@ -48,6 +49,8 @@ class LeverView:
     """[regions] innovations by the region's firms in the last recorded year (0 before the first)."""
     working_age_by_region: np.ndarray
     """[regions] persons aged 15–64 (agents, not scaled)."""
+    municipal: Municipalities | None
+    """The si-gun-gu layer at ``resolution: sigungu`` (the lever's municipal targets); None at province resolution."""
 
     def region_mask(self, codes: list[str] | None, region_type: str = "all") -> np.ndarray:
         """Boolean mask over regions: listed codes (all if None) intersected with a region type."""

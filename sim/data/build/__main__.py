@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from sim.data import DATA_DIR
-from sim.data.build import demography, economy, geometry, migration, migration_age, migration_size, policy, validation
+from sim.data.build import demography, economy, geometry, migration, migration_age, migration_size, municipalities, policy, validation
 
 DEFAULT_SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 
@@ -14,8 +14,8 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="folder of the raw CSVs")
     args = parser.parse_args()
     out = DATA_DIR / "korea"
-    # migration_age reads the tables of demography (mortality) and migration (every calibration window)
-    for module in (demography, migration, migration_age, migration_size, economy, validation, policy, geometry):
+    # municipalities reads the demography tables; migration_age reads the tables of demography (mortality) and migration (every calibration window)
+    for module in (demography, migration, migration_age, migration_size, economy, validation, policy, geometry, municipalities):
         module.build(args.shared, out)
         print(f"built {module.__name__}")
 
