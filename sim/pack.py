@@ -357,18 +357,22 @@ class MunicipalPack:
 
     @property
     def n(self) -> int:
+        """Number of municipalities (si-gun-gu)."""
         return len(self.table)
 
     @cached_property
     def codes(self) -> list[str]:
+        """Municipality codes, in municipality order."""
         return self.table["municipality"].tolist()
 
     @cached_property
     def index_of(self) -> dict[str, int]:
+        """Municipality code -> municipality index."""
         return {code: i for i, code in enumerate(self.codes)}
 
     @cached_property
     def names(self) -> list[str]:
+        """Municipality names, in municipality order."""
         return self.table["municipality_name"].tolist()
 
     @cached_property
