@@ -2,6 +2,8 @@
 
 ``run`` builds a model from a scenario, simulates it year by year and returns tables
 (pandas DataFrames) with the run's provenance; ``RunResult.write`` stores them.
+``load_scenario`` and ``scenario_from_dict`` read a scenario with its lever entries resolved
+against the lever registry (``sim.scenario`` alone checks only the file's shape and data).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from sim.ledger import SPENDING_COLUMNS, SUPPORT_COLUMNS, additionality_ledger, 
 from sim.metrics import add_municipal_counts, add_paired_differences, national_table, regions_table
 from sim.model import RegionalModel
 from sim.provenance import git_commit, package_version
-from sim.scenario import Scenario, load_scenario, scenario_from_dict
+from sim import scenario as scenario_files
+from sim.levers.base import check_levers
+from sim.scenario import Scenario
 from sim.store import write_tables
 
 ProgressCallback = Callable[[int, int], None]
@@ -149,6 +153,17 @@ def _simulate(scenario: Scenario, seed: int, progress: ProgressCallback | None, 
         if progress is not None:
             progress(int(model.time), years)
     return model
+
+
+def load_scenario(path: str | Path, **overrides) -> Scenario:
+    """A scenario file read and validated (``sim.scenario.load_scenario``) with its levers resolved
+    against the lever registry: how every command and experiment reads a scenario file."""
+    return check_levers(scenario_files.load_scenario(path, **overrides), str(path))
+
+
+def scenario_from_dict(raw: dict, source: str = "<scenario>") -> Scenario:
+    """A merged mapping validated (``sim.scenario.scenario_from_dict``) with its levers resolved."""
+    return check_levers(scenario_files.scenario_from_dict(raw, source=source), source)
 
 
 def _resolve(scenario: Scenario | str | Path, **overrides) -> Scenario:

@@ -299,7 +299,7 @@ def resolve_uncertainties(loaded: LoadedExperiment, scenarios: list[Any] | None 
     """The experiment's uncertain parameters checked against its scenarios: a known parameter, a
     range (given or recorded) that is neither reversed nor degenerate and that every scenario
     accepts at both ends; ExperimentErrors naming the file and the field path."""
-    from sim.scenario import load_scenario
+    from sim.api import load_scenario
 
     spec, path = loaded.spec, loaded.path
     if spec.uncertainties is None:
@@ -495,7 +495,7 @@ def sweep_points(sweep: Sweep | None) -> list[dict[str, Any]]:
 
 def expand(experiment: LoadedExperiment | str | Path) -> list[RunSpec]:
     """Every run of an experiment: (reference + variants × sweep points) × seeds, in that order."""
-    from sim.scenario import load_scenario
+    from sim.api import load_scenario
 
     loaded = experiment if isinstance(experiment, LoadedExperiment) else load_experiment(experiment)
     spec, path = loaded.spec, loaded.path
@@ -548,7 +548,7 @@ def run_key(scenario_hash: str, seed: int) -> str:
 
 def scenario_identity(raw: dict[str, Any], source: str) -> tuple[str, str | None]:
     """The content hash of the scenario, or (when it does not validate) a hash of the mapping and the error."""
-    from sim.scenario import scenario_from_dict
+    from sim.api import scenario_from_dict
 
     try:
         return scenario_from_dict(raw, source=source).content_hash(), None
@@ -592,7 +592,7 @@ def execute(spec: RunSpec) -> tuple[str, Any, str | None, float]:
     started = time.perf_counter()
     try:
         from sim.api import run
-        from sim.scenario import scenario_from_dict
+        from sim.api import scenario_from_dict
 
         scenario = scenario_from_dict(spec.scenario_dict, source=spec.source)
         result = run(scenario, seed=spec.seed, paired_baseline=spec.paired_baseline)

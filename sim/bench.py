@@ -40,7 +40,7 @@ def _measure(scale: int, until: int, seed: int, resolution: str) -> dict:
 
 
 def _scenario(scale: int, until: int, resolution: str):
-    from sim.scenario import scenario_from_dict
+    from sim.api import scenario_from_dict
 
     name = "korea_baseline" if resolution == "province" else f"korea_{resolution}_baseline"
     return scenario_from_dict({"name": name, "scale": scale, "end_year": until, "resolution": resolution}, source="--resolution")

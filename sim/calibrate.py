@@ -73,7 +73,8 @@ from sim.errors import RegsimError
 from sim.executors import open_executor
 from sim.experiment import SeedList
 from sim.provenance import git_commit, package_version
-from sim.scenario import START_YEARS, Scenario, load_scenario, scenario_from_dict
+from sim.api import load_scenario, scenario_from_dict
+from sim.scenario import START_YEARS, Scenario
 from sim.tuning import study_storage
 
 FILES = store.FOLDERS["calibration"]

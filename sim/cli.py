@@ -185,7 +185,7 @@ def run(
     from sim.api import run as run_scenario
     from sim.experiment import new_results_folder
     from sim.ledger import ledger_summary
-    from sim.scenario import load_scenario
+    from sim.api import load_scenario
     from sim.plots import SUMMARY_FIGURE, run_summary_figure
     from sim.store import RUN_INFO, TABLES
 
@@ -214,7 +214,7 @@ def check(
 
     Exits with status 1 if a criterion is outside its tolerance.
     """
-    from sim.scenario import load_scenario
+    from sim.api import load_scenario
     from sim.validation import run_checks
 
     report = run_checks(load_scenario(scenario, scale=scale), seeds=seeds)
@@ -352,7 +352,7 @@ def validate(
     Prints one line per file; exits with status 2 if any file is invalid.
     """
     from sim.errors import ScenarioError
-    from sim.scenario import load_scenario
+    from sim.api import load_scenario
 
     invalid = 0
     for file in files:
@@ -688,11 +688,13 @@ def tune(
     Trials are scored by paired differences against the baseline over the same seeds; the study is
     kept in an SQLite file in the folder, so running the command again continues it.
     """
+    from sim.plots import write_tuning_figures
     from sim.tuning import tune as run_tuning
 
     _executor_options(executor, scheduler)
     with _progress("trials") as advance:
         summary = run_tuning(experiment, out=out, workers=workers, executor=executor, scheduler=scheduler, progress=advance)
+    write_tuning_figures(summary)
     title = f"Top trials in {summary.out} ({len(summary.trials)} completed, {summary.new_trials} new; trial 0 = the scenario as written)"
     console.print(_frame_table(title, summary.top, digits=1))
     if summary.check is not None:
@@ -816,7 +818,7 @@ def viz(
     """
     if not scenario.is_file():
         raise RegsimError(f"{scenario}: scenario file not found")
-    from sim.scenario import load_scenario
+    from sim.api import load_scenario
     from sim.viz import serve  # Panel and Bokeh: imported only for this command
 
     try:

@@ -38,6 +38,7 @@ from sim.errors import RegsimError
 from sim.experiment import summarise
 from sim.ledger import ALL, SUMMARY_COSTS, SUMMARY_MEASURES
 from sim.store import OPTIONAL_TABLES, RUN_INFO, RUNS, TABLES, empty_table, finished_keys, load_manifest, read_run_info
+from sim.pack import capital_regions
 from sim.metrics import (
     EXTINCTION_RISK_THRESHOLD,
     HIGH_EXTINCTION_RISK_THRESHOLD,
@@ -86,11 +87,6 @@ def region_names(lang: str = "en") -> dict[str, str]:
     return dict(zip(table["region"], table[column]))
 
 
-def capital_regions() -> list[str]:
-    table = pd.read_csv(REGIONS_CSV, dtype={"region": str})
-    return table.loc[table["capital_region"] == 1, "region"].tolist()
-
-
 @dataclass
 class Batch:
     """A batch folder opened for analysis: finished runs, the reference, sweep columns, DuckDB views."""
@@ -103,6 +99,7 @@ class Batch:
 
     @cached_property
     def con(self):
+        """A DuckDB connection with one view per table (national, regions, levers, ledger) over the runs' parquet files."""
         import duckdb
 
         con = duckdb.connect()
@@ -128,6 +125,7 @@ class Batch:
         return ["scenario", "variant", *self.sweep]
 
     def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
+        """The result of a DuckDB query over the batch's views."""
         return self.con.execute(query, params or []).df()
 
     @cached_property
@@ -223,6 +221,7 @@ class Batch:
         return classify(self.folder, self.runs, self.reference)
 
     def kind(self, scenario: str, variant: str | None) -> str:
+        """The kind of a variant of the batch (reference, policy or assumption)."""
         return self.kinds.get((scenario, variant or ""), ASSUMPTION if scenario != self.reference else REFERENCE)
 
     def kind_column(self, table: pd.DataFrame) -> pd.Series:
@@ -576,7 +575,7 @@ def findings(ledger: pd.DataFrame, year: int | None = None) -> list[tuple[str, s
         label = group_label(national["scenario"], national["variant"])
         zero: list[str] = []
 
-        def value(row: pd.Series, measure: str, name: str) -> str:
+        def value(row: pd.Series, measure: str, name: str, zero: list[str] = zero) -> str:  # this group's ``zero`` (bound now)
             mean, low, high = (float(row[f"{measure}_{s}"]) for s in ("mean", "low", "high"))
             if pd.isna(mean):
                 return "–"

@@ -107,6 +107,7 @@ class KeyedStream:
         self._values = values
 
     def random(self, size: int | None = None, dtype=np.float64) -> np.ndarray:
+        """The keyed uniforms, as numpy's ``Generator.random`` would return draws (``size`` must match)."""
         if size != len(self._values):
             raise ValueError(f"keyed stream holds {len(self._values)} draws, {size} requested")
         return self._values.astype(dtype, copy=False)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.api import run
-from sim.compare import capital_regions
+from sim.pack import capital_regions
 from sim.errors import RegsimError
 from sim.experiment import summarise
 from sim.ledger import ALL, SUMMARY_COSTS, SUMMARY_MEASURES

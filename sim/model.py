@@ -29,15 +29,15 @@ import numpy as np
 import pandas as pd
 
 from sim.agents import FirmPopulation, Region, TalentPool, University
-from sim.agents.firm import INDUSTRIES
 from sim.agents.talent import NOT_EMPLOYED
 from sim.crn import CommonRandomNumbers, Purpose
 from sim.levers.base import PolicyEffects, build_lever
+from sim.levers.view import LeverView
 from sim.mechanisms import demography, education, labour, migration
 from sim.mechanisms import firms as firm_rules
 from sim.mechanisms.municipalities import Municipalities
 from sim.metrics import REGION_MEASURES, WORKING_AGES, municipal_measures, region_measures
-from sim.pack import AGES, LAST_OBSERVED_YEAR, RegionPack
+from sim.pack import AGES, INDUSTRIES, LAST_OBSERVED_YEAR, RegionPack
 from sim.scenario import Scenario
 
 
@@ -59,6 +59,7 @@ class Arrivals:
 
     @classmethod
     def none(cls) -> Arrivals:
+        """No arrivals."""
         return cls(np.zeros(0, np.uint8), np.zeros(0, np.int8), np.zeros(0, np.int64), np.zeros(0, np.uint64))
 
 
@@ -301,12 +302,13 @@ class RegionalModel(mesa.Model):
         """Active levers write this year's effects and spend; spending is recorded by region and lever."""
         self.effects = PolicyEffects.neutral(len(self.firms), self.n_regions)
         krw_per_jpy = self.params["policy"]["krw_per_jpy"]
+        view = self.lever_view()
         for lever in self.levers:
             budget = lever.spec.budget_krw(krw_per_jpy)
             if not lever.active(self.year) or budget <= 0:
                 continue
             self.effects.supported_establishments[:] = 0.0
-            spending = lever.apply(self, self.effects, budget)
+            spending = lever.apply(view, self.effects, budget)
             supported = np.flatnonzero(self.effects.supported_establishments > 0)
             if len(supported):
                 self.support.append(pd.DataFrame({
@@ -335,21 +337,15 @@ class RegionalModel(mesa.Model):
         columns = ["year", "lever", "firm", "region", "establishments"]
         return pd.concat(self.support, ignore_index=True)[columns] if self.support else pd.DataFrame(columns=columns)
 
-    def region_mask(self, codes: list[str] | None, region_type: str = "all") -> np.ndarray:
-        """Boolean mask over regions: listed codes (all if None) intersected with a region type."""
-        chosen = np.ones(self.n_regions, bool) if codes is None else np.isin(self.pack.codes, codes)
-        kind = {
-            "all": np.ones(self.n_regions, bool),
-            "capital": self.pack.capital,
-            "non_capital": ~self.pack.capital,
-            "population_decline_areas": self.pack.decline_area_share > 0,
-        }[region_type]
-        return chosen & kind
-
-    def firm_mask(self, regions: np.ndarray, industries: list[str]) -> np.ndarray:
-        """Boolean mask over firms in ``regions`` (mask) and ``industries`` (KSIC sections; all if empty)."""
-        in_industry = np.isin(np.array(INDUSTRIES), industries) if industries else np.ones(len(INDUSTRIES), bool)
-        return regions[self.firms.region] & in_industry[self.firms.industry]
+    def lever_view(self) -> LeverView:
+        """What levers may read this year (``sim.levers.view``)."""
+        return LeverView(
+            year=self.year, n_regions=self.n_regions, scale=self.scale, params=self.params, pack=self.pack,
+            tradable=self.tradable, talent=self.talent, firms=self.firms, universities=tuple(self.universities),
+            crn=self.crn, move_probability=self.move_probability, young_firm_hazard=self.young_firm_hazard,
+            innovations_last_year=np.array([float(region.measures.get("innovations", 0.0)) for region in self.regions]),
+            working_age_by_region=self._working_age_by_region(), municipal=self.municipal,
+        )
 
     def demography(self) -> None:
         """Deaths and births by region of residence, ageing, and international migration."""
@@ -609,7 +605,7 @@ class RegionalModel(mesa.Model):
         return t.count_by_region(self.n_regions, (t.age >= WORKING_AGES.start) & (t.age < WORKING_AGES.stop)).astype(float)
 
     def _openings(self) -> np.ndarray:
-        """ln θ by region: jobs firms want per member of the labour force the residents would have at the
+        """Log labour-market tightness (ln θ) by region: jobs firms want per member of the labour force the residents would have at the
         start's participation (``LabourMarket.expected_labour_force``), so participation's response to θ
         does not move θ itself."""
         demand = np.bincount(self.firms.region, weights=self.firms.workers(), minlength=self.n_regions)

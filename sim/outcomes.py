@@ -82,10 +82,12 @@ class Outcome(BaseModel):
 
     @property
     def paired(self) -> bool:
+        """Whether the measure is a paired difference with the baseline."""
         return self.measure in PAIRED
 
     @property
     def risk_threshold(self) -> float:
+        """The extinction-risk threshold this outcome counts regions below."""
         return EXTINCTION_RISK_THRESHOLD if self.threshold is None else self.threshold
 
     def codes(self, sets: RegionSets) -> frozenset[str]:

@@ -15,7 +15,9 @@ import pandas as pd
 
 from sim.data import pack_dir, read_table
 from sim.errors import DataError
-from sim.agents.firm import INDUSTRIES
+
+INDUSTRIES = tuple("ABCDEFGHIJKLMNOPQRS")
+"""KSIC sections, in the order used for the ``industry`` index of region tables and firm agents."""
 
 LAST_OBSERVED_YEAR = 2023
 SEXES = ("F", "M")
@@ -42,6 +44,12 @@ def migration_table_name(stem: str, period: str) -> str:
     return stem if period == DECADE_PERIOD else f"{stem}_{period.replace('-', '_')}"
 
 
+def capital_regions() -> list[str]:
+    """KOSIS codes of the capital-region provinces (Seoul, Incheon, Gyeonggi), from the packaged regions.csv."""
+    table = pd.read_csv(pack_dir("korea") / "regions.csv", dtype={"region": str})
+    return table.loc[table["capital_region"] == 1, "region"].tolist()
+
+
 @dataclass(frozen=True)
 class RegionPack:
     """All inputs of one country for one start year."""
@@ -59,7 +67,7 @@ class RegionPack:
             raise DataError(f"data pack folder not found: {folder}")
         regions = read_table("regions", required=("region", "region_name", "capital_region", "adjacent"), folder=folder)
         pack = cls(country=country, start_year=start_year, folder=folder, regions=regions)
-        pack.start_population  # fail early on a missing or malformed population table
+        _ = pack.start_population  # read now: fail early on a missing or malformed population table
         return pack
 
     def table(self, name: str, required: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -69,18 +77,22 @@ class RegionPack:
     # --- regions -------------------------------------------------------------------------
     @property
     def n_regions(self) -> int:
+        """Number of regions."""
         return len(self.regions)
 
     @cached_property
     def codes(self) -> list[str]:
+        """KOSIS region codes, two digits, in region order."""
         return self.regions["region"].astype(str).str.zfill(2).tolist()
 
     @cached_property
     def index_of(self) -> dict[str, int]:
+        """Region code -> region index."""
         return {code: i for i, code in enumerate(self.codes)}
 
     @cached_property
     def capital(self) -> np.ndarray:
+        """[regions] bool: in the capital region."""
         return self.regions["capital_region"].to_numpy(bool)
 
     @cached_property
@@ -148,6 +160,7 @@ class RegionPack:
 
     @cached_property
     def official_tfr_path(self) -> dict[int, float]:
+        """Year -> national TFR of the official medium assumption (children per woman)."""
         table = self.table("tfr_path", required=("year", "tfr"))
         return dict(zip(table["year"].astype(int), table["tfr"].astype(float)))
 
@@ -262,10 +275,12 @@ class RegionPack:
     # --- migration -----------------------------------------------------------------------
     @cached_property
     def distance_km(self) -> np.ndarray:
+        """[regions, regions] distance between regions (km)."""
         return self._matrix("distances", "distance_km")
 
     @cached_property
     def ties_persons(self) -> np.ndarray:
+        """[origin, destination] earlier migrants from i to j (persons, cumulative 2001–2010 flows): the ties of migration networks."""
         return self._matrix("migration_ties", "ties_persons")
 
     def migration_outflow_rate(self, period: str) -> np.ndarray:
@@ -342,18 +357,22 @@ class MunicipalPack:
 
     @property
     def n(self) -> int:
+        """Number of municipalities (si-gun-gu)."""
         return len(self.table)
 
     @cached_property
     def codes(self) -> list[str]:
+        """Municipality codes, in municipality order."""
         return self.table["municipality"].tolist()
 
     @cached_property
     def index_of(self) -> dict[str, int]:
+        """Municipality code -> municipality index."""
         return {code: i for i, code in enumerate(self.codes)}
 
     @cached_property
     def names(self) -> list[str]:
+        """Municipality names, in municipality order."""
         return self.table["municipality_name"].tolist()
 
     @cached_property

@@ -604,6 +604,16 @@ def batch_figures(batch, lang: str = "en") -> Iterator[tuple[str, Figure]]:
 
 
 # --- tuning figures --------------------------------------------------------------------------------
+def write_tuning_figures(summary) -> None:
+    """history.png (every study) and pareto.png (several objectives) in the folder of a ``sim.tuning.TuningSummary``."""
+    figures = {"history.png": tuning_history_figure(summary.trials, summary.objectives)}
+    if len(summary.objectives) > 1:
+        figures["pareto.png"] = tuning_pareto_figure(summary.trials, summary.best, summary.objectives)
+    for name, figure in figures.items():
+        figure.savefig(summary.out / name, dpi=120)
+        plt.close(figure)
+
+
 def tuning_history_figure(trials: pd.DataFrame, objectives) -> Figure:
     """Each objective by trial number, with the best so far and the written allocation (trial 0) marked."""
     figure, axes = plt.subplots(len(objectives), 1, figsize=(9, 3.2 * len(objectives)), squeeze=False, constrained_layout=True)

@@ -27,4 +27,5 @@ def git_commit() -> str:
 
 
 def package_version() -> str:
+    """The installed regsim version (``sim.__version__``), recorded with every run."""
     return __version__

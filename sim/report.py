@@ -393,7 +393,7 @@ def _lever_summary(levers: list[dict[str, Any]]) -> str:
 def _scenario_file(path: Path) -> tuple[dict[str, Any], str]:
     """A tuned scenario file resolved (inheritance) with its content hash, or as written with the
     reason it does not load."""
-    from sim.scenario import load_scenario
+    from sim.api import load_scenario
 
     try:
         scenario = load_scenario(path)

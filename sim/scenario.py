@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from sim.config_files import describe, read_mapping
 from sim.errors import DataError, ScenarioError
+from sim.pack import INDUSTRIES
 from sim.parameters import with_overrides
 
 START_YEARS = (2015, 2020, 2021, 2023)
@@ -57,7 +58,11 @@ the share of their population living in them."""
 
 
 class LeverSpec(BaseModel):
-    """One lever switched on in a scenario: name, money, period, targeting, effect parameters."""
+    """One lever switched on in a scenario: name, money, period, targeting, effect parameters.
+
+    A plain entry of the scenario file: its shape is checked here, its ``lever`` name and ``params``
+    by the lever registry (``sim.levers.base.check_levers``), which the callers apply.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -277,17 +282,14 @@ def _check_municipalities(scenario: Scenario, spec: LeverSpec, where: str, folde
 
 
 def _check_levers(scenario: Scenario) -> None:
-    """Lever names, effect parameters, region codes and industries exist."""
-    from sim.agents.firm import INDUSTRIES
-    from sim.levers.base import build_lever
-
+    """Region codes and industries of the lever entries exist (lever names and effect parameters are
+    the levers' to check: ``sim.levers.base.check_levers``)."""
     if not scenario.levers:
         return
     codes = _region_codes(scenario)
     folder = Path(scenario.data_pack) if scenario.data_pack else None
     for i, spec in enumerate(scenario.levers):
         where = f"levers[{i}]"
-        build_lever(spec, where)
         for j, code in enumerate(spec.regions or []):
             _check_region(code, codes, f"{where}.regions[{j}]")
         _check_municipalities(scenario, spec, where, folder)

@@ -160,7 +160,7 @@ class SensitivityResult:
 def load_design(path: str | Path) -> Design:
     """Read and validate a sensitivity experiment and build its design and runs; problems are
     SensitivityErrors naming the file and the field."""
-    from sim.scenario import load_scenario
+    from sim.api import load_scenario
 
     path = Path(path)
     spec, content_hash = validated_file(path, SensitivityExperiment, "sensitivity experiment", SensitivityError)
@@ -219,7 +219,7 @@ def _check_outcome(path: Path, name: str, outcome: Outcome, scenario, regions: R
 
 def _check_parameter(path: Path, field_path: str, bounds: Bounds, base: dict[str, Any]) -> None:
     """The scenario must validate with the field at low, high and a fractional value between them."""
-    from sim.scenario import scenario_from_dict
+    from sim.api import scenario_from_dict
 
     where = f"{path}: parameters.{field_path}"
     for value in (bounds.low, bounds.high, bounds.low + 0.37 * (bounds.high - bounds.low)):

@@ -62,6 +62,7 @@ KEY_COLUMNS = ("run_key", "scenario", "variant", "seed")
 
 # --- manifest ----------------------------------------------------------------------------------
 def new_manifest(experiment: str, experiment_file: str, experiment_hash: str) -> dict[str, Any]:
+    """The manifest of a new result folder: the experiment, its file and hash, the code version and commit."""
     from sim.provenance import git_commit, package_version
 
     now = _now()

@@ -62,7 +62,8 @@ from sim.errors import RegsimError, ScenarioError
 from sim.executors import check_executor, open_executor
 from sim.experiment import RESULTS_DIR, Seeds, get_path, parse_path, seed_list, set_path, t_interval
 from sim.outcomes import Outcome, outcome_level, region_sets
-from sim.scenario import Scenario, load_scenario, scenario_from_dict
+from sim.api import load_scenario, scenario_from_dict
+from sim.scenario import Scenario
 
 FILES = store.FOLDERS["tuning"]
 """What a tuning folder holds (``sim.store.FOLDERS``)."""
@@ -143,6 +144,7 @@ class BudgetSplit(BaseModel):
         return self
 
     def lever_indexes(self) -> list[int]:
+        """Indexes of the levers whose budget shares are decided."""
         return [int(parse_path(key)[1]) for key in self.shares]
 
 
@@ -199,9 +201,11 @@ class TuningExperiment(BaseModel):
         return self
 
     def seed_list(self) -> list[int]:
+        """The seeds each trial is scored on."""
         return seed_list(self.seeds)
 
     def check_seed_list(self) -> list[int]:
+        """The fresh seeds of the final check (none without ``check_seeds``)."""
         if self.check_seeds is None:
             return []
         if isinstance(self.check_seeds, list):
@@ -211,6 +215,7 @@ class TuningExperiment(BaseModel):
 
     @property
     def directions(self) -> list[str]:
+        """Each objective's direction (minimize or maximize), in order."""
         return [objective.direction for objective in self.objectives]
 
 
@@ -484,6 +489,7 @@ def study_storage(database: Path, heartbeat: bool = True):
 
 
 def completed(study) -> list:
+    """The study's completed trials."""
     import optuna
 
     return [trial for trial in study.get_trials(deepcopy=False) if trial.state == optuna.trial.TrialState.COMPLETE]
@@ -562,6 +568,7 @@ class TuningSummary:
     trials: pd.DataFrame
     best: pd.DataFrame
     top: pd.DataFrame
+    objectives: list = field(default_factory=list)  # the experiment's objectives, in order
     check: pd.DataFrame | None = None
     new_trials: int = 0
     wall_time_s: float = 0.0
@@ -598,9 +605,7 @@ def best_trials(loaded: LoadedTuning, study, trials: pd.DataFrame) -> pd.DataFra
 
 
 def write_outputs(folder: Path, loaded: LoadedTuning, study) -> TuningSummary:
-    """trials.csv, best scenario file(s), history and Pareto figures, the fresh-seed check, tune.json."""
-    from sim.plots import tuning_history_figure, tuning_pareto_figure
-
+    """trials.csv, best scenario file(s), the fresh-seed check, tune.json (the figures: ``sim.plots.write_tuning_figures``)."""
     trials = trials_table(loaded, study)
     if trials.empty:
         raise TuningError(f"{folder}: no trial completed; see the errors above")
@@ -614,10 +619,6 @@ def write_outputs(folder: Path, loaded: LoadedTuning, study) -> TuningSummary:
         scenario = scenario_with(loaded.scenario, {c: _plain(row[c]) for c in decision_columns}, source=f"trial {row['number']}")
         target = FILES.path(folder, "best_scenario") if len(best) == 1 else scenarios / f"trial_{int(row['number'])}.yaml"
         write_scenario(target, scenario, loaded, row)
-    history = tuning_history_figure(trials, loaded.spec.objectives)
-    history.savefig(folder / "history.png", dpi=120)
-    if len(loaded.spec.objectives) > 1:
-        tuning_pareto_figure(trials, best, loaded.spec.objectives).savefig(folder / "pareto.png", dpi=120)
     check = None
     if loaded.spec.check_seeds is not None:
         leader = _first_objective_best(best, loaded)
@@ -632,7 +633,7 @@ def write_outputs(folder: Path, loaded: LoadedTuning, study) -> TuningSummary:
         "updated": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
     }
     store.write_json(FILES.path(folder, "marker"), manifest)
-    return TuningSummary(out=folder, trials=trials, best=best, top=top, check=check)
+    return TuningSummary(out=folder, trials=trials, best=best, top=top, objectives=list(loaded.spec.objectives), check=check)
 
 
 def fresh_seed_check(loaded: LoadedTuning, tuned: Scenario) -> pd.DataFrame:
@@ -722,5 +723,5 @@ def _from_unit(variable: Variable, u: float) -> float | int:
 
 
 def _plain(value: Any) -> Any:
-    """numpy scalars → Python values (for scenario mappings and YAML)."""
+    """Python values for numpy scalars (for scenario mappings and YAML)."""
     return value.item() if isinstance(value, np.generic) else value

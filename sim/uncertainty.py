@@ -214,10 +214,12 @@ class Discovery:
 
     @property
     def coverage(self) -> float:
+        """Coverage of the chosen box: the share of the cases of interest inside it."""
         return float(self.trajectory.loc[self.chosen, "coverage"])
 
     @property
     def density(self) -> float:
+        """Density of the chosen box: the share of the draws inside it that are cases of interest."""
         return float(self.trajectory.loc[self.chosen, "density"])
 
 

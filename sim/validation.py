@@ -25,7 +25,8 @@ import pandas as pd
 
 from sim.data import read_table
 from sim.errors import RegsimError
-from sim.scenario import Scenario, scenario_from_dict
+from sim.api import scenario_from_dict
+from sim.scenario import Scenario
 
 OFFICIAL_PROJECTION = "official_projection_2022based"
 TOLERANCES = {
@@ -175,6 +176,7 @@ class ValidityReport:
     migration_backtest: pd.DataFrame
 
     def write(self, out) -> None:
+        """Write the report's four tables as CSV files into the folder ``out``."""
         from pathlib import Path
 
         out = Path(out)

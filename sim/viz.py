@@ -33,19 +33,13 @@ from bokeh.models import (
 from bokeh.palettes import RdYlBu11
 from bokeh.plotting import figure
 
-from sim.api import RunResult, paired_ledger, run
+from sim.api import RunResult, load_scenario, paired_ledger, run, scenario_from_dict
 from sim.compare import LEDGER_COST_TEXT, LEDGER_TEXT
 from sim.errors import RegsimError
 from sim.ledger import ALL
 from sim.metrics import EXTINCTION_RISK_THRESHOLD
 from sim.plots import GRID_COLUMNS, GRID_ROWS, TILE_GRID
-from sim.scenario import (
-    REGION_TYPES,
-    LeverSpec,
-    Scenario,
-    load_scenario,
-    scenario_from_dict,
-)
+from sim.scenario import REGION_TYPES, LeverSpec, Scenario
 
 KRW_PER_BN = 1e9
 

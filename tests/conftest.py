@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sim.api import RunResult, run
-from sim.scenario import load_scenario
+from sim.api import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "korea_baseline.yaml"

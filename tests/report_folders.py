@@ -91,6 +91,7 @@ def make_tuning(folder: Path, study: str = "tune_rd_grants") -> Path:
 
 def make_real_tuning(folder: Path) -> Path:
     """A real ``regsim tune`` folder: the R&D-grant scenario's budget, 3 trials, one seed, 1:1000 to 2025."""
+    from sim.plots import write_tuning_figures
     from sim.tuning import tune
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -102,7 +103,9 @@ def make_real_tuning(folder: Path) -> Path:
         "objectives:\n  - {name: non_capital_spending, measure: lever_spending_krw, year: 2025, regions: non_capital}\n",
         encoding="utf-8",
     )
-    return tune(experiment, out=folder / "study").out
+    summary = tune(experiment, out=folder / "study")
+    write_tuning_figures(summary)
+    return summary.out
 
 
 def make_calibration(folder: Path) -> Path:

@@ -20,7 +20,7 @@ from pandas.testing import assert_frame_equal
 
 from sim.api import run
 from sim.batch import ExperimentError, expand, load_experiment, run_batch, sweep_points
-from sim.scenario import load_scenario
+from sim.api import load_scenario
 from sim.store import KEY_COLUMNS, finished_keys, load_manifest, query
 
 from conftest import BASELINE, PACK, ROOT

@@ -16,7 +16,7 @@ from pandas.testing import assert_frame_equal
 from sim.api import run
 from sim.calibrate import CalibrationError, Observed, Paths, calibrate, fit_measures, load_calibration, naive_forecasts, simulate
 from sim.parameters import parameter_range
-from sim.scenario import load_scenario
+from sim.api import load_scenario
 
 from conftest import BASELINE, REGION_CODES, ROOT, assert_one_line_error
 

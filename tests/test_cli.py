@@ -14,7 +14,7 @@ from pandas.testing import assert_frame_equal
 
 from sim.api import run
 from sim.errors import ScenarioError
-from sim.scenario import scenario_from_dict
+from sim.api import scenario_from_dict
 
 from conftest import BASELINE, PACK, REGION_CODES, ROOT, assert_one_line_error
 

@@ -16,7 +16,8 @@ from sim.errors import ScenarioError
 from sim.mechanisms import firms as firm_rules
 from sim.mechanisms import labour, migration
 from sim.model import RegionalModel
-from sim.scenario import LabourDemandShock, load_scenario, scenario_from_dict
+from sim.api import load_scenario, scenario_from_dict
+from sim.scenario import LabourDemandShock
 
 
 def test_participation_response_hand_computed():

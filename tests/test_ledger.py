@@ -264,7 +264,7 @@ def test_ledger_parquet_round_trip(paired, tmp_path):
 
 
 def test_ledger_of_two_kept_runs_equals_the_paired_run(paired):
-    from sim.scenario import load_scenario
+    from sim.api import load_scenario
 
     spec = load_scenario(MSS, scale=SCALE, end_year=UNTIL)
     policy = run(spec, seed=2, paired_baseline=False, keep_firm_jobs=True)
@@ -273,7 +273,7 @@ def test_ledger_of_two_kept_runs_equals_the_paired_run(paired):
 
 
 def test_zero_budget_package_has_a_zero_ledger():
-    from sim.scenario import load_scenario
+    from sim.api import load_scenario
 
     spec = load_scenario(MSS, scale=SCALE, end_year=2025)
     spec = spec.model_copy(update={"levers": [lever.model_copy(update={"budget_krw_per_year": 0.0}) for lever in spec.levers]})

@@ -18,7 +18,7 @@ from sim.levers.base import (
     parameter_evidence,
 )
 from sim.model import RegionalModel
-from sim.scenario import scenario_from_dict
+from sim.api import scenario_from_dict
 
 PARAMETERS = [(name, key) for name, cls in sorted(REGISTRY.items()) for key in cls.Params.model_fields]
 
@@ -126,7 +126,7 @@ def test_industrial_complex_jobs_go_to_small_and_medium_firms_only():
     spec = {"lever": "industrial_complex_investment", "budget_krw_per_year": 1e11, "start": 2024, "end": 2024, "regions": ["48"]}
     model = RegionalModel(scenario_from_dict({"name": "complex", "end_year": 2024, "scale": 1000, "levers": [spec]}), seed=0)
     effects = PolicyEffects.neutral(len(model.firms), model.n_regions)
-    model.levers[0].apply(model, effects, 1e11)
+    model.levers[0].apply(model.lever_view(), effects, 1e11)
     large = model.firms.size >= 300
     assert effects.extra_jobs.sum() > 0 and large.any()
     assert np.all(effects.extra_jobs[large] == 0)

@@ -21,7 +21,8 @@ from pandas.testing import assert_frame_equal
 from sim.api import run
 from sim.levers.base import PolicyEffects, allocate_grants, build_lever
 from sim.model import RegionalModel
-from sim.scenario import Scenario, load_scenario, scenario_from_dict
+from sim.api import load_scenario, scenario_from_dict
+from sim.scenario import Scenario
 
 from conftest import BASELINE, CAPITAL_CODES, ROOT
 
@@ -172,7 +173,7 @@ def test_running_projects_are_cut_when_the_budget_falls_below_them(small_model):
     def year(y: int, budget: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         model.year = y
         effects = PolicyEffects.neutral(len(model.firms), model.n_regions)
-        spending = lever.apply(model, effects, budget)
+        spending = lever.apply(model.lever_view(), effects, budget)
         grants = effects.rd_subsidy_krw * lever.params.cofunding_rate  # project R&D back to grants
         return grants, effects.treated_establishments, spending
 
@@ -314,3 +315,31 @@ def test_regsim_run_with_a_lever_writes_levers_parquet(tmp_path):
     assert meta["paired_baseline"] is True
     regions = pd.read_parquet(out / "regions.parquet")
     assert set(PAIRED) <= set(regions.columns)
+
+
+def test_lever_view_shows_this_years_model_state(small_model):
+    """The view a lever reads is the model's own state in the current year: the same population
+    objects, working ages 15-64 counted from the persons, last year's innovations by region, region
+    masks from the pack."""
+    model = small_model
+    view = model.lever_view()
+    assert view.year == model.year and view.firms is model.firms and view.talent is model.talent
+    ages = model.talent.age
+    assert view.working_age_by_region.sum() == ((ages >= 15) & (ages <= 64)).sum()
+    recorded = [float(region.measures.get("innovations", 0.0)) for region in model.regions]
+    np.testing.assert_array_equal(view.innovations_last_year, recorded)
+    capital = view.region_mask(None, "capital")
+    assert sorted(np.array(model.pack.codes)[capital]) == sorted(CAPITAL_CODES)
+    assert not view.region_mask(["11"], "non_capital").any()  # Seoul is in the capital region
+    manufacturing = view.firm_mask(np.ones(model.n_regions, bool), ["C"])
+    assert manufacturing.sum() == (model.firms.industry == 2).sum() > 0  # C is the third KSIC section
+
+
+def test_levers_do_not_import_the_model_class():
+    """The levers' modules reach the model only through LeverView (also an import-linter contract)."""
+    import sim.levers
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, sim.levers; print('sim.model' in sys.modules)"], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False" and sim.levers.REGISTRY

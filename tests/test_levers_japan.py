@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.agents.firm import INDUSTRIES
+from sim.pack import INDUSTRIES
 from sim.api import RunResult, run
 from sim.levers.base import PolicyEffects
 from sim.levers.japan_clusters import SUPER_REGIONAL_PARTNERSHIPS
 from sim.model import RegionalModel
-from sim.scenario import scenario_from_dict
+from sim.api import scenario_from_dict
 
 KRW_PER_JPY = 9.31  # parameters policy.krw_per_jpy
 SEEDS = range(4)
@@ -112,7 +112,7 @@ def first_year_effects(spec: dict) -> tuple[RegionalModel, PolicyEffects, np.nda
     model.year = spec["start"]
     effects = PolicyEffects.neutral(len(model.firms), model.n_regions)
     budget = spec["budget_krw_per_year"]
-    spending = model.levers[0].apply(model, effects, budget)
+    spending = model.levers[0].apply(model.lever_view(), effects, budget)
     return model, effects, spending
 
 

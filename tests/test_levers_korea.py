@@ -10,7 +10,7 @@ from sim.api import run
 from sim.levers.base import PolicyEffects, REGISTRY
 from sim.levers.korea_cooperation import SUPER_REGIONAL_PARTNERSHIPS
 from sim.model import RegionalModel
-from sim.scenario import scenario_from_dict
+from sim.api import scenario_from_dict
 
 KOREA_LEVERS = {
     # lever: targeting used in the spending test (and the regions it may spend in)
@@ -69,7 +69,7 @@ def test_spends_its_budget_in_target_regions_and_years(name):
     by_year = spending.groupby("year")["spending_krw"].sum()
     assert list(by_year.index) == [2024, 2025]
     np.testing.assert_allclose(by_year.to_numpy(), budget, rtol=1e-6)
-    allowed = set(model.pack.codes[i] for i in np.flatnonzero(model.levers[0].target_regions(model)))
+    allowed = set(model.pack.codes[i] for i in np.flatnonzero(model.levers[0].target_regions(model.lever_view())))
     if name == "local_industries_decline_areas":
         allowed &= DECLINE_REGIONS - CAPITAL_REGIONS  # seed 003: the plan is for the 14 non-capital provinces
     if name == "super_regional_partnerships":
@@ -104,7 +104,7 @@ def test_job_programmes_create_jobs_where_funded(name, spec, regions):
 
 def test_region_led_allocation_follows_need():
     model = RegionalModel(scenario([lever("region_led_allocation", 1e11, region_type="non_capital")], scale=1000), seed=0)
-    weights = model.levers[0].need_weights(model)
+    weights = model.levers[0].need_weights(model.lever_view())
     codes = model.pack.codes
     assert weights[codes.index("11")] == 0  # capital excluded by targeting
     assert weights[codes.index("46")] > weights[codes.index("30")]  # Jeonnam (37 % in decline areas) above Daejeon
@@ -132,14 +132,14 @@ def test_cluster_budget_moves_toward_innovations_per_won():
     cluster = model.levers[0]
     innovations = np.array([float(region.measures["innovations"]) for region in model.regions])
     per_won = np.divide(innovations, cluster.last_spending, out=np.zeros(model.n_regions), where=cluster.last_spending > 0)
-    budgets = cluster.regional_budgets(model, 1e11)
+    budgets = cluster.regional_budgets(model.lever_view(), 1e11)
     np.testing.assert_allclose(budgets, 1e11 * per_won / per_won.sum())
 
 
 def test_partnerships_join_partner_labour_markets_and_raise_spillovers():
     model = RegionalModel(scenario([lever("super_regional_partnerships", 1e12)], scale=1000), seed=0)
     effects = PolicyEffects.neutral(len(model.firms), model.n_regions)
-    model.levers[0].apply(model, effects, 1e12)
+    model.levers[0].apply(model.lever_view(), effects, 1e12)
     index = model.pack.index_of
     for members in SUPER_REGIONAL_PARTNERSHIPS.values():
         for a in members:

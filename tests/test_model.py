@@ -18,7 +18,7 @@ from sim.metrics import regions_table
 from sim.mechanisms import demography
 from sim.model import RegionalModel
 from sim.pack import AGES, RegionPack
-from sim.scenario import scenario_from_dict
+from sim.api import scenario_from_dict
 
 from conftest import BASELINE, CAPITAL_CODES, PACK, REGION_CODES, packaged_population
 

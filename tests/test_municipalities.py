@@ -20,7 +20,7 @@ from sim.mechanisms.municipalities import (
     fit_destination_constants,
 )
 from sim.pack import RegionPack
-from sim.scenario import scenario_from_dict
+from sim.api import scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 SIGUNGU = {"name": "sigungu_test", "resolution": "sigungu", "scale": 200, "end_year": 2026}

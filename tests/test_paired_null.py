@@ -26,7 +26,7 @@ def scenario(levers: list[dict] | None = None, parameters: dict | None = None):
     raw = {"scale": SCALE, "end_year": UNTIL}
     base = _resolve("scenarios/korea_baseline.yaml", scale=SCALE, end_year=UNTIL)
     data = base.model_dump() | {"levers": levers or [], "parameters": base.parameters | (parameters or {})} | raw
-    from sim.scenario import scenario_from_dict
+    from sim.api import scenario_from_dict
 
     return scenario_from_dict(data, source="test")
 

@@ -20,7 +20,7 @@ from markupsafe import escape
 
 from sim.levers.base import REGISTRY
 from sim.report import _trials_table, build_report
-from sim.scenario import load_scenario
+from sim.api import load_scenario
 
 from conftest import assert_one_line_error
 from report_folders import OVERRIDE, make_batch, make_calibration, make_real_tuning, make_tuning, write_png

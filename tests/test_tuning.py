@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from conftest import REGSIM, ROOT, assert_one_line_error, regsim
 
+from sim.plots import write_tuning_figures
 from sim.tuning import TuningError, load_tuning, project_shares, tune
 
 PLAN = ROOT / "scenarios" / "korea_2023_regional_plan_mss.yaml"
@@ -112,6 +113,7 @@ def test_several_objectives_give_a_pareto_front(tmp_path):
     front = summary.best
     assert len(front) >= 2
     assert np.allclose(front["capital_spending"] + front["non_capital_spending"], TOTAL, rtol=1e-9)
+    write_tuning_figures(summary)
     assert (tmp_path / "pareto" / "pareto.png").stat().st_size > 0
     assert len(list((tmp_path / "pareto" / "pareto_scenarios").glob("trial_*.yaml"))) == len(front)
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 
 from sim.data import read_table
-from sim.scenario import load_scenario
+from sim.api import load_scenario
 from sim.validation import TREND_SPANS, migration_backtest
 
 

@@ -13,7 +13,7 @@ from conftest import REGION_CODES, ROOT, assert_one_line_error
 
 from sim.errors import ScenarioError
 from sim.plots import TILE_GRID
-from sim.scenario import load_scenario, scenario_from_dict
+from sim.api import load_scenario, scenario_from_dict
 from sim.viz import (
     province_map_data,
     LeverSetting,

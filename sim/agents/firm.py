@@ -21,16 +21,13 @@ import numpy as np
 from sim.crn import poisson_from_uniform, rounded_count
 from sim.mechanisms import innovation
 
-INDUSTRIES = tuple("ABCDEFGHIJKLMNOPQRS")
-"""KSIC sections, in the order used for the ``industry`` index."""
-
 
 @dataclass
 class FirmPopulation:
     """Arrays of firm attributes; index f is one firm agent (a cohort of establishments)."""
 
     region: np.ndarray  # region index, int8
-    industry: np.ndarray  # index into INDUSTRIES, int8
+    industry: np.ndarray  # index into sim.pack.INDUSTRIES, int8
     establishments: np.ndarray  # establishments the agent stands for (≤ scale), int64
     size: np.ndarray  # desired employment per establishment (persons), float64
     productivity: np.ndarray  # value added per worker (KRW per year), float64

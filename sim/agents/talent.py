@@ -71,10 +71,12 @@ class TalentPool:
 
     @property
     def employed(self) -> np.ndarray:
+        """[persons] bool: has an employer."""
         return self.employer != NOT_EMPLOYED
 
     @property
     def studying(self) -> np.ndarray:
+        """[persons] bool: enrolled in education."""
         return self.enrolled != NOT_STUDYING
 
     def count_by_region(self, n_regions: int, mask: np.ndarray | None = None) -> np.ndarray:

@@ -18,7 +18,7 @@ from sim.mechanisms.education import SECONDARY
 
 if TYPE_CHECKING:
     from sim.levers.base import Lever, LeverParams
-    from sim.model import RegionalModel
+    from sim.levers.view import LeverView
 
 RD_INDUSTRIES = ("C", "J", "M")
 """KSIC sections that perform R&D in the model (parameters ``firms.rd_industries``)."""
@@ -72,7 +72,7 @@ def shares_sum_to_one(params: LeverParams, *names: str) -> LeverParams:
     return params
 
 
-def region_weights(lever: Lever, model: RegionalModel, base: np.ndarray) -> np.ndarray:
+def region_weights(lever: Lever, model: LeverView, base: np.ndarray) -> np.ndarray:
     """``base`` over the lever's target regions (0 elsewhere); with ``region_type:
     population_decline_areas`` also weighted by the share of residents living in decline areas."""
     weights = np.where(lever.target_regions(model), base, 0.0).astype(float)
@@ -83,7 +83,7 @@ def region_weights(lever: Lever, model: RegionalModel, base: np.ndarray) -> np.n
 
 
 
-def rd_establishments(model: RegionalModel, firm_mask: np.ndarray | None = None) -> np.ndarray:
+def rd_establishments(model: LeverView, firm_mask: np.ndarray | None = None) -> np.ndarray:
     """R&D-performing establishments by region (optionally only among ``firm_mask``)."""
     performs = model.firms.rd_intensity > 0
     if firm_mask is not None:
@@ -92,7 +92,7 @@ def rd_establishments(model: RegionalModel, firm_mask: np.ndarray | None = None)
 
 
 def collaboration_share(
-    model: RegionalModel, spend_krw: np.ndarray, krw_per_collaboration: float
+    model: LeverView, spend_krw: np.ndarray, krw_per_collaboration: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Added share of R&D firms collaborating with a university, and spending used, by region.
 
@@ -106,7 +106,7 @@ def collaboration_share(
     return share, used
 
 
-def spillover_factor(model: RegionalModel, spend_krw: np.ndarray, rd_equivalent_per_krw: float) -> np.ndarray:
+def spillover_factor(model: LeverView, spend_krw: np.ndarray, rd_equivalent_per_krw: float) -> np.ndarray:
     """Multiplier on the regional spillover term from networking money.
 
     The spillover term is proportional to the region's business R&D (``innovation.regional_spillover``);
@@ -118,14 +118,14 @@ def spillover_factor(model: RegionalModel, spend_krw: np.ndarray, rd_equivalent_
     return 1.0 + gain
 
 
-def young_leavers(model: RegionalModel) -> np.ndarray:
+def young_leavers(model: LeverView) -> np.ndarray:
     """Expected leavers aged 15–34 by region this year at the baseline leaving probabilities (persons)."""
     young = model.talent.pyramid(model.n_regions).sum(axis=1)[:, YOUTH_AGES]
     return (young * model.move_probability[:, YOUTH_AGES]).sum(axis=1) * model.scale
 
 
 def youth_retention(
-    model: RegionalModel, spend_krw: np.ndarray, krw_per_retained_person: float
+    model: LeverView, spend_krw: np.ndarray, krw_per_retained_person: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Multiplier on the leaving probability at ages 15–34, and spending used, by region.
 
@@ -139,20 +139,20 @@ def youth_retention(
     return factor, used
 
 
-def amenity_gain(model: RegionalModel, spend_krw: np.ndarray, krw_per_resident_per_unit: float) -> np.ndarray:
+def amenity_gain(model: LeverView, spend_krw: np.ndarray, krw_per_resident_per_unit: float) -> np.ndarray:
     """Amenity (migration-utility units) bought by ``spend_krw``: KRW per resident per unit of amenity."""
     residents = population(model)
     return np.divide(spend_krw, residents * krw_per_resident_per_unit, out=np.zeros(model.n_regions), where=residents > 0)
 
 
-def entry_cohort(model: RegionalModel) -> np.ndarray:
+def entry_cohort(model: LeverView) -> np.ndarray:
     """Persons reaching the higher-education entry age this year without tertiary study, by region."""
     t, p = model.talent, model.params["universities"]
     candidates = (t.age == p["entry_age"] - 1) & ~t.studying & (t.education == SECONDARY)  # before this year's ageing
     return t.count_by_region(model.n_regions, candidates).astype(float) * model.scale
 
 
-def entry_rate_gain(model: RegionalModel, entrants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def entry_rate_gain(model: LeverView, entrants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Added higher-education entry rate from ``entrants`` extra students a year, and the entrants
     that fit (the entry rate cannot exceed one), by region."""
     cohort = entry_cohort(model)
@@ -161,19 +161,19 @@ def entry_rate_gain(model: RegionalModel, entrants: np.ndarray) -> tuple[np.ndar
     return np.divide(fitted, cohort, out=np.zeros(model.n_regions), where=cohort > 0), fitted
 
 
-def expected_startups(model: RegionalModel) -> np.ndarray:
+def expected_startups(model: LeverView) -> np.ndarray:
     """Baseline startups a year by region (birth rate × establishments)."""
     establishments = model.firms.count_by_region(model.n_regions).astype(float)
     return model.params["firms"]["birth_rate"] * establishments
 
 
-def startup_factor(model: RegionalModel, extra_startups: np.ndarray) -> np.ndarray:
+def startup_factor(model: LeverView, extra_startups: np.ndarray) -> np.ndarray:
     """Multiplier on the startup rate that adds ``extra_startups`` establishments a year, by region."""
     expected = expected_startups(model)
     return 1.0 + np.divide(extra_startups, expected, out=np.zeros(model.n_regions), where=expected > 0)
 
 
-def tradable_job_shares(model: RegionalModel, eligible: np.ndarray, jobs: np.ndarray) -> np.ndarray:
+def tradable_job_shares(model: LeverView, eligible: np.ndarray, jobs: np.ndarray) -> np.ndarray:
     """``extra_jobs`` per firm agent (persons) placing ``jobs`` persons per region on ``eligible``
     firms in proportion to their workers."""
     firms = model.firms

@@ -3,7 +3,8 @@
 A lever is a small class registered under a scenario name. Each simulated year in which it is
 active (``start <= year <= end``), the model calls ``Lever.apply``, which
 
-- reads the model's state (firms, persons, regions) without changing it,
+- reads the model's state (firms, persons, regions) through its ``LeverView`` (``sim/levers/view.py``;
+  the parameter is called ``model``) without changing it,
 - writes its effects into the year's ``PolicyEffects`` (the only channel into the mechanisms),
 - returns what it spent by region (KRW), never more than its yearly budget.
 
@@ -25,8 +26,8 @@ from sim.crn import Purpose, identities, label_salt, smallest_keys
 from sim.errors import ScenarioError
 
 if TYPE_CHECKING:
-    from sim.model import RegionalModel
-    from sim.scenario import LeverSpec
+    from sim.levers.view import LeverView
+    from sim.scenario import LeverSpec, Scenario
 
 
 @dataclass
@@ -34,7 +35,7 @@ class PolicyEffects:
     """This year's lever effects, reset every year; read by the mechanisms that own each channel.
 
     Arrays over firms are indexed like ``model.firms`` at the start of the year; arrays over regions
-    like ``model.regions``. Neutral values: 0 for additions, 1 for multipliers, False for links.
+    in region order (``pack.codes``). Neutral values: 0 for additions, 1 for multipliers, False for links.
     """
 
     rd_subsidy_krw: np.ndarray  # [firms] publicly supported R&D of the firm agent this year, incl. co-funding (KRW)
@@ -57,6 +58,7 @@ class PolicyEffects:
 
     @classmethod
     def neutral(cls, n_firms: int, n_regions: int) -> PolicyEffects:
+        """Effects that change nothing: every addition 0, every multiplier 1, no link."""
         zeros, ones = np.zeros(n_regions), np.ones(n_regions)
         return cls(
             rd_subsidy_krw=np.zeros(n_firms),
@@ -191,14 +193,15 @@ class Lever:
         self.label = self.spec.label or self.name
 
     def active(self, year: int) -> bool:
+        """Whether the lever spends in ``year`` (``start <= year <= end``)."""
         return self.spec.start <= year <= self.spec.end
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         """Write this year's effects; return spending by region (KRW, summing to at most ``budget_krw``)."""
         raise NotImplementedError
 
     # --- helpers shared by levers ----------------------------------------------------------
-    def target_regions(self, model: RegionalModel) -> np.ndarray:
+    def target_regions(self, model: LeverView) -> np.ndarray:
         """Boolean mask over regions: the lever's ``regions:`` and ``region_type:`` together; at
         ``resolution: sigungu`` the provinces holding any of the lever's target municipalities."""
         municipal = self.target_municipalities(model)
@@ -206,7 +209,7 @@ class Lever:
             return model.region_mask(self.spec.regions, self.spec.region_type)
         return np.bincount(model.municipal.region[municipal], minlength=model.n_regions) > 0
 
-    def target_municipalities(self, model: RegionalModel) -> np.ndarray | None:
+    def target_municipalities(self, model: LeverView) -> np.ndarray | None:
         """Boolean mask over si-gun-gu (``resolution: sigungu``; None otherwise): the lever's ``municipalities:``
         (all if none) in its ``regions:``, of its ``region_type:`` — ``population_decline_areas`` are the 89
         designated municipalities themselves, ``capital``/``non_capital`` go by province."""
@@ -219,7 +222,7 @@ class Lever:
         chosen &= model.region_mask(spec.regions, province_type)[municipal.region]
         return chosen & municipal.decline_area if spec.region_type == "population_decline_areas" else chosen
 
-    def target_population(self, model: RegionalModel, eligible: np.ndarray | None = None) -> np.ndarray:
+    def target_population(self, model: LeverView, eligible: np.ndarray | None = None) -> np.ndarray:
         """Residents of each region living in the lever's targets (persons): at ``resolution: sigungu`` in its
         target municipalities (and ``eligible`` ones, a mask over municipalities); otherwise the whole
         population of target regions."""
@@ -232,7 +235,7 @@ class Lever:
         residents = np.bincount(t.municipality, minlength=len(municipal)) * float(model.scale)
         return np.bincount(model.municipal.region, weights=residents * municipal, minlength=model.n_regions)
 
-    def target_firms(self, model: RegionalModel, industries: tuple[str, ...] = ()) -> np.ndarray:
+    def target_firms(self, model: LeverView, industries: tuple[str, ...] = ()) -> np.ndarray:
         """Boolean mask over firms in target regions and in ``industries:`` (or the lever's own default set)."""
         wanted = self.spec.industries or list(industries)
         return model.firm_mask(self.target_regions(model), wanted)
@@ -277,6 +280,17 @@ def build_lever(spec: LeverSpec, where: str) -> Lever:
     return cls(spec=spec, params=params)
 
 
+def check_levers(scenario: Scenario, source: str) -> Scenario:
+    """``scenario`` itself once every lever entry names a registered lever and valid effect parameters;
+    otherwise a ScenarioError naming ``source`` and the field path (``levers[2].params.x: ...``)."""
+    try:
+        for i, spec in enumerate(scenario.levers):
+            build_lever(spec, f"levers[{i}]")
+    except ScenarioError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
+    return scenario
+
+
 def describe_params(cls: type[Lever]) -> dict[str, dict[str, Any]]:
     """A lever class's parameters as plain dicts (default, range, evidence, assumption, kind,
     description) for `regsim levers --json` and the report."""
@@ -293,7 +307,7 @@ class Grants:
 
 
 def allocate_grants(
-    model: RegionalModel,
+    model: LeverView,
     label: str,
     available: np.ndarray,
     budget_krw: float,
@@ -358,7 +372,7 @@ class ProjectPortfolio:
 
     def pay(
         self,
-        model: RegionalModel,
+        model: LeverView,
         label: str,
         eligible: np.ndarray,
         budget_krw: float,
@@ -392,12 +406,12 @@ class ProjectPortfolio:
         return Grants(krw, funded, np.bincount(firms.region, weights=krw, minlength=model.n_regions))
 
 
-def population(model: RegionalModel) -> np.ndarray:
+def population(model: LeverView) -> np.ndarray:
     """Residents by region (persons)."""
     return model.talent.count_by_region(model.n_regions).astype(float) * model.scale
 
 
-def business_rd_krw(model: RegionalModel) -> np.ndarray:
+def business_rd_krw(model: LeverView) -> np.ndarray:
     """Business R&D by region at the firms' current employment (KRW per year)."""
     firms = model.firms
     rd = firms.rd_krw(firms.employees(model.talent.employer), model.scale)

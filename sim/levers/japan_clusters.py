@@ -19,7 +19,7 @@ firm exits, jobs in tradable R&D firms (``extra_jobs``) and joined labour market
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, override
 
 import numpy as np
 from pydantic import model_validator
@@ -58,6 +58,8 @@ autonomous vehicles), Daejeon·Sejong·Chungnam (digital health care)."""
 
 
 class ClusterParams(LeverParams):
+    """Budget split between cluster networking and university research, and the R&D equivalent of networking."""
+
     networking_share: float = budget_share_field(0.5, "share of the budget for networking and coordination (spillovers)")
     research_share: float = budget_share_field(0.5, "share of the budget added to university research in the cluster")
     rd_equivalent_per_krw: float = networking_leverage_field(2.0)
@@ -70,12 +72,15 @@ class ClusterParams(LeverParams):
 @register
 @dataclass
 class KnowledgeClusters(Lever):
+    """Industrial and knowledge clusters (Japan, 2001–2009)."""
+
     name: ClassVar[str] = "knowledge_clusters"
     country: ClassVar[str] = "japan"
     case: ClassVar[str] = "002, table 1: 2nd–3rd Basic Plans, 산업 클러스터 계획 ('01–'09), 지적 클러스터 창성 사업 ('02–'09), 지역혁신클러스터 프로그램 ('10–'13)"
     mechanism: ClassVar[str] = "cluster networking strengthens local knowledge spillovers (spillover_multiplier) and funds university research"
     Params: ClassVar[type[LeverParams]] = ClusterParams
 
+    @override
     def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p = self.params
         spend = split_by_weight(budget_krw, region_weights(self, model, business_rd_krw(model)))
@@ -85,6 +90,8 @@ class KnowledgeClusters(Lever):
 
 
 class StrategyParams(LeverParams):
+    """Budget split between commercialisation support and R&D grants, their return and cap per firm."""
+
     commercialisation_share: float = budget_share_field(0.5, "share of the budget for commercialisation support (prototypes, demonstration, market entry)")
     rd_grant_share: float = budget_share_field(0.5, "share of the budget for R&D grants to the region's R&D performers")
     value_added_return: float = lever_field(
@@ -107,12 +114,15 @@ class StrategyParams(LeverParams):
 @register
 @dataclass
 class RegionalInnovationStrategy(Lever):
+    """Regional innovation strategy support, from research to commercialisation (Japan, 2011–2018)."""
+
     name: ClassVar[str] = "regional_innovation_strategy"
     country: ClassVar[str] = "japan"
     case: ClassVar[str] = "002, table 1: 4th Basic Plan, 지역혁신 전략 지원 프로그램 ('11–'18): continuous support from research to commercialisation"
     mechanism: ClassVar[str] = "commercialisation support raises the productivity of the region's R&D performers (productivity_gain) and R&D grants add to their R&D"
     Params: ClassVar[type[LeverParams]] = StrategyParams
 
+    @override
     def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p, firms = self.params, model.firms
         performers = self.target_firms(model, RD_INDUSTRIES) & (firms.rd_intensity > 0)
@@ -127,6 +137,8 @@ class RegionalInnovationStrategy(Lever):
 
 
 class StartupParams(LeverParams):
+    """Budget split between founding and follow-on support, and the cost of a supported or saved firm."""
+
     startup_share: float = budget_share_field(0.6, "share of the budget for founding support (incubation, seed grants), plus what survival support cannot use")
     survival_share: float = budget_share_field(0.4, "share of the budget for young firms' survival (acceleration, follow-on finance)")
     krw_per_supported_startup: float = lever_field(
@@ -150,12 +162,15 @@ class StartupParams(LeverParams):
 @register
 @dataclass
 class StartupEcosystem(Lever):
+    """Startup ecosystem support: more founders, fewer early exits (Japan, 2019–)."""
+
     name: ClassVar[str] = "startup_ecosystem"
     country: ClassVar[str] = "japan"
     case: ClassVar[str] = "002, table 1: 5th Basic Plan, 스타트업 에코시스템 형성 지원 사업 ('19~)"
     mechanism: ClassVar[str] = "founding support raises the startup rate (startup_multiplier) and follow-on support lowers young firms' exit hazard (young_exit_multiplier)"
     Params: ClassVar[type[LeverParams]] = StartupParams
 
+    @override
     def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p, firms = self.params, model.firms
         spend = split_by_weight(budget_krw, region_weights(self, model, expected_startups(model)))
@@ -170,6 +185,8 @@ class StartupEcosystem(Lever):
 
 
 class HubParams(LeverParams):
+    """Budget split between university research, collaboration and networking at a co-creation hub, and their unit costs."""
+
     research_share: float = budget_share_field(0.5, "share of the budget for the hub's university research, plus what collaboration and networking cannot use")
     collaboration_share: float = budget_share_field(0.25, "share of the budget for firm–university co-creation projects")
     networking_share: float = budget_share_field(0.25, "share of the budget for the hub's networking (industry, local government, citizens)")
@@ -184,12 +201,15 @@ class HubParams(LeverParams):
 @register
 @dataclass
 class CoiNextHubs(Lever):
+    """University-led co-creation hubs (COI-NEXT, JST, 2020–)."""
+
     name: ClassVar[str] = "coi_next_hubs"
     country: ClassVar[str] = "japan"
     case: ClassVar[str] = "002, table 1 and section 3: 공동창조의 장 형성 지원 프로그램 (COI-NEXT, JST, '20~); Kawasaki adopted as a local government"
     mechanism: ClassVar[str] = "a university-led co-creation hub adds university research, firm–university collaboration (partner_share_extra) and spillovers in its region"
     Params: ClassVar[type[LeverParams]] = HubParams
 
+    @override
     def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p = self.params
         spend = split_by_weight(budget_krw, region_weights(self, model, university_research(model)))
@@ -207,6 +227,8 @@ ANCHOR_INDUSTRIES = ("C", "M")
 
 
 class AnchorParams(LeverParams):
+    """Budget split between anchor jobs, networking and public research, and their unit costs."""
+
     jobs_share: float = budget_share_field(0.6, "share of the budget for the anchor investment (facilities, land, location subsidies)")
     networking_share: float = budget_share_field(0.2, "share of the budget for cluster coordination (one-stop desk linking industry, academia, hospitals)")
     research_share: float = budget_share_field(0.2, "share of the budget for public research institutes in the cluster (modelled as university research)")
@@ -226,12 +248,15 @@ class AnchorParams(LeverParams):
 @register
 @dataclass
 class AnchorCluster(Lever):
+    """A large anchor investment building a cluster around it (Japan: Kobe Biomedical Innovation Cluster)."""
+
     name: ClassVar[str] = "anchor_cluster"
     country: ClassVar[str] = "japan"
     case: ClassVar[str] = "002, section 3: 고베의료산업도시 (Kobe Biomedical Innovation Cluster, 362 institutions, ~12,400 employees) and 가와사키 킹스카이프런트 (Kawasaki King Skyfront)"
     mechanism: ClassVar[str] = "a large anchor investment adds jobs in tradable R&D firms (extra_jobs), cluster spillovers and public research in the target region"
     Params: ClassVar[type[LeverParams]] = AnchorParams
 
+    @override
     def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p, firms = self.params, model.firms
         anchors = self.target_firms(model, ANCHOR_INDUSTRIES) & model.tradable[firms.industry] & (firms.rd_intensity > 0)
@@ -243,6 +268,8 @@ class AnchorCluster(Lever):
 
 
 class MegaRegionParams(LeverParams):
+    """Partner groups of regions, the cost of a labour-market link and the R&D equivalent of cooperation."""
+
     partners: list[list[str]] = lever_field(
         [list(group) for group in SUPER_REGIONAL_PARTNERSHIPS], "partner groups (lists of region codes)", kind="programme",
         evidence="seed 003: the five super-regional partnerships (초광역 협력권)",
@@ -257,12 +284,15 @@ class MegaRegionParams(LeverParams):
 @register
 @dataclass
 class MegaRegionCooperation(Lever):
+    """Cooperation across regions: joined labour markets and shared knowledge (Japan: Kansai)."""
+
     name: ClassVar[str] = "mega_region_cooperation"
     country: ClassVar[str] = "japan"
     case: ClassVar[str] = "002, section 4: 범지역적 협조, 메가시티 및 초광역 협력 (Kobe cluster run at Kansai scale); partner groups from 003's 5개 초광역 협력권"
     mechanism: ClassVar[str] = "partner regions join their labour markets (commuting_links) and share knowledge (spillover_multiplier)"
     Params: ClassVar[type[LeverParams]] = MegaRegionParams
 
+    @override
     def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p = self.params
         target = self.target_regions(model)

@@ -15,7 +15,7 @@ amenity of non-capital target regions (``amenity``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, override
 
 import numpy as np
 from pydantic import model_validator
@@ -39,6 +39,8 @@ from sim.levers.base import (
 
 
 class RelationshipParams(LeverParams):
+    """Cost of one person's lasting tie to a region and the weight of ties in movers' choices."""
+
     krw_per_tie_person_year: float = lever_field(
         1e6, "KRW per person with lasting ties to the region per year (visits, hometown-ties programmes, stays and side "
         "jobs); seed 002 defines the concept but gives no cost", range=(2e5, 5e6), gt=0, assumption=True,
@@ -53,12 +55,15 @@ class RelationshipParams(LeverParams):
 @register
 @dataclass
 class RelationshipPopulation(Lever):
+    """Relationship population: persons with lasting ties who make a region a likelier destination (Japan)."""
+
     name: ClassVar[str] = "relationship_population"
     country: ClassVar[str] = "japan"
     case: ClassVar[str] = "002, section 4: 관계인구 (関係人口, relationship population) to improve perceptions and bring people and money in"
     mechanism: ClassVar[str] = "persons with lasting ties to the region (relationship_persons) make it a likelier destination for movers"
     Params: ClassVar[type[LeverParams]] = RelationshipParams
 
+    @override
     def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         spend = split_by_weight(budget_krw, region_weights(self, model, population(model)))
         p = self.params
@@ -67,6 +72,8 @@ class RelationshipPopulation(Lever):
 
 
 class GardenCityParams(LeverParams):
+    """Budget split between remote work and digital services, their unit costs, and whether the capital region is excluded."""
+
     remote_work_share: float = budget_share_field(0.5, "share of the budget for remote-work places (satellite offices, telework support)")
     amenity_share: float = budget_share_field(0.5, "share of the budget for digital services in target regions (tele-medicine, online education)")
     krw_per_remote_worker: float = lever_field(
@@ -88,12 +95,15 @@ class GardenCityParams(LeverParams):
 @register
 @dataclass
 class DigitalGardenCity(Lever):
+    """Digital Garden City Nation: remote work and digital services outside the capital (Japan, 2022–)."""
+
     name: ClassVar[str] = "digital_garden_city"
     country: ClassVar[str] = "japan"
     case: ClassVar[str] = "002, table 1: 6th Basic Plan, 디지털 전원도시 국가 구상 종합 전략 (Digital Garden City Nation, '22~)"
     mechanism: ClassVar[str] = "remote work lets employed movers keep their jobs (remote_work_share) and digital services raise the amenity of non-capital regions"
     Params: ClassVar[type[LeverParams]] = GardenCityParams
 
+    @override
     def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p = self.params
         weights = region_weights(self, model, population(model))

@@ -16,7 +16,7 @@ is bought at an explicit unit cost (see ``sim.levers._japan_common``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, override
 
 import numpy as np
 from pydantic import model_validator
@@ -62,18 +62,23 @@ def mean_programme_years(model) -> float:
 
 
 class JointResearchParams(LeverParams):
+    """Cost of one brokered firm–university collaboration."""
+
     krw_per_collaboration: float = cost_per_collaboration_field()
 
 
 @register
 @dataclass
 class JointResearchCoordinators(Lever):
+    """Coordinators brokering industry–academia–government joint research (Japan, S&T Basic Plans 1–2)."""
+
     name: ClassVar[str] = "joint_research_coordinators"
     country: ClassVar[str] = "japan"
     case: ClassVar[str] = "002, table 1: 1st–2nd S&T Basic Plans, 산학관 공동연구체계 and 코디네이트 활동 (industry–academia–government joint research with coordinators)"
     mechanism: ClassVar[str] = "coordinators broker firm–university joint research → more R&D firms collaborate with universities (partner_share_extra)"
     Params: ClassVar[type[LeverParams]] = JointResearchParams
 
+    @override
     def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         performers = rd_establishments(model, self.target_firms(model, RD_INDUSTRIES))
         spend = split_by_weight(budget_krw, region_weights(self, model, performers))
@@ -83,6 +88,8 @@ class JointResearchCoordinators(Lever):
 
 
 class EcosystemParams(LeverParams):
+    """Budget split between producer teams and university research, and the cost of a spin-off."""
+
     producer_team_share: float = budget_share_field(0.4, "share of the budget paying university producer teams (spin-off support)")
     research_share: float = budget_share_field(0.6, "share of the budget added to university research")
     krw_per_spinoff: float = lever_field(
@@ -98,12 +105,15 @@ class EcosystemParams(LeverParams):
 @register
 @dataclass
 class InnovationEcosystemProducers(Lever):
+    """University producer teams that turn research into firms (Japan, regional innovation ecosystems, 2016–)."""
+
     name: ClassVar[str] = "innovation_ecosystem_producers"
     country: ClassVar[str] = "japan"
     case: ClassVar[str] = "002, table 1: 5th Basic Plan, 지역혁신 에코시스템 형성 프로그램 ('16~), 지역대학 사업 프로듀스팀 (university producer teams)"
     mechanism: ClassVar[str] = "producer teams turn university research into firms → more university spin-offs (spinoff_multiplier) and more university research"
     Params: ClassVar[type[LeverParams]] = EcosystemParams
 
+    @override
     def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p = self.params
         research = university_research(model)
@@ -117,6 +127,8 @@ class InnovationEcosystemProducers(Lever):
 
 
 class CoreUniversityParams(LeverParams):
+    """Budget split between research, education and youth retention at regional core universities, and their unit costs."""
+
     research_share: float = budget_share_field(0.5, "share of the budget added to university research (plus what the other channels cannot use)")
     education_share: float = budget_share_field(0.3, "share of the budget funding additional student places")
     retention_share: float = budget_share_field(0.2, "share of the budget for keeping young people in the region (local jobs, careers)")
@@ -136,12 +148,15 @@ class CoreUniversityParams(LeverParams):
 @register
 @dataclass
 class RegionalCoreUniversities(Lever):
+    """Regional core research universities: more research, more students, young people kept (Japan, 2021–)."""
+
     name: ClassVar[str] = "regional_core_universities"
     country: ClassVar[str] = "japan"
     case: ClassVar[str] = "002, table 1: 6th Basic Plan, 지역 중심 특색있는 연구대학 종합 진흥 패키지 ('21~) and 지역의 핵심대학 혁신창출환경 강화 사업 ('22~)"
     mechanism: ClassVar[str] = "regional core universities do more research, admit more students (entry_rate_extra) and keep young people in the region (youth_leave_multiplier)"
     Params: ClassVar[type[LeverParams]] = CoreUniversityParams
 
+    @override
     def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p = self.params
         spend = split_by_weight(budget_krw, region_weights(self, model, university_research(model)))
@@ -156,6 +171,8 @@ class RegionalCoreUniversities(Lever):
 
 
 class PartnershipParams(LeverParams):
+    """Budget split between local services, youth retention and collaboration, and their unit costs."""
+
     amenity_share: float = budget_share_field(0.4, "share of the budget for local services (health data, remote maternal care, smart agriculture), plus what the other channels cannot use")
     retention_share: float = budget_share_field(0.3, "share of the budget for local youth (Tsuruoka: high-school students as research assistants, local jobs after study)")
     collaboration_share: float = budget_share_field(0.3, "share of the budget for firm–university collaboration")
@@ -171,12 +188,15 @@ class PartnershipParams(LeverParams):
 @register
 @dataclass
 class UniversityMunicipalityPartnership(Lever):
+    """A university working with its municipality (Japan: Hirosaki, Iwamizawa...)."""
+
     name: ClassVar[str] = "university_municipality_partnership"
     country: ClassVar[str] = "japan"
     case: ClassVar[str] = "002, section 3, table 3: 산학관 제휴 — Hirosaki (health big data), Iwamizawa (smart agri-city, remote maternal check-ups), Tsuruoka (science park, local high-school students)"
     mechanism: ClassVar[str] = "a university working with its municipality improves local services (amenity), keeps local youth (youth_leave_multiplier) and links firms to research (partner_share_extra)"
     Params: ClassVar[type[LeverParams]] = PartnershipParams
 
+    @override
     def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p = self.params
         spend = split_by_weight(budget_krw, region_weights(self, model, population(model)))

@@ -18,7 +18,7 @@ spreads its money by need and spends it on SME R&D and business support.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, override
 
 import numpy as np
 
@@ -36,10 +36,9 @@ from sim.levers.base import (
     split_by_weight,
 )
 from sim.levers.rd_grants import RD_INDUSTRIES, SME_MAX_WORKERS
-from sim.metrics import WORKING_AGES
 
 if TYPE_CHECKING:
-    from sim.model import RegionalModel
+    from sim.levers.view import LeverView
 
 KEY_INDUSTRIES = RD_INDUSTRIES
 """Default industries of the key-industry programmes: manufacturing, ICT, professional services (C, J, M)."""
@@ -71,22 +70,22 @@ MINIMUM_WAGE_YEAR_KRW = 9620 * 209 * 12
 
 # --- shared helpers (also used by korea_clusters and korea_cooperation) -------------------------
 
-def sme_mask(model: RegionalModel) -> np.ndarray:
+def sme_mask(model: LeverView) -> np.ndarray:
     """Firms whose establishments have fewer than 300 workers (SME definition)."""
     return model.firms.size < SME_MAX_WORKERS
 
 
-def value_added(model: RegionalModel) -> np.ndarray:
+def value_added(model: LeverView) -> np.ndarray:
     """Value added of each firm agent (KRW per year): productivity × desired workers."""
     return model.firms.productivity * model.firms.workers()
 
 
-def by_region(model: RegionalModel, values: np.ndarray) -> np.ndarray:
+def by_region(model: LeverView, values: np.ndarray) -> np.ndarray:
     """Sum over firm agents by region of a per-firm quantity."""
     return np.bincount(model.firms.region, weights=values, minlength=model.n_regions)
 
 
-def add_jobs(model: RegionalModel, effects: PolicyEffects, eligible: np.ndarray, jobs_by_region: np.ndarray) -> None:
+def add_jobs(model: LeverView, effects: PolicyEffects, eligible: np.ndarray, jobs_by_region: np.ndarray) -> None:
     """Add ``jobs_by_region`` (persons) to the eligible firms of each region in proportion to their workers."""
     f = model.firms
     workers = np.where(eligible, f.workers(), 0.0)
@@ -96,7 +95,7 @@ def add_jobs(model: RegionalModel, effects: PolicyEffects, eligible: np.ndarray,
 
 
 def support_effects(
-    model: RegionalModel,
+    model: LeverView,
     effects: PolicyEffects,
     grants: Grants,
     productivity_return: float,
@@ -130,6 +129,7 @@ def relative_weights(values: np.ndarray) -> np.ndarray:
 
 
 def productivity_return_field() -> Any:
+    """The field of a support lever's productivity return (KRW of value added per KRW of support), shared by support levers."""
     return lever_field(
         0.1, "KRW of yearly value added gained for good per KRW of support services (0.1: a ten-year payback)",
         range=(0.0, 0.5), ge=0, assumption=True,
@@ -139,12 +139,14 @@ def productivity_return_field() -> Any:
 
 
 def max_productivity_gain_field() -> Any:
+    """The field of the largest one-year productivity rise of a supported establishment, shared by support levers."""
     return lever_field(
         0.5, "largest one-year productivity rise of one supported establishment (guards against tiny firms)", kind="setting", ge=0, assumption=True,
     )
 
 
 def exit_hazard_reduction_field() -> Any:
+    """The field of the fall of a supported establishment's exit hazard, shared by support levers."""
     return lever_field(
         0.3, "proportional fall of a supported establishment's exit hazard while supported", range=(0.0, 0.5), ge=0, le=1, assumption=True,
         evidence=None,
@@ -152,6 +154,8 @@ def exit_hazard_reduction_field() -> Any:
 
 
 class SupportParams(LeverParams):
+    """Cap per firm, project length, productivity return and exit-hazard reduction of business support services."""
+
     cap_per_firm_krw: float = lever_field(
         5e8, "grant per firm per year (KRW); real average grants are smaller: lower it to spread support over more firms",
         kind="programme", range=(1e8, 5e8), gt=0, evidence="seed 003, 붙임 table: 지역주력산업지원 지원 한도 연 5억",
@@ -165,6 +169,8 @@ class SupportParams(LeverParams):
 @register
 @dataclass
 class BusinessSupportServices(Lever):
+    """Business support for key-industry SMEs: prototypes, patents, certification, marketing (지역주력산업지원)."""
+
     name: ClassVar[str] = "business_support_services"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "003, programme table: 지역주력산업지원 business support (prototypes, patents, certification, marketing; 25.91 bn KRW, 2 years, ≤0.5 bn/yr, 100 %)"
@@ -173,7 +179,8 @@ class BusinessSupportServices(Lever):
 
     portfolio: ProjectPortfolio | None = field(default=None)
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    @override
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p = self.params
         if self.portfolio is None:
             self.portfolio = ProjectPortfolio(duration=p.project_years)
@@ -191,15 +198,15 @@ class _JobsLever(Lever):
     default_industries: ClassVar[tuple[str, ...]] = LOCAL_INDUSTRIES
     smes_only: ClassVar[bool] = True
 
-    def region_weights(self, model: RegionalModel) -> np.ndarray:
+    def region_weights(self, model: LeverView) -> np.ndarray:
         return population(model)
 
-    def eligible_firms(self, model: RegionalModel) -> np.ndarray:
+    def eligible_firms(self, model: LeverView) -> np.ndarray:
         """Tradable firms (non-tradable jobs follow local demand) of the target regions and industries."""
         eligible = self.target_firms(model, self.default_industries) & model.tradable[model.firms.industry]
         return eligible & sme_mask(model) if self.smes_only else eligible
 
-    def jobs_spending(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> tuple[np.ndarray, np.ndarray]:
+    def jobs_spending(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> tuple[np.ndarray, np.ndarray]:
         """Regional budgets (target regions with eligible firms, by weight) and the eligible firms; adds the jobs."""
         eligible = self.eligible_firms(model)
         has_firms = by_region(model, np.where(eligible, model.firms.workers(), 0.0)) > 0
@@ -210,12 +217,14 @@ class _JobsLever(Lever):
     def jobs_share(self) -> float:
         return 1.0
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         spending, _ = self.jobs_spending(model, effects, budget_krw)
         return spending
 
 
 class LocalIndustryParams(LeverParams):
+    """Cost per job of local-industry support and whether it is restricted to non-capital regions."""
+
     cost_per_job_krw: float = lever_field(
         2 * PLAN_KRW_PER_HIRE,
         "KRW per additional lasting job in supported local SMEs (deadweight removed): the plan's ≈ 79 m KRW per targeted "
@@ -234,13 +243,15 @@ class LocalIndustryParams(LeverParams):
 @register
 @dataclass
 class LocalIndustriesDeclineAreas(_JobsLever):
+    """Support of local industries in depopulating areas (시군구연고산업)."""
+
     name: ClassVar[str] = "local_industries_decline_areas"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "003, 2023 regional industry plan: 시군구연고산업 support restricted to the 132 depopulating basic local governments"
     mechanism: ClassVar[str] = "jobs in local tradable SMEs of depopulating areas at a cost per job (budget by population in decline areas)"
     Params: ClassVar[type[LeverParams]] = LocalIndustryParams
 
-    def region_weights(self, model: RegionalModel) -> np.ndarray:
+    def region_weights(self, model: LeverView) -> np.ndarray:
         """Population of the eligible basic local governments: only provinces with such areas receive money, and
         with ``non_capital_only`` only the non-capital ones (the plan is for the 14 non-capital provinces).
 
@@ -257,6 +268,8 @@ class LocalIndustriesDeclineAreas(_JobsLever):
 
 
 class SocialEconomyParams(LeverParams):
+    """Cost per job, the jobs share of the budget and the amenity bought per KRW per resident."""
+
     cost_per_job_krw: float = lever_field(
         2 * MINIMUM_WAGE_YEAR_KRW,
         "KRW per created job: two years of the 2023 minimum wage (≈ 48 m KRW; wage subsidies for social enterprises pay "
@@ -276,16 +289,20 @@ class SocialEconomyParams(LeverParams):
 @register
 @dataclass
 class SocialEconomyInnovation(_JobsLever):
+    """Social-economy innovation: jobs in social-economy SMEs and community services (사회적경제혁신성장)."""
+
     name: ClassVar[str] = "social_economy_innovation"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "003, 2023 regional project plan: 사회적경제혁신성장 (21 bn KRW national + 21 bn local)"
     mechanism: ClassVar[str] = "jobs in tradable social-economy SMEs at a cost per job, and community services raising the region's amenity"
     Params: ClassVar[type[LeverParams]] = SocialEconomyParams
 
+    @override
     def jobs_share(self) -> float:
         return self.params.jobs_share
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    @override
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         spending, _ = self.jobs_spending(model, effects, budget_krw)
         residents = population(model)
         per_resident = np.divide(spending * (1.0 - self.params.jobs_share), residents, out=np.zeros(model.n_regions), where=residents > 0)
@@ -294,6 +311,8 @@ class SocialEconomyInnovation(_JobsLever):
 
 
 class InvestmentParams(LeverParams):
+    """Cost per job of attracted investment and the share of jobs in new establishments."""
+
     cost_per_job_krw: float = lever_field(
         RSA_USD_PER_JOB * KRW_PER_USD_PPP,
         "KRW per created job in small and medium manufacturing establishments: the UK RSA's 6,300 USD per job at "
@@ -309,6 +328,8 @@ class InvestmentParams(LeverParams):
 @register
 @dataclass
 class IndustrialComplexInvestment(_JobsLever):
+    """Investment attracted to industrial complexes: jobs in small and medium manufacturing establishments."""
+
     name: ClassVar[str] = "industrial_complex_investment"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "003, reports ⑤⑥: 산업단지 제도혁신 and 지역 투자사업(프로젝트) (550 projects, 65.2 trillion KRW)"
@@ -319,7 +340,7 @@ class IndustrialComplexInvestment(_JobsLever):
     Params: ClassVar[type[LeverParams]] = InvestmentParams
     default_industries: ClassVar[tuple[str, ...]] = ("C",)
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         """Jobs go to existing establishments (``extra_jobs``); the share in new plants also raises the
         region's startup rate by the establishments they make up (the model's entrants take market share
         from incumbents, so the jobs themselves are counted once, in ``extra_jobs``)."""
@@ -338,16 +359,18 @@ class IndustrialComplexInvestment(_JobsLever):
 
 
 # --- region-led allocation ----------------------------------------------------------------------
-def employment_rate(model: RegionalModel) -> tuple[np.ndarray, float]:
+def employment_rate(model: LeverView) -> tuple[np.ndarray, float]:
     """Employed persons over persons aged 15-64, by region and nationally."""
     t = model.talent
     employed = t.count_by_region(model.n_regions, t.employed).astype(float)
-    working_age = t.count_by_region(model.n_regions, (t.age >= WORKING_AGES.start) & (t.age < WORKING_AGES.stop)).astype(float)
+    working_age = model.working_age_by_region
     rate = np.divide(employed, working_age, out=np.zeros(model.n_regions), where=working_age > 0)
     return rate, employed.sum() / max(working_age.sum(), 1.0)
 
 
 class RegionLedParams(LeverParams):
+    """Split between R&D grants and business support, their caps per firm, return and exit-hazard reduction."""
+
     rd_share: float = lever_field(
         0.855, "share of each region's money for SME R&D grants, the rest business support", kind="programme", ge=0, le=1,
         evidence="seed 003, 2023 지역특화산업육성: R&D 120.7 + 32.3 bn KRW of 178.91 bn with support services 25.91 bn",
@@ -368,13 +391,15 @@ class RegionLedParams(LeverParams):
 @register
 @dataclass
 class RegionLedAllocation(Lever):
+    """Budgets allocated by the regions by need (지역 자율 배분): SME R&D grants and business support."""
+
     name: ClassVar[str] = "region_led_allocation"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "003, 2023 regional industry plan: 지역 자율 배분 (region-led allocation of budgets and selection of firms)"
     mechanism: ClassVar[str] = "money spread by regional need (decline areas, low employment) → SME R&D grants and business support there"
     Params: ClassVar[type[LeverParams]] = RegionLedParams
 
-    def need_weights(self, model: RegionalModel) -> np.ndarray:
+    def need_weights(self, model: LeverView) -> np.ndarray:
         """Allocation rule: population × need, need = share of the population in decline areas plus the
         relative shortfall of the 15-64 employment rate below the national rate (0 above it); target
         regions without need get nothing unless no target region has any, then population alone."""
@@ -383,7 +408,8 @@ class RegionLedAllocation(Lever):
         weights = population(model) * need * self.target_regions(model)
         return weights if weights.sum() > 0 else population(model) * self.target_regions(model)
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    @override
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p = self.params
         f = model.firms
         smes = self.target_firms(model, KEY_INDUSTRIES) & sme_mask(model)

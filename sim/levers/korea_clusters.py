@@ -16,7 +16,7 @@ return on the money over their value added.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, override
 
 import numpy as np
 
@@ -33,11 +33,11 @@ from sim.levers.base import (
 from sim.levers.korea_business import KEY_INDUSTRIES, by_region, sme_mask, value_added
 
 if TYPE_CHECKING:
-    from sim.model import RegionalModel
+    from sim.levers.view import LeverView
 
 
 
-def raise_spillovers(model: RegionalModel, effects: PolicyEffects, networking_krw: np.ndarray, knowledge_krw: np.ndarray, gain: float) -> None:
+def raise_spillovers(model: LeverView, effects: PolicyEffects, networking_krw: np.ndarray, knowledge_krw: np.ndarray, gain: float) -> None:
     """Spillover multiplier of each region × (1 + ``gain`` × networking money / its knowledge base (KRW))."""
     share = np.divide(networking_krw, knowledge_krw, out=np.zeros(model.n_regions), where=knowledge_krw > 0)
     effects.spillover_multiplier *= 1.0 + gain * share
@@ -50,6 +50,7 @@ NISHIMURA_OKAMURO_2011 = (
 
 
 def spillover_gain_field(where: str = "the region's business R&D") -> Any:
+    """The field of a cluster lever's spillover gain per unit of networking money over ``where``."""
     return lever_field(
         1.0, f"proportional rise of the spillover term per unit of networking money over {where} (networking money of 1 % "
         "of business R&D raises it by 1 %, as that much more R&D would)", range=(0.0, 3.0), ge=0, assumption=True,
@@ -58,6 +59,8 @@ def spillover_gain_field(where: str = "the region's business R&D") -> Any:
 
 
 class ClusterParams(LeverParams):
+    """R&D share, grant cap per firm, spillover gain and the weight of last year's performance in the budget split."""
+
     rd_share: float = lever_field(
         0.6, "share of a cluster's money for R&D grants to its SMEs; the rest is networking", kind="setting", range=(0.3, 0.9),
         ge=0, le=1, assumption=True,
@@ -79,6 +82,8 @@ class ClusterParams(LeverParams):
 @register
 @dataclass
 class InnovationClusters(Lever):
+    """Regional innovation clusters (지역혁신협력지구): R&D grants and stronger spillovers, budget following performance."""
+
     name: ClassVar[str] = "innovation_clusters"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "003, report ④ and project plan: 지역혁신협력지구(클러스터) 육성 (92.9 bn national + 43.3 bn local), performance-based competition"
@@ -87,7 +92,7 @@ class InnovationClusters(Lever):
 
     last_spending: np.ndarray | None = field(default=None)
 
-    def regional_budgets(self, model: RegionalModel, budget_krw: float) -> np.ndarray:
+    def regional_budgets(self, model: LeverView, budget_krw: float) -> np.ndarray:
         """Equal shares, except ``performance_weight`` of the budget split by innovations per won last year
         among the target regions funded last year (equally if none innovated)."""
         targets = self.target_regions(model).astype(float)
@@ -95,7 +100,7 @@ class InnovationClusters(Lever):
         if self.last_spending is None or self.params.performance_weight == 0:
             return equal
         funded = (self.last_spending > 0) & (targets > 0)
-        innovations = np.array([float(region.measures.get("innovations", 0.0)) for region in model.regions])
+        innovations = model.innovations_last_year
         per_won = np.divide(innovations, self.last_spending, out=np.zeros(model.n_regions), where=funded)
         performance = split_by_weight(budget_krw, per_won) if per_won.sum() > 0 else split_by_weight(budget_krw, funded.astype(float))
         if performance.sum() == 0:
@@ -103,7 +108,8 @@ class InnovationClusters(Lever):
         w = self.params.performance_weight
         return w * performance + (1.0 - w) * equal
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    @override
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p = self.params
         f = model.firms
         regional = self.regional_budgets(model, budget_krw)
@@ -119,6 +125,8 @@ class InnovationClusters(Lever):
 
 
 class InfrastructureParams(LeverParams):
+    """Productivity return of shared equipment and testing centres."""
+
     productivity_return: float = lever_field(
         0.1, "yearly value added gained for good per KRW of equipment and testing services (a ten-year payback)",
         range=(0.05, 0.3), ge=0, assumption=True,
@@ -131,13 +139,15 @@ class InfrastructureParams(LeverParams):
 @register
 @dataclass
 class SmartSpecialisationInfrastructure(Lever):
+    """Shared equipment and testing centres for the region's specialisation (지능형 특성화기반구축)."""
+
     name: ClassVar[str] = "smart_specialisation_infrastructure"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "003, 2023 regional project plan: 지능형(스마트) 특성화기반구축 (160.7 bn national + 68.9 bn local): equipment, testing, certification"
     mechanism: ClassVar[str] = "shared equipment and testing centres → one-off productivity gain of target firms, return × money / their value added"
     Params: ClassVar[type[LeverParams]] = InfrastructureParams
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         """Money follows the eligible firms' value added, so every served firm gains the same proportion."""
         eligible = self.target_firms(model, KEY_INDUSTRIES)
         va = np.where(eligible, value_added(model), 0.0)  # KRW per firm agent

@@ -18,7 +18,7 @@ bought at an assumed cost, each raise the productivity of a few manufacturing SM
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, override
 
 import numpy as np
 
@@ -37,7 +37,7 @@ from sim.levers.korea_business import sme_mask
 from sim.levers.korea_clusters import raise_spillovers, spillover_gain_field
 
 if TYPE_CHECKING:
-    from sim.model import RegionalModel
+    from sim.levers.view import LeverView
 
 SUPER_REGIONAL_PARTNERSHIPS: dict[str, list[str]] = {
     "smart_shipbuilding": ["26", "31", "48"],  # 친환경 지능형(스마트) 조선해양: Busan, Ulsan, Gyeongnam
@@ -50,6 +50,8 @@ SUPER_REGIONAL_PARTNERSHIPS: dict[str, list[str]] = {
 
 
 class PartnershipParams(LeverParams):
+    """Partner groups of regions, their spillover gain and whether their labour markets are joined."""
+
     partnerships: dict[str, list[str]] = lever_field(
         SUPER_REGIONAL_PARTNERSHIPS, "partnership name → partner region codes", kind="programme",
         evidence="seed 003: the five 초광역 협력권 (Busan-Ulsan-Gyeongnam shipbuilding, Gwangju-Jeonnam smart grids, "
@@ -65,13 +67,15 @@ class PartnershipParams(LeverParams):
 @register
 @dataclass
 class SuperRegionalPartnerships(Lever):
+    """Cooperation of partner regions beyond provincial borders (지역협력혁신성장)."""
+
     name: ClassVar[str] = "super_regional_partnerships"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "003, 2023 regional project plan: 지역협력혁신성장 (10.7 bn national + 4.6 bn local; the release prints 459억 local, which does not add up to its 423.2 bn total) for the five 초광역 협력권"
     mechanism: ClassVar[str] = "joins partner regions' labour markets and raises each partner's spillover term over the partners' pooled R&D"
     Params: ClassVar[type[LeverParams]] = PartnershipParams
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         """Equal money per partnership with a target member, split among its target members by population."""
         targets = self.target_regions(model)
         index = model.pack.index_of
@@ -96,6 +100,8 @@ class SuperRegionalPartnerships(Lever):
 
 
 class TechCooperationParams(LeverParams):
+    """Default regions, cost per engineer-year, establishments advised per engineer-year and their productivity gain."""
+
     default_regions: list[str] = lever_field(
         ["28"], "regions when the scenario gives no regions: Incheon", kind="setting",
         evidence="seed 001, section III: Incheon–Kitakyushu cooperation",
@@ -120,16 +126,19 @@ class TechCooperationParams(LeverParams):
 @register
 @dataclass
 class InternationalTechCooperation(Lever):
+    """Retired foreign engineers advising manufacturing SMEs (Incheon–Kitakyushu cooperation)."""
+
     name: ClassVar[str] = "international_tech_cooperation"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "001, section III: Incheon–Kitakyushu casting/die-mould cooperation with retired engineers (also Gyeonggi–Kanagawa, Jeju–Saga)"
     mechanism: ClassVar[str] = "retired foreign engineers transfer know-how → one-off productivity gain of advised manufacturing SMEs, per engineer-year"
     Params: ClassVar[type[LeverParams]] = TechCooperationParams
 
-    def target_regions(self, model: RegionalModel) -> np.ndarray:
+    @override
+    def target_regions(self, model: LeverView) -> np.ndarray:
         return model.region_mask(self.spec.regions or self.params.default_regions, self.spec.region_type)
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         """Advised establishments in a keyed random order (grant lottery), the last one in part."""
         p = self.params
         f = model.firms

@@ -17,7 +17,7 @@ at 19 paid for five student-years each.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, override
 
 import numpy as np
 from pydantic import model_validator
@@ -46,6 +46,8 @@ MANUFACTURING = ("C",)
 
 
 class KosenParams(LeverParams):
+    """Cost and length of a technical-college place, graduates' employment and retention, and the jobs they add."""
+
     krw_per_student_year: float = lever_field(
         1.5e7, "KRW per KOSEN student-year (≈ 1.6 m JPY at 9.31 KRW/JPY), of the order of public spending per tertiary "
         "student; seed 002 gives no budget", range=(8e6, 2.5e7), gt=0, assumption=True,
@@ -78,12 +80,15 @@ class KosenParams(LeverParams):
 @register
 @dataclass
 class KosenColleges(Lever):
+    """Technical colleges (KOSEN) training young people for local manufacturing (Japan)."""
+
     name: ClassVar[str] = "kosen_colleges"
     country: ClassVar[str] = "japan"
     case: ClassVar[str] = "002, section 3: 고등전문학교 (KOSEN, 58 colleges, ~60,000 students, ~100 % employment, ~50 % into manufacturing, student startups)"
     mechanism: ClassVar[str] = "technical-college places raise vocational entry (entry_rate_extra), keep youth (youth_leave_multiplier), add manufacturing jobs (extra_jobs) and student startups"
     Params: ClassVar[type[LeverParams]] = KosenParams
 
+    @override
     def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p = self.params
         spend = split_by_weight(budget_krw, region_weights(self, model, entry_cohort(model)))
@@ -102,6 +107,8 @@ class KosenColleges(Lever):
 
 
 class ConsortiumParams(LeverParams):
+    """Budget split between anchor jobs and training, their unit costs and retention, and whether the anchor is paid once."""
+
     jobs_share: float = budget_share_field(0.9, "share of the first year's budget subsidising the anchor plant once, plus what training cannot use")
     talent_share: float = budget_share_field(0.1, "share of the first year's budget for the KOSEN-based training consortium (later years: all of it)")
     krw_per_job: float = lever_field(
@@ -129,6 +136,8 @@ class ConsortiumParams(LeverParams):
 @register
 @dataclass
 class KosenTalentConsortium(Lever):
+    """A talent consortium around an anchor plant, training on KOSEN lines (Japan: Kyushu semiconductors)."""
+
     name: ClassVar[str] = "kosen_talent_consortium"
     country: ClassVar[str] = "japan"
     case: ClassVar[str] = "002, section 3: 규슈 반도체 인재육성 등 컨소시엄 (Kyushu semiconductor talent consortium around TSMC Kumamoto; 7 prefectures, 45 organisations, to 2026)"

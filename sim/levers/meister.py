@@ -30,13 +30,15 @@ from sim.levers.base import (
 )
 
 if TYPE_CHECKING:
-    from sim.model import RegionalModel
+    from sim.levers.view import LeverView
 
 YOUTH_AGES = (15, 35)
 """Ages whose leaving probability ``youth_leave_multiplier`` scales (15-34)."""
 
 
 class MeisterParams(LeverParams):
+    """Cost and length of a school place, and the changes in youth leaving and vocational entry it brings."""
+
     cost_per_student_place_krw: float = lever_field(
         round(EAG_SECONDARY_USD_PPP * KRW_PER_USD_PPP, -5),
         "KRW per student place and year (teaching, equipment, industry placements): Korea's spending per secondary "
@@ -57,6 +59,8 @@ class MeisterParams(LeverParams):
 @register
 @dataclass
 class MeisterSchools(Lever):
+    """Meister-type vocational high schools tied to local industry."""
+
     name: ClassVar[str] = "meister_schools"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "002, section 4 (policy implications): Meister-type vocational high schools tied to local industry (Gyeongbuk Bio Meister, 95 %+ employment)"
@@ -65,7 +69,7 @@ class MeisterSchools(Lever):
 
     graduate_cohorts: list[np.ndarray] = field(default_factory=list)  # graduates per region, one array per active year
 
-    def apply(self, model: RegionalModel, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
+    def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         """Places follow the target regions' persons of school age (15-17); graduates of the last
         (35 − 18) years count as young alumni."""
         p = self.params

@@ -51,6 +51,8 @@ SEED_003_TABLE = "seed 003, 붙임 table '23년도 지역특화산업육성 내�
 
 
 class GrantParams(LeverParams):
+    """Grant cap per firm, project length, co-funding rate and eligibility of a regional R&D grant programme."""
+
     cap_per_firm_krw: float = lever_field(
         2e8, "grant cap per firm per year (KRW); actual grants may be smaller", kind="programme", range=(1e8, 2e8), ge=0,
         evidence=f"{SEED_003_TABLE}: 지원 한도 연 2억 (free call)",
@@ -94,6 +96,8 @@ class _GrantLever(Lever):
 @register
 @dataclass
 class KeyIndustryRnD(_GrantLever):
+    """Key-industry R&D grants for SMEs, free call (지역주력산업 육성 R&D)."""
+
     name: ClassVar[str] = "key_industry_rnd"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "003, programme table: 지역주력산업 육성 R&D, free call (68.8 bn KRW, 2 years, ≤0.2 bn/yr, 80 %)"
@@ -102,6 +106,8 @@ class KeyIndustryRnD(_GrantLever):
 
 
 class DesignatedItemParams(GrantParams):
+    """Grant terms of larger projects on items designated by the region."""
+
     cap_per_firm_krw: float = lever_field(
         4e8, "grant cap per firm per year (KRW); actual grants may be smaller", kind="programme", range=(2e8, 4e8), ge=0,
         evidence=f"{SEED_003_TABLE}: 품목지정 지원 한도 연 4억",
@@ -111,6 +117,8 @@ class DesignatedItemParams(GrantParams):
 @register
 @dataclass
 class DesignatedItemRnD(_GrantLever):
+    """R&D grants for items designated by the region (지역주력산업 지정공모형 R&D)."""
+
     name: ClassVar[str] = "designated_item_rnd"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "003, programme table: 지역주력산업 지정공모형 R&D (10.8 bn KRW, 2 years, ≤0.4 bn/yr, 80 %)"
@@ -119,6 +127,8 @@ class DesignatedItemRnD(_GrantLever):
 
 
 class LeadingFirmParams(GrantParams):
+    """Grant terms of three-year projects for the region's most productive SMEs."""
+
     cap_per_firm_krw: float = lever_field(
         3e8, "grant cap per firm per year (KRW); actual grants may be smaller", kind="programme", range=(1.5e8, 3e8), ge=0,
         evidence=f"{SEED_003_TABLE}: 지역혁신 선도기업 지원 한도 연 3억",
@@ -129,6 +139,8 @@ class LeadingFirmParams(GrantParams):
 @register
 @dataclass
 class RegionalLeadingFirmRnD(_GrantLever):
+    """Three-year R&D grants for regional leading SMEs (지역혁신선도기업 R&D)."""
+
     name: ClassVar[str] = "regional_leading_firm_rnd"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "003, programme table: 지역혁신선도기업 R&D (8.3 bn KRW, 3 years, ≤0.3 bn/yr, 80 %)"
@@ -140,6 +152,8 @@ class RegionalLeadingFirmRnD(_GrantLever):
 @register
 @dataclass
 class RegionalStarFirms(_GrantLever):
+    """R&D and growth support for promising SMEs (지역스타기업 육성)."""
+
     name: ClassVar[str] = "regional_star_firms"
     country: ClassVar[str] = "korea"
     case: ClassVar[str] = "003, programme table: 지역스타기업 육성 (23.4 bn KRW new, 2 years, ≤0.2 bn/yr, 80 %)"

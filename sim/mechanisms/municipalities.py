@@ -200,6 +200,7 @@ class Municipalities:
 
     # --- the year ------------------------------------------------------------------------------
     def start_year(self) -> None:
+        """Reset the year's municipal flows."""
         self.flows = self._empty_flows()
 
     def births(self, asfr_province: np.ndarray, municipality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

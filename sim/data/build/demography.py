@@ -318,7 +318,7 @@ def mortality_table(shared: Path, targets: pd.DataFrame) -> pd.DataFrame:
     base = base_qx(shared)
     frames = []
     for year, sex, target, kind in targets.itertuples(index=False):
-        multiplier = brentq(lambda k: life_expectancy(scale_hazard(base[sex], k)) - target, 0.01, 20.0, xtol=1e-12)
+        multiplier = brentq(lambda k, qx, e0: life_expectancy(scale_hazard(qx, k)) - e0, 0.01, 20.0, args=(base[sex], target), xtol=1e-12)
         frames.append(
             pd.DataFrame(
                 {

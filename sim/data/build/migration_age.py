@@ -230,6 +230,7 @@ class NetByAge:
 
     @property
     def period(self) -> str:
+        """The years the windows cover, as ``first-last``."""
         return f"{self.windows[0][0] + 1}-{self.windows[-1][1]}"
 
     @property
@@ -356,6 +357,8 @@ def _residual_check(codes: list[str], result: NetByAge, inputs: Inputs) -> dict:
 
 @dataclass(frozen=True)
 class AgeFit:
+    """Destination constants by broad age group and the figures of their fit."""
+
     constants: np.ndarray  # [broad group, region], α_jg (Seoul = 0 in every group)
     report: dict  # figures written to migration_age_fit.json
 
