@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim import scenario as scenario_files
 from sim.errors import RegsimError
 from sim.ledger import SPENDING_COLUMNS, SUPPORT_COLUMNS, additionality_ledger, empty_ledger, firm_jobs_frame, records_frame
+from sim.levers.base import check_levers
 from sim.metrics import add_municipal_counts, add_paired_differences, national_table, regions_table
 from sim.model import RegionalModel
 from sim.provenance import git_commit, package_version
-from sim import scenario as scenario_files
-from sim.levers.base import check_levers
 from sim.scenario import Scenario
 from sim.store import write_tables
 

@@ -591,8 +591,7 @@ def execute(spec: RunSpec) -> tuple[str, Any, str | None, float]:
     """
     started = time.perf_counter()
     try:
-        from sim.api import run
-        from sim.api import scenario_from_dict
+        from sim.api import run, scenario_from_dict
 
         scenario = scenario_from_dict(spec.scenario_dict, source=spec.source)
         result = run(scenario, seed=spec.seed, paired_baseline=spec.paired_baseline)

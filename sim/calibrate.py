@@ -67,13 +67,13 @@ from pydantic import (
 )
 
 from sim import store
+from sim.api import load_scenario, scenario_from_dict
 from sim.config_files import Bounds, named_scenario, validated_file
 from sim.data import read_table
 from sim.errors import RegsimError
 from sim.executors import open_executor
 from sim.experiment import SeedList
 from sim.provenance import git_commit, package_version
-from sim.api import load_scenario, scenario_from_dict
 from sim.scenario import START_YEARS, Scenario
 from sim.tuning import study_storage
 

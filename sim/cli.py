@@ -182,10 +182,10 @@ def run(
     out: Annotated[Path | None, typer.Option(help="output folder (default: a new folder under results/)")] = None,
 ) -> None:
     """Run one scenario; print a summary table (and, with levers, the additionality ledger) and write regions/national/levers/ledger Parquet files, run.json and a figure."""
+    from sim.api import load_scenario
     from sim.api import run as run_scenario
     from sim.experiment import new_results_folder
     from sim.ledger import ledger_summary
-    from sim.api import load_scenario
     from sim.plots import SUMMARY_FIGURE, run_summary_figure
     from sim.store import RUN_INFO, TABLES
 
@@ -351,8 +351,8 @@ def validate(
 
     Prints one line per file; exits with status 2 if any file is invalid.
     """
-    from sim.errors import ScenarioError
     from sim.api import load_scenario
+    from sim.errors import ScenarioError
 
     invalid = 0
     for file in files:
@@ -495,8 +495,22 @@ def compare(
     then the assumption variants (scenarios without levers) apart; provenance last. Mean and 95 %
     interval over seeds. --csv: the paired differences as one long table with a kind column."""
     from sim.compare import (
-        ASSUMPTION, ASSUMPTION_TITLE, DEFAULT_YEARS, LEDGER_TITLE, POLICY, POLICY_TITLE, REFERENCE_TITLE, assumption_note,
-        effects_table, findings, ledger_by_area, ledger_table, open_batch, provenance, reference_table, to_markdown,
+        ASSUMPTION,
+        ASSUMPTION_TITLE,
+        DEFAULT_YEARS,
+        LEDGER_TITLE,
+        POLICY,
+        POLICY_TITLE,
+        REFERENCE_TITLE,
+        assumption_note,
+        effects_table,
+        findings,
+        ledger_by_area,
+        ledger_table,
+        open_batch,
+        provenance,
+        reference_table,
+        to_markdown,
     )
     from sim.compare import compare as compare_batch
 

@@ -37,8 +37,6 @@ import pandas as pd
 from sim.errors import RegsimError
 from sim.experiment import summarise
 from sim.ledger import ALL, SUMMARY_COSTS, SUMMARY_MEASURES
-from sim.store import OPTIONAL_TABLES, RUN_INFO, RUNS, TABLES, empty_table, finished_keys, load_manifest, read_run_info
-from sim.pack import capital_regions
 from sim.metrics import (
     EXTINCTION_RISK_THRESHOLD,
     HIGH_EXTINCTION_RISK_THRESHOLD,
@@ -48,6 +46,8 @@ from sim.metrics import (
     REGION_MEASURES,
     cost_per_job_krw,
 )
+from sim.pack import capital_regions
+from sim.store import OPTIONAL_TABLES, RUN_INFO, RUNS, TABLES, empty_table, finished_keys, load_manifest, read_run_info
 
 DEFAULT_YEARS = (2030, 2035)
 REGIONS_CSV = Path(__file__).resolve().parent / "data" / "korea" / "regions.csv"

@@ -18,13 +18,12 @@ import numpy as np
 import pandas as pd
 
 from sim.api import run
-from sim.pack import capital_regions
 from sim.errors import RegsimError
 from sim.experiment import summarise
 from sim.ledger import ALL, SUMMARY_COSTS, SUMMARY_MEASURES
 from sim.metrics import cost_per_job_krw
+from sim.pack import capital_regions
 from sim.scenario import Scenario
-
 
 NATIONAL, TARGETED, REST = "national", "targeted", "rest"
 

@@ -40,7 +40,6 @@ from sim.metrics import REGION_MEASURES, WORKING_AGES, municipal_measures, regio
 from sim.pack import AGES, INDUSTRIES, LAST_OBSERVED_YEAR, RegionPack
 from sim.scenario import Scenario
 
-
 NEWBORN_UID_BIT = np.uint64(1 << 62)
 ARRIVAL_NAMESPACE = np.uint64(1 << 61)
 """Person identifiers: the start population is numbered 0…N−1; newborns get a hash of (mother,

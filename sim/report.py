@@ -171,8 +171,20 @@ def _batch_report(folder: Path) -> Report:
     import matplotlib.pyplot as plt
 
     from sim.compare import (
-        ASSUMPTION, ASSUMPTION_TITLE, LEDGER_TITLE, POLICY, POLICY_TITLE, REFERENCE_TITLE, assumption_note, compare, effects_table,
-        findings, ledger_by_area, ledger_table, open_batch, reference_table,
+        ASSUMPTION,
+        ASSUMPTION_TITLE,
+        LEDGER_TITLE,
+        POLICY,
+        POLICY_TITLE,
+        REFERENCE_TITLE,
+        assumption_note,
+        compare,
+        effects_table,
+        findings,
+        ledger_by_area,
+        ledger_table,
+        open_batch,
+        reference_table,
     )
     from sim.plots import batch_figures
 

@@ -56,13 +56,13 @@ from pydantic import (
 )
 
 from sim import store
+from sim.api import load_scenario, scenario_from_dict
 from sim.batch import Uncertainties
 from sim.config_files import named_scenario, validated_file
 from sim.errors import RegsimError, ScenarioError
 from sim.executors import check_executor, open_executor
 from sim.experiment import RESULTS_DIR, Seeds, get_path, parse_path, seed_list, set_path, t_interval
 from sim.outcomes import Outcome, outcome_level, region_sets
-from sim.api import load_scenario, scenario_from_dict
 from sim.scenario import Scenario
 
 FILES = store.FOLDERS["tuning"]

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.api import scenario_from_dict
 from sim.data import read_table
 from sim.errors import RegsimError
-from sim.api import scenario_from_dict
 from sim.scenario import Scenario
 
 OFFICIAL_PROJECTION = "official_projection_2022based"

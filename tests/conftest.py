@@ -9,8 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.api import RunResult, run
-from sim.api import load_scenario
+from sim.api import RunResult, load_scenario, run
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "korea_baseline.yaml"

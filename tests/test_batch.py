@@ -16,14 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import BASELINE, PACK, ROOT
 from pandas.testing import assert_frame_equal
 
-from sim.api import run
+from sim.api import load_scenario, run
 from sim.batch import ExperimentError, expand, load_experiment, run_batch, sweep_points
-from sim.api import load_scenario
 from sim.store import KEY_COLUMNS, finished_keys, load_manifest, query
-
-from conftest import BASELINE, PACK, ROOT
 
 REGSIM = Path(sys.executable).parent / "regsim"
 SCENARIOS = ROOT / "scenarios"

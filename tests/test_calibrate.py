@@ -11,14 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import BASELINE, REGION_CODES, ROOT, assert_one_line_error
 from pandas.testing import assert_frame_equal
 
-from sim.api import run
+from sim.api import load_scenario, run
 from sim.calibrate import CalibrationError, Observed, Paths, calibrate, fit_measures, load_calibration, naive_forecasts, simulate
 from sim.parameters import parameter_range
-from sim.api import load_scenario
-
-from conftest import BASELINE, REGION_CODES, ROOT, assert_one_line_error
 
 REGSIM = Path(sys.executable).parent / "regsim"
 SEJONG = "36"

@@ -10,13 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import BASELINE, PACK, REGION_CODES, ROOT, assert_one_line_error
 from pandas.testing import assert_frame_equal
 
-from sim.api import run
+from sim.api import run, scenario_from_dict
 from sim.errors import ScenarioError
-from sim.api import scenario_from_dict
-
-from conftest import BASELINE, PACK, REGION_CODES, ROOT, assert_one_line_error
 
 REGSIM = Path(sys.executable).parent / "regsim"
 

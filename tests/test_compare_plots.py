@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import CAPITAL_CODES, REGION_CODES, ROOT
 from scipy import stats
 from typer.testing import CliRunner
 
@@ -25,8 +26,6 @@ from sim.cli import app
 from sim.compare import compare, ledger_by_area, open_batch, provenance, region_names, to_markdown
 from sim.errors import RegsimError
 from sim.plots import TILE_GRID, plot_dir, sweep_figure, tile_map_figure
-
-from conftest import CAPITAL_CODES, REGION_CODES, ROOT
 
 REGSIM = Path(sys.executable).parent / "regsim"
 REFERENCE, VARIANT = "korea_baseline", "korea_2023_regional_plan"

@@ -9,16 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import BASELINE, ROOT, assert_one_line_error, regsim
 
 from sim.batch import run_batch
 from sim.compare import LEDGER_TITLE, compare, ledger_by_area, ledger_table, to_markdown
 from sim.effects import NATIONAL, REST, TARGETED, effects_table, paired_effects, targeted_regions
-from sim.ledger import SUMMARY_MEASURES
-from sim.ledger import ALL, LEDGER_COLUMNS
+from sim.ledger import ALL, LEDGER_COLUMNS, SUMMARY_MEASURES
 from sim.report import build_report
 from sim.store import query
-
-from conftest import BASELINE, ROOT, assert_one_line_error, regsim
 
 MSS = ROOT / "scenarios" / "korea_2023_regional_plan_mss.yaml"
 SCALE, UNTIL = 1000, 2025
@@ -36,7 +34,7 @@ def test_effects_per_seed_by_area(effects):
     assert targeted and "11" not in targeted  # the MSS plan reaches non-capital provinces (and decline areas), not Seoul
     assert set(per_seed["area"]) == {NATIONAL, TARGETED, REST}
     assert len(per_seed) == 2 * 2 * 3
-    for (seed, year), rows in per_seed.groupby(["seed", "year"]):
+    for (_seed, _year), rows in per_seed.groupby(["seed", "year"]):
         areas = rows.set_index("area")
         for measure in SUMMARY_MEASURES:  # the two areas add up to the nation (labour demand is continuous)
             assert areas.loc[TARGETED, measure] + areas.loc[REST, measure] == pytest.approx(areas.loc[NATIONAL, measure], rel=1e-12)

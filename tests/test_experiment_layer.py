@@ -285,8 +285,8 @@ def test_packaged_experiments_use_the_field_path_language():
 
 
 def test_outcome_regions_come_from_the_scenario_data_pack(tmp_path):
-    from sim.outcomes import Outcome, outcome_level, region_sets
     from sim.api import scenario_from_dict
+    from sim.outcomes import Outcome, outcome_level, region_sets
 
     pack = tmp_path / "pack"
     pack.mkdir()

@@ -12,11 +12,11 @@ import pytest
 
 from sim.agents.firm import FirmPopulation
 from sim.agents.talent import TalentPool
+from sim.api import load_scenario, scenario_from_dict
 from sim.errors import ScenarioError
 from sim.mechanisms import firms as firm_rules
 from sim.mechanisms import labour, migration
 from sim.model import RegionalModel
-from sim.api import load_scenario, scenario_from_dict
 from sim.scenario import LabourDemandShock
 
 

@@ -114,7 +114,7 @@ def test_identities_are_exact(ledger):
     assert (package["net_jobs"] == package["gross_jobs"] + package["displacement_jobs"] + package["leakage_jobs"]).all()
     additive = ["supported_firms", "supported_establishments", "gross_jobs", "displacement_jobs", "leakage_jobs", "net_jobs",
                 "persons_retained", "young_persons_retained", "young_women_retained", "spending_krw"]
-    for (year, lever), rows in ledger.groupby(["year", "lever"]):
+    for (_year, _lever), rows in ledger.groupby(["year", "lever"]):
         national = rows[rows["region"] == ALL][additive].iloc[0]
         regional = rows[rows["region"] != ALL][additive].sum(min_count=1)
         pd.testing.assert_series_equal(national, regional, check_names=False, check_exact=True)

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import sim.levers  # noqa: F401  (registers the catalogue)
+from sim.api import scenario_from_dict
 from sim.cli import app
 from sim.levers.base import (
     REGISTRY,
@@ -18,7 +19,6 @@ from sim.levers.base import (
     parameter_evidence,
 )
 from sim.model import RegionalModel
-from sim.api import scenario_from_dict
 
 PARAMETERS = [(name, key) for name, cls in sorted(REGISTRY.items()) for key in cls.Params.model_fields]
 

@@ -16,15 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import BASELINE, CAPITAL_CODES, ROOT
 from pandas.testing import assert_frame_equal
 
-from sim.api import run
+from sim.api import load_scenario, run, scenario_from_dict
 from sim.levers.base import PolicyEffects, allocate_grants, build_lever
 from sim.model import RegionalModel
-from sim.api import load_scenario, scenario_from_dict
 from sim.scenario import Scenario
-
-from conftest import BASELINE, CAPITAL_CODES, ROOT
 
 REGSIM = Path(sys.executable).parent / "regsim"
 SCALE = 400

@@ -9,12 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.pack import INDUSTRIES
-from sim.api import RunResult, run
+from sim.api import RunResult, run, scenario_from_dict
 from sim.levers.base import PolicyEffects
 from sim.levers.japan_clusters import SUPER_REGIONAL_PARTNERSHIPS
 from sim.model import RegionalModel
-from sim.api import scenario_from_dict
+from sim.pack import INDUSTRIES
 
 KRW_PER_JPY = 9.31  # parameters policy.krw_per_jpy
 SEEDS = range(4)

@@ -6,11 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.api import run
-from sim.levers.base import PolicyEffects, REGISTRY
+from sim.api import run, scenario_from_dict
+from sim.levers.base import REGISTRY, PolicyEffects
 from sim.levers.korea_cooperation import SUPER_REGIONAL_PARTNERSHIPS
 from sim.model import RegionalModel
-from sim.api import scenario_from_dict
 
 KOREA_LEVERS = {
     # lever: targeting used in the spending test (and the regions it may spend in)

@@ -11,16 +11,14 @@ import multiprocessing
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import BASELINE, CAPITAL_CODES, PACK, REGION_CODES, packaged_population
 from pandas.testing import assert_frame_equal
 
-from sim.api import run
-from sim.metrics import regions_table
+from sim.api import run, scenario_from_dict
 from sim.mechanisms import demography
+from sim.metrics import regions_table
 from sim.model import RegionalModel
 from sim.pack import AGES, RegionPack
-from sim.api import scenario_from_dict
-
-from conftest import BASELINE, CAPITAL_CODES, PACK, REGION_CODES, packaged_population
 
 FLOWS = ("births", "deaths", "in_migrants", "out_migrants", "net_migration", "international_net_migration")
 ADDITIVE = (

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.api import run
+from sim.api import run, scenario_from_dict
 from sim.crn import CommonRandomNumbers
 from sim.errors import ScenarioError
 from sim.mechanisms.municipalities import (
@@ -20,7 +20,6 @@ from sim.mechanisms.municipalities import (
     fit_destination_constants,
 )
 from sim.pack import RegionPack
-from sim.api import scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 SIGUNGU = {"name": "sigungu_test", "resolution": "sigungu", "scale": 200, "end_year": 2026}

@@ -16,19 +16,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from report_folders import make_mixed_batch
 from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.compare import (
-    ASSUMPTION, ASSUMPTION_TITLE, LEDGER_TITLE, POLICY, POLICY_TITLE, REFERENCE, compare, findings, ledger_by_area, open_batch,
-    provenance, to_markdown,
+    ASSUMPTION,
+    ASSUMPTION_TITLE,
+    LEDGER_TITLE,
+    POLICY,
+    POLICY_TITLE,
+    REFERENCE,
+    compare,
+    findings,
+    ledger_by_area,
+    open_batch,
+    provenance,
+    to_markdown,
 )
 from sim.effects import NATIONAL, REST, TARGETED
 from sim.ledger import SUMMARY_MEASURES
 from sim.plots import differences_figure, plot_dir
 from sim.report import build_report
-
-from report_folders import make_mixed_batch
 
 BASE, POLICY_NAME, WINDOW = "korea_baseline", "rd_grant_only", "korea_baseline_2011_2020"
 

@@ -13,14 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import BASELINE, REGION_CODES, ROOT, assert_one_line_error
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.errors import ScenarioError
 from sim.api import load_scenario, scenario_from_dict
+from sim.errors import ScenarioError
 from sim.scenario import Scenario
-
-from conftest import BASELINE, REGION_CODES, ROOT, assert_one_line_error
 
 REGSIM = Path(sys.executable).parent / "regsim"
 

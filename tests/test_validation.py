@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from sim.data import read_table
 from sim.api import load_scenario
+from sim.data import read_table
 from sim.validation import TREND_SPANS, migration_backtest
 
 

@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from conftest import REGION_CODES, ROOT, assert_one_line_error
 
+from sim.api import load_scenario, scenario_from_dict
 from sim.errors import ScenarioError
 from sim.plots import TILE_GRID
-from sim.api import load_scenario, scenario_from_dict
 from sim.viz import (
-    province_map_data,
     LeverSetting,
     ledger_text,
     lever_settings,
     national_summary,
     province_lines,
+    province_map_data,
     simulate_pair,
     summary_text,
     tile_map_data,

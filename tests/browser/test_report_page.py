@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from report_folders import make_batch
 
 from sim.batch import run_batch
 from sim.report import build_report
-
-from report_folders import make_batch
 
 pytestmark = pytest.mark.browser
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.interpolate import PchipInterpolator
 from scipy.optimize import brentq
+
 from sim.data.build import write_provenance_section
 
 MAX_AGE = 100

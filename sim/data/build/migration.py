@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize, root
 
+from sim.data.build import write_provenance_section
 from sim.errors import DataError
 from sim.pack import DECADE_PERIOD, MIGRATION_CALIBRATION_PERIODS, migration_table_name
-from sim.data.build import write_provenance_section
 
 
 def period_years(period: str) -> range:

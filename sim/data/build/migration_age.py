@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import root
 
+from sim.data.build import write_provenance_section
 from sim.data.build.demography import SEX_CODES, SEXES, single_year_population
 from sim.data.build.migration import od_table_name
 from sim.errors import DataError
@@ -46,7 +47,6 @@ from sim.mechanisms.migration import (
 )
 from sim.pack import DECADE_PERIOD, migration_table_name
 from sim.parameters import default_parameters
-from sim.data.build import write_provenance_section
 
 SECTION = "## Migration by age"
 OPEN_AGE = 85  # 5-year groups 0-4 … 80-84 and 85+ (older groups are dominated by deaths, not moves)
