@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-all bench check data clean
+.PHONY: setup demo test test-all lint bench check data clean
 
 setup: $(STAMP)
 
@@ -19,6 +19,11 @@ demo: setup
 
 test: setup
 	$(BIN)/pytest -n auto
+
+lint: setup
+	$(BIN)/ruff format --check sim tests
+	$(BIN)/ruff check sim tests
+	$(BIN)/lint-imports
 
 test-all: setup
 	$(BIN)/pytest -n auto -m "slow or not slow"

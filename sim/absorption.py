@@ -43,8 +43,9 @@ def paired_components(regions: pd.DataFrame) -> pd.DataFrame:
         return np.log(mine / ref)
 
     frame = regions[["scenario", "seed", "year"]].copy()
-    regions = regions.assign(labour_force=regions["employed"] + regions["unemployed"],
-                             labour_force_ref=regions["employed_ref"] + regions["unemployed_ref"])
+    regions = regions.assign(
+        labour_force=regions["employed"] + regions["unemployed"], labour_force_ref=regions["employed_ref"] + regions["unemployed_ref"]
+    )
     frame["jobs"] = log_ratio("jobs")
     frame["commuting"] = log_ratio("jobs", "employed")
     frame["unemployment"] = log_ratio("employed", "labour_force")

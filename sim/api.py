@@ -99,8 +99,13 @@ def run(
         baseline = regions_table(base_model)
         supported = set(support["firm"])  # other firms are summed by region: a small table
         ledger = additionality_ledger(
-            firm_jobs_frame(model.firm_jobs, codes, firms=supported), firm_jobs_frame(base_model.firm_jobs, codes, firms=supported),
-            support, model.lever_spending, policy_regions, baseline, codes,
+            firm_jobs_frame(model.firm_jobs, codes, firms=supported),
+            firm_jobs_frame(base_model.firm_jobs, codes, firms=supported),
+            support,
+            model.lever_spending,
+            policy_regions,
+            baseline,
+            codes,
         )
         del base_model
     regions = add_paired_differences(policy_regions, baseline)
@@ -127,8 +132,14 @@ def run(
         municipalities = pd.concat(model.municipal.rows, ignore_index=True)
         national = add_municipal_counts(national, municipalities)
     return RunResult(
-        regions=regions, national=national, lever_spending=spending, metadata=metadata, ledger=ledger,
-        support=support, firm_jobs=firm_jobs_frame(model.firm_jobs, codes) if keep_firm_jobs else None, municipalities=municipalities,
+        regions=regions,
+        national=national,
+        lever_spending=spending,
+        metadata=metadata,
+        ledger=ledger,
+        support=support,
+        firm_jobs=firm_jobs_frame(model.firm_jobs, codes) if keep_firm_jobs else None,
+        municipalities=municipalities,
     )
 
 
@@ -141,7 +152,13 @@ def paired_ledger(policy: RunResult, baseline: RunResult) -> pd.DataFrame:
         raise RegsimError(f"paired_ledger: seeds differ ({policy.metadata.get('seed')} and {baseline.metadata.get('seed')})")
     codes = list(dict.fromkeys(policy.regions["region"].astype(str)))
     return additionality_ledger(
-        policy.firm_jobs, baseline.firm_jobs, policy.support, policy.lever_spending, policy.regions, baseline.regions, codes,
+        policy.firm_jobs,
+        baseline.firm_jobs,
+        policy.support,
+        policy.lever_spending,
+        policy.regions,
+        baseline.regions,
+        codes,
     )
 
 

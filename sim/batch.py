@@ -191,8 +191,14 @@ class RunSpec:
     paired_baseline: bool = True  # a levered run also runs its lever-free baseline (the ledger)
 
     def info(self) -> dict[str, Any]:
-        return {"key": self.key, "scenario": self.scenario, "variant": self.variant, "seed": self.seed,
-                "sweep": self.sweep, "reference": self.reference}
+        return {
+            "key": self.key,
+            "scenario": self.scenario,
+            "variant": self.variant,
+            "seed": self.seed,
+            "sweep": self.sweep,
+            "reference": self.reference,
+        }
 
 
 @dataclass
@@ -311,7 +317,11 @@ def resolve_uncertainties(loaded: LoadedExperiment, scenarios: list[Any] | None 
 
 
 def uncertain_parameters(
-    block: Uncertainties, scenarios: list[Any], files: list[str], path: Path, swept: set[str] = frozenset(),
+    block: Uncertainties,
+    scenarios: list[Any],
+    files: list[str],
+    path: Path,
+    swept: set[str] = frozenset(),
 ) -> list[ResolvedUncertainty]:
     """``resolve_uncertainties`` for any experiment file (``path``) with an ``uncertainties`` block
     over ``scenarios`` (loaded from ``files``); ``swept``: field paths that may not be uncertain too."""
@@ -321,7 +331,9 @@ def uncertain_parameters(
     for key, entry in block.parameters.items():
         where = f"{path}: uncertainties.parameters.{key}"
         if key in swept:
-            raise ExperimentError(f"{where}: also varied by the experiment (sweep.parameters or variables); a parameter is either varied or uncertain")
+            raise ExperimentError(
+                f"{where}: also varied by the experiment (sweep.parameters or variables); a parameter is either varied or uncertain"
+            )
         try:
             lever, name, recorded, validity = _uncertain_target(key, entry, scenarios, files)
             low, high = (entry.low, entry.high) if entry.low is not None else (recorded or (None, None))
@@ -335,8 +347,13 @@ def uncertain_parameters(
                     raise ValueError(f"{value:g} is outside the range [{low:g}, {high:g}]")
         except ValueError as exc:
             raise ExperimentError(f"{where}: {exc}") from None
-        item = ResolvedUncertainty(key, lever, name, Marginal(low, high, entry.distribution, entry.mode, entry.mean, entry.sd),
-                                   "experiment file" if entry.low is not None else "recorded range")
+        item = ResolvedUncertainty(
+            key,
+            lever,
+            name,
+            Marginal(low, high, entry.distribution, entry.mode, entry.mean, entry.sd),
+            "experiment file" if entry.low is not None else "recorded range",
+        )
         for end in (low, high):
             for scenario in scenarios:
                 _, invalid = scenario_identity(with_draw(scenario.model_dump(), [item], {key: end}), scenario.name)
@@ -349,7 +366,9 @@ def uncertain_parameters(
     return resolved
 
 
-def _uncertain_target(key: str, entry: UncertainParameter, scenarios: list[Any], files: list[str]) -> tuple[str | None, str, tuple[float, float] | None, tuple[float, float] | None]:
+def _uncertain_target(
+    key: str, entry: UncertainParameter, scenarios: list[Any], files: list[str]
+) -> tuple[str | None, str, tuple[float, float] | None, tuple[float, float] | None]:
     """(lever kind or None, parameter name, recorded range, valid values) of an uncertainty's field path."""
     from sim.levers.base import lever_class
     from sim.parameters import parameter_keys, parameter_range, parameter_validity
@@ -421,7 +440,10 @@ def uncertainty_draws(loaded: Any, uncertain: list[ResolvedUncertainty], seeds: 
     seeds = spec.seed_list() if seeds is None else seeds
     try:
         table = draw_points(
-            {item.path: item.marginal for item in uncertain}, len(seeds), spec.uncertainties.seed + offset, spec.uncertainties.method,
+            {item.path: item.marginal for item in uncertain},
+            len(seeds),
+            spec.uncertainties.seed + offset,
+            spec.uncertainties.method,
         )
     except ValueError as exc:
         raise ExperimentError(f"{loaded.path}: uncertainties.method: {exc} (the number of seeds)") from None
@@ -533,11 +555,20 @@ def expand(experiment: LoadedExperiment | str | Path) -> list[RunSpec]:
                 if uncertain:  # the replicate's point of the uncertain parameters, the same in every scenario
                     drawn = with_draw(raw, uncertain, draws.iloc[replicate])
                     drawn_identity, drawn_invalid = scenario_identity(drawn, source)
-                runs.append(RunSpec(
-                    key=run_key(drawn_identity, seed), scenario=scenario.name, variant=variant, seed=seed,
-                    sweep=dict(point), scenario_dict=drawn, source=source, reference=reference,
-                    outputs=spec.outputs, invalid=drawn_invalid,
-                ))
+                runs.append(
+                    RunSpec(
+                        key=run_key(drawn_identity, seed),
+                        scenario=scenario.name,
+                        variant=variant,
+                        seed=seed,
+                        sweep=dict(point),
+                        scenario_dict=drawn,
+                        source=source,
+                        reference=reference,
+                        outputs=spec.outputs,
+                        invalid=drawn_invalid,
+                    )
+                )
     return runs
 
 
@@ -622,8 +653,14 @@ def run_batch(
     if loaded.spec.uncertainties is not None and (resume or not (folder / store.MANIFEST).is_file()):
         write_draws(folder, loaded, resolve_uncertainties(loaded))
     return run_specs(
-        specs, folder, BatchOrigin(loaded.spec.name, str(loaded.path), loaded.content_hash),
-        workers=workers, executor=executor, scheduler=scheduler, resume=resume, progress=progress,
+        specs,
+        folder,
+        BatchOrigin(loaded.spec.name, str(loaded.path), loaded.content_hash),
+        workers=workers,
+        executor=executor,
+        scheduler=scheduler,
+        resume=resume,
+        progress=progress,
     )
 
 
@@ -668,7 +705,16 @@ def run_specs(
         nonlocal finished, failed
         spec = unique[key]
         if error is None:
-            store.write_run(folder, spec.info(), result.regions, result.national, result.lever_spending, result.metadata, result.ledger, result.municipalities)
+            store.write_run(
+                folder,
+                spec.info(),
+                result.regions,
+                result.national,
+                result.lever_spending,
+                result.metadata,
+                result.ledger,
+                result.municipalities,
+            )
             store.record(manifest, store.run_entry(spec.info(), "finished", wall))
             finished += 1
         else:
@@ -695,8 +741,13 @@ def run_specs(
                     died = "worker process died" if isinstance(error, BrokenProcessPool) else type(error).__name__
                     collect(valid[i].key, None, f"{died}: {error}", 0.0)
     return BatchSummary(
-        out=folder, total=len(unique), finished=finished, failed=failed, skipped=skipped,
-        wall_time_s=round(time.perf_counter() - started, 3), failures=failures,
+        out=folder,
+        total=len(unique),
+        finished=finished,
+        failed=failed,
+        skipped=skipped,
+        wall_time_s=round(time.perf_counter() - started, 3),
+        failures=failures,
     )
 
 

@@ -80,8 +80,14 @@ def benchmark_batch(workers: tuple[int, ...] = (1, 2), seeds: int = 10, until: i
             out = Path(folder) / f"workers{count}"
             summary = run_batch(experiment, out=out, workers=count)
             model_time = sum(json.loads(path.read_text())["wall_time_s"] for path in out.glob("runs/*/run.json"))
-            rows.append({"workers": count, "runs": summary.finished, "wall_time_s": round(summary.wall_time_s, 2),
-                         "model_time_s": round(model_time, 2)})
+            rows.append(
+                {
+                    "workers": count,
+                    "runs": summary.finished,
+                    "wall_time_s": round(summary.wall_time_s, 2),
+                    "model_time_s": round(model_time, 2),
+                }
+            )
     one = next(row for row in rows if row["workers"] == 1)
     for row in rows:
         row["speedup_vs_1_worker"] = round(one["wall_time_s"] / row["wall_time_s"], 2)

@@ -119,7 +119,8 @@ class CalibrationExperiment(BaseModel):
     sampler_seed: int = Field(0, ge=0, strict=True)
     loss: Loss = Loss()
     parameters: dict[str, Bounds | None] = Field(
-        min_length=1, description="parameters.<section>.<name>[.<codes>] -> bounds (empty: the documented range)",
+        min_length=1,
+        description="parameters.<section>.<name>[.<codes>] -> bounds (empty: the documented range)",
     )
 
     @field_validator("start_year")
@@ -319,7 +320,9 @@ def fit_measures(paths: Paths, observed: Observed, years: list[int], net_weight:
     }
     if flow_years and paths.net_migration is not None:
         previous = observed.population.loc[regions, [year - 1 for year in flow_years]].to_numpy()
-        rate_error = 100 * (paths.net_migration[flow_years].to_numpy() - observed.net_migration.loc[regions, flow_years].to_numpy()) / previous
+        rate_error = (
+            100 * (paths.net_migration[flow_years].to_numpy() - observed.net_migration.loc[regions, flow_years].to_numpy()) / previous
+        )
         measures["net_migration_term"] = float((rate_error**2).mean())
         measures["net_migration_mae_pct"] = float(np.abs(rate_error).mean())
     else:
@@ -516,8 +519,14 @@ def _evaluate(loaded: LoadedCalibration, observed: Observed, default: dict[str, 
             restarted = fit_measures(Paths(paths[(label, "restart")].population, None), observed, holdout, weight)
             row["holdout_from_fit_end_population_mape_pct"] = restarted["population_mape_pct"]
         rows.append(row)
-    columns = ["forecast", "loss", "fit_population_mape_pct", "fit_net_migration_mae_pct", "holdout_population_mape_pct",
-               "holdout_from_fit_end_population_mape_pct"]
+    columns = [
+        "forecast",
+        "loss",
+        "fit_population_mape_pct",
+        "fit_net_migration_mae_pct",
+        "holdout_population_mape_pct",
+        "holdout_from_fit_end_population_mape_pct",
+    ]
     return pd.DataFrame(rows, columns=columns).astype({column: float for column in columns[1:]}), paths
 
 
@@ -530,10 +539,14 @@ def _write(loaded: LoadedCalibration, result: CalibrationResult, study, paths: d
     table = result.table.set_index("forecast")
     calibrated, default = table.loc["calibrated"], table.loc["default parameters"]
     holdout, fit = _span(spec.holdout_years), _span(spec.fit_years)
-    restarted = "" if math.isnan(calibrated["holdout_from_fit_end_population_mape_pct"]) else (
-        f"; from {spec.fit_years[1]} {default['holdout_from_fit_end_population_mape_pct']:.2f} -> "
-        f"{calibrated['holdout_from_fit_end_population_mape_pct']:.2f} % (no change {table.loc['no change', 'holdout_from_fit_end_population_mape_pct']:.2f} %, "
-        f"linear trend {table.loc['linear trend', 'holdout_from_fit_end_population_mape_pct']:.2f} %)"
+    restarted = (
+        ""
+        if math.isnan(calibrated["holdout_from_fit_end_population_mape_pct"])
+        else (
+            f"; from {spec.fit_years[1]} {default['holdout_from_fit_end_population_mape_pct']:.2f} -> "
+            f"{calibrated['holdout_from_fit_end_population_mape_pct']:.2f} % (no change {table.loc['no change', 'holdout_from_fit_end_population_mape_pct']:.2f} %, "
+            f"linear trend {table.loc['linear trend', 'holdout_from_fit_end_population_mape_pct']:.2f} %)"
+        )
     )
     summary = (
         f"loss {default['loss']:.3f} -> {calibrated['loss']:.3f} %^2, population MAPE {fit} "
@@ -562,7 +575,13 @@ def _write(loaded: LoadedCalibration, result: CalibrationResult, study, paths: d
     provenance = {
         "experiment": str(loaded.path),
         "experiment_hash": loaded.content_hash,
-        "study": {"file": STUDY_FILE, "name": study.study_name, "fingerprint": loaded.fingerprint(), "sampler": spec.sampler, "sampler_seed": spec.sampler_seed},
+        "study": {
+            "file": STUDY_FILE,
+            "name": study.study_name,
+            "fingerprint": loaded.fingerprint(),
+            "sampler": spec.sampler,
+            "sampler_seed": spec.sampler_seed,
+        },
         "package_version": package_version(),
         "git_commit": git_commit(),
         "base_scenario": {"file": str(loaded.scenario_path), "hash": loaded.base.content_hash()},
@@ -584,8 +603,15 @@ def _write(loaded: LoadedCalibration, result: CalibrationResult, study, paths: d
         "trials": result.trials,
         "workers": result.workers,
         "parameters": [
-            {"name": p.label, "parameter": p.key, "regions": list(p.codes) if p.codes else "all", "low": p.low, "high": p.high,
-             "default": p.default, "calibrated": result.best[p.label]}
+            {
+                "name": p.label,
+                "parameter": p.key,
+                "regions": list(p.codes) if p.codes else "all",
+                "low": p.low,
+                "high": p.high,
+                "default": p.default,
+                "calibrated": result.best[p.label],
+            }
             for p in loaded.free
         ],
         "errors": json.loads(result.table.to_json(orient="records")),
@@ -654,10 +680,14 @@ def _figure(loaded: LoadedCalibration, provinces: pd.DataFrame):
     top.set_xticks(x, provinces["region"])
     top.legend(ncols=4, fontsize=8)
     if "net_migration_mean_observed" in provinces:
-        for offset, (column, label) in zip((-0.25, 0, 0.25), (
-            ("net_migration_mean_observed", "observed"), ("net_migration_mean_default", "default parameters"),
-            ("net_migration_mean_calibrated", "calibrated"),
-        )):
+        for offset, (column, label) in zip(
+            (-0.25, 0, 0.25),
+            (
+                ("net_migration_mean_observed", "observed"),
+                ("net_migration_mean_default", "default parameters"),
+                ("net_migration_mean_calibrated", "calibrated"),
+            ),
+        ):
             bottom.bar(x + offset, provinces[column] / 1000, width=0.25, label=label)
         bottom.axhline(0, color="black", linewidth=0.8)
         bottom.set_ylabel("net internal migration (thousand/year)")

@@ -27,7 +27,9 @@ from sim.errors import RegsimError
 from sim.executors import EXECUTORS
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
     help="Regional innovation policy and depopulation simulator.",
 )
 console = Console(width=None if sys.stdout.isatty() else 160)  # full tables in logs and pipes
@@ -232,12 +234,21 @@ def check(
 @app.command()
 def effects(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file with levers")],
-    seeds: Annotated[int, typer.Option(help="number of seeds (0..N-1, at least 2 for an interval); each run is paired with its baseline", callback=_at_least(2))] = 20,
+    seeds: Annotated[
+        int,
+        typer.Option(
+            help="number of seeds (0..N-1, at least 2 for an interval); each run is paired with its baseline", callback=_at_least(2)
+        ),
+    ] = 20,
     years: Annotated[str, typer.Option(help="comma-separated years to report")] = "2025,2030",
     scale: Annotated[int | None, typer.Option(help="persons per agent (default: the scenario's)", callback=_count)] = None,
-    target_jobs: Annotated[str | None, typer.Option(
-        "--target-jobs", help="the programme's own target, hires in supported firms (e.g. 3623 for the 2023 MSS plan): shown beside gross jobs",
-    )] = None,
+    target_jobs: Annotated[
+        str | None,
+        typer.Option(
+            "--target-jobs",
+            help="the programme's own target, hires in supported firms (e.g. 3623 for the 2023 MSS plan): shown beside gross jobs",
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="write per-seed and summary tables as CSV to this folder")] = None,
 ) -> None:
     """The additionality ledger of a scenario's lever package over seeds: gross jobs in supported
@@ -252,8 +263,12 @@ def effects(
         title = f"Additionality ledger of {scenario}, {year} ({seeds} seeds; mean [95 % interval] against the paired baseline)"
         console.print(_text_table(title, effects_table(summary, year, target)))
     if summary.attrs.get("targeted_regions"):
-        console.print(f"targeted regions: {', '.join(summary.attrs['targeted_regions'])} (supported firms or spending by the last year)",
-                      markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            f"targeted regions: {', '.join(summary.attrs['targeted_regions'])} (supported firms or spending by the last year)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if out:
         out.mkdir(parents=True, exist_ok=True)
         per_seed.to_csv(out / "effects_per_seed.csv", index=False)
@@ -289,7 +304,9 @@ def bench(
 
 @app.command()
 def levers(
-    as_json: Annotated[bool, typer.Option("--json", help="print a JSON list (each parameter with default, range, evidence, assumption, kind, description)")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print a JSON list (each parameter with default, range, evidence, assumption, kind, description)")
+    ] = False,
 ) -> None:
     """The policy levers a scenario can switch on: origin (case), mechanism, and each effect
     parameter's default, plausible range and evidence (or that it is a named assumption)."""
@@ -338,7 +355,9 @@ def _parameter_line(name: str, described: dict) -> str:
     """``name=default [low–high] — evidence`` (or ``— ASSUMPTION``) for the levers table."""
     low_high = described["range"]
     span = f" [{low_high[0]:g}–{low_high[1]:g}]" if low_high else ""
-    basis = "ASSUMPTION" + (f"; {described['evidence']}" if described["evidence"] else "") if described["assumption"] else described["evidence"]
+    basis = (
+        "ASSUMPTION" + (f"; {described['evidence']}" if described["evidence"] else "") if described["assumption"] else described["evidence"]
+    )
     default = described["default"]
     return f"{name}={default:g}{span} — {basis}" if isinstance(default, float) else f"{name}={default!r}{span} — {basis}"
 
@@ -364,7 +383,12 @@ def validate(
             errors.print(f"regsim: error: {message}", markup=False, highlight=False, soft_wrap=True)
             continue
         count = len(spec.levers)
-        console.print(f"ok {file} ({count} lever{'' if count == 1 else 's'}, hash {spec.content_hash()[:12]})", markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            f"ok {file} ({count} lever{'' if count == 1 else 's'}, hash {spec.content_hash()[:12]})",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if invalid:
         raise typer.Exit(2)
 
@@ -417,7 +441,9 @@ def _summary_table(result) -> Table:
         table.add_section()
         table.add_row("lever spending to date (KRW, total)", *(f"{cumulative.loc[year]:,.0f}" for year in years))
         if "jobs_created" in national:
-            table.add_row("jobs created (persons, vs paired baseline)", *(_format_count(national.loc[year, "jobs_created"]) for year in years))
+            table.add_row(
+                "jobs created (persons, vs paired baseline)", *(_format_count(national.loc[year, "jobs_created"]) for year in years)
+            )
     return table
 
 
@@ -456,7 +482,13 @@ def batch(
     _resume_options(resume, out, "batch", store.MANIFEST)
     with _progress("runs") as advance:
         summary = run_batch(
-            experiment, out=out, workers=workers, executor=executor, scheduler=scheduler, resume=resume, progress=advance,
+            experiment,
+            out=out,
+            workers=workers,
+            executor=executor,
+            scheduler=scheduler,
+            resume=resume,
+            progress=advance,
         )
     table = Table(title=f"Batch {experiment} → {summary.out}")
     table.add_column("runs")
@@ -587,7 +619,9 @@ def _uncertain_comparison(folder: Path, reference: str | None, years):
 def discover(
     folder: Annotated[Path, typer.Argument(help="batch folder with uncertainty draws (draws.csv)")],
     outcome: Annotated[str, typer.Option(help="net_jobs, persons_retained_non_capital or young_women_retained_non_capital")],
-    condition: Annotated[str, typer.Option(help="e.g. 'korea_2023_regional_plan_mss > japan_style_package' (or beats, <, loses to, a number)")],
+    condition: Annotated[
+        str, typer.Option(help="e.g. 'korea_2023_regional_plan_mss > japan_style_package' (or beats, <, loses to, a number)")
+    ],
     year: Annotated[int | None, typer.Option(help="year of the outcome (default: the last)")] = None,
     min_coverage: Annotated[float, typer.Option(help="the chosen box is the densest with at least this coverage")] = 0.8,
     out: Annotated[Path | None, typer.Option(help="output folder (default: FOLDER/discover/<outcome>-<condition>)")] = None,
@@ -610,10 +644,13 @@ def discover(
     console.print(
         f"{condition!r} on {outcome}, {result.year}: holds in {found.cases} of {result.replicates} replicates ({found.share:.0%}); "
         f"chosen box {found.chosen}: coverage {found.coverage:.2f}, density {found.density:.2f}",
-        markup=False, highlight=False, soft_wrap=True,
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
     box = found.box.drop(columns=["draws_low", "draws_high"]).assign(
-        low=[f"{v:.4g}" for v in found.box["low"]], high=[f"{v:.4g}" for v in found.box["high"]],
+        low=[f"{v:.4g}" for v in found.box["low"]],
+        high=[f"{v:.4g}" for v in found.box["high"]],
         quasi_p=["–" if np.isnan(v) else f"{v:.2g}" for v in found.box["quasi_p"]],
     )
     console.print(_text_table("Box (parameter ranges; restricted: narrower than the draws, with its quasi-p value)", box))
@@ -683,7 +720,9 @@ def _listing(folder: Path) -> str:
 def _text_table(title: str, frame) -> Table:
     table = Table(title=title)
     for column in frame.columns:
-        table.add_column(str(column), justify="left" if column in ("scenario", "variant", "area", "item", "value") else "right", overflow="fold")
+        table.add_column(
+            str(column), justify="left" if column in ("scenario", "variant", "area", "item", "value") else "right", overflow="fold"
+        )
     for row in frame.itertuples(index=False):
         table.add_row(*(str(value) for value in row))
     return table
@@ -720,7 +759,9 @@ def tune(
 def calibrate(
     experiment: Annotated[Path, typer.Argument(help="calibration experiment YAML file (base scenario, years, parameters with bounds)")],
     out: Annotated[Path | None, typer.Option(help="output folder (default: a new folder under results/)")] = None,
-    trials: Annotated[int | None, typer.Option(help="trials in total, the default parameters included (default: the experiment's)", callback=_count)] = None,
+    trials: Annotated[
+        int | None, typer.Option(help="trials in total, the default parameters included (default: the experiment's)", callback=_count)
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="parallel simulations (default: 2, at most the CPU count)", callback=_count)] = None,
     executor: Annotated[str, typer.Option(help="local (processes; one worker: this process) or dask", callback=_executor)] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default: a local Dask cluster)")] = None,
@@ -744,14 +785,24 @@ def calibrate(
     folder = out or new_results_folder(loaded.spec.name, kind="calibration")
     with _progress("trials") as advance:
         result = run_calibration(
-            loaded, folder, trials=trials, resume=resume, workers=workers or min(2, os.cpu_count() or 1), progress=advance,
-            executor=executor, scheduler=scheduler,
+            loaded,
+            folder,
+            trials=trials,
+            resume=resume,
+            workers=workers or min(2, os.cpu_count() or 1),
+            progress=advance,
+            executor=executor,
+            scheduler=scheduler,
         )
     fit, holdout = (f"{years[0]}–{years[1]}" for years in (spec.fit_years, spec.holdout_years))
     table = Table(title=f"Calibration {spec.name}: evaluation seeds {spec.evaluation_seeds}, 1:{spec.scale} (errors in %)")
     headers = (
-        "forecast", f"loss {fit}", f"population MAPE {fit}", f"net migration rate MAE {fit}",
-        f"population MAPE {holdout} from {spec.start_year}", f"population MAPE {holdout} from {spec.fit_years[1]}",
+        "forecast",
+        f"loss {fit}",
+        f"population MAPE {fit}",
+        f"net migration rate MAE {fit}",
+        f"population MAPE {holdout} from {spec.start_year}",
+        f"population MAPE {holdout} from {spec.fit_years[1]}",
     )
     for header in headers:
         table.add_column(header, justify="left" if header == "forecast" else "right")
@@ -762,8 +813,13 @@ def calibrate(
     for header in ("parameter", "low", "high", "default", "calibrated"):
         parameters.add_column(header, justify="left" if header == "parameter" else "right")
     for parameter in loaded.free:
-        parameters.add_row(parameter.label, f"{parameter.low:.4g}", f"{parameter.high:.4g}", f"{parameter.default:.4g}",
-                           f"{result.best[parameter.label]:.4g}")
+        parameters.add_row(
+            parameter.label,
+            f"{parameter.low:.4g}",
+            f"{parameter.high:.4g}",
+            f"{parameter.default:.4g}",
+            f"{result.best[parameter.label]:.4g}",
+        )
     console.print(parameters)
     console.print(f"wrote {result.out}/ ({_listing(result.out)}) in {result.wall_time_s:.1f} s", markup=False, highlight=False)
 
@@ -788,15 +844,24 @@ def sensitivity(
     _executor_options(executor, scheduler)
     _resume_options(resume, out, "batch", store.MANIFEST)
     with _progress("runs") as advance:
-        result = run_sensitivity(experiment, out=out, workers=workers, executor=executor, scheduler=scheduler,
-                                 resume=resume, progress=advance)
+        result = run_sensitivity(
+            experiment, out=out, workers=workers, executor=executor, scheduler=scheduler, resume=resume, progress=advance
+        )
     summary = result.summary
-    console.print(f"{summary.total} runs: {summary.finished} finished, {summary.skipped} finished before, "
-                  f"{summary.failed} failed, {summary.wall_time_s:.1f} s", markup=False, highlight=False)
+    console.print(
+        f"{summary.total} runs: {summary.finished} finished, {summary.skipped} finished before, "
+        f"{summary.failed} failed, {summary.wall_time_s:.1f} s",
+        markup=False,
+        highlight=False,
+    )
     if result.indices is None:
         for failure in summary.failures[:20]:
-            errors.print(f"failed {failure['key']} ({failure['variant']}, seed {failure['seed']}): {failure['error']}",
-                         markup=False, highlight=False, soft_wrap=True)
+            errors.print(
+                f"failed {failure['key']} ({failure['variant']}, seed {failure['seed']}): {failure['error']}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
         console.print(f"no indices: fix the failures and continue with --resume --out {summary.out}", markup=False, highlight=False)
         raise typer.Exit(1)
     method = result.design.spec.method
@@ -809,8 +874,9 @@ def sensitivity(
         for column in ("rank", "parameter", "low", "high", *columns):
             table.add_column(column, justify="left" if column == "parameter" else "right")
         for row in rows.itertuples(index=False):
-            table.add_row(str(row.rank), row.parameter, f"{row.low:.4g}", f"{row.high:.4g}",
-                          *(f"{getattr(row, column):,.4g}" for column in columns))
+            table.add_row(
+                str(row.rank), row.parameter, f"{row.low:.4g}", f"{row.high:.4g}", *(f"{getattr(row, column):,.4g}" for column in columns)
+            )
         console.print(table)
     console.print(f"wrote {summary.out}/ ({_listing(summary.out)})", markup=False, highlight=False)
 

@@ -54,8 +54,23 @@ REGIONS_CSV = Path(__file__).resolve().parent / "data" / "korea" / "regions.csv"
 RUN_COLUMNS = ("run_key", "scenario", "variant", "seed")
 """Identity columns every batch table carries."""
 NOT_SWEEP = {
-    *RUN_COLUMNS, "year", "region", "region_name", "lever", "spending_krw", *REGION_MEASURES, *PAIRED_MEASURES,
-    *NATIONAL_EXTRA, *MUNICIPAL_NATIONAL, "experiment", "status", "scale", "scenario_hash", "replicate", "index", "__index_level_0__",
+    *RUN_COLUMNS,
+    "year",
+    "region",
+    "region_name",
+    "lever",
+    "spending_krw",
+    *REGION_MEASURES,
+    *PAIRED_MEASURES,
+    *NATIONAL_EXTRA,
+    *MUNICIPAL_NATIONAL,
+    "experiment",
+    "status",
+    "scale",
+    "scenario_hash",
+    "replicate",
+    "index",
+    "__index_level_0__",
 }
 """Columns that are never sweep parameters (outcomes and run metadata)."""
 
@@ -70,10 +85,14 @@ OUTCOMES: dict[str, tuple[str, str, str]] = {
     "capital_share": ("capital_share_diff", "capital-region share of population", "fraction"),
     "provinces_at_risk": ("provinces_at_risk_diff", f"provinces at extinction risk (index < {EXTINCTION_RISK_THRESHOLD})", "provinces"),
     "municipalities_at_risk": (
-        "municipalities_at_risk_diff", f"si-gun-gu at extinction risk (index < {EXTINCTION_RISK_THRESHOLD})", "municipalities"
+        "municipalities_at_risk_diff",
+        f"si-gun-gu at extinction risk (index < {EXTINCTION_RISK_THRESHOLD})",
+        "municipalities",
     ),
     "municipalities_at_high_risk": (
-        "municipalities_at_high_risk_diff", f"si-gun-gu at high extinction risk (index < {HIGH_EXTINCTION_RISK_THRESHOLD})", "municipalities"
+        "municipalities_at_high_risk_diff",
+        f"si-gun-gu at high extinction risk (index < {HIGH_EXTINCTION_RISK_THRESHOLD})",
+        "municipalities",
     ),
     "employed": ("jobs_created", "employment", "persons"),
     "spending_krw": ("spending_krw_diff", "cumulative lever spending", "KRW"),
@@ -137,8 +156,10 @@ class Batch:
         national_columns = set(self.sql("DESCRIBE national")["column_name"])
         municipal = {  # NULL in batches of province-resolution runs only
             level: f"CAST(n.{column} AS DOUBLE)" if column in national_columns else "CAST(NULL AS DOUBLE)"
-            for level, column in (("municipalities_at_risk", "municipalities_at_extinction_risk"),
-                                  ("municipalities_at_high_risk", "municipalities_at_high_extinction_risk"))
+            for level, column in (
+                ("municipalities_at_risk", "municipalities_at_extinction_risk"),
+                ("municipalities_at_high_risk", "municipalities_at_high_extinction_risk"),
+            )
         }
         self.con.execute(
             f"""
@@ -226,9 +247,7 @@ class Batch:
 
     def kind_column(self, table: pd.DataFrame) -> pd.Series:
         """The kind of each row of a table with ``scenario`` and ``variant`` columns."""
-        return pd.Series(
-            [self.kind(s, v) for s, v in zip(table["scenario"], table["variant"].fillna(""))], index=table.index, dtype=object
-        )
+        return pd.Series([self.kind(s, v) for s, v in zip(table["scenario"], table["variant"].fillna(""))], index=table.index, dtype=object)
 
     @property
     def scenarios(self) -> list[str]:
@@ -277,7 +296,8 @@ def open_batch(folder: Path | str, reference: str | None = None) -> Batch:
         raise RegsimError(f"batch folder not found: {folder}")
     manifest = load_manifest(folder)
     runs = [
-        run for run in manifest.get("runs", [])
+        run
+        for run in manifest.get("runs", [])
         if run.get("status", "finished") == "finished" and (folder / RUNS / str(run.get("key")) / TABLES["national"]).is_file()
     ]
     if not runs:
@@ -301,17 +321,19 @@ def run_infos(folder: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
         if entry.get("status", "finished") != "finished" or str(entry.get("key")) not in stored:
             continue
         meta = read_run_info(folder, str(entry.get("key")))
-        infos.append({
-            "scenario": meta.get("scenario", entry.get("scenario")),
-            "variant": entry.get("variant") or "",
-            "hash": meta.get("scenario_hash", ""),
-            "seed": meta.get("seed", entry.get("seed")),
-            "scale": meta.get("scale"),
-            "start_year": meta.get("start_year"),
-            "end_year": meta.get("end_year"),
-            "sweep": entry.get("sweep") or {},
-            "resolved": meta.get("scenario_resolved") or {},
-        })
+        infos.append(
+            {
+                "scenario": meta.get("scenario", entry.get("scenario")),
+                "variant": entry.get("variant") or "",
+                "hash": meta.get("scenario_hash", ""),
+                "seed": meta.get("seed", entry.get("seed")),
+                "scale": meta.get("scale"),
+                "start_year": meta.get("start_year"),
+                "end_year": meta.get("end_year"),
+                "sweep": entry.get("sweep") or {},
+                "resolved": meta.get("scenario_resolved") or {},
+            }
+        )
     return infos
 
 
@@ -370,9 +392,7 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def compare(
-    folder: Path | str, years: Iterable[int] | None = DEFAULT_YEARS, reference: str | None = None
-) -> pd.DataFrame:
+def compare(folder: Path | str, years: Iterable[int] | None = DEFAULT_YEARS, reference: str | None = None) -> pd.DataFrame:
     """Per scenario (and sweep point) and year: paired differences against the reference run with
     the same seed, mean and 95 % t-interval over seeds, with the scenario's and the reference's levels.
 
@@ -418,9 +438,6 @@ def _wanted_years(available: Iterable[int], years: Iterable[int] | None) -> list
     return wanted
 
 
-
-
-
 def ledger_by_area(folder: Path | str | Batch, years: Iterable[int] | None = DEFAULT_YEARS, reference: str | None = None) -> pd.DataFrame:
     """Per policy (and sweep point), year and area: its additionality ledger (the package, against
     each run's own lever-free baseline), mean and 95 % t-interval over seeds, as ``regsim effects``
@@ -440,8 +457,11 @@ def ledger_by_area(folder: Path | str | Batch, years: Iterable[int] | None = DEF
     measures = [f"{m}_{s}" for m in SUMMARY_MEASURES for s in ("mean", "low", "high")]
     columns = [*batch.groups, "kind", "year", "area", "seeds", *measures, *SUMMARY_COSTS, "targeted_regions"]
     attrs = {"reference": batch.reference, "sweep": batch.sweep, "folder": str(batch.folder), "regions": []}
-    keys = [run["key"] for run in batch.runs if batch.kind(run["scenario"], run.get("variant")) != ASSUMPTION
-            and (batch.folder / RUNS / run["key"] / TABLES["ledger"]).is_file()]  # a reference with levers has a ledger too
+    keys = [
+        run["key"]
+        for run in batch.runs
+        if batch.kind(run["scenario"], run.get("variant")) != ASSUMPTION and (batch.folder / RUNS / run["key"] / TABLES["ledger"]).is_file()
+    ]  # a reference with levers has a ledger too
     if not keys:
         empty = pd.DataFrame(columns=columns)
         empty.attrs |= attrs
@@ -549,7 +569,8 @@ def ledger_table(summary: pd.DataFrame) -> pd.DataFrame:
         if areas and measure == "net_jobs":
             header = "net jobs"
         out[header] = [
-            _interval(m, lo, hi, scale, digits) for m, lo, hi in summary[[f"{measure}_{s}" for s in ("mean", "low", "high")]].to_numpy(float)
+            _interval(m, lo, hi, scale, digits)
+            for m, lo, hi in summary[[f"{measure}_{s}" for s in ("mean", "low", "high")]].to_numpy(float)
         ]
     for header, cost, scale, digits in LEDGER_COST_TEXT:
         out[header] = [("–" if pd.isna(v) else f"{v / scale:,.{digits}f}") for v in summary[cost]]
@@ -683,8 +704,7 @@ def effects_table(summary: pd.DataFrame, kind: str | None = None) -> pd.DataFram
         if diff.startswith("municipalities") and rows[f"{diff}_mean"].isna().all():
             continue  # no run at resolution sigungu
         out[header] = [
-            _interval(m, lo, hi, scale, digits)
-            for m, lo, hi in rows[[f"{diff}_mean", f"{diff}_low", f"{diff}_high"]].to_numpy(float)
+            _interval(m, lo, hi, scale, digits) for m, lo, hi in rows[[f"{diff}_mean", f"{diff}_low", f"{diff}_high"]].to_numpy(float)
         ]
     if kind != ASSUMPTION:
         out["cost per job (m KRW)"] = [("–" if pd.isna(v) else f"{v / 1e6:,.1f}") for v in rows["cost_per_job_krw"]]
@@ -776,6 +796,7 @@ def _markdown(frame: pd.DataFrame) -> str:
     try:
         return frame.to_markdown(index=False, disable_numparse=True)
     except ImportError:  # tabulate missing: a plain pipe table
+
         def cell(value) -> str:
             return str(value).replace("|", "\\|")
 
@@ -853,11 +874,13 @@ def uncertain_outcomes(batch: Batch, year: int | None = None) -> pd.DataFrame:
             FROM ledger WHERE lever = '{ALL}' AND CAST(year AS BIGINT) = ? GROUP BY run_key""",
         [year],
     )
-    runs = pd.DataFrame({
-        "run_key": [run["key"] for run in batch.runs],
-        "scenario": [label[(run["scenario"], run.get("variant") or "")] for run in batch.runs],
-        "seed": [int(run["seed"]) for run in batch.runs],
-    })
+    runs = pd.DataFrame(
+        {
+            "run_key": [run["key"] for run in batch.runs],
+            "scenario": [label[(run["scenario"], run.get("variant") or "")] for run in batch.runs],
+            "seed": [int(run["seed"]) for run in batch.runs],
+        }
+    )
     table = runs.merge(ledger, on="run_key", how="left").fillna({name: 0.0 for name in [*UNCERTAIN_OUTCOMES, "spending_krw"]})
     table.attrs["year"] = year
     return table
@@ -898,8 +921,17 @@ def compare_under_uncertainty(folder: Path | str, year: int | None = None, refer
         theta = draws.set_index("seed").loc[wide.index, parameters]
         information = u.evppi(wide, theta)
         best = wide.mean().idxmax()
-        values.append(pd.DataFrame({"outcome": name, "parameter": information.index, "evppi": information.to_numpy(),
-                                    "evpi": u.evpi(wide), "best_on_mean": best}))
+        values.append(
+            pd.DataFrame(
+                {
+                    "outcome": name,
+                    "parameter": information.index,
+                    "evppi": information.to_numpy(),
+                    "evpi": u.evpi(wide),
+                    "best_on_mean": best,
+                }
+            )
+        )
     front = ["outcome", "label", "scenario"]
     summary = pd.concat(summaries, ignore_index=True)
     summary = summary[front + [c for c in summary.columns if c not in front]]
@@ -908,9 +940,14 @@ def compare_under_uncertainty(folder: Path | str, year: int | None = None, refer
     cost = pd.concat(costs, ignore_index=True) if costs else pd.DataFrame()
     evppi_table = pd.concat(values, ignore_index=True).sort_values(["outcome", "evppi"], ascending=[True, False], kind="stable")
     return UncertainComparison(
-        year=int(table.attrs["year"]), reference=reference_label, replicates=replicates, summary=summary,
-        wins=pd.concat(wins, ignore_index=True)[["outcome", "scenario", "other", "p"]], ranks=ranks_table,
-        cost=cost, evppi=evppi_table.reset_index(drop=True),
+        year=int(table.attrs["year"]),
+        reference=reference_label,
+        replicates=replicates,
+        summary=summary,
+        wins=pd.concat(wins, ignore_index=True)[["outcome", "scenario", "other", "p"]],
+        ranks=ranks_table,
+        cost=cost,
+        evppi=evppi_table.reset_index(drop=True),
     )
 
 
@@ -923,39 +960,53 @@ def _scenario_order(batch: Batch) -> dict[str, int]:
 def uncertainty_tables(result: UncertainComparison) -> list[tuple[str, pd.DataFrame]]:
     """The comparison under uncertainty as text tables (title, table): per outcome the summary and the
     pairwise win probabilities; the cost per bn KRW; the EVPPI per parameter."""
+
     def pct(p: float) -> str:
         return f"{100 * p:.0f} %"
 
     tables = []
     for name, rows in result.summary.groupby("outcome", sort=False):
         label = rows["label"].iloc[0]
-        text = pd.DataFrame({
-            "scenario": rows["scenario"],
-            "mean [95 % range]": [_interval(m, lo, hi) for m, lo, hi in rows[["mean", "low", "high"]].to_numpy(float)],
-            f"P(beats {result.reference}) [95 % CI]": [
-                f"{pct(p)} [{pct(lo)}, {pct(hi)}]" for p, lo, hi in rows[["p_beats_reference", "p_beats_reference_low", "p_beats_reference_high"]].to_numpy(float)
-            ],
-            "P(best)": [pct(p) for p in rows["p_best"]],
-            "expected rank": [f"{r:.2f}" for r in rows["expected_rank"]],
-            "regret mean / 95th pct": [f"{m:,.0f} / {q:,.0f}" for m, q in rows[["regret_mean", "regret_p95"]].to_numpy(float)],
-        })
+        text = pd.DataFrame(
+            {
+                "scenario": rows["scenario"],
+                "mean [95 % range]": [_interval(m, lo, hi) for m, lo, hi in rows[["mean", "low", "high"]].to_numpy(float)],
+                f"P(beats {result.reference}) [95 % CI]": [
+                    f"{pct(p)} [{pct(lo)}, {pct(hi)}]"
+                    for p, lo, hi in rows[["p_beats_reference", "p_beats_reference_low", "p_beats_reference_high"]].to_numpy(float)
+                ],
+                "P(best)": [pct(p) for p in rows["p_best"]],
+                "expected rank": [f"{r:.2f}" for r in rows["expected_rank"]],
+                "regret mean / 95th pct": [f"{m:,.0f} / {q:,.0f}" for m, q in rows[["regret_mean", "regret_p95"]].to_numpy(float)],
+            }
+        )
         tables.append((f"{label}, {result.year}: under uncertainty ({result.replicates} replicates, one draw each)", text))
         wins = result.wins[result.wins["outcome"] == name].pivot(index="scenario", columns="other", values="p")
         order = list(rows["scenario"])
         wins = wins.reindex(index=order, columns=order)
-        matrix = pd.DataFrame({"scenario": order} | {f"P(beats {other})": ["–" if a == other else pct(wins.loc[a, other]) for a in order] for other in order})
+        matrix = pd.DataFrame(
+            {"scenario": order} | {f"P(beats {other})": ["–" if a == other else pct(wins.loc[a, other]) for a in order] for other in order}
+        )
         tables.append((f"{label}, {result.year}: probability that the row scenario beats the column scenario", matrix))
     if not result.cost.empty:
-        cost = pd.DataFrame({
-            "measure": result.cost["label"], "scenario": result.cost["scenario"],
-            "per bn KRW [95 % range]": [f"{m:,.1f} [{lo:,.1f}, {hi:,.1f}]" for m, lo, hi in result.cost[["per_bn_krw", "low", "high"]].to_numpy(float)],
-            "spending to date (bn KRW, mean)": [f"{v:,.0f}" for v in result.cost["spending_bn_krw"]],
-        })
+        cost = pd.DataFrame(
+            {
+                "measure": result.cost["label"],
+                "scenario": result.cost["scenario"],
+                "per bn KRW [95 % range]": [
+                    f"{m:,.1f} [{lo:,.1f}, {hi:,.1f}]" for m, lo, hi in result.cost[["per_bn_krw", "low", "high"]].to_numpy(float)
+                ],
+                "spending to date (bn KRW, mean)": [f"{v:,.0f}" for v in result.cost["spending_bn_krw"]],
+            }
+        )
         tables.append((f"Cost-effectiveness by {result.year} (ratio of means; range of the per-replicate ratio)", cost))
     evppi = result.evppi.assign(
         outcome=result.evppi["outcome"].map(lambda o: UNCERTAIN_OUTCOMES[o][2]),
-        evppi=[f"{v:,.0f}" for v in result.evppi["evppi"]], evpi=[f"{v:,.0f}" for v in result.evppi["evpi"]],
-    ).rename(columns={"evppi": "EVPPI (persons)", "evpi": "EVPI, all parameters and seed (persons)", "best_on_mean": "best scenario on the mean"})
+        evppi=[f"{v:,.0f}" for v in result.evppi["evppi"]],
+        evpi=[f"{v:,.0f}" for v in result.evppi["evpi"]],
+    ).rename(
+        columns={"evppi": "EVPPI (persons)", "evpi": "EVPI, all parameters and seed (persons)", "best_on_mean": "best scenario on the mean"}
+    )
     tables.append((f"Which assumption is worth measuring: EVPPI of the choice between the scenarios, {result.year}", evppi))
     return tables
 
@@ -1037,9 +1088,18 @@ def write_discovery(result: DiscoveryResult, out: Path) -> list[Path]:
     found = result.discovery
     found.trajectory.rename_axis("box").reset_index().to_csv(out / "peeling_trajectory.csv", index=False)
     found.box.to_csv(out / "box.csv", index=False)
-    info = {"outcome": result.outcome, "label": UNCERTAIN_OUTCOMES[result.outcome][2], "condition": result.condition,
-            "year": result.year, "replicates": result.replicates, "cases": found.cases, "share": found.share,
-            "chosen_box": found.chosen, "coverage": found.coverage, "density": found.density}
+    info = {
+        "outcome": result.outcome,
+        "label": UNCERTAIN_OUTCOMES[result.outcome][2],
+        "condition": result.condition,
+        "year": result.year,
+        "replicates": result.replicates,
+        "cases": found.cases,
+        "share": found.share,
+        "chosen_box": found.chosen,
+        "coverage": found.coverage,
+        "density": found.density,
+    }
     (out / "discovery.json").write_text(json_module.dumps(info, indent=2) + "\n", encoding="utf-8")
     figure = discovery_figure(found, f"{result.condition} ({UNCERTAIN_OUTCOMES[result.outcome][2]}, {result.year})")
     figure.savefig(out / "discovery.png", dpi=120)

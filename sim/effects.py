@@ -138,8 +138,7 @@ def effects_table(summary: pd.DataFrame, year: int, target_jobs: float | None = 
         if measure == "gross_jobs" and target_jobs is not None:
             add("programme target: hires in supported firms (persons)", [f"{target_jobs:,.0f}"] + ["" for _ in areas[1:]])
     for cost, (_, label) in SUMMARY_COSTS.items():
-        add(f"{label} (m KRW, ratio of means)",
-            ["–" if pd.isna(rows.loc[a, cost]) else f"{rows.loc[a, cost] / 1e6:,.1f}" for a in areas])
+        add(f"{label} (m KRW, ratio of means)", ["–" if pd.isna(rows.loc[a, cost]) else f"{rows.loc[a, cost] / 1e6:,.1f}" for a in areas])
     return pd.DataFrame(table)
 
 

@@ -56,7 +56,7 @@ LEDGER_COLUMNS: dict[str, str] = {
     "region": 'KOSIS two-digit region code, or "all" (national: the sum of the region rows)',
     "targeted": "the package (a lever's rows: the lever) supported a firm or spent money in the region up to the year (national: in any region)",
     "supported_firms": "firm agents (distinct identities) supported at or before the year: the firms gross_jobs counts",
-    "supported_establishments": "establishments supported in the year (a firm supported by several levers counted once in \"all\")",
+    "supported_establishments": 'establishments supported in the year (a firm supported by several levers counted once in "all")',
     "gross_jobs": "jobs in supported firms, policy minus the same firms in the baseline (persons; deadweight removed)",
     "gross_labour_demand": "jobs the supported firms want (their labour demand), policy minus baseline (persons): the continuous quantity behind gross_jobs, which counts whole worker agents of `scale` persons",
     "displacement_jobs": "targeted regions: net_jobs - gross_jobs; 0 elsewhere (persons; NaN per lever)",
@@ -93,8 +93,17 @@ SUMMARY_COSTS: dict[str, tuple[str, str]] = {
 """Costs (KRW per person) over seeds as mean spending over the mean of their denominator, with labels."""
 
 _ADDITIVE = (
-    "supported_firms", "supported_establishments", "gross_jobs", "gross_labour_demand", "displacement_jobs", "leakage_jobs", "net_jobs",
-    "persons_retained", "young_persons_retained", "young_women_retained", "spending_krw",
+    "supported_firms",
+    "supported_establishments",
+    "gross_jobs",
+    "gross_labour_demand",
+    "displacement_jobs",
+    "leakage_jobs",
+    "net_jobs",
+    "persons_retained",
+    "young_persons_retained",
+    "young_women_retained",
+    "spending_krw",
 )
 _PACKAGE_ONLY = ("displacement_jobs", "leakage_jobs", "net_jobs", "persons_retained", "young_persons_retained", "young_women_retained")
 _POPULATION = {"persons_retained": "population", "young_persons_retained": "persons_20_39", "young_women_retained": "women_20_39"}
@@ -133,10 +142,27 @@ def firm_jobs_frame(records: Iterable[Any], region_codes: Sequence[str], firms: 
             uid = np.concatenate((uid[own], np.full(len(present), OTHER_FIRMS, np.int64)))
             jobs, demand = np.concatenate((jobs[own], others(jobs))), np.concatenate((demand[own], others(demand)))
             region = np.concatenate((region[own], present))
-        parts.append(pd.DataFrame({"year": np.full(len(uid), int(record.year), np.int64), "firm": uid, "region": codes[region], "jobs": jobs, "demand": demand}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "year": np.full(len(uid), int(record.year), np.int64),
+                    "firm": uid,
+                    "region": codes[region],
+                    "jobs": jobs,
+                    "demand": demand,
+                }
+            )
+        )
     if not parts:
-        return pd.DataFrame({"year": pd.Series(dtype="int64"), "firm": pd.Series(dtype="int64"),
-                             "region": pd.Series(dtype=object), "jobs": pd.Series(dtype="float64"), "demand": pd.Series(dtype="float64")})
+        return pd.DataFrame(
+            {
+                "year": pd.Series(dtype="int64"),
+                "firm": pd.Series(dtype="int64"),
+                "region": pd.Series(dtype=object),
+                "jobs": pd.Series(dtype="float64"),
+                "demand": pd.Series(dtype="float64"),
+            }
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -220,8 +246,15 @@ def additionality_ledger(
     ledger = ledger.assign(_l=ledger["lever"].map(order), _r=ledger["region"].map(region_order))
     ledger = ledger.sort_values(["year", "_l", "_r"], kind="stable").drop(columns=["_l", "_r"]).reset_index(drop=True)
     ledger = ledger[list(LEDGER_COLUMNS)]
-    return ledger.astype({"year": "int64", "lever": "str", "region": "str", "targeted": bool,
-                          **{c: "float64" for c in LEDGER_COLUMNS if c not in ("year", "lever", "region", "targeted")}})
+    return ledger.astype(
+        {
+            "year": "int64",
+            "lever": "str",
+            "region": "str",
+            "targeted": bool,
+            **{c: "float64" for c in LEDGER_COLUMNS if c not in ("year", "lever", "region", "targeted")},
+        }
+    )
 
 
 def package_rows(ledger: pd.DataFrame, region: str = ALL) -> pd.DataFrame:

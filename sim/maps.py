@@ -91,8 +91,10 @@ def keyed_values(table: pd.DataFrame, value: str, country: str = "korea") -> pd.
     codes = table["municipality"].astype(str)
     unknown = sorted(set(codes) - set(municipal_geometry(country)["municipality"]))
     if unknown:
-        raise RegsimError(f"map table: municipality codes without a boundary: {', '.join(unknown[:5])}"
-                          + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""))
+        raise RegsimError(
+            f"map table: municipality codes without a boundary: {', '.join(unknown[:5])}"
+            + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        )
     duplicated = codes[codes.duplicated()].unique()
     if len(duplicated):
         raise RegsimError(f"map table: municipality {duplicated[0]} has more than one row")
@@ -102,12 +104,27 @@ def keyed_values(table: pd.DataFrame, value: str, country: str = "korea") -> pd.
 # --- drawing -------------------------------------------------------------------------------------
 
 
-def choropleth(axis, geometry: gpd.GeoDataFrame, key: str, values: pd.Series, cmap: str, norm: Normalize,
-               lang: str = "en", outline: gpd.GeoDataFrame | None = None) -> None:
+def choropleth(
+    axis,
+    geometry: gpd.GeoDataFrame,
+    key: str,
+    values: pd.Series,
+    cmap: str,
+    norm: Normalize,
+    lang: str = "en",
+    outline: gpd.GeoDataFrame | None = None,
+) -> None:
     """Fill each unit of ``geometry`` by its value (grey where missing); ``outline`` (e.g. provinces) drawn on top."""
     frame = geometry.assign(value=geometry[key].map(values))
-    frame.plot(ax=axis, column="value", cmap=cmap, norm=norm, edgecolor="white", linewidth=0.2,
-               missing_kwds={"color": "lightgrey", "label": MAP_TEXT[lang]["no_data"]})
+    frame.plot(
+        ax=axis,
+        column="value",
+        cmap=cmap,
+        norm=norm,
+        edgecolor="white",
+        linewidth=0.2,
+        missing_kwds={"color": "lightgrey", "label": MAP_TEXT[lang]["no_data"]},
+    )
     if outline is not None:
         outline.boundary.plot(ax=axis, color="dimgrey", linewidth=0.5)
     axis.set_axis_off()
@@ -130,8 +147,9 @@ def _norm(values: np.ndarray, center: float | None) -> Normalize:
     return TwoSlopeNorm(vcenter=center, vmin=min(low, center - margin), vmax=max(high, center + margin))
 
 
-def map_panels(panels: dict[str, pd.Series], key: str, title: str, unit: str, center: float | None, cmap: str,
-               lang: str = "en", country: str = "korea") -> Figure:
+def map_panels(
+    panels: dict[str, pd.Series], key: str, title: str, unit: str, center: float | None, cmap: str, lang: str = "en", country: str = "korea"
+) -> Figure:
     """One choropleth per panel (label → values by code) on a shared colour scale; ``key`` "province" or "municipality"."""
     with _language(lang):
         geometry = municipal_geometry(country) if key == "municipality" else province_geometry(country)
@@ -139,12 +157,11 @@ def map_panels(panels: dict[str, pd.Series], key: str, title: str, unit: str, ce
         norm = _norm(np.concatenate([series.to_numpy(float) for series in panels.values()]), center)
         ncols = min(len(panels), 3)
         nrows = -(-len(panels) // ncols)
-        figure, grid = plt.subplots(nrows, ncols, figsize=(4.6 * ncols + 1.0, 5.6 * nrows), constrained_layout=True,
-                                    squeeze=False)
+        figure, grid = plt.subplots(nrows, ncols, figsize=(4.6 * ncols + 1.0, 5.6 * nrows), constrained_layout=True, squeeze=False)
         for axis, (label, values) in zip(grid.flat, panels.items()):
             choropleth(axis, geometry, key, values, cmap, norm, lang, outline)
             axis.set_title(label.replace(" / ", "\n"), fontsize="medium")
-        for spare in list(grid.flat)[len(panels):]:
+        for spare in list(grid.flat)[len(panels) :]:
             spare.axis("off")
         figure.suptitle(title)
         figure.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=grid.ravel().tolist(), shrink=0.6, label=unit)
@@ -166,32 +183,48 @@ def province_map_figures(batch, lang: str = "en") -> Iterator[tuple[str, Figure]
     last = table[table["year"] == year]
     reference = last[last["scenario"] == batch.reference]
     level = {batch.reference: reference.groupby("region")["extinction_risk_index"].mean()}
-    yield "map_extinction_risk", map_panels(level, "province", text["risk_level"].format(year=year), text["risk_unit"],
-                                            RISK_THRESHOLD, "RdYlBu", lang)
+    yield (
+        "map_extinction_risk",
+        map_panels(level, "province", text["risk_level"].format(year=year), text["risk_unit"], RISK_THRESHOLD, "RdYlBu", lang),
+    )
     variants = last[last["scenario"] != batch.reference]
     if not variants.empty:
         change = variants.assign(value=variants["extinction_risk_index"] - variants["extinction_risk_index_ref"])
         panels = {label: rows.groupby("region")["value"].mean() for label, rows in change.groupby("label", sort=False)}
-        yield "map_extinction_risk_change", map_panels(
-            panels, "province", text["risk_change"].format(ref=batch.reference, year=year), text["risk_change_unit"],
-            0.0, "RdBu", lang)
+        yield (
+            "map_extinction_risk_change",
+            map_panels(
+                panels, "province", text["risk_change"].format(ref=batch.reference, year=year), text["risk_change_unit"], 0.0, "RdBu", lang
+            ),
+        )
     first = table[table["year"] == start].set_index(["run_key", "region"])["population"]
-    growth = last.assign(value=100 * (last["population"].to_numpy() / first.reindex(
-        pd.MultiIndex.from_frame(last[["run_key", "region"]])).to_numpy() - 1))
+    growth = last.assign(
+        value=100 * (last["population"].to_numpy() / first.reindex(pd.MultiIndex.from_frame(last[["run_key", "region"]])).to_numpy() - 1)
+    )
     panels = {label: rows.groupby("region")["value"].mean() for label, rows in growth.groupby("label", sort=False)}
-    yield "map_population_change", map_panels(
-        panels, "province", text["population_change"].format(start=start, year=year), text["population_change_unit"],
-        0.0, "RdBu", lang)
+    yield (
+        "map_population_change",
+        map_panels(
+            panels, "province", text["population_change"].format(start=start, year=year), text["population_change_unit"], 0.0, "RdBu", lang
+        ),
+    )
 
 
 # --- municipal maps ------------------------------------------------------------------------------
 
 
-def municipal_map_figure(table: pd.DataFrame, value: str, title: str, unit: str, center: float | None = None,
-                         cmap: str = "viridis", lang: str = "en", country: str = "korea") -> Figure:
+def municipal_map_figure(
+    table: pd.DataFrame,
+    value: str,
+    title: str,
+    unit: str,
+    center: float | None = None,
+    cmap: str = "viridis",
+    lang: str = "en",
+    country: str = "korea",
+) -> Figure:
     """Map of a table with a ``municipality`` column (10-digit MOIS code) and the column ``value``."""
-    return map_panels({"": keyed_values(table, value, country=country)}, "municipality", title, unit, center, cmap, lang,
-                      country)
+    return map_panels({"": keyed_values(table, value, country=country)}, "municipality", title, unit, center, cmap, lang, country)
 
 
 def municipal_figures(municipalities: pd.DataFrame, lang: str = "en") -> Iterator[tuple[str, Figure]]:
@@ -205,9 +238,27 @@ def municipal_figures(municipalities: pd.DataFrame, lang: str = "en") -> Iterato
     last = means[means["year"] == year].set_index("municipality")
     first = means[means["year"] == start].set_index("municipality")
     change = (100 * (last["population"] / first["population"].reindex(last.index) - 1)).rename("change").reset_index()
-    yield "map_municipal_extinction_risk", municipal_map_figure(
-        last.reset_index(), "extinction_risk_index", text["municipal_risk"].format(year=year), text["risk_unit"],
-        RISK_THRESHOLD, "RdYlBu", lang)
-    yield "map_municipal_population_change", municipal_map_figure(
-        change, "change", text["municipal_population_change"].format(start=start, year=year),
-        text["population_change_unit"], 0.0, "RdBu", lang)
+    yield (
+        "map_municipal_extinction_risk",
+        municipal_map_figure(
+            last.reset_index(),
+            "extinction_risk_index",
+            text["municipal_risk"].format(year=year),
+            text["risk_unit"],
+            RISK_THRESHOLD,
+            "RdYlBu",
+            lang,
+        ),
+    )
+    yield (
+        "map_municipal_population_change",
+        municipal_map_figure(
+            change,
+            "change",
+            text["municipal_population_change"].format(start=start, year=year),
+            text["population_change_unit"],
+            0.0,
+            "RdBu",
+            lang,
+        ),
+    )

@@ -57,8 +57,17 @@ REGION_MEASURES: dict[str, str] = {
 """Region-year columns of ``regions.parquet`` with their definitions and units."""
 
 FLOW_MEASURES = (
-    "births", "deaths", "in_migrants", "out_migrants", "net_migration",
-    "international_net_migration", "graduates", "startups", "firm_exits", "innovations", "rd_spending_krw",
+    "births",
+    "deaths",
+    "in_migrants",
+    "out_migrants",
+    "net_migration",
+    "international_net_migration",
+    "graduates",
+    "startups",
+    "firm_exits",
+    "innovations",
+    "rd_spending_krw",
     "lever_spending_krw",
 )
 """Measures that describe the year's events; missing in the initial row."""
@@ -214,13 +223,17 @@ def _typed(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def municipal_measures(year: int, codes: list[str], provinces: list[str], names: list[str], pyramid: np.ndarray, flows: dict[str, np.ndarray] | None) -> pd.DataFrame:
+def municipal_measures(
+    year: int, codes: list[str], provinces: list[str], names: list[str], pyramid: np.ndarray, flows: dict[str, np.ndarray] | None
+) -> pd.DataFrame:
     """The rows of one year of ``municipalities.parquet``: ``pyramid`` persons [municipality, sex, age],
     ``flows`` births, deaths and net_migration by municipality (persons; None in the start year)."""
     women_20_39 = pyramid[:, FEMALE, 20:40].sum(axis=1)
     persons_65_plus = pyramid[:, :, 65:].sum(axis=(1, 2))
     missing = pd.array([pd.NA] * len(codes), dtype="Int64")
-    table = pd.DataFrame({"year": np.full(len(codes), year, np.int64), "municipality": codes, "province": provinces, "municipality_name": names})
+    table = pd.DataFrame(
+        {"year": np.full(len(codes), year, np.int64), "municipality": codes, "province": provinces, "municipality_name": names}
+    )
     table["population"] = pyramid.sum(axis=(1, 2)).round().astype(np.int64)
     for name in ("births", "deaths", "net_migration"):
         table[name] = missing if flows is None else pd.array(np.rint(flows[name]).astype(np.int64), dtype="Int64")
@@ -240,8 +253,10 @@ def empty_municipalities() -> pd.DataFrame:
 def add_municipal_counts(national: pd.DataFrame, municipalities: pd.DataFrame) -> pd.DataFrame:
     """``national`` with the MUNICIPAL_NATIONAL columns: municipalities under each risk threshold per year."""
     index = municipalities["extinction_risk_index"]
-    counts = pd.DataFrame({
-        "municipalities_at_extinction_risk": (index < EXTINCTION_RISK_THRESHOLD).groupby(municipalities["year"]).sum(),
-        "municipalities_at_high_extinction_risk": (index < HIGH_EXTINCTION_RISK_THRESHOLD).groupby(municipalities["year"]).sum(),
-    }).astype("Int64")
+    counts = pd.DataFrame(
+        {
+            "municipalities_at_extinction_risk": (index < EXTINCTION_RISK_THRESHOLD).groupby(municipalities["year"]).sum(),
+            "municipalities_at_high_extinction_risk": (index < HIGH_EXTINCTION_RISK_THRESHOLD).groupby(municipalities["year"]).sum(),
+        }
+    ).astype("Int64")
     return national.merge(counts, left_on="year", right_index=True, how="left")

@@ -86,8 +86,11 @@ class RegionalModel(mesa.Model):
         self.record_firm_jobs = record_firm_jobs  # keep each year's jobs by firm identity (the additionality ledger)
         self.firm_jobs: list[FirmJobs] = []
         self.municipal = (
-            Municipalities(self.pack.municipalities, self.n_regions, self.params["municipalities"]["between_municipality_share"], self.scale)
-            if scenario.resolution == "sigungu" else None
+            Municipalities(
+                self.pack.municipalities, self.n_regions, self.params["municipalities"]["between_municipality_share"], self.scale
+            )
+            if scenario.resolution == "sigungu"
+            else None
         )  # persons placed in si-gun-gu (``resolution: sigungu``)
         self._build_talent()
         self._build_firms()
@@ -188,7 +191,9 @@ class RegionalModel(mesa.Model):
         order = np.lexsort((clock, cell))
         ordered_cell, ordered_weight = cell[order], weight[candidates][order]
         before = np.cumsum(ordered_weight) - ordered_weight
-        before -= np.repeat(before[np.searchsorted(ordered_cell, np.unique(ordered_cell))], np.bincount(ordered_cell)[np.unique(ordered_cell)])
+        before -= np.repeat(
+            before[np.searchsorted(ordered_cell, np.unique(ordered_cell))], np.bincount(ordered_cell)[np.unique(ordered_cell)]
+        )
         performing = np.zeros(len(region), np.int64)
         performing[candidates[order]] = np.clip(target[ordered_cell] - before, 0, ordered_weight)
         split = np.flatnonzero((performing > 0) & (performing < weight))
@@ -196,8 +201,16 @@ class RegionalModel(mesa.Model):
         weight = weight.copy()
         weight[split] = performing[split]
         performs = np.concatenate((performing > 0, np.zeros(len(split), bool)))
-        arrays = [np.concatenate((values, extra)) for values, extra in
-                  ((region, region[split]), (industry, industry[split]), (weight, rest), (size, size[split]), (productivity, productivity[split]))]
+        arrays = [
+            np.concatenate((values, extra))
+            for values, extra in (
+                (region, region[split]),
+                (industry, industry[split]),
+                (weight, rest),
+                (size, size[split]),
+                (productivity, productivity[split]),
+            )
+        ]
         return (*arrays, performs)
 
     def _initial_rd_intensity(self, region, establishments, size, productivity, performs) -> np.ndarray:
@@ -261,12 +274,16 @@ class RegionalModel(mesa.Model):
         closures = np.bincount(f.region, weights=f.workers() * np.minimum(hazard, 1.0), minlength=self.n_regions) / jobs
         employed = t.employed
         workers = t.count_by_region(self.n_regions, employed)
-        moves = np.bincount(t.region[employed], weights=self.move_probability[t.region[employed], t.age[employed]], minlength=self.n_regions)
+        moves = np.bincount(
+            t.region[employed], weights=self.move_probability[t.region[employed], t.age[employed]], minlength=self.n_regions
+        )
         return closures + moves / workers
 
     def _build_migration(self) -> None:
         mp = self.params["migration"]
-        schedule = migration.rogers_castro(np.arange(AGES), {k: mp[f"rogers_castro_{k}"] for k in ("a1", "alpha1", "a2", "alpha2", "mu2", "lambda2", "c")})
+        schedule = migration.rogers_castro(
+            np.arange(AGES), {k: mp[f"rogers_castro_{k}"] for k in ("a1", "alpha1", "a2", "alpha2", "mu2", "lambda2", "c")}
+        )
         period = str(mp["calibration_period"])  # window of observed flows the rates and constants reproduce
         by_age = self.talent.pyramid(self.n_regions).sum(axis=1)
         self.move_probability = migration.move_probability_table(self.pack.migration_outflow_rate(period), by_age, schedule)
@@ -277,7 +294,13 @@ class RegionalModel(mesa.Model):
         self.migration_age_group, constants = self.pack.migration_constants_by_age(period)
         self.destination_constants = constants + self.region_values(mp["destination_constant_shift"], 0.0)  # calibration knob
         if self.municipal is not None:
-            self.municipal.fit(self.talent.municipality, self.talent.age, self.move_probability, schedule, self.pack.international_net_migration(LAST_OBSERVED_YEAR))
+            self.municipal.fit(
+                self.talent.municipality,
+                self.talent.age,
+                self.move_probability,
+                schedule,
+                self.pack.international_net_migration(LAST_OBSERVED_YEAR),
+            )
 
     # --- the year ----------------------------------------------------------------------------
     def step(self) -> None:
@@ -310,11 +333,17 @@ class RegionalModel(mesa.Model):
             spending = lever.apply(view, self.effects, budget)
             supported = np.flatnonzero(self.effects.supported_establishments > 0)
             if len(supported):
-                self.support.append(pd.DataFrame({
-                    "year": self.year, "lever": lever.label, "firm": self.firms.uid[supported].astype(np.int64),
-                    "region": np.asarray(self.pack.codes, dtype=object)[self.firms.region[supported]],
-                    "establishments": self.effects.supported_establishments[supported],
-                }))
+                self.support.append(
+                    pd.DataFrame(
+                        {
+                            "year": self.year,
+                            "lever": lever.label,
+                            "firm": self.firms.uid[supported].astype(np.int64),
+                            "region": np.asarray(self.pack.codes, dtype=object)[self.firms.region[supported]],
+                            "establishments": self.effects.supported_establishments[supported],
+                        }
+                    )
+                )
             self.flows["lever_spending_krw"] = self.flows["lever_spending_krw"] + spending
             self.lever_spending.extend(
                 {"year": self.year, "lever": lever.label, "region": self.regions[r].code, "spending_krw": float(spending[r])}
@@ -339,11 +368,21 @@ class RegionalModel(mesa.Model):
     def lever_view(self) -> LeverView:
         """What levers may read this year (``sim.levers.view``)."""
         return LeverView(
-            year=self.year, n_regions=self.n_regions, scale=self.scale, params=self.params, pack=self.pack,
-            tradable=self.tradable, talent=self.talent, firms=self.firms, universities=tuple(self.universities),
-            crn=self.crn, move_probability=self.move_probability, young_firm_hazard=self.young_firm_hazard,
+            year=self.year,
+            n_regions=self.n_regions,
+            scale=self.scale,
+            params=self.params,
+            pack=self.pack,
+            tradable=self.tradable,
+            talent=self.talent,
+            firms=self.firms,
+            universities=tuple(self.universities),
+            crn=self.crn,
+            move_probability=self.move_probability,
+            young_firm_hazard=self.young_firm_hazard,
             innovations_last_year=np.array([float(region.measures.get("innovations", 0.0)) for region in self.regions]),
-            working_age_by_region=self._working_age_by_region(), municipal=self.municipal,
+            working_age_by_region=self._working_age_by_region(),
+            municipal=self.municipal,
         )
 
     def demography(self) -> None:
@@ -366,8 +405,8 @@ class RegionalModel(mesa.Model):
         arrivals, leaves = self._international_migration(year, dies)
         self.flows["deaths"] = np.bincount(t.region[dies], minlength=self.n_regions)
         self.flows["births"] = np.bincount(newborn_region, minlength=self.n_regions)
-        self.flows["international_net_migration"] = (
-            np.bincount(arrivals.region, minlength=self.n_regions) - np.bincount(t.region[leaves], minlength=self.n_regions)
+        self.flows["international_net_migration"] = np.bincount(arrivals.region, minlength=self.n_regions) - np.bincount(
+            t.region[leaves], minlength=self.n_regions
         )
         uid = np.concatenate((newborn_uid, arrivals.uid))
         municipality = None
@@ -489,7 +528,7 @@ class RegionalModel(mesa.Model):
         bounds = np.searchsorted(t.region[candidates][order], np.arange(self.n_regions + 1))
         for university in self.universities:
             r = university.region_index
-            pool = candidates[order[bounds[r]:bounds[r + 1]]]
+            pool = candidates[order[bounds[r] : bounds[r + 1]]]
             entrants, level, years = university.admit(
                 pool,
                 self.crn.uniforms(t.uid[pool], self.year, Purpose.ENROLMENT),
@@ -511,19 +550,32 @@ class RegionalModel(mesa.Model):
         subsidy = ip["rnd_subsidy_additionality"] * self.effects.rd_subsidy_krw
         self.flows["rd_spending_krw"] = np.bincount(f.region, weights=f.rd_krw(employees, self.scale) + subsidy, minlength=self.n_regions)
         log_change = f.innovate(
-            employees, self.scale, self.n_regions, research, ip, self.reference_rd_krw,
+            employees,
+            self.scale,
+            self.n_regions,
+            research,
+            ip,
+            self.reference_rd_krw,
             (crn.uniforms(f.uid, year, Purpose.INNOVATING), crn.uniforms(f.uid, year, Purpose.INNOVATION)),
-            subsidy, self.effects.treated_establishments, self.effects.spillover_multiplier,
+            subsidy,
+            self.effects.treated_establishments,
+            self.effects.spillover_multiplier,
         )
         self.flows["innovations"] = np.bincount(f.region, weights=f.innovations, minlength=self.n_regions)
         jobs = np.bincount(f.region, weights=employees, minlength=self.n_regions)
         self.log_wage_growth = np.divide(
-            np.bincount(f.region, weights=employees * log_change, minlength=self.n_regions), jobs, out=np.zeros(self.n_regions), where=jobs > 0
+            np.bincount(f.region, weights=employees * log_change, minlength=self.n_regions),
+            jobs,
+            out=np.zeros(self.n_regions),
+            where=jobs > 0,
         )
         f.grow(log_change, self.tradable, fp["employment_elasticity_to_productivity"])
         n_markets = 2 * self.n_regions
         workers_before = np.bincount(self._market(f.region, f.industry), weights=f.workers(), minlength=n_markets)
-        closed = f.closures(self._closure_hazard(self.young_firm_hazard * self.effects.young_exit_multiplier[f.region]), crn.uniforms(f.uid, year, Purpose.FIRM_EXIT))
+        closed = f.closures(
+            self._closure_hazard(self.young_firm_hazard * self.effects.young_exit_multiplier[f.region]),
+            crn.uniforms(f.uid, year, Purpose.FIRM_EXIT),
+        )
         self.flows["firm_exits"] = np.bincount(f.region, weights=closed, minlength=self.n_regions).astype(np.int64)
         entrants = self._entrants(up)  # the birth rate is per establishment active during the year
         firm_rules.lose_jobs_at_closures(self.talent, f, closed, crn, year)
@@ -536,7 +588,9 @@ class RegionalModel(mesa.Model):
         employer[workers] = new_index[employer[workers]]
         f.age += 1
         self._local_demand()
-        self.labour.participation_factor = labour.participation_response(self._openings_change(), self.params["labour"]["participation_openings_elasticity"])
+        self.labour.participation_factor = labour.participation_response(
+            self._openings_change(), self.params["labour"]["participation_openings_elasticity"]
+        )
         self.in_labour_force = self.labour.labour_force(self.talent)
 
     def _choose_university_partners(self, up: dict) -> None:
@@ -555,7 +609,10 @@ class RegionalModel(mesa.Model):
     def _closure_hazard(self, young_hazard: np.ndarray | float) -> np.ndarray:
         fp = self.params["firms"]
         return firm_rules.closure_hazard(
-            self.firms, np.broadcast_to(young_hazard, len(self.firms)), fp["exit_rate"], int(fp["young_firm_years"]),
+            self.firms,
+            np.broadcast_to(young_hazard, len(self.firms)),
+            fp["exit_rate"],
+            int(fp["young_firm_years"]),
             fp["exit_size_elasticity"],
         )
 
@@ -584,8 +641,10 @@ class RegionalModel(mesa.Model):
         young = active & (f.age < fp["young_firm_years"])
         young_establishments = np.bincount(market[young], weights=f.establishments[young], minlength=2 * self.n_regions)
         young_size = np.divide(
-            np.bincount(market[young], weights=f.workers()[young], minlength=2 * self.n_regions), young_establishments,
-            out=np.zeros(2 * self.n_regions), where=young_establishments > 0,
+            np.bincount(market[young], weights=f.workers()[young], minlength=2 * self.n_regions),
+            young_establishments,
+            out=np.zeros(2 * self.n_regions),
+            where=young_establishments > 0,
         )
         market_of = np.arange(self.n_regions)[:, None] * 2 + self.tradable[None, :].astype(int)
         performer_share = np.where(self.rd_industry, fp["rnd_performing_share_in_rd_industries"], 0.0)[None, :].repeat(self.n_regions, 0)
@@ -649,7 +708,9 @@ class RegionalModel(mesa.Model):
             self.residents_last = self.labour.expected_labour_force(self.talent, self.n_regions)
             self.working_age_last = self._working_age_by_region()
             self.tradable_jobs_last = firm_rules.tradable_jobs(self.firms, self.tradable, self.n_regions)
-            self.local_demand_jobs = np.bincount(self.firms.region, weights=self.firms.workers(), minlength=self.n_regions) - self.tradable_jobs_last
+            self.local_demand_jobs = (
+                np.bincount(self.firms.region, weights=self.firms.workers(), minlength=self.n_regions) - self.tradable_jobs_last
+            )
             self.log_wage_growth = np.zeros(self.n_regions)
             self.log_wage_tightness = np.zeros(self.n_regions)
         measures = region_measures(self, initial)
@@ -661,7 +722,9 @@ class RegionalModel(mesa.Model):
         for region in self.regions:
             i = region.index
             region.update_attractiveness(
-                self.log_wage_growth[i], self.unemployment_rate[i], agents[i],
+                self.log_wage_growth[i],
+                self.unemployment_rate[i],
+                agents[i],
                 housing_elasticity=self.params["migration"]["housing_cost_population_elasticity"],
             )
             region.record({name: values[i] for name, values in measures.items()})
@@ -669,7 +732,16 @@ class RegionalModel(mesa.Model):
         if self.municipal is not None:
             m = self.municipal
             pyramid, flows = m.state(self.talent.municipality, self.talent.sex, self.talent.age)
-            m.rows.append(municipal_measures(self.year, m.pack.codes, np.asarray(self.pack.codes)[m.region].tolist(), m.pack.names, pyramid, None if initial else flows))
+            m.rows.append(
+                municipal_measures(
+                    self.year,
+                    m.pack.codes,
+                    np.asarray(self.pack.codes)[m.region].tolist(),
+                    m.pack.names,
+                    pyramid,
+                    None if initial else flows,
+                )
+            )
 
 
 @dataclass(frozen=True)
@@ -720,7 +792,5 @@ def _stationary_firm_ages(n: int, p: dict, rng: np.random.Generator) -> np.ndarr
     young_years = int(p["young_firm_years"])
     young_survival = p["five_year_survival"] ** (1.0 / young_years)
     ages = np.arange(200)
-    survival = np.where(
-        ages < young_years, young_survival**ages, p["five_year_survival"] * (1 - p["exit_rate"]) ** (ages - young_years)
-    )
+    survival = np.where(ages < young_years, young_survival**ages, p["five_year_survival"] * (1 - p["exit_rate"]) ** (ages - young_years))
     return rng.choice(ages, size=n, p=survival / survival.sum())

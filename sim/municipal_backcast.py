@@ -54,7 +54,9 @@ def municipal_backcast(pack: RegionPack | None = None, parameters: dict | None =
     by_age *= ((before + after) / 2 / by_age.sum(axis=1))[:, None]  # mid-year residents
     province_by_age = np.zeros((pack.n_regions, AGES))
     np.add.at(province_by_age, region, by_age)
-    schedule = rogers_castro(np.arange(AGES), {k: mp[f"rogers_castro_{k}"] for k in ("a1", "alpha1", "a2", "alpha2", "mu2", "lambda2", "c")})
+    schedule = rogers_castro(
+        np.arange(AGES), {k: mp[f"rogers_castro_{k}"] for k in ("a1", "alpha1", "a2", "alpha2", "mu2", "lambda2", "c")}
+    )
     between = move_probability_table(pack.migration_outflow_rate(str(mp["calibration_period"])), province_by_age, schedule)
     alone = np.bincount(region, minlength=pack.n_regions) == 1
     within_rate = np.where(alone, 0.0, municipal.within_province_rate * p["municipalities"]["between_municipality_share"])
@@ -82,10 +84,12 @@ def municipal_backcast(pack: RegionPack | None = None, parameters: dict | None =
     rows = []
     for name, forecast in forecasts.items():
         error = forecast - after
-        rows.append({
-            "forecast": name,
-            "mape_pct": 100 * np.mean(np.abs(error) / after),
-            "misplaced_pct_of_population": 100 * np.abs(error).sum() / after.sum(),
-            "direction_right_pct": 100 * np.mean(np.sign(forecast - before) == np.sign(after - before)),
-        })
+        rows.append(
+            {
+                "forecast": name,
+                "mape_pct": 100 * np.mean(np.abs(error) / after),
+                "misplaced_pct_of_population": 100 * np.abs(error).sum() / after.sum(),
+                "direction_right_pct": 100 * np.mean(np.sign(forecast - before) == np.sign(after - before)),
+            }
+        )
     return pd.DataFrame(rows), detail

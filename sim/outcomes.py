@@ -2,9 +2,9 @@
 
 An outcome reads one year of a run's region table::
 
-    {measure: population, year: 2035, regions: non_capital}   # a level: summed over the regions
-    {measure: provinces_at_risk, year: 2040, threshold: 0.5}    # regions with extinction_risk_index < 0.5
-    {measure: jobs_created, year: 2030}                         # paired: employed minus the lever-free run's
+    {measure: population, year: 2035, regions: non_capital}  # a level: summed over the regions
+    {measure: provinces_at_risk, year: 2040, threshold: 0.5}  # regions with extinction_risk_index < 0.5
+    {measure: jobs_created, year: 2030}  # paired: employed minus the lever-free run's
 
 - a level measure is an additive column of the regions table (``population``, ``employed``,
   ``women_20_39``, ``lever_spending_krw`` …) summed over ``regions``;

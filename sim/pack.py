@@ -299,15 +299,17 @@ class RegionPack:
         bands = table[["age_min", "age_max"]].drop_duplicates().sort_values("age_min").to_numpy(int)
         group_of_age = np.full(AGES, -1)
         for g, (low, high) in enumerate(bands):
-            if np.any(group_of_age[low:high + 1] >= 0):
+            if np.any(group_of_age[low : high + 1] >= 0):
                 raise DataError(f"{self.folder / (name + '.csv')}: age bands overlap at {low}-{high}")
-            group_of_age[low:high + 1] = g
+            group_of_age[low : high + 1] = g
         if np.any(group_of_age < 0):
             raise DataError(f"{self.folder / (name + '.csv')}: ages {np.flatnonzero(group_of_age < 0).tolist()} have no band")
-        constants = np.stack([
-            self._by_region(table[(table["age_min"] == low) & (table["age_max"] == high)], "destination_constant", name)
-            for low, high in bands
-        ])
+        constants = np.stack(
+            [
+                self._by_region(table[(table["age_min"] == low) & (table["age_max"] == high)], "destination_constant", name)
+                for low, high in bands
+            ]
+        )
         return group_of_age, constants
 
 
@@ -337,10 +339,25 @@ class MunicipalPack:
     def load(cls, pack: RegionPack) -> MunicipalPack:
         """The municipal tables of ``pack``; a DataError when the pack has none or they disagree with it."""
         if not has_municipal_tables(pack.folder):
-            raise DataError(f"{pack.folder}: no municipal tables ({', '.join(n + '.csv' for n in MUNICIPAL_TABLES)}): resolution sigungu is not available")
+            raise DataError(
+                f"{pack.folder}: no municipal tables ({', '.join(n + '.csv' for n in MUNICIPAL_TABLES)}): resolution sigungu is not available"
+            )
         if pack.start_year != LAST_OBSERVED_YEAR:
-            raise DataError(f"resolution sigungu: municipal populations exist for 31 Dec {LAST_OBSERVED_YEAR} only, not start_year {pack.start_year}")
-        table = pack.table("municipalities", required=("municipality", "region", "municipality_name", "population_2023", "fertility_relative", "net_migration_2023", "decline_area"))
+            raise DataError(
+                f"resolution sigungu: municipal populations exist for 31 Dec {LAST_OBSERVED_YEAR} only, not start_year {pack.start_year}"
+            )
+        table = pack.table(
+            "municipalities",
+            required=(
+                "municipality",
+                "region",
+                "municipality_name",
+                "population_2023",
+                "fertility_relative",
+                "net_migration_2023",
+                "decline_area",
+            ),
+        )
         table = table.assign(municipality=table["municipality"].astype(str), region=table["region"].astype(str).str.zfill(2))
         region = pack._region_index(table["region"], "municipalities")
         index = {code: i for i, code in enumerate(table["municipality"])}
@@ -350,7 +367,9 @@ class MunicipalPack:
         if unknown:
             raise DataError(f"{pack.folder / 'municipal_population_2023.csv'}: unknown municipality code(s) {', '.join(unknown[:5])}")
         population = np.zeros((len(table), 2, AGES), np.int64)
-        population[codes.map(index).to_numpy(int), cells["sex"].map(SEXES.index).to_numpy(int), cells["age"].to_numpy(int)] = cells["persons"]
+        population[codes.map(index).to_numpy(int), cells["sex"].map(SEXES.index).to_numpy(int), cells["age"].to_numpy(int)] = cells[
+            "persons"
+        ]
         moves = pack.table("municipal_moves", required=("region", "within_province_rate"))
         rate = pack._by_region(moves, "within_province_rate", "municipal_moves")
         return cls(table.reset_index(drop=True), region, population, rate)

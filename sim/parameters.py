@@ -67,10 +67,7 @@ def documented_parameters() -> dict[str, dict[str, dict[str, Any]]]:
 
 def default_parameters() -> Parameters:
     """Section -> name -> value, as documented."""
-    return {
-        section: {name: entry["value"] for name, entry in (entries or {}).items()}
-        for section, entries in _documented().items()
-    }
+    return {section: {name: entry["value"] for name, entry in (entries or {}).items()} for section, entries in _documented().items()}
 
 
 def parameter_keys() -> list[str]:
@@ -97,6 +94,7 @@ def with_overrides(overrides: dict[str, Any], where: str = "parameters") -> Para
 def _checked(path: str, default: Any, value: Any) -> Any:
     """``value`` if it has the shape of ``default`` (number, text, list — numeric lists of the same
     length, as they are profiles — mapping with the same keys, recursively); a ScenarioError otherwise."""
+
     def fail(expected: str) -> ScenarioError:
         return ScenarioError(f"{path}: expected {expected}, found {type(value).__name__} {value!r}")
 

@@ -32,8 +32,22 @@ def run_summary_figure(result) -> Figure:
     axes[1, 0].legend(loc="upper left")
     if "municipalities_at_extinction_risk" in national:  # resolution sigungu: the 229 si-gun-gu on a second axis
         municipal = axes[1, 0].twinx()
-        municipal.step(national["year"], national["municipalities_at_extinction_risk"], where="post", color="tab:purple", ls="--", label="si-gun-gu < 0.5")
-        municipal.step(national["year"], national["municipalities_at_high_extinction_risk"], where="post", color="tab:brown", ls="--", label="si-gun-gu < 0.2")
+        municipal.step(
+            national["year"],
+            national["municipalities_at_extinction_risk"],
+            where="post",
+            color="tab:purple",
+            ls="--",
+            label="si-gun-gu < 0.5",
+        )
+        municipal.step(
+            national["year"],
+            national["municipalities_at_high_extinction_risk"],
+            where="post",
+            color="tab:brown",
+            ls="--",
+            label="si-gun-gu < 0.2",
+        )
         municipal.set(ylabel="si-gun-gu (of 229)", ylim=(0, 229))
         municipal.legend(loc="lower right")
         axes[1, 0].set_title("Provinces and si-gun-gu by extinction risk index")
@@ -42,7 +56,13 @@ def run_summary_figure(result) -> Figure:
     base = regions[regions["year"] == start].set_index("region")["employed"].astype(float)
     for code, rows in regions.groupby("region"):
         axes[1, 1].plot(rows["year"], 100 * rows["employed"].astype(float) / base[code], lw=0.8, alpha=0.7)
-    axes[1, 1].plot(national["year"], 100 * national["employed"].astype(float) / float(national["employed"].iloc[0]), color="black", lw=2, label="national")
+    axes[1, 1].plot(
+        national["year"],
+        100 * national["employed"].astype(float) / float(national["employed"].iloc[0]),
+        color="black",
+        lw=2,
+        label="national",
+    )
     axes[1, 1].set(title=f"Employment by province ({start} = 100)", ylabel="index")
     axes[1, 1].legend(loc="lower left")
     for axis in axes.flat:
@@ -75,11 +95,23 @@ FORMATS = ("png", "svg")
 
 TILE_GRID: dict[str, tuple[int, int]] = {
     # region code: (column west→east, row north→south); an approximation of Korea's geography
-    "28": (0, 0), "11": (1, 0), "42": (2, 0),
-    "44": (0, 1), "41": (1, 1), "43": (2, 1), "47": (3, 1),
-    "45": (0, 2), "36": (1, 2), "30": (2, 2), "27": (3, 2),
-    "29": (0, 3), "46": (1, 3), "48": (2, 3), "31": (3, 3),
-    "50": (0, 4), "26": (3, 4),
+    "28": (0, 0),
+    "11": (1, 0),
+    "42": (2, 0),
+    "44": (0, 1),
+    "41": (1, 1),
+    "43": (2, 1),
+    "47": (3, 1),
+    "45": (0, 2),
+    "36": (1, 2),
+    "30": (2, 2),
+    "27": (3, 2),
+    "29": (0, 3),
+    "46": (1, 3),
+    "48": (2, 3),
+    "31": (3, 3),
+    "50": (0, 4),
+    "26": (3, 4),
 }
 """Tile-grid layout of the 17 provinces: Seoul, Incheon and Gyeonggi top left, Gangwon top right, Jeju bottom left."""
 GRID_COLUMNS, GRID_ROWS = 4, 5
@@ -340,7 +372,7 @@ def ledger_figure(batch, year: int | None = None, lang: str = "en") -> Figure | 
     area_colours = {"national": "dimgrey", "targeted": "tab:orange", "rest": "tab:blue"}
     with _language(lang):
         figure, grid = plt.subplots(nrows, ncols, figsize=(5.2 * ncols + 0.6, 4.2 * nrows), constrained_layout=True, squeeze=False)
-        for spare in grid.flat[len(panels):]:
+        for spare in grid.flat[len(panels) :]:
             spare.axis("off")
         for axis, rows in zip(grid.flat, panels):
             rows = rows.set_index("area")
@@ -352,9 +384,19 @@ def ledger_figure(batch, year: int | None = None, lang: str = "en") -> Figure | 
                 low = np.array([row[f"{m}_low"] for m in measures], dtype=float)
                 high = np.array([row[f"{m}_high"] for m in measures], dtype=float)
                 errors = np.vstack([means - low, high - means]) if not np.isnan(low).all() else None
-                label = text["national"] if area == "national" else area_label(area, row["targeted_regions"], ledger.attrs.get("regions", []))
-                axis.bar(np.arange(len(measures)) + (i - (len(areas) - 1) / 2) * width, means, width, yerr=errors, capsize=3,
-                         color=area_colours.get(area, "grey"), label=label, gid=f"ledger-{area}")
+                label = (
+                    text["national"] if area == "national" else area_label(area, row["targeted_regions"], ledger.attrs.get("regions", []))
+                )
+                axis.bar(
+                    np.arange(len(measures)) + (i - (len(areas) - 1) / 2) * width,
+                    means,
+                    width,
+                    yerr=errors,
+                    capsize=3,
+                    color=area_colours.get(area, "grey"),
+                    label=label,
+                    gid=f"ledger-{area}",
+                )
             first = rows.iloc[0]
             axis.axhline(0, color="black", lw=0.8)
             axis.set_xticks(range(len(measures)), names)
@@ -453,7 +495,7 @@ def tile_map_figure(
         nrows = -(-len(labels) // ncols)
         figure, grid = plt.subplots(nrows, ncols, figsize=(4.2 * ncols + 1.2, 5.6 * nrows), constrained_layout=True, squeeze=False)
         axes = grid.reshape(1, -1)
-        for spare in axes[0][len(labels):]:
+        for spare in axes[0][len(labels) :]:
             spare.axis("off")
         if diff:
             bound = float(np.nanmax(np.abs(means["value"]))) or 1e-3
@@ -478,7 +520,9 @@ def tile_map_figure(
                 shade = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2] if not isinstance(colour, str) else 0.8
                 ink = "black" if shade > 0.5 else "white"
                 number = "–" if pd.isna(value) else (f"{value:+.{digits}f}" if diff else f"{value:.2f}")
-                axis.text(column + 0.475, -row + 0.58, names.get(code, code), ha="center", va="center", fontsize=8, color=ink, gid=f"label-{code}")
+                axis.text(
+                    column + 0.475, -row + 0.58, names.get(code, code), ha="center", va="center", fontsize=8, color=ink, gid=f"label-{code}"
+                )
                 axis.text(column + 0.475, -row + 0.3, number, ha="center", va="center", fontsize=8, color=ink)
             axis.set(xlim=(-0.1, GRID_COLUMNS), ylim=(-GRID_ROWS + 0.9, 1.05), aspect="equal")
             axis.set_title(label.replace(" / ", "\n"), fontsize="medium")
@@ -519,7 +563,9 @@ def sweep_figure(batch, outcome: str = "jobs_created", year: int | None = None, 
                 rows = summary[summary["scenario"] == scenario]
                 axis.plot(rows[parameter], rows[f"{outcome}_mean"], marker="o", color=colours[scenario], label=scenario)
                 if rows[f"{outcome}_low"].notna().any():
-                    axis.fill_between(rows[parameter], rows[f"{outcome}_low"], rows[f"{outcome}_high"], color=colours[scenario], alpha=0.18, lw=0)
+                    axis.fill_between(
+                        rows[parameter], rows[f"{outcome}_low"], rows[f"{outcome}_high"], color=colours[scenario], alpha=0.18, lw=0
+                    )
             axis.axhline(0, color="black", lw=0.8)
             axis.set(xlabel=parameter, ylabel=f"{name} ({unit})" if unit else name)
             axis.grid(alpha=0.3)
@@ -534,7 +580,15 @@ def sweep_figure(batch, outcome: str = "jobs_created", year: int | None = None, 
                 axis.set_yticks(range(grid.shape[0]), [f"{v:g}" if isinstance(v, float) else str(v) for v in grid.index])
                 for (i, j), value in np.ndenumerate(grid.to_numpy(float)):
                     if not np.isnan(value):
-                        axis.text(j, i, f"{value:,.0f}" if abs(value) >= 10 else f"{value:.2g}", ha="center", va="center", fontsize=8, color="white")
+                        axis.text(
+                            j,
+                            i,
+                            f"{value:,.0f}" if abs(value) >= 10 else f"{value:.2g}",
+                            ha="center",
+                            va="center",
+                            fontsize=8,
+                            color="white",
+                        )
                 axis.set(xlabel=x, ylabel=y, title=scenario)
                 figure.colorbar(image, ax=axis, label=f"{name} ({unit})" if unit else name)
         figure.suptitle(text["sweep"].format(year=year, outcome=name))
@@ -625,7 +679,9 @@ def tuning_history_figure(trials: pd.DataFrame, objectives) -> Figure:
         axis.step(ordered["number"], best, where="post", color="black", lw=1.5, label="best so far")
         written = ordered[ordered["written_allocation"]]
         if not written.empty:
-            axis.scatter(written["number"], written[objective.name], marker="*", s=160, color="tab:red", zorder=3, label="scenario as written")
+            axis.scatter(
+                written["number"], written[objective.name], marker="*", s=160, color="tab:red", zorder=3, label="scenario as written"
+            )
         axis.set(title=f"{objective.name} ({objective.direction}): {objective.label()}", xlabel="trial", ylabel="paired difference")
         axis.axhline(0, color="grey", lw=0.8)
         axis.grid(alpha=0.3)
@@ -644,7 +700,8 @@ def tuning_pareto_figure(trials: pd.DataFrame, front: pd.DataFrame, objectives) 
     if not written.empty:
         axis.scatter(written[first.name], written[second.name], marker="*", s=200, color="tab:red", zorder=3, label="scenario as written")
     axis.set(
-        xlabel=f"{first.name} ({first.direction})", ylabel=f"{second.name} ({second.direction})",
+        xlabel=f"{first.name} ({first.direction})",
+        ylabel=f"{second.name} ({second.direction})",
         title="Paired differences against the baseline, mean over the tuning seeds",
     )
     axis.grid(alpha=0.3)

@@ -139,7 +139,7 @@ def build_report(folder: Path | str, out: Path | str | None = None) -> Path:
 FIGURE_CAPTIONS = {
     "differences": "Policies: paired differences against the reference over time (same seed; mean over seeds, 95 % interval)",
     "ledger": "Each policy's additionality ledger in the last year: gross jobs, displacement, leakage and net jobs, "
-              "nationally and in the targeted regions beside the rest (mean over seeds, 95 % interval)",
+    "nationally and in the targeted regions beside the rest (mean over seeds, 95 % interval)",
     "tile_map_extinction_risk": "Change in the extinction risk index by province in the last year",
     "assumptions": "Assumption variants (no levers): paired differences against the reference over time, on their own scales",
     "tile_map_extinction_risk_assumptions": "Assumption variants: change in the extinction risk index by province in the last year",
@@ -245,7 +245,11 @@ def _uncertainty_section(report: Report, folder: Path) -> None:
     for title, table in uncertainty_tables(result):
         report.uncertainty_tables.append(_frame_table(title, table))
     for name, make, caption in (
-        ("rank_probabilities", rank_probability_figure, "Rank of each scenario under uncertainty: probability over replicates (one draw each)"),
+        (
+            "rank_probabilities",
+            rank_probability_figure,
+            "Rank of each scenario under uncertainty: probability over replicates (one draw each)",
+        ),
         ("evppi", evppi_figure, "Which assumption is worth measuring: EVPPI of the choice between the scenarios, per parameter"),
     ):
         figure = make(result)
@@ -253,8 +257,10 @@ def _uncertainty_section(report: Report, folder: Path) -> None:
         plt.close(figure)
     for found in sorted((folder / "discover").glob("*/discovery.json")):
         info = read_json(found)
-        title = (f"Scenario discovery (PRIM): where {info['condition']!r} holds on {info['label']}, {info['year']} "
-                 f"({info['cases']} of {info['replicates']} replicates; chosen box: coverage {info['coverage']:.2f}, density {info['density']:.2f})")
+        title = (
+            f"Scenario discovery (PRIM): where {info['condition']!r} holds on {info['label']}, {info['year']} "
+            f"({info['cases']} of {info['replicates']} replicates; chosen box: coverage {info['coverage']:.2f}, density {info['density']:.2f})"
+        )
         report.uncertainty_tables.append(_frame_table(title, pd.read_csv(found.parent / "box.csv")))
         image = found.parent / "discovery.png"
         if image.is_file():
@@ -322,15 +328,23 @@ def _calibration_report(folder: Path) -> Report:
     report.provenance = _json_provenance({key: value for key, value in info.items() if key not in ("errors", "parameters")})
     report.results.append(_frame_table("Errors of the forecasts, evaluation seeds (%)", pd.DataFrame(info.get("errors", []))))
     report.results.append(_frame_table("Free parameters: bounds, default and calibrated value", pd.DataFrame(info.get("parameters", []))))
-    report.results.append(_frame_table("Observed and simulated populations by province (fit.csv)", read_output(folder, "calibration", "fit")))
+    report.results.append(
+        _frame_table("Observed and simulated populations by province (fit.csv)", read_output(folder, "calibration", "fit"))
+    )
     calibrated = read_output(folder, "calibration", "scenario")
     if calibrated is not None:
         report.scenario_files.append((calibrated.name, calibrated.read_text(encoding="utf-8")))
         scenario, digest = _scenario_file(calibrated)
-        report.runs.append({"scenario": scenario.get("name", calibrated.name), "variant": calibrated.name, "hash": digest, "resolved": scenario})
+        report.runs.append(
+            {"scenario": scenario.get("name", calibrated.name), "variant": calibrated.name, "hash": digest, "resolved": scenario}
+        )
         columns = ["file", "scenario", "scenario hash (SHA-256)"]
-        report.scenarios = Table("", columns, [[calibrated.name, str(scenario.get("name", "")), digest]],
-                                 "The calibrated scenario (it extends the base scenario), resolved and hashed; its text is below.")
+        report.scenarios = Table(
+            "",
+            columns,
+            [[calibrated.name, str(scenario.get("name", "")), digest]],
+            "The calibrated scenario (it extends the base scenario), resolved and hashed; its text is below.",
+        )
     return report
 
 
@@ -362,12 +376,28 @@ def _scenario_table(runs: list[dict[str, Any]]) -> Table:
     for (scenario, variant, digest), members in groups.items():
         first = members[0]
         sweep = ", ".join(f"{k} = {_cell(v)}" for k, v in first["sweep"].items())
-        rows.append([
-            scenario, _variant_label(scenario, variant, bool(sweep)), sweep, digest,
-            ", ".join(map(str, sorted(run["seed"] for run in members))), str(first["scale"]),
-            f"{first['start_year']}–{first['end_year']}", _lever_summary(first["resolved"].get("levers") or []),
-        ])
-    columns = ["scenario", "variant", "sweep values", "scenario hash (SHA-256)", "seeds", "scale", "years", "levers (budget per year, years, targets)"]
+        rows.append(
+            [
+                scenario,
+                _variant_label(scenario, variant, bool(sweep)),
+                sweep,
+                digest,
+                ", ".join(map(str, sorted(run["seed"] for run in members))),
+                str(first["scale"]),
+                f"{first['start_year']}–{first['end_year']}",
+                _lever_summary(first["resolved"].get("levers") or []),
+            ]
+        )
+    columns = [
+        "scenario",
+        "variant",
+        "sweep values",
+        "scenario hash (SHA-256)",
+        "seeds",
+        "scale",
+        "years",
+        "levers (budget per year, years, targets)",
+    ]
     keep = [i for i, column in enumerate(columns) if any(row[i] for row in rows)]  # no empty variant or sweep column
     note = "One row per scenario, variant and resolved scenario (its hash): the seeds run with it and its levers as run."
     return _limited(Table("", [columns[i] for i in keep], [[row[i] for i in keep] for row in rows], note))
@@ -537,13 +567,23 @@ def _levers_used(runs: list[dict[str, Any]]) -> list[LeverUse]:
             levers.append(LeverUse(name, "", "not in the lever registry", "", entry["scenarios"], Table("", [], [])))
             continue
         rows = [
-            [key, _cell(described["default"]), _values(entry["params"].get(key, [])) or "default",
-             described["description"], "yes" if described["assumption"] else "", _range_cell(described["range"]),
-             described["evidence"] or "–"]
+            [
+                key,
+                _cell(described["default"]),
+                _values(entry["params"].get(key, [])) or "default",
+                described["description"],
+                "yes" if described["assumption"] else "",
+                _range_cell(described["range"]),
+                described["evidence"] or "–",
+            ]
             for key, described in describe_params(cls).items()
         ]
-        table = Table("", ["parameter", "default", "used", "description", "assumption", "range", "evidence"], rows,
-                      "Range: the plausible low–high an uncertainty experiment may draw from; – for programme terms and settings.")
+        table = Table(
+            "",
+            ["parameter", "default", "used", "description", "assumption", "range", "evidence"],
+            rows,
+            "Range: the plausible low–high an uncertainty experiment may draw from; – for programme terms and settings.",
+        )
         levers.append(LeverUse(name, cls.country, cls.case, cls.mechanism, entry["scenarios"], table))
     return levers
 
@@ -573,26 +613,37 @@ def _assumptions(report: Report) -> list[Table]:
                 key = f"{section}.{name}"
                 used = _values(overrides.get(key, []))
                 rows.append([key, _cell(entry.get("value")), used or "default", str(entry.get("unit", "")), str(entry.get("note", ""))])
-    tables = [Table(
-        "Model parameters without a statistical source (sim/data/parameters.yaml, assumption: true)",
-        ["parameter", "default", "used", "unit", "note"], rows, anchor="model-assumptions",
-    )]
-    lever_rows = [
-        [lever.name, *row[:3], row[5], row[3]] for lever in report.levers for row in lever.parameters.rows if row[4] == "yes"
+    tables = [
+        Table(
+            "Model parameters without a statistical source (sim/data/parameters.yaml, assumption: true)",
+            ["parameter", "default", "used", "unit", "note"],
+            rows,
+            anchor="model-assumptions",
+        )
     ]
+    lever_rows = [[lever.name, *row[:3], row[5], row[3]] for lever in report.levers for row in lever.parameters.rows if row[4] == "yes"]
     if lever_rows:
-        tables.append(Table("Lever parameters that are named assumptions (levers used)",
-                            ["lever", "parameter", "default", "used", "range", "description"], lever_rows))
+        tables.append(
+            Table(
+                "Lever parameters that are named assumptions (levers used)",
+                ["lever", "parameter", "default", "used", "range", "description"],
+                lever_rows,
+            )
+        )
     override_rows = []
     for key, values in overrides.items():
         section, _, name = key.partition(".")
         entry = (documented.get(section) or {}).get(name, {})
         basis = "assumption" if entry.get("assumption") else (str(entry.get("source", "")) or "unknown parameter")
         override_rows.append([key, _cell(entry.get("value")), _values(values), basis])
-    tables.append(Table(
-        "Parameter overrides in the scenarios (parameters:)", ["parameter", "default", "used", "basis of the default"],
-        override_rows, "" if override_rows else "The scenarios override no parameter.",
-    ))
+    tables.append(
+        Table(
+            "Parameter overrides in the scenarios (parameters:)",
+            ["parameter", "default", "used", "basis of the default"],
+            override_rows,
+            "" if override_rows else "The scenarios override no parameter.",
+        )
+    )
     return tables
 
 
@@ -602,7 +653,9 @@ def _render(report: Report) -> str:
 
     from sim.provenance import git_commit, package_version
 
-    for number, image in enumerate([*report.policy_figures, *report.uncertainty_figures, *report.assumption_figures, *report.figures], start=1):
+    for number, image in enumerate(
+        [*report.policy_figures, *report.uncertainty_figures, *report.assumption_figures, *report.figures], start=1
+    ):
         image.number = number
     environment = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"]))
     environment.tests["numeric"] = lambda text: bool(NUMERIC.match(str(text)))

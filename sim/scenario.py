@@ -69,9 +69,7 @@ class LeverSpec(BaseModel):
     lever: str = Field(description="registry name (see `regsim levers`)")
     label: str | None = Field(None, description="name in outputs, when one lever is used twice")
     budget_krw_per_year: float | None = Field(None, ge=0, allow_inf_nan=False, description="KRW per year")
-    budget_jpy_per_year: float | None = Field(
-        None, ge=0, allow_inf_nan=False, description="JPY per year, converted at policy.krw_per_jpy"
-    )
+    budget_jpy_per_year: float | None = Field(None, ge=0, allow_inf_nan=False, description="JPY per year, converted at policy.krw_per_jpy")
     start: int = Field(strict=True, description="first year the lever spends")
     end: int = Field(strict=True, description="last year the lever spends (inclusive)")
     regions: list[str] | None = Field(None, description="KOSIS region codes; default: all regions")
@@ -147,7 +145,8 @@ class Scenario(BaseModel):
     international_migration: Literal["kostat_2022_medium", "none"] = "kostat_2022_medium"
     data_pack: str | None = Field(None, description="folder of region-pack tables replacing the packaged ones")
     resolution: Literal["province", "sigungu"] = Field(
-        "province", description="province: persons live in the 17 provinces; sigungu: also in one of the 229 si-gun-gu (municipalities.parquet)"
+        "province",
+        description="province: persons live in the 17 provinces; sigungu: also in one of the 229 si-gun-gu (municipalities.parquet)",
     )
     parameters: dict[str, Any] = Field(default_factory=dict, description="section.name -> value")
     levers: list[LeverSpec] = Field(default_factory=list, description="policy levers switched on")
@@ -257,7 +256,9 @@ def _check_resolution(scenario: Scenario) -> None:
             "available: province"
         )
     if scenario.start_year != LAST_OBSERVED_YEAR:
-        raise ScenarioError(f"resolution: sigungu starts from 31 Dec {LAST_OBSERVED_YEAR} (municipal populations), found start_year {scenario.start_year}")
+        raise ScenarioError(
+            f"resolution: sigungu starts from 31 Dec {LAST_OBSERVED_YEAR} (municipal populations), found start_year {scenario.start_year}"
+        )
 
 
 def _check_municipalities(scenario: Scenario, spec: LeverSpec, where: str, folder: Path | None) -> None:
@@ -267,14 +268,18 @@ def _check_municipalities(scenario: Scenario, spec: LeverSpec, where: str, folde
     if spec.municipalities is None:
         return
     if scenario.resolution != "sigungu":
-        raise ScenarioError(f"{where}.municipalities: municipality codes need resolution: sigungu (found resolution: {scenario.resolution})")
+        raise ScenarioError(
+            f"{where}.municipalities: municipality codes need resolution: sigungu (found resolution: {scenario.resolution})"
+        )
     table = read_table("municipalities", scenario.country, required=("municipality", "region"), folder=folder)
     province_of = dict(zip(table["municipality"].astype(str), table["region"].astype(str).str.zfill(2)))
     for j, code in enumerate(spec.municipalities):
         if code not in province_of:
             close = difflib.get_close_matches(code, list(province_of), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ScenarioError(f"{where}.municipalities[{j}]: unknown municipality code {code!r}{hint} (expected a 10-digit MOIS code of municipalities.csv)")
+            raise ScenarioError(
+                f"{where}.municipalities[{j}]: unknown municipality code {code!r}{hint} (expected a 10-digit MOIS code of municipalities.csv)"
+            )
         if spec.regions is not None and province_of[code] not in spec.regions:
             raise ScenarioError(
                 f"{where}.municipalities[{j}]: municipality {code!r} lies in region {province_of[code]}, outside the lever's regions ({', '.join(spec.regions)})"
@@ -309,7 +314,7 @@ def _merged_yaml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         return raw
     if not isinstance(parent, str):
         raise ScenarioError(f"{path}: extends: expected a file path, found {parent!r}")
-    parent_path = (path.parent / parent)
+    parent_path = path.parent / parent
     if not parent_path.is_file():
         raise ScenarioError(f"{path}: extends: file not found: {parent_path}")
     return _deep_merge(_merged_yaml(parent_path, (*chain, resolved)), raw)

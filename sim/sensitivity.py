@@ -101,7 +101,8 @@ class SensitivityExperiment(BaseModel):
     until: int | None = Field(None, strict=True, description="last simulated year")
     scale: int | None = Field(None, ge=1, strict=True, description="persons per agent")
     parameters: dict[str, Bounds | None] = Field(
-        min_length=1, description="scenario field path -> bounds (empty: the parameter's range in parameters.yaml)",
+        min_length=1,
+        description="scenario field path -> bounds (empty: the parameter's range in parameters.yaml)",
     )
     outcomes: dict[str, Outcome] = Field(min_length=1, description="outcome name -> definition")
 
@@ -196,12 +197,29 @@ def load_design(path: str | Path) -> Design:
             free_dict = copy.deepcopy(lever_free_base)
             for field_path, value in free.items():
                 set_path(free_dict, field_path, value)
-            specs += _point_runs(lever_free[i], f"point {i} lever-free", scenario.name, free, free_dict, seeds,
-                                 f"{path} point {i} lever-free", reference=True)
+            specs += _point_runs(
+                lever_free[i],
+                f"point {i} lever-free",
+                scenario.name,
+                free,
+                free_dict,
+                seeds,
+                f"{path} point {i} lever-free",
+                reference=True,
+            )
     return Design(
-        spec=spec, path=path, content_hash=content_hash,
-        scenario_name=scenario.name, scenario_hash=scenario.content_hash(), problem=problem, x=x, seeds=seeds,
-        keys=keys, lever_free_keys=lever_free, specs=specs, regions=regions,
+        spec=spec,
+        path=path,
+        content_hash=content_hash,
+        scenario_name=scenario.name,
+        scenario_hash=scenario.content_hash(),
+        problem=problem,
+        x=x,
+        seeds=seeds,
+        keys=keys,
+        lever_free_keys=lever_free,
+        specs=specs,
+        regions=regions,
     )
 
 
@@ -214,7 +232,9 @@ def _check_outcome(path: Path, name: str, outcome: Outcome, scenario, regions: R
     if not first <= outcome.year <= scenario.end_year:
         raise SensitivityError(f"{where}.year: expected a year in {first}-{scenario.end_year} for {outcome.measure}, found {outcome.year}")
     if outcome.paired and not scenario.levers:
-        raise SensitivityError(f"{where}.measure: {outcome.measure} compares with the lever-free run, but scenario {scenario.name!r} has no levers")
+        raise SensitivityError(
+            f"{where}.measure: {outcome.measure} compares with the lever-free run, but scenario {scenario.name!r} has no levers"
+        )
 
 
 def _check_parameter(path: Path, field_path: str, bounds: Bounds, base: dict[str, Any]) -> None:
@@ -246,18 +266,34 @@ def _sample(spec: SensitivityExperiment, problem: dict[str, Any]) -> np.ndarray:
 
 
 def _point_runs(
-    keys: np.ndarray, variant: str, scenario: str, point: dict[str, float], scenario_dict: dict[str, Any],
-    seeds: list[int], source: str, reference: bool = False,
+    keys: np.ndarray,
+    variant: str,
+    scenario: str,
+    point: dict[str, float],
+    scenario_dict: dict[str, Any],
+    seeds: list[int],
+    source: str,
+    reference: bool = False,
 ) -> list[RunSpec]:
     """One RunSpec per seed of one design point; fills ``keys`` (one per seed)."""
     identity, invalid = scenario_identity(scenario_dict, source)
     runs = []
     for j, seed in enumerate(seeds):
         keys[j] = run_key(identity, seed)
-        runs.append(RunSpec(
-            key=keys[j], scenario=scenario, variant=variant, seed=seed, sweep=point, scenario_dict=scenario_dict,
-            source=source, reference=reference, invalid=invalid, paired_baseline=False,  # lever-free points are in the design
-        ))
+        runs.append(
+            RunSpec(
+                key=keys[j],
+                scenario=scenario,
+                variant=variant,
+                seed=seed,
+                sweep=point,
+                scenario_dict=scenario_dict,
+                source=source,
+                reference=reference,
+                invalid=invalid,
+                paired_baseline=False,  # lever-free points are in the design
+            )
+        )
     return runs
 
 
@@ -278,8 +314,9 @@ def run_sensitivity(
     design = load_design(experiment_path)
     folder = Path(out) if out is not None else new_results_folder(design.spec.name, kind="sensitivity")
     origin = BatchOrigin(design.spec.name, str(design.path), design.content_hash)
-    summary = run_specs(design.specs, folder, origin, workers=workers, executor=executor, scheduler=scheduler,
-                        resume=resume, progress=progress)
+    summary = run_specs(
+        design.specs, folder, origin, workers=workers, executor=executor, scheduler=scheduler, resume=resume, progress=progress
+    )
     if summary.failed:
         return SensitivityResult(design=design, summary=summary, indices=None, outcomes=None)
     runs = outcome_runs(folder, design)
@@ -340,8 +377,9 @@ def analyse(design: Design, runs: dict[str, np.ndarray]) -> pd.DataFrame:
             if spec.method == "morris":
                 from SALib.analyze import morris
 
-                si = morris.analyze(problem, design.x, y, num_resamples=RESAMPLES, conf_level=CONF_LEVEL,
-                                    num_levels=MORRIS_LEVELS, seed=spec.seed)
+                si = morris.analyze(
+                    problem, design.x, y, num_resamples=RESAMPLES, conf_level=CONF_LEVEL, num_levels=MORRIS_LEVELS, seed=spec.seed
+                )
                 columns = {key: np.asarray(si[key], float) for key in ("mu_star", "mu_star_conf", "sigma", "mu")}
                 delta = MORRIS_LEVELS / (2 * (MORRIS_LEVELS - 1))
                 columns["mu_star_noise"] = np.full(problem["num_vars"], 2 * np.sqrt(noise / np.pi) / delta)
@@ -349,24 +387,31 @@ def analyse(design: Design, runs: dict[str, np.ndarray]) -> pd.DataFrame:
             else:
                 from SALib.analyze import sobol
 
-                si = sobol.analyze(problem, y, calc_second_order=False, num_resamples=RESAMPLES, conf_level=CONF_LEVEL,
-                                   seed=spec.seed)
+                si = sobol.analyze(problem, y, calc_second_order=False, num_resamples=RESAMPLES, conf_level=CONF_LEVEL, seed=spec.seed)
                 columns = {key: np.asarray(si[key], float) for key in ("S1", "S1_conf", "ST", "ST_conf")}
                 columns["noise_share"] = np.full(problem["num_vars"], noise / np.var(y, ddof=1))
                 order = columns["ST"]
-        frame = pd.DataFrame({
-            "outcome": name, "parameter": problem["names"],
-            "low": [b[0] for b in problem["bounds"]], "high": [b[1] for b in problem["bounds"]],
-            "rank": pd.Series(order).rank(ascending=False, method="min", na_option="bottom").astype(int).to_numpy(),
-            **columns,
-        })
+        frame = pd.DataFrame(
+            {
+                "outcome": name,
+                "parameter": problem["names"],
+                "low": [b[0] for b in problem["bounds"]],
+                "high": [b[1] for b in problem["bounds"]],
+                "rank": pd.Series(order).rank(ascending=False, method="min", na_option="bottom").astype(int).to_numpy(),
+                **columns,
+            }
+        )
         frames.append(frame.sort_values(["rank", "parameter"], ignore_index=True))
     return pd.concat(frames, ignore_index=True)
 
 
 # --- output ------------------------------------------------------------------------------------
 def write_results(
-    folder: Path, design: Design, runs: dict[str, np.ndarray], indices: pd.DataFrame, wall_time_s: float,
+    folder: Path,
+    design: Design,
+    runs: dict[str, np.ndarray],
+    indices: pd.DataFrame,
+    wall_time_s: float,
 ) -> pd.DataFrame:
     """Write ``sensitivity.json``, ``indices.csv``, ``design.csv`` and ``sensitivity.png`` to
     ``folder``; returns the seed-mean outcomes per design point."""
@@ -405,9 +450,12 @@ def write_results(
         "parameters": {name: {"low": b.low, "high": b.high} for name, b in spec.parameters.items()},
         "outcomes": {
             name: {
-                **outcome.model_dump(exclude_none=True), "label": outcome.label(),
-                "mean": float(outcomes[name].mean()), "std": float(outcomes[name].std(ddof=1)),
-                "min": float(outcomes[name].min()), "max": float(outcomes[name].max()),
+                **outcome.model_dump(exclude_none=True),
+                "label": outcome.label(),
+                "mean": float(outcomes[name].mean()),
+                "std": float(outcomes[name].std(ddof=1)),
+                "min": float(outcomes[name].min()),
+                "max": float(outcomes[name].max()),
                 "seed_sd": None if design.keys.shape[1] < 2 else float(np.sqrt(runs[name].var(axis=1, ddof=1).mean())),
             }
             for name, outcome in spec.outcomes.items()

@@ -50,7 +50,10 @@ RUN_INFO = "run.json"
 """A run's metadata (resolved scenario, seed, provenance; in a batch also its key and sweep values)."""
 RUN_ERROR = "error.json"
 TABLES = {
-    "regions": "regions.parquet", "national": "national.parquet", "levers": "levers.parquet", "ledger": "ledger.parquet",
+    "regions": "regions.parquet",
+    "national": "national.parquet",
+    "levers": "levers.parquet",
+    "ledger": "ledger.parquet",
     "municipalities": "municipalities.parquet",
 }
 """The Parquet files of a run folder (``RunResult.write`` and batch runs), by table name: the one definition."""
@@ -339,13 +342,21 @@ class FolderKind:
 
 
 FOLDERS: dict[str, FolderKind] = {
-    "tuning": FolderKind("tune.json", {"study": "study.db", "trials": "trials.csv", "top_trials": "top_trials.csv"},
-                         {"best_scenario": "best_scenario.yaml", "pareto_scenarios": "pareto_scenarios", "check": "paired_check.csv"}),
-    "calibration": FolderKind("calibration.json", {"study": "study.db", "scenario": "calibrated.yaml", "fit": "fit.csv", "trials": "trials.csv"}),
+    "tuning": FolderKind(
+        "tune.json",
+        {"study": "study.db", "trials": "trials.csv", "top_trials": "top_trials.csv"},
+        {"best_scenario": "best_scenario.yaml", "pareto_scenarios": "pareto_scenarios", "check": "paired_check.csv"},
+    ),
+    "calibration": FolderKind(
+        "calibration.json", {"study": "study.db", "scenario": "calibrated.yaml", "fit": "fit.csv", "trials": "trials.csv"}
+    ),
     "sensitivity": FolderKind("sensitivity.json", {"manifest": MANIFEST, "indices": "indices.csv", "design": "design.csv"}),
     "batch": FolderKind(MANIFEST),
-    "run": FolderKind(RUN_INFO, {name: file for name, file in TABLES.items() if name not in OPTIONAL_TABLES},
-                      {name: TABLES[name] for name in OPTIONAL_TABLES}),
+    "run": FolderKind(
+        RUN_INFO,
+        {name: file for name, file in TABLES.items() if name not in OPTIONAL_TABLES},
+        {name: TABLES[name] for name in OPTIONAL_TABLES},
+    ),
 }
 """Kinds of result folder, in the order they are recognised (a sensitivity folder is also a batch)."""
 

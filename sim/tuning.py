@@ -138,9 +138,7 @@ class BudgetSplit(BaseModel):
         low = sum(share.low for share in self.shares.values())
         high = sum(share.high for share in self.shares.values())
         if low > 1 + 1e-12 or high < 1 - 1e-12:
-            raise ValueError(
-                f"infeasible budget: the shares must sum to 1, but their lows sum to {low:g} and their highs to {high:g}"
-            )
+            raise ValueError(f"infeasible budget: the shares must sum to 1, but their lows sum to {low:g} and their highs to {high:g}")
         return self
 
     def lever_indexes(self) -> list[int]:
@@ -252,9 +250,13 @@ def _check_against_scenario(loaded: LoadedTuning) -> None:
     if spec.budget is not None:
         for key, index in zip(spec.budget.shares, spec.budget.lever_indexes()):
             if index >= len(scenario.levers):
-                raise TuningError(f"{path}: budget.shares.{key}: the scenario has {len(scenario.levers)} levers (levers[0]..levers[{len(scenario.levers) - 1}])")
+                raise TuningError(
+                    f"{path}: budget.shares.{key}: the scenario has {len(scenario.levers)} levers (levers[0]..levers[{len(scenario.levers) - 1}])"
+                )
             if scenario.levers[index].budget_krw_per_year is None:
-                raise TuningError(f"{path}: budget.shares.{key}: the lever's budget is in JPY; give it in KRW (budget_krw_per_year) to split a KRW total")
+                raise TuningError(
+                    f"{path}: budget.shares.{key}: the lever's budget is in JPY; give it in KRW (budget_krw_per_year) to split a KRW total"
+                )
     shared = {f"levers[{i}].budget_krw_per_year" for i in (spec.budget.lever_indexes() if spec.budget else [])}
     for name, variable in spec.variables.items():
         if name in shared:
@@ -287,6 +289,7 @@ def project_shares(raw: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.nda
 
     A point already on the simplex within its bounds is returned unchanged.
     """
+
     def total(shift: float) -> float:
         return float(np.clip(raw + shift, low, high).sum())
 
@@ -344,8 +347,10 @@ def written_allocation(loaded: LoadedTuning) -> dict[str, Any] | None:
     spec, scenario = loaded.spec, loaded.scenario
     params: dict[str, Any] = {}
     if spec.budget is not None:
-        budgets = {key: scenario.levers[i].budget_krw(scenario.resolved_parameters()["policy"]["krw_per_jpy"])
-                   for key, i in zip(spec.budget.shares, spec.budget.lever_indexes())}
+        budgets = {
+            key: scenario.levers[i].budget_krw(scenario.resolved_parameters()["policy"]["krw_per_jpy"])
+            for key, i in zip(spec.budget.shares, spec.budget.lever_indexes())
+        }
         for key, share in spec.budget.shares.items():
             fraction = budgets[key] / spec.budget.total_krw_per_year
             if not share.low <= fraction <= share.high:
@@ -411,10 +416,13 @@ class Scorer:
         for seed in seeds:
             regions = run(self.drawn(scenario, seed), seed=seed, paired_baseline=False).regions
             baseline = self.baseline(seed)
-            rows.append({"seed": seed} | {
-                objective.name: outcome_level(regions, objective, self.regions) - outcome_level(baseline, objective, self.regions)
-                for objective in self.loaded.spec.objectives
-            })
+            rows.append(
+                {"seed": seed}
+                | {
+                    objective.name: outcome_level(regions, objective, self.regions) - outcome_level(baseline, objective, self.regions)
+                    for objective in self.loaded.spec.objectives
+                }
+            )
         return pd.DataFrame(rows)
 
 
@@ -466,9 +474,7 @@ def open_study(folder: Path, loaded: LoadedTuning, worker: int = 0):
         sampler = optuna.samplers.TPESampler(seed=spec.sampler_seed + worker, multivariate=True)
     else:
         sampler = optuna.samplers.NSGAIISampler(seed=spec.sampler_seed + worker)
-    study = optuna.create_study(
-        study_name=spec.name, storage=storage, directions=spec.directions, sampler=sampler, load_if_exists=True
-    )
+    study = optuna.create_study(study_name=spec.name, storage=storage, directions=spec.directions, sampler=sampler, load_if_exists=True)
     if not study.trials:
         allocation = written_allocation(loaded)
         if allocation is not None:  # trial 0 is the scenario as written: the allocation to beat
@@ -649,11 +655,18 @@ def fresh_seed_check(loaded: LoadedTuning, tuned: Scenario) -> pd.DataFrame:
     for objective in loaded.spec.objectives:
         difference = (best[objective.name] - written[objective.name]).to_numpy(float)
         mean, low, high = t_interval(difference)
-        rows.append({
-            "objective": objective.name, "direction": objective.direction, "seeds": len(seeds),
-            "written_mean": float(written[objective.name].mean()), "tuned_mean": float(best[objective.name].mean()),
-            "difference_mean": mean, "difference_low": low, "difference_high": high,
-        })
+        rows.append(
+            {
+                "objective": objective.name,
+                "direction": objective.direction,
+                "seeds": len(seeds),
+                "written_mean": float(written[objective.name].mean()),
+                "tuned_mean": float(best[objective.name].mean()),
+                "difference_mean": mean,
+                "difference_low": low,
+                "difference_high": high,
+            }
+        )
     return pd.DataFrame(rows)
 
 

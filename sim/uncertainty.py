@@ -157,12 +157,22 @@ def uncertainty_summary(wide: pd.DataFrame, reference: str, maximize: bool = Tru
         low, high = percentile_interval(values)
         beats = round(wins.loc[scenario, reference] * n)
         p_low, p_high = proportion_interval(beats, n)
-        rows.append({
-            "scenario": scenario, "replicates": n, "mean": float(values.mean()), "low": low, "high": high,
-            "p_beats_reference": beats / n, "p_beats_reference_low": p_low, "p_beats_reference_high": p_high,
-            "p_best": float((ranked[scenario] == 1).mean()), "expected_rank": float(ranked[scenario].mean()),
-            "regret_mean": float(shortfall[scenario].mean()), "regret_p95": float(np.percentile(shortfall[scenario], 95)),
-        })
+        rows.append(
+            {
+                "scenario": scenario,
+                "replicates": n,
+                "mean": float(values.mean()),
+                "low": low,
+                "high": high,
+                "p_beats_reference": beats / n,
+                "p_beats_reference_low": p_low,
+                "p_beats_reference_high": p_high,
+                "p_best": float((ranked[scenario] == 1).mean()),
+                "expected_rank": float(ranked[scenario].mean()),
+                "regret_mean": float(shortfall[scenario].mean()),
+                "regret_p95": float(np.percentile(shortfall[scenario], 95)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -177,8 +187,9 @@ def cost_effectiveness(effect: pd.DataFrame, spending_krw: pd.DataFrame) -> pd.D
             continue
         paid = spent > 0
         low, high = percentile_interval(gained[paid] / spent[paid])
-        rows.append({"scenario": scenario, "per_bn_krw": gained.mean() / spent.mean(), "low": low, "high": high,
-                     "spending_bn_krw": spent.mean()})
+        rows.append(
+            {"scenario": scenario, "per_bn_krw": gained.mean() / spent.mean(), "low": low, "high": high, "spending_bn_krw": spent.mean()}
+        )
     return pd.DataFrame(rows, columns=["scenario", "per_bn_krw", "low", "high", "spending_bn_krw"])
 
 
@@ -243,15 +254,17 @@ def discover(x: pd.DataFrame, condition: np.ndarray, min_coverage: float = 0.8, 
     found.select(chosen)
     restricted = found.limits  # the chosen box's restricted parameters with their quasi-p values
     limits = found._box_lims[chosen]  # every parameter's limits (the package has no public accessor)
-    box = pd.DataFrame({
-        "parameter": list(x.columns),
-        "low": [float(limits[name][0]) for name in x.columns],
-        "high": [float(limits[name][1]) for name in x.columns],
-        "restricted": [name in restricted.index for name in x.columns],
-        "quasi_p": [float(restricted.loc[name, "qp values"]) if name in restricted.index else np.nan for name in x.columns],
-        "draws_low": [float(x[name].min()) for name in x.columns],
-        "draws_high": [float(x[name].max()) for name in x.columns],
-    })
+    box = pd.DataFrame(
+        {
+            "parameter": list(x.columns),
+            "low": [float(limits[name][0]) for name in x.columns],
+            "high": [float(limits[name][1]) for name in x.columns],
+            "restricted": [name in restricted.index for name in x.columns],
+            "quasi_p": [float(restricted.loc[name, "qp values"]) if name in restricted.index else np.nan for name in x.columns],
+            "draws_low": [float(x[name].min()) for name in x.columns],
+            "draws_high": [float(x[name].max()) for name in x.columns],
+        }
+    )
     return Discovery(trajectory=trajectory, chosen=chosen, box=box, cases=int(condition.sum()), share=float(condition.mean()))
 
 

@@ -73,14 +73,23 @@ def discovery_figure(found: Discovery, title: str) -> Figure:
 def evppi_figure(result: UncertainComparison) -> Figure:
     """EVPPI of each parameter (horizontal bars), one panel per outcome, with the EVPI as a line."""
     outcomes = list(dict.fromkeys(result.evppi["outcome"]))
-    figure, axes = plt.subplots(1, len(outcomes), figsize=(4.6 * len(outcomes), 0.35 * result.evppi["parameter"].nunique() + 1.8), squeeze=False)
+    figure, axes = plt.subplots(
+        1, len(outcomes), figsize=(4.6 * len(outcomes), 0.35 * result.evppi["parameter"].nunique() + 1.8), squeeze=False
+    )
     for ax, outcome in zip(axes[0], outcomes):
         rows = result.evppi[result.evppi["outcome"] == outcome].sort_values("evppi")
         ax.barh(rows["parameter"], rows["evppi"], color="tab:blue")
         ax.axvline(rows["evpi"].iloc[0], color="grey", ls="--", label="EVPI (all, with seed)")
         if rows["evpi"].iloc[0] == 0:
-            ax.text(0.5, 0.5, f"{rows['best_on_mean'].iloc[0]}\nis best in every replicate:\nno information changes the choice",
-                    transform=ax.transAxes, ha="center", va="center", fontsize=8)
+            ax.text(
+                0.5,
+                0.5,
+                f"{rows['best_on_mean'].iloc[0]}\nis best in every replicate:\nno information changes the choice",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                fontsize=8,
+            )
             ax.set_xlim(0, 1)
         ax.set_xlabel("persons")
         ax.set_title(UNCERTAIN_OUTCOMES[outcome][2], fontsize=9)

@@ -127,8 +127,9 @@ TREND_SPANS = (1, 2, 3)
 through the k + 1 year-end values ending at the origin)."""
 
 
-def migration_backtest(baseline: Scenario, seeds: int = 3, origins: dict[int, str] = BACKTEST_ORIGINS,
-                       target: int = BACKTEST_TARGET) -> pd.DataFrame:
+def migration_backtest(
+    baseline: Scenario, seeds: int = 3, origins: dict[int, str] = BACKTEST_ORIGINS, target: int = BACKTEST_TARGET
+) -> pd.DataFrame:
     """Rolling-origin back-test of the migration model: from each origin to ``target``, the model with its
     migration constants and outflow rates fitted on the flows up to the origin (``origins``: origin →
     calibration window), next to no change and linear trends over the last 1, 2 and 3 years.
@@ -148,21 +149,30 @@ def migration_backtest(baseline: Scenario, seeds: int = 3, origins: dict[int, st
     rows = []
     for origin, window in origins.items():
         years = list(range(origin + 1, target + 1))
-        backtest = {**fields, "name": f"{baseline.name} back-test from {origin}", "start_year": origin, "end_year": target,
-                    "levers": [], "parameters": {**fields["parameters"], "migration.calibration_period": window}}
+        backtest = {
+            **fields,
+            "name": f"{baseline.name} back-test from {origin}",
+            "start_year": origin,
+            "end_year": target,
+            "levers": [],
+            "parameters": {**fields["parameters"], "migration.calibration_period": window},
+        }
         forecasts = {f"model (migration fitted {window})": simulate(backtest, list(range(seeds)))}
         forecasts["no change"] = naive_forecasts(observed, origin, [origin - 1, origin], years)["no change"]
         for span in TREND_SPANS:
             trend_years = list(range(origin - span, origin + 1))
-            forecasts[f"linear trend, last {span} year{'s' if span > 1 else ''}"] = naive_forecasts(
-                observed, origin, trend_years, years)["linear trend"]
+            forecasts[f"linear trend, last {span} year{'s' if span > 1 else ''}"] = naive_forecasts(observed, origin, trend_years, years)[
+                "linear trend"
+            ]
         for name, paths in forecasts.items():
-            rows.append({
-                "origin": origin,
-                "forecast": name,
-                "population_mape_pct": fit_measures(paths, observed, [target], 0.0)["population_mape_pct"],
-                "net_migration_mae_pct": fit_measures(paths, observed, years, 0.0)["net_migration_mae_pct"],
-            })
+            rows.append(
+                {
+                    "origin": origin,
+                    "forecast": name,
+                    "population_mape_pct": fit_measures(paths, observed, [target], 0.0)["population_mape_pct"],
+                    "net_migration_mae_pct": fit_measures(paths, observed, years, 0.0)["net_migration_mae_pct"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -207,6 +217,9 @@ def run_checks(baseline: Scenario, seeds: int = 3) -> ValidityReport:
     criteria["error"] = np.mean([check.criteria["error"].to_numpy() for check in checks], axis=0)
     criteria["passed"] = criteria["error"] <= criteria["tolerance"]
     provinces = pd.concat([check.provinces for check in checks]).groupby("region", as_index=False).mean()
-    backcast_table = pd.concat(backcasts).groupby("forecast", as_index=False, sort=False)[["provincial_mape_pct", "national_error_pct"]].mean()
-    return ValidityReport(criteria=criteria, provinces=provinces, backcast=backcast_table,
-                          migration_backtest=migration_backtest(baseline, seeds))
+    backcast_table = (
+        pd.concat(backcasts).groupby("forecast", as_index=False, sort=False)[["provincial_mape_pct", "national_error_pct"]].mean()
+    )
+    return ValidityReport(
+        criteria=criteria, provinces=provinces, backcast=backcast_table, migration_backtest=migration_backtest(baseline, seeds)
+    )

@@ -52,8 +52,23 @@ PROVINCE_CHARTS: dict[str, tuple[str, str]] = {
 """Line charts of each side, one line per province."""
 
 PALETTE = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-    "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#393b79",
+    "#637939",
+    "#8c6d31",
+    "#843c39",
+    "#7b4173",
+    "#3182bd",
+    "#e6550d",
 )
 """One colour per province, in the order of the region codes (17 provinces)."""
 
@@ -163,9 +178,14 @@ def province_map_data(regions: pd.DataFrame, year: int) -> dict[str, list]:
     codes, xs, ys = _province_shapes()
     rows = regions[regions["year"] == year].set_index("region")
     values = [float(rows.loc[code, "extinction_risk_index"]) if code in rows.index else float("nan") for code in codes]
-    return {"xs": xs, "ys": ys, "region": codes,
-            "name": [str(rows.loc[code, "region_name"]) if code in rows.index else code for code in codes],
-            "value": values, "label": ["–" if pd.isna(value) else f"{value:.2f}" for value in values]}
+    return {
+        "xs": xs,
+        "ys": ys,
+        "region": codes,
+        "name": [str(rows.loc[code, "region_name"]) if code in rows.index else code for code in codes],
+        "value": values,
+        "label": ["–" if pd.isna(value) else f"{value:.2f}" for value in values],
+    }
 
 
 def national_summary(baseline: pd.DataFrame, variant: pd.DataFrame) -> pd.DataFrame:
@@ -247,13 +267,18 @@ class VizPage:
         lever_cards = []
         for i, (spec, setting) in enumerate(zip(scenario.levers, settings)):
             budget = pn.widgets.FloatInput(
-                name="Budget (bn KRW per year)", value=round(setting.budget_krw_per_year / KRW_PER_BN, 3), step=10.0,
-                css_classes=[f"control-budget-{i}"], width=240,
+                name="Budget (bn KRW per year)",
+                value=round(setting.budget_krw_per_year / KRW_PER_BN, 3),
+                step=10.0,
+                css_classes=[f"control-budget-{i}"],
+                width=240,
             )
-            target = pn.widgets.Select(name="Targeting", value=setting.region_type, options=list(REGION_TYPES),
-                                       css_classes=[f"control-target-{i}"], width=240)
-            start = pn.widgets.IntInput(name=f"Start year (ends {spec.end})", value=setting.start, step=1,
-                                        css_classes=[f"control-start-{i}"], width=240)
+            target = pn.widgets.Select(
+                name="Targeting", value=setting.region_type, options=list(REGION_TYPES), css_classes=[f"control-target-{i}"], width=240
+            )
+            start = pn.widgets.IntInput(
+                name=f"Start year (ends {spec.end})", value=setting.start, step=1, css_classes=[f"control-start-{i}"], width=240
+            )
             self.budgets.append(budget)
             self.targets.append(target)
             self.starts.append(start)
@@ -270,7 +295,12 @@ class VizPage:
         no_levers = [] if scenario.levers else [pn.pane.Markdown("This scenario has no levers: both sides are the baseline.")]
         self.sidebar = pn.Column(
             pn.pane.Markdown(f"### {scenario.name}\n{scenario.description}\n\n{years}", width=270),
-            self.seed, *no_levers, *lever_cards, pn.Row(self.spinner, self.status), self.alert, width=290,
+            self.seed,
+            *no_levers,
+            *lever_cards,
+            pn.Row(self.spinner, self.status),
+            self.alert,
+            width=290,
         )
         ledger_note = pn.pane.Markdown(
             "**Additionality ledger** of the variant against the baseline (same seed): gross jobs in the firms the levers "
@@ -361,8 +391,9 @@ class _SideBySide:
                 self.sources[(side, measure)] = source
                 figures.append(_line_chart(source, title, unit, years, y_ranges[measure]))
             heading = "Baseline (no levers)" if side == "baseline" else f"Variant: {scenario.name} with the controls' levers"
-            columns.append(pn.Column(pn.pane.Markdown(f"#### {heading}"), *(pn.pane.Bokeh(f) for f in figures),
-                                     css_classes=[f"side-{side}"]))
+            columns.append(
+                pn.Column(pn.pane.Markdown(f"#### {heading}"), *(pn.pane.Bokeh(f) for f in figures), css_classes=[f"side-{side}"])
+            )
         self.layout = pn.Row(*columns, sizing_mode="stretch_width")
 
     def update(self, baseline: pd.DataFrame, variant: pd.DataFrame) -> None:
@@ -379,13 +410,12 @@ class _SideBySide:
 def _tile_map(source, title: str):
     """The tile-grid map (sim.plots.TILE_GRID) coloured by extinction risk index, red below 0.5."""
     mapper = LinearColorMapper(palette=list(reversed(RdYlBu11)), low=0.0, high=2 * EXTINCTION_RISK_THRESHOLD, nan_color="lightgrey")
-    plot = figure(title=title, width=470, height=470, x_range=(0, GRID_COLUMNS), y_range=(-GRID_ROWS, 0),
-                  toolbar_location=None, tools="")
-    tiles = plot.rect("x", "y", width=0.95, height=0.95, source=source, line_color="white",
-                      fill_color={"field": "value", "transform": mapper})
+    plot = figure(title=title, width=470, height=470, x_range=(0, GRID_COLUMNS), y_range=(-GRID_ROWS, 0), toolbar_location=None, tools="")
+    tiles = plot.rect(
+        "x", "y", width=0.95, height=0.95, source=source, line_color="white", fill_color={"field": "value", "transform": mapper}
+    )
     plot.text("x", "y", text="name", source=source, text_align="center", text_baseline="bottom", text_font_size="9pt")
-    plot.text("x", "y", text="label", source=source, text_align="center", text_baseline="top", text_font_size="9pt",
-              y_offset=2)
+    plot.text("x", "y", text="label", source=source, text_align="center", text_baseline="top", text_font_size="9pt", y_offset=2)
     plot.add_tools(HoverTool(renderers=[tiles], tooltips=[("province", "@name"), ("risk index", "@label")]))
     plot.add_layout(ColorBar(color_mapper=mapper, width=10, title="women 20–39 / persons 65+ (< 0.5: at risk)"), "right")
     plot.axis.visible = False
@@ -397,12 +427,12 @@ def _province_map(source, title: str):
     """The provinces' boundaries (sim.maps; KOSTAT SGIS, KOGL Type 1) coloured by extinction risk index, red below 0.5."""
     mapper = LinearColorMapper(palette=list(reversed(RdYlBu11)), low=0.0, high=2 * EXTINCTION_RISK_THRESHOLD, nan_color="lightgrey")
     plot = figure(title=title, width=470, height=520, toolbar_location=None, tools="", match_aspect=True)
-    shapes = plot.multi_polygons("xs", "ys", source=source, line_color="white", line_width=0.8,
-                                 fill_color={"field": "value", "transform": mapper})
+    shapes = plot.multi_polygons(
+        "xs", "ys", source=source, line_color="white", line_width=0.8, fill_color={"field": "value", "transform": mapper}
+    )
     plot.add_tools(HoverTool(renderers=[shapes], tooltips=[("province", "@name"), ("risk index", "@label")]))
     plot.add_layout(ColorBar(color_mapper=mapper, width=10, title="women 20–39 / persons 65+ (< 0.5: at risk)"), "right")
-    plot.text(x=[124.6], y=[33.0], text=["Boundaries: KOSTAT SGIS (2018), KOGL Type 1"], text_font_size="7pt",
-              text_color="dimgrey")
+    plot.text(x=[124.6], y=[33.0], text=["Boundaries: KOSTAT SGIS (2018), KOGL Type 1"], text_font_size="7pt", text_color="dimgrey")
     plot.axis.visible = False
     plot.grid.visible = False
     return plot
@@ -410,8 +440,9 @@ def _province_map(source, title: str):
 
 def _line_chart(source, title: str, unit: str, x_range, y_range):
     """One line per province; hover names the province."""
-    plot = figure(title=title, width=520, height=250, x_range=x_range, y_range=y_range, tools="pan,wheel_zoom,reset",
-                  toolbar_location="right")
+    plot = figure(
+        title=title, width=520, height=250, x_range=x_range, y_range=y_range, tools="pan,wheel_zoom,reset", toolbar_location="right"
+    )
     lines = plot.multi_line("xs", "ys", line_color="colour", source=source, line_width=1.5)
     plot.add_tools(HoverTool(renderers=[lines], tooltips=[("province", "@name"), ("year", "$x{0}"), ("value", "$y{0.0}")]))
     plot.xaxis.axis_label = "year (31 December)"
@@ -423,8 +454,11 @@ def error_page(message: str):
     """The page when the scenario cannot be loaded: the message, and how to retry."""
     return pn.Column(
         pn.pane.Markdown("## regsim viz"),
-        pn.pane.Alert(f"**The scenario could not be loaded.**\n\n{message}\n\nFix the file and reload this page.",
-                      alert_type="danger", css_classes=["run-error"]),
+        pn.pane.Alert(
+            f"**The scenario could not be loaded.**\n\n{message}\n\nFix the file and reload this page.",
+            alert_type="danger",
+            css_classes=["run-error"],
+        ),
     )
 
 
@@ -447,8 +481,14 @@ def serve(path: Path, port: int, host: str, seed: int, scale: int | None, until:
     their packages: no CDN (tests/browser/test_viz_page.py blocks every other host)."""
     try:
         server = pn.serve(
-            {"/": page_factory(path, seed, scale, until)}, port=port, address=host, show=show, start=False,
-            title="regsim viz", websocket_origin=[f"{host}:{port}", f"localhost:{port}"], threaded=False,
+            {"/": page_factory(path, seed, scale, until)},
+            port=port,
+            address=host,
+            show=show,
+            start=False,
+            title="regsim viz",
+            websocket_origin=[f"{host}:{port}", f"localhost:{port}"],
+            threaded=False,
         )
     except OSError as exc:
         raise RegsimError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None

@@ -29,8 +29,7 @@ def make_batch(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     scenario = folder / "rd_grants_male_share.yaml"
     scenario.write_text(
-        f"extends: {SCENARIOS / 'rd_grant_only.yaml'}\nname: rd_grants_male_share\n"
-        f"parameters:\n  {OVERRIDE}: 0.6\n",
+        f"extends: {SCENARIOS / 'rd_grant_only.yaml'}\nname: rd_grants_male_share\nparameters:\n  {OVERRIDE}: 0.6\n",
         encoding="utf-8",
     )
     experiment = folder / "experiment.yaml"
@@ -70,12 +69,14 @@ def make_tuning(folder: Path, study: str = "tune_rd_grants") -> Path:
         "git_commit": "0123456789abcdef0123456789abcdef01234567",
     }
     (folder / "tune.json").write_text(json.dumps(tune), encoding="utf-8")
-    pd.DataFrame({
-        "number": [0, 1, 2, 3],
-        "levers[0].budget_krw_per_year": [2e10, 1.5e11, 8e10, 1.9e11],
-        "jobs_created": [120.0, 910.5, 430.0, 15.0],
-        "state": ["COMPLETE"] * 4,
-    }).to_csv(folder / "trials.csv", index=False)
+    pd.DataFrame(
+        {
+            "number": [0, 1, 2, 3],
+            "levers[0].budget_krw_per_year": [2e10, 1.5e11, 8e10, 1.9e11],
+            "jobs_created": [120.0, 910.5, 430.0, 15.0],
+            "state": ["COMPLETE"] * 4,
+        }
+    ).to_csv(folder / "trials.csv", index=False)
     (folder / "best_scenario.yaml").write_text(
         f"extends: {SCENARIOS / 'rd_grant_only.yaml'}\nname: rd_grant_tuned\n"
         "levers:\n  - lever: key_industry_rnd\n    budget_krw_per_year: 1.5e11\n    start: 2024\n    end: 2030\n"

@@ -78,8 +78,16 @@ def test_expansion_counts_and_stable_keys(tmp_path):
     again = experiment(tmp_path, f"scenarios: [{BASELINE}]\nseeds: [9, 0]\n", name="other.yaml")
     assert {r.key for r in expand(again)} == {r.key for r in runs if r.reference and r.seed in (0, 9)}
     # a sweep point equal to the scenario's own values has the scenario's key
-    plain = {r.seed: r.key for r in expand(experiment(tmp_path, f"scenarios: [{BASELINE}, {RD_ONLY}]\nseeds: [0]\n", "p.yaml")) if not r.reference}
-    same = next(r for r in swept if r.seed == 0 and r.sweep["levers[0].budget_krw_per_year"] == 101.6e9 and r.sweep["levers[0].params.cofunding_rate"] == 0.8)
+    plain = {
+        r.seed: r.key
+        for r in expand(experiment(tmp_path, f"scenarios: [{BASELINE}, {RD_ONLY}]\nseeds: [0]\n", "p.yaml"))
+        if not r.reference
+    }
+    same = next(
+        r
+        for r in swept
+        if r.seed == 0 and r.sweep["levers[0].budget_krw_per_year"] == 101.6e9 and r.sweep["levers[0].params.cofunding_rate"] == 0.8
+    )
     assert same.key == plain[0]
 
 
@@ -109,12 +117,18 @@ def test_sampled_sweeps_use_bounds_and_are_reproducible(tmp_path):
         ("scenarios: [x.yaml]\nseed: 2\n", "seed: unknown key; did you mean 'seeds'?"),
         (f"scenarios: [{BASELINE}]\nseeds: 0\n", "seeds: the number of seeds must be at least 1"),
         (f"scenarios: [{BASELINE}]\nseeds: 2\noutputs: [populaton]\n", "did you mean 'population'?"),
-        (f"scenarios: [{BASELINE}, {DECLINE}]\nseeds: 2\nsweep:\n  parameters:\n    levers[0].budget: {{valus: [1]}}\n",
-         "sweep.parameters.levers[0].budget.valus: unknown key; did you mean 'values'?"),
-        (f"scenarios: [{BASELINE}, {DECLINE}]\nseeds: 2\nsweep:\n  parameters:\n    lever[0].budget_krw_per_year: {{values: [1]}}\n",
-         "did you mean 'levers'?"),
-        (f"scenarios: [{BASELINE}, {DECLINE}]\nseeds: 2\nsweep:\n  parameters:\n    levers[3].budget_krw_per_year: {{values: [1]}}\n",
-         "index out of range"),
+        (
+            f"scenarios: [{BASELINE}, {DECLINE}]\nseeds: 2\nsweep:\n  parameters:\n    levers[0].budget: {{valus: [1]}}\n",
+            "sweep.parameters.levers[0].budget.valus: unknown key; did you mean 'values'?",
+        ),
+        (
+            f"scenarios: [{BASELINE}, {DECLINE}]\nseeds: 2\nsweep:\n  parameters:\n    lever[0].budget_krw_per_year: {{values: [1]}}\n",
+            "did you mean 'levers'?",
+        ),
+        (
+            f"scenarios: [{BASELINE}, {DECLINE}]\nseeds: 2\nsweep:\n  parameters:\n    levers[3].budget_krw_per_year: {{values: [1]}}\n",
+            "index out of range",
+        ),
         ("scenarios: [missing.yaml]\nseeds: 2\n", "scenarios[0]: scenario file not found"),
     ],
     ids=["unknown-key", "no-seeds", "unknown-output", "sweep-key", "sweep-field", "sweep-index", "missing-scenario"],
@@ -142,7 +156,9 @@ def test_local_batch_equals_runs_alone(tmp_path):
     assert manifest["experiment"] == "test" and len(manifest["experiment_hash"]) == 64
     assert manifest["package_version"] and manifest["git_commit"] and manifest["created"]
     assert [e["status"] for e in manifest["runs"]] == ["finished"] * 4
-    assert {(e["variant"], e["seed"]) for e in manifest["runs"]} == {(v, s) for v in ("reference", "decline_area_targeting") for s in (0, 1)}
+    assert {(e["variant"], e["seed"]) for e in manifest["runs"]} == {
+        (v, s) for v in ("reference", "decline_area_targeting") for s in (0, 1)
+    }
     # DuckDB over the Parquet files, with the views and with a glob as a user would write it
     table = query(out, "SELECT variant, seed, count(*) AS n FROM regions WHERE year = 2026 GROUP BY ALL ORDER BY ALL")
     assert table["n"].tolist() == [17] * 4
@@ -191,7 +207,15 @@ def test_failing_runs_are_recorded_and_the_rest_complete(tmp_path):
         assert json.loads((folder / "error.json").read_text())["error"] == entry["error"]
     good = next(e for e in manifest["runs"] if e["status"] == "finished" and e["sweep"])
     regions, _ = read_tables(out, good["key"])
-    assert list(regions.columns) == [*KEY_COLUMNS, "levers[0].params.cofunding_rate", "year", "region", "region_name", "population", "employed"]
+    assert list(regions.columns) == [
+        *KEY_COLUMNS,
+        "levers[0].params.cofunding_rate",
+        "year",
+        "region",
+        "region_name",
+        "population",
+        "employed",
+    ]
     assert (regions["levers[0].params.cofunding_rate"] == 0.8).all()
     # resume re-runs the failed runs only (they fail again) and skips the finished ones
     again = run_batch(experiment(tmp_path, body), out=out, workers=1, resume=True)
@@ -205,7 +229,9 @@ def test_killed_batch_resumes_only_unfinished_runs(tmp_path):
     out = tmp_path / "killed"
     process = subprocess.Popen(
         [str(REGSIM), "batch", str(path), "--workers", "2", "--out", str(out)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -233,13 +259,16 @@ def test_killed_batch_resumes_only_unfinished_runs(tmp_path):
     assert finished_keys(whole) == finished_keys(out)
     for key in finished_keys(out):
         for name in ("regions", "national", "levers"):
-            assert_frame_equal(pd.read_parquet(out / "runs" / key / f"{name}.parquet"), pd.read_parquet(whole / "runs" / key / f"{name}.parquet"))
+            assert_frame_equal(
+                pd.read_parquet(out / "runs" / key / f"{name}.parquet"), pd.read_parquet(whole / "runs" / key / f"{name}.parquet")
+            )
 
 
 def test_cli_batch_summary_and_errors(tmp_path):
     path = experiment(tmp_path, f"scenarios: [{BASELINE}]\nseeds: 1\n")
-    done = subprocess.run([str(REGSIM), "batch", str(path), "--workers", "1", "--out", str(tmp_path / "o")],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(REGSIM), "batch", str(path), "--workers", "1", "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert "finished" in done.stdout and "wall time" in done.stdout
     again = subprocess.run([str(REGSIM), "batch", str(path), "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=120)
@@ -252,8 +281,13 @@ def test_cli_batch_summary_and_errors(tmp_path):
 def test_shipped_experiments_expand():
     comparison = expand(ROOT / "experiments" / "korea_policy_comparison.yaml")
     others = [
-        "korea_2023_regional_plan", "korea_2023_regional_plan_mss", "super_regional_partnerships",
-        "incheon_kitakyushu_cooperation", "japan_style_package", "decline_area_targeting", "korea_baseline_2011_2020",
+        "korea_2023_regional_plan",
+        "korea_2023_regional_plan_mss",
+        "super_regional_partnerships",
+        "incheon_kitakyushu_cooperation",
+        "japan_style_package",
+        "decline_area_targeting",
+        "korea_baseline_2011_2020",
     ]
     assert len(comparison) == (1 + len(others)) * 20
     assert [r.scenario for r in comparison[::20]] == ["korea_baseline", *others]

@@ -31,7 +31,7 @@ OPTIONS = SCENARIOS / "korea_2023_regional_plan_mss_options.yaml"  # levers[5]: 
 SCALE, UNTIL = 400, 2025
 UNCERTAIN = (
     "uncertainties:\n  parameters:\n"
-    "    parameters.labour.local_multiplier_tradable: {}\n"          # the recorded range
+    "    parameters.labour.local_multiplier_tradable: {}\n"  # the recorded range
     "    parameters.migration.wage_weight: {low: 0.5, high: 1.5}\n"
     "    levers[0].params.cost_per_job_krw: {low: 5.0e+7, high: 1.0e+8}\n"  # decline-area lever of decline_area_targeting
 )
@@ -54,7 +54,9 @@ def test_every_scenario_of_a_replicate_gets_the_same_draw_and_the_key_includes_i
     for seed in range(3):
         same = [r.scenario_dict for r in runs if r.seed == seed]
         assert len({json.dumps(s["parameters"], sort_keys=True) for s in same}) == 1
-        costs = {lever["params"]["cost_per_job_krw"] for s in same for lever in s["levers"] if lever["lever"] == "local_industries_decline_areas"}
+        costs = {
+            lever["params"]["cost_per_job_krw"] for s in same for lever in s["levers"] if lever["lever"] == "local_industries_decline_areas"
+        }
         assert len(costs) == 1 and 5e7 <= costs.pop() <= 1e8  # the lever's draw in both scenarios that use it
     multipliers = [r.scenario_dict["parameters"]["labour.local_multiplier_tradable"] for r in runs if r.reference]
     assert len(set(multipliers)) == 3 and all(0.5 <= m <= 1.6 for m in multipliers)  # parameters.yaml: range [0.5, 1.6]
@@ -73,18 +75,27 @@ def test_recorded_and_explicit_ranges_are_resolved_with_their_origin(tmp_path):
     assert (lever.lever, lever.name, lever.range_from) == ("local_industries_decline_areas", "cost_per_job_krw", "experiment file")
 
 
-@pytest.mark.parametrize(("entry", "message"), [
-    ("parameters.labour.local_multiplier_tradeable: {}", "unknown parameter 'labour.local_multiplier_tradeable'; did you mean 'parameters.labour.local_multiplier_tradable'?"),
-    ("parameters.migration.wage_weight: {low: 1.5, high: 0.5}", "reversed range: low (1.5) is above high (0.5)"),
-    ("parameters.migration.wage_weight: {low: 1.0, high: 1.0}", "degenerate range: low and high are both 1"),
-    ("parameters.migration.ties_elasticity: {}", "no range is recorded for it; give low and high"),
-    ("parameters.demography.international_migrant_male_share: {low: 0.5, high: 1.2}", "outside the parameter's valid values [0, 1]"),
-    ("levers[6].params.leave_reduction: {low: 0.5, high: 1.5}", "1.5 is not a valid value in scenario 'korea_2023_regional_plan_mss_options'"),
-    ("levers[6].params.leave_reductio: {low: 0.2, high: 0.8}", "did you mean 'leave_reduction'?"),
-    ("levers[9].params.leave_reduction: {low: 0.2, high: 0.8}", "no scenario has a lever 9"),
-    ("levers[0].budget_krw_per_year: {low: 1.0, high: 2.0}", "expected parameters.<section>.<name> or levers[i].params.<name>"),
-    ("parameters.migration.wage_weight: {low: 0.5, high: 1.5, distribution: triangular, mode: 1.0}", "needs its source"),
-])
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            "parameters.labour.local_multiplier_tradeable: {}",
+            "unknown parameter 'labour.local_multiplier_tradeable'; did you mean 'parameters.labour.local_multiplier_tradable'?",
+        ),
+        ("parameters.migration.wage_weight: {low: 1.5, high: 0.5}", "reversed range: low (1.5) is above high (0.5)"),
+        ("parameters.migration.wage_weight: {low: 1.0, high: 1.0}", "degenerate range: low and high are both 1"),
+        ("parameters.migration.ties_elasticity: {}", "no range is recorded for it; give low and high"),
+        ("parameters.demography.international_migrant_male_share: {low: 0.5, high: 1.2}", "outside the parameter's valid values [0, 1]"),
+        (
+            "levers[6].params.leave_reduction: {low: 0.5, high: 1.5}",
+            "1.5 is not a valid value in scenario 'korea_2023_regional_plan_mss_options'",
+        ),
+        ("levers[6].params.leave_reductio: {low: 0.2, high: 0.8}", "did you mean 'leave_reduction'?"),
+        ("levers[9].params.leave_reduction: {low: 0.2, high: 0.8}", "no scenario has a lever 9"),
+        ("levers[0].budget_krw_per_year: {low: 1.0, high: 2.0}", "expected parameters.<section>.<name> or levers[i].params.<name>"),
+        ("parameters.migration.wage_weight: {low: 0.5, high: 1.5, distribution: triangular, mode: 1.0}", "needs its source"),
+    ],
+)
 def test_bad_uncertainties_are_one_line_errors_naming_file_and_field(tmp_path, entry, message):
     path = experiment(tmp_path, f"scenarios: [{BASELINE}, {OPTIONS}]\nseeds: 2\nuncertainties:\n  parameters:\n    {entry}\n")
     with pytest.raises(ExperimentError) as error:
@@ -94,8 +105,13 @@ def test_bad_uncertainties_are_one_line_errors_naming_file_and_field(tmp_path, e
 
 
 def test_cli_rejects_a_bad_uncertainty_with_exit_2(tmp_path):
-    path = experiment(tmp_path, f"scenarios: [{BASELINE}]\nseeds: 2\nuncertainties:\n  parameters:\n    parameters.migration.wage_weight: {{low: 2, high: 1}}\n")
-    done = subprocess.run([str(REGSIM), "batch", str(path), "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=120, check=False)
+    path = experiment(
+        tmp_path,
+        f"scenarios: [{BASELINE}]\nseeds: 2\nuncertainties:\n  parameters:\n    parameters.migration.wage_weight: {{low: 2, high: 1}}\n",
+    )
+    done = subprocess.run(
+        [str(REGSIM), "batch", str(path), "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
     assert "uncertainties.parameters.parameters.migration.wage_weight: reversed range" in done.stderr
     assert not (tmp_path / "o").exists()
@@ -106,8 +122,12 @@ def test_killed_batch_resumes_to_the_same_runs_and_draws_and_dask_agrees(tmp_pat
     path = paired(tmp_path, seeds=4)
     total = len(expand(path))
     out = tmp_path / "killed"
-    process = subprocess.Popen([str(REGSIM), "batch", str(path), "--workers", "2", "--out", str(out)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    process = subprocess.Popen(
+        [str(REGSIM), "batch", str(path), "--workers", "2", "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while not finished_keys(out):
@@ -127,12 +147,20 @@ def test_killed_batch_resumes_to_the_same_runs_and_draws_and_dask_agrees(tmp_pat
     assert_frame_equal(pd.read_csv(out / DRAWS_FILE), pd.read_csv(tmp_path / "dask" / DRAWS_FILE))
     for key in finished_keys(out):
         for name in ("national", "ledger"):
-            assert_frame_equal(pd.read_parquet(out / "runs" / key / f"{name}.parquet"), pd.read_parquet(tmp_path / "dask" / "runs" / key / f"{name}.parquet"))
+            assert_frame_equal(
+                pd.read_parquet(out / "runs" / key / f"{name}.parquet"),
+                pd.read_parquet(tmp_path / "dask" / "runs" / key / f"{name}.parquet"),
+            )
     resumed, whole = compare_under_uncertainty(out), compare_under_uncertainty(tmp_path / "dask")
     assert resumed.replicates == 4
     assert_frame_equal(resumed.summary, whole.summary)
     assert_frame_equal(resumed.evppi, whole.evppi)
     draws = pd.read_csv(out / DRAWS_FILE)
-    assert list(draws.columns) == ["replicate", "seed", "parameters.labour.local_multiplier_tradable", "parameters.migration.wage_weight",
-                                   "levers[0].params.cost_per_job_krw"]
+    assert list(draws.columns) == [
+        "replicate",
+        "seed",
+        "parameters.labour.local_multiplier_tradable",
+        "parameters.migration.wage_weight",
+        "levers[0].params.cost_per_job_krw",
+    ]
     assert draws["seed"].tolist() == [0, 1, 2, 3]

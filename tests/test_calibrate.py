@@ -67,7 +67,9 @@ def test_loss_on_known_inputs():
 
 
 def test_naive_forecasts_extend_level_and_trend():
-    population = pd.DataFrame({2011: [np.nan, 10.0], 2012: [4.0, 12.0], 2013: [6.0, 14.0], 2014: [8.0, 16.0], 2015: [10.0, 18.0]}, index=["a", "b"])
+    population = pd.DataFrame(
+        {2011: [np.nan, 10.0], 2012: [4.0, 12.0], 2013: [6.0, 14.0], 2014: [8.0, 16.0], 2015: [10.0, 18.0]}, index=["a", "b"]
+    )
     observed = Observed(population=population, net_migration=population * 0)
     naive = naive_forecasts(observed, 2015, [2011, 2012, 2013, 2014, 2015], [2016, 2018])
     assert naive["no change"].population[2018].tolist() == [10.0, 18.0]
@@ -125,20 +127,32 @@ def test_recovers_a_known_fertility_multiplier_and_resumes(tmp_path):
 @pytest.mark.parametrize(
     "changes, fragments",
     [
-        ({"parameters": {"parameters.migration.housing_cost_weight": {"low": 1.0, "high": 0.0}}},
-         ("parameters.parameters.migration.housing_cost_weight", "must be below high")),
-        ({"parameters": {"parameters.migration.housing_cost_weigth": {"low": 0.0, "high": 1.0}}},
-         ("unknown parameter", "did you mean 'parameters.migration.housing_cost_weight'")),
-        ({"parameters": {"migration.housing_cost_weight": {"low": 0.0, "high": 1.0}}},  # the form before one field-path language
-         ("parameters.migration.housing_cost_weight", "a parameter is written as a field path")),
+        (
+            {"parameters": {"parameters.migration.housing_cost_weight": {"low": 1.0, "high": 0.0}}},
+            ("parameters.parameters.migration.housing_cost_weight", "must be below high"),
+        ),
+        (
+            {"parameters": {"parameters.migration.housing_cost_weigth": {"low": 0.0, "high": 1.0}}},
+            ("unknown parameter", "did you mean 'parameters.migration.housing_cost_weight'"),
+        ),
+        (
+            {"parameters": {"migration.housing_cost_weight": {"low": 0.0, "high": 1.0}}},  # the form before one field-path language
+            ("parameters.migration.housing_cost_weight", "a parameter is written as a field path"),
+        ),
         ({"parameters": {"parameters.labour.job_separation_rate": None}}, ("job_separation_rate", "no range in sim/data/parameters.yaml")),
         ({"holdout_years": [2019, 2021]}, ("holdout_years 2019-2021 overlap fit_years 2016-2019",)),
     ],
 )
 def test_bad_experiment_is_one_line_exit_2(tmp_path, changes, fragments):
     path = _experiment(tmp_path, **changes)
-    done = subprocess.run([str(REGSIM), "calibrate", str(path), "--out", str(tmp_path / "o")], check=False, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(REGSIM), "calibrate", str(path), "--out", str(tmp_path / "o")],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert_one_line_error(done, str(path), *fragments)
 
 
@@ -169,10 +183,13 @@ def test_packaged_experiment_is_valid():
 
 
 def test_bounds_default_to_the_documented_range(tmp_path):
-    path = _experiment(tmp_path, parameters={
-        "parameters.migration.housing_cost_weight": None,
-        "parameters.migration.destination_constant_shift.36": None,
-    })
+    path = _experiment(
+        tmp_path,
+        parameters={
+            "parameters.migration.housing_cost_weight": None,
+            "parameters.migration.destination_constant_shift.36": None,
+        },
+    )
     free = {parameter.label: parameter for parameter in load_calibration(path).free}
     housing = free["parameters.migration.housing_cost_weight"]
     assert (housing.low, housing.high) == parameter_range("migration.housing_cost_weight") == (0.1, 0.5)

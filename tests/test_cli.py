@@ -19,9 +19,25 @@ from sim.errors import ScenarioError
 REGSIM = Path(sys.executable).parent / "regsim"
 
 REGION_COLUMNS = (
-    "year", "region", "region_name", "population", "births", "deaths", "in_migrants", "out_migrants",
-    "net_migration", "women_20_39", "persons_65_plus", "extinction_risk_index", "employed", "unemployed",
-    "firms", "startups", "firm_exits", "rd_spending_krw", "grdp_krw",
+    "year",
+    "region",
+    "region_name",
+    "population",
+    "births",
+    "deaths",
+    "in_migrants",
+    "out_migrants",
+    "net_migration",
+    "women_20_39",
+    "persons_65_plus",
+    "extinction_risk_index",
+    "employed",
+    "unemployed",
+    "firms",
+    "startups",
+    "firm_exits",
+    "rd_spending_krw",
+    "grdp_krw",
 )
 RUN_KEYS = ("scenario_hash", "seed", "scale", "package_version", "git_commit", "wall_time_s")
 

@@ -108,7 +108,9 @@ def test_reference_against_itself_is_zero(summary):
 def test_variant_differences_are_exact_paired_differences(summary, results):
     row = summary[(summary["scenario"] == VARIANT) & (summary["year"] == LAST)].iloc[0]
     assert row["seeds"] == len(SEEDS)  # the failed run is left out
-    jobs = np.array([float(national(results, VARIANT, s).loc[LAST, "employed"] - national(results, REFERENCE, s).loc[LAST, "employed"]) for s in SEEDS])
+    jobs = np.array(
+        [float(national(results, VARIANT, s).loc[LAST, "employed"] - national(results, REFERENCE, s).loc[LAST, "employed"]) for s in SEEDS]
+    )
     assert row["jobs_created_mean"] == pytest.approx(jobs.mean(), abs=1e-6)
     half = stats.t.ppf(0.975, len(SEEDS) - 1) * jobs.std(ddof=1) / np.sqrt(len(SEEDS))
     assert row["jobs_created_low"] == pytest.approx(jobs.mean() - half, abs=1e-6)
@@ -119,11 +121,22 @@ def test_variant_differences_are_exact_paired_differences(summary, results):
         regions = results[(scenario, "", seed)].regions
         return regions[regions["year"] == LAST].set_index("region")[column]
 
-    capital = [float(regional(VARIANT, s, "population")[list(CAPITAL_CODES)].sum() - regional(REFERENCE, s, "population")[list(CAPITAL_CODES)].sum()) for s in SEEDS]
+    capital = [
+        float(
+            regional(VARIANT, s, "population")[list(CAPITAL_CODES)].sum() - regional(REFERENCE, s, "population")[list(CAPITAL_CODES)].sum()
+        )
+        for s in SEEDS
+    ]
     assert row["capital_population_diff_mean"] == pytest.approx(np.mean(capital), abs=1e-6)
-    at_risk = [float((regional(VARIANT, s, "extinction_risk_index") < 0.5).sum() - (regional(REFERENCE, s, "extinction_risk_index") < 0.5).sum()) for s in SEEDS]
+    at_risk = [
+        float((regional(VARIANT, s, "extinction_risk_index") < 0.5).sum() - (regional(REFERENCE, s, "extinction_risk_index") < 0.5).sum())
+        for s in SEEDS
+    ]
     assert row["provinces_at_risk_diff_mean"] == pytest.approx(np.mean(at_risk))
-    population = [float(national(results, VARIANT, s).loc[LAST, "population"] - national(results, REFERENCE, s).loc[LAST, "population"]) for s in SEEDS]
+    population = [
+        float(national(results, VARIANT, s).loc[LAST, "population"] - national(results, REFERENCE, s).loc[LAST, "population"])
+        for s in SEEDS
+    ]
     assert row["population_diff_mean"] == pytest.approx(np.mean(population), abs=1e-6)
     assert row["population_ref"] == pytest.approx(np.mean([float(national(results, REFERENCE, s).loc[LAST, "population"]) for s in SEEDS]))
     spent = [results[(VARIANT, "", s)].lever_spending["spending_krw"].sum() for s in SEEDS]  # 2024–2026, all levers
@@ -179,7 +192,9 @@ def test_markdown_output_parses(batch_dir, summary):
     done = CliRunner().invoke(app, ["compare", str(batch_dir), "--years", "2025,2026", "--markdown"])
     assert done.exit_code == 0, done.output
     years = [2025, 2026]
-    assert done.stdout == to_markdown(compare(batch_dir, years=years), ledger_by_area(batch_dir, years=years), provenance(open_batch(batch_dir)))
+    assert done.stdout == to_markdown(
+        compare(batch_dir, years=years), ledger_by_area(batch_dir, years=years), provenance(open_batch(batch_dir))
+    )
     tables, current = [], []
     for line in done.stdout.splitlines() + [""]:
         if line.startswith("|"):
@@ -209,8 +224,16 @@ def test_rich_table_by_default(batch_dir):
 
 
 # --- figures -------------------------------------------------------------------------------------
-FIGURES = {"timeseries", "differences", "provinces_population", "provinces_extinction_risk", "tile_map_extinction_risk",
-           "map_extinction_risk", "map_extinction_risk_change", "map_population_change"}
+FIGURES = {
+    "timeseries",
+    "differences",
+    "provinces_population",
+    "provinces_extinction_risk",
+    "tile_map_extinction_risk",
+    "map_extinction_risk",
+    "map_extinction_risk_change",
+    "map_population_change",
+}
 
 
 def test_plot_dir_writes_every_figure_as_png_and_svg(batch_dir, tmp_path):
@@ -299,8 +322,13 @@ def test_cli_missing_folder_is_a_one_line_error(command, tmp_path):
 
 def test_cli_empty_folder_and_bad_options(tmp_path, batch_dir):
     runner = CliRunner()
-    for args in (["compare", str(tmp_path)], ["plot", str(tmp_path)], ["plot", str(batch_dir), "--lang", "fr"],
-                 ["plot", str(batch_dir), "--format", "gif"], ["compare", str(batch_dir), "--years", "x"]):
+    for args in (
+        ["compare", str(tmp_path)],
+        ["plot", str(tmp_path)],
+        ["plot", str(batch_dir), "--lang", "fr"],
+        ["plot", str(batch_dir), "--format", "gif"],
+        ["compare", str(batch_dir), "--years", "x"],
+    ):
         done = runner.invoke(app, args)
         assert isinstance(done.exception, RegsimError), args
 

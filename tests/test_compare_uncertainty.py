@@ -56,11 +56,22 @@ def synthetic_batch(folder: Path, n: int = N) -> pd.DataFrame:
     manifest = store.new_manifest("synthetic", "synthetic.yaml", "0" * 64)
     for scenario, (jobs, women, persons, spent) in values.items():
         for seed in range(n):
-            info = {"key": f"{scenario}-{seed}", "scenario": scenario, "variant": "reference" if scenario == "base" else scenario, "seed": seed}
+            info = {
+                "key": f"{scenario}-{seed}",
+                "scenario": scenario,
+                "variant": "reference" if scenario == "base" else scenario,
+                "seed": seed,
+            }
             national = pd.DataFrame({"year": [YEAR], "population": [1.0]})
             regions = pd.DataFrame({"year": [YEAR], "region": [NON_CAPITAL], "population": [1.0]})
-            levers = pd.DataFrame({"year": pd.Series(dtype="int64"), "lever": pd.Series(dtype=str), "region": pd.Series(dtype=str),
-                                   "spending_krw": pd.Series(dtype=float)})
+            levers = pd.DataFrame(
+                {
+                    "year": pd.Series(dtype="int64"),
+                    "lever": pd.Series(dtype=str),
+                    "region": pd.Series(dtype=str),
+                    "spending_krw": pd.Series(dtype=float),
+                }
+            )
             run_ledger = None if scenario == "base" else ledger(jobs[seed], women[seed], persons[seed], spent)
             metadata = {"scenario": scenario, "seed": seed, "scenario_resolved": {"levers": [] if scenario == "base" else [{"lever": "x"}]}}
             store.write_run(folder, info, regions, national, levers, metadata, run_ledger)
@@ -87,7 +98,9 @@ def test_probabilities_ranks_regret_and_costs_match_the_construction(batch):
     assert women.loc["B", "p_beats_reference"] == 0  # a tie is not a win
     jobs = result.summary[result.summary["outcome"] == "net_jobs"].set_index("scenario")
     assert jobs.loc["A", "p_best"] == pytest.approx(0.5, abs=0.03)  # 1000·x1 > 500 iff x1 > 0.5 (same noise in A and B)
-    assert jobs.loc["base", "regret_mean"] == pytest.approx(np.mean(np.maximum(1000 * draw_points({"x1": Marginal(0, 1)}, N, 5)["x1"], 500)), rel=0.05)
+    assert jobs.loc["base", "regret_mean"] == pytest.approx(
+        np.mean(np.maximum(1000 * draw_points({"x1": Marginal(0, 1)}, N, 5)["x1"], 500)), rel=0.05
+    )
     cost = result.cost.set_index(["outcome", "scenario"])
     assert cost.loc[("net_jobs", "B"), "per_bn_krw"] == pytest.approx(500.0, abs=5)  # 500 jobs for 1 bn KRW
     assert cost.loc[("persons_retained_non_capital", "A"), "per_bn_krw"] == pytest.approx(25.0, abs=3)
@@ -130,8 +143,13 @@ def small(tmp_path_factory) -> Path:
 def test_cli_discover_and_its_one_line_errors(small, tmp_path):
     batch = small
     out = tmp_path / "found"
-    done = subprocess.run([str(REGSIM), "discover", str(batch), "--outcome", "young_women_retained_non_capital", "--condition", "A > B",
-                           "--out", str(out)], capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [str(REGSIM), "discover", str(batch), "--outcome", "young_women_retained_non_capital", "--condition", "A > B", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert (out / "box.csv").is_file() and "coverage" in done.stdout
     bad = [
@@ -149,8 +167,13 @@ def test_a_folder_without_draws_is_a_one_line_error(tmp_path):
     (folder / DRAWS_FILE).unlink()
     with pytest.raises(RegsimError, match=r"no uncertainty draws \(draws.csv\); run an experiment with an uncertainties: block"):
         compare_under_uncertainty(folder)
-    done = subprocess.run([str(REGSIM), "discover", str(folder), "--outcome", "net_jobs", "--condition", "A > B"],
-                          capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [str(REGSIM), "discover", str(folder), "--outcome", "net_jobs", "--condition", "A > B"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 2 and "no uncertainty draws" in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 

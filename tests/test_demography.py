@@ -203,7 +203,5 @@ def test_fertility_tfr_matches_derived_file():
 def test_migration_residual_matches_accounting_identity():
     annual = shared_file("kr_province_population_annual_1992_2023.csv").query("region_code == '00'").set_index("year")
     vital = shared_file("kr_province_deaths_tfr_eaps_2000_2023.csv").query("region_code == '00'").set_index("year")
-    expected_2023 = (
-        annual.loc[2023, "population"] - annual.loc[2022, "population"] - vital.loc[2023, "births"] + vital.loc[2023, "deaths"]
-    )
+    expected_2023 = annual.loc[2023, "population"] - annual.loc[2022, "population"] - vital.loc[2023, "births"] + vital.loc[2023, "deaths"]
     assert pack_table("international_migration").set_index("year").loc[2023, "net_persons"] == expected_2023

@@ -63,9 +63,7 @@ def test_rnd_sums_to_national_2022_total():
 
 def _parameter_entries():
     parameters = yaml.safe_load((DATA_DIR / "parameters.yaml").read_text(encoding="utf-8"))
-    return [(f"{section}.{name}", entry)
-            for section, entries in parameters.items()
-            for name, entry in (entries or {}).items()]
+    return [(f"{section}.{name}", entry) for section, entries in parameters.items() for name, entry in (entries or {}).items()]
 
 
 @pytest.mark.parametrize("name, entry", _parameter_entries())

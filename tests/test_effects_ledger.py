@@ -76,8 +76,18 @@ def test_cli_effects_prints_the_ledger_with_the_target(tmp_path):
     done = regsim("effects", MSS, "--seeds", "2", "--years", "2025", "--scale", str(SCALE), "--target-jobs", "3623", "--out", tmp_path)
     assert done.returncode == 0, done.stderr
     text = " ".join(done.stdout.split())
-    for fragment in ("Additionality ledger", "gross jobs in supported firms", "programme target", "3,623", "displacement",
-                     "leakage", "net jobs", "persons aged 20–39 retained", "cost per gross job", "targeted regions:"):
+    for fragment in (
+        "Additionality ledger",
+        "gross jobs in supported firms",
+        "programme target",
+        "3,623",
+        "displacement",
+        "leakage",
+        "net jobs",
+        "persons aged 20–39 retained",
+        "cost per gross job",
+        "targeted regions:",
+    ):
         assert fragment in text, fragment
     assert (tmp_path / "effects_summary.csv").is_file() and (tmp_path / "effects_per_seed.csv").is_file()
 
@@ -117,7 +127,9 @@ def test_cli_run_prints_the_ledger_line(tmp_path):
 def batch(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("ledger-batch")
     experiment = folder / "experiment.yaml"
-    experiment.write_text(f"name: ledger_batch\nscale: {SCALE}\nuntil: {UNTIL}\nseeds: 2\nscenarios: [{BASELINE}, {MSS}]\n", encoding="utf-8")
+    experiment.write_text(
+        f"name: ledger_batch\nscale: {SCALE}\nuntil: {UNTIL}\nseeds: 2\nscenarios: [{BASELINE}, {MSS}]\n", encoding="utf-8"
+    )
     summary = run_batch(experiment, out=folder / "out", workers=2)
     assert summary.failed == 0
     return folder / "out"

@@ -24,8 +24,14 @@ def firms(**columns) -> FirmPopulation:
     """A population from the given columns; unspecified ones get neutral defaults."""
     n = len(columns["size"])
     defaults = dict(
-        region=np.zeros(n, int), industry=np.zeros(n, int), establishments=np.ones(n, int), productivity=np.full(n, 1e8),
-        rd_intensity=np.zeros(n), age=np.zeros(n, int), rounding_offset=np.full(n, 0.5), uid=np.arange(n),
+        region=np.zeros(n, int),
+        industry=np.zeros(n, int),
+        establishments=np.ones(n, int),
+        productivity=np.full(n, 1e8),
+        rd_intensity=np.zeros(n),
+        age=np.zeros(n, int),
+        rounding_offset=np.full(n, 0.5),
+        uid=np.arange(n),
     )
     return FirmPopulation.new(**{**defaults, **columns})
 
@@ -136,9 +142,7 @@ def test_jobs_hand_cases():
     # 12.5 persons × 4 establishments = 50 persons; at scale 20: 2.5 → floor(2.5 + 0.4) = 2, floor(2.5 + 0.6) = 3
     # 3 × 5 = 15 persons at scale 10: 1.5 → floor(1.5 + 0.49) = 1, floor(1.5 + 0.5) = 2
     # negative size counts as 0 persons: floor(0 + 0.9) = 0
-    population = firms(
-        size=[12.5, 12.5, 3.0, 3.0, -2.0], establishments=[4, 4, 5, 5, 3], rounding_offset=[0.4, 0.6, 0.49, 0.5, 0.9]
-    )
+    population = firms(size=[12.5, 12.5, 3.0, 3.0, -2.0], establishments=[4, 4, 5, 5, 3], rounding_offset=[0.4, 0.6, 0.49, 0.5, 0.9])
     assert population.workers() == pytest.approx([50.0, 50.0, 15.0, 15.0, 0.0])
     assert population.jobs(20)[:2].tolist() == [2, 3]
     assert population.jobs(10)[2:].tolist() == [1, 2, 0]
@@ -340,8 +344,13 @@ EMPLOYEES = np.array([4, 1, 2, 0, 3])
 def innovators() -> FirmPopulation:
     """Region 0: f0 (R&D 5 %), f1 (no R&D); region 1: f2 (R&D 3 %, collaborating), f3 empty, f4 (R&D 2 %)."""
     population = firms(
-        region=[0, 0, 1, 1, 1], industry=[0, 1, 0, 1, 2], establishments=[4, 2, 3, 1, 2], size=[10.0, 5.0, 8.0, 0.0, 6.0],
-        productivity=[1e8, 2e8, 1.5e8, 1e8, 1.2e8], rd_intensity=[0.05, 0.0, 0.03, 0.02, 0.02], age=[1, 5, 2, 3, 0],
+        region=[0, 0, 1, 1, 1],
+        industry=[0, 1, 0, 1, 2],
+        establishments=[4, 2, 3, 1, 2],
+        size=[10.0, 5.0, 8.0, 0.0, 6.0],
+        productivity=[1e8, 2e8, 1.5e8, 1e8, 1.2e8],
+        rd_intensity=[0.05, 0.0, 0.03, 0.02, 0.02],
+        age=[1, 5, 2, 3, 0],
     )
     population.collaborating = np.array([0.0, 0.0, 0.5, 0.0, 0.0])
     return population
@@ -353,7 +362,9 @@ def draws(year: int, n: int = 5) -> tuple[np.ndarray, np.ndarray]:
 
 
 def innovate(population: FirmPopulation, year: int, **lever) -> tuple[np.ndarray, np.ndarray]:
-    change = population.innovate(EMPLOYEES[: len(population)], SCALE, 2, np.array([1e9, 2e9]), INNOVATION, REFERENCE_RD, draws(year, len(population)), **lever)
+    change = population.innovate(
+        EMPLOYEES[: len(population)], SCALE, 2, np.array([1e9, 2e9]), INNOVATION, REFERENCE_RD, draws(year, len(population)), **lever
+    )
     return change, population.innovations
 
 
@@ -422,7 +433,17 @@ def test_subsidy_never_lowers_any_innovation_in_a_single_region():
         base = one_region_copy(one_region)
         base.innovate(EMPLOYEES, SCALE, 1, np.array([3e9]), INNOVATION, REFERENCE_RD, draws(year))
         funded = one_region_copy(one_region)
-        change = funded.innovate(EMPLOYEES, SCALE, 1, np.array([3e9]), INNOVATION, REFERENCE_RD, draws(year), subsidy_krw=np.array([0, 5e8, 2e8, 0, 1e8]), treated=treated)
+        change = funded.innovate(
+            EMPLOYEES,
+            SCALE,
+            1,
+            np.array([3e9]),
+            INNOVATION,
+            REFERENCE_RD,
+            draws(year),
+            subsidy_krw=np.array([0, 5e8, 2e8, 0, 1e8]),
+            treated=treated,
+        )
         assert np.all(funded.innovations >= base.innovations), year
         assert np.all(funded.productivity >= base.productivity), year
         assert np.all(change >= 0)

@@ -67,10 +67,9 @@ def test_arrival_identities_deterministic_namespaced_and_ordered_by_cell():
 
 def test_arrival_identities_unique_on_a_big_case():
     rng = np.random.default_rng(5)
-    uid = np.concatenate([
-        dm.arrival_identities(rng.poisson(rng.random(int(np.prod(CELLS))) * 400), year, ARRIVAL_NAMESPACE)
-        for year in range(2020, 2040)
-    ])
+    uid = np.concatenate(
+        [dm.arrival_identities(rng.poisson(rng.random(int(np.prod(CELLS))) * 400), year, ARRIVAL_NAMESPACE) for year in range(2020, 2040)]
+    )
     assert len(uid) > 2_000_000
     ordered = np.sort(uid)
     assert (ordered[1:] != ordered[:-1]).all()  # all distinct
@@ -87,7 +86,7 @@ def test_arrival_identity_kept_when_another_cell_changes():
     changed_counts[123] = 9  # two more arrivals in cell 123 itself: its first 7 keep their uids
     changed = dm.arrival_identities(changed_counts, 2040, ARRIVAL_NAMESPACE)
     start, changed_start = counts[:123].sum(), changed_counts[:123].sum()
-    np.testing.assert_array_equal(changed[changed_start:changed_start + 7], base[start:start + 7])
+    np.testing.assert_array_equal(changed[changed_start : changed_start + 7], base[start : start + 7])
 
 
 def test_arrival_identities_reject_bad_namespace():

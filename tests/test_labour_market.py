@@ -55,8 +55,9 @@ def test_a_year_of_the_labour_market_hand_computed():
     off = 15, vacancies 20: hires = min(A · √(15·20), 15, 20) = 15 with A = 1. Nobody separates
     (rate 0), everyone ends employed, no firm above its jobs."""
     people, firms = economy(workers=30, seekers=5)
-    market(separation=0.0, efficiency=1.0).step(people, firms, np.ones(len(people), bool), np.ones((1, 1), bool),
-                                               CommonRandomNumbers(1), 2025, scale=1)
+    market(separation=0.0, efficiency=1.0).step(
+        people, firms, np.ones(len(people), bool), np.ones((1, 1), bool), CommonRandomNumbers(1), 2025, scale=1
+    )
     employees = firms.employees(people.employer)
     assert employees.tolist() == [20, 15]
     assert (people.employer != NOT_EMPLOYED).all()

@@ -87,7 +87,11 @@ def test_the_local_multiplier_applies_to_a_funded_job(model):
     f.size = f.size + np.divide(model.effects.extra_jobs, f.establishments, out=np.zeros(len(f)), where=f.establishments > 0)
     model._local_demand()
     change = _non_tradable(model) - before
-    assert change[0] == pytest.approx(model.params["labour"]["local_multiplier_tradable"] * 100.0 * np.exp(-model.params["labour"]["labour_demand_wage_elasticity"] * model.log_wage_tightness[0]))
+    assert change[0] == pytest.approx(
+        model.params["labour"]["local_multiplier_tradable"]
+        * 100.0
+        * np.exp(-model.params["labour"]["labour_demand_wage_elasticity"] * model.log_wage_tightness[0])
+    )
     assert change[1:] == pytest.approx(np.zeros(model.n_regions - 1), abs=1e-6)
 
 
@@ -103,7 +107,9 @@ def test_a_wage_premium_lowers_local_jobs_by_the_demand_elasticity(model):
 
 def test_leave_factor_hand_computed():
     weights = {"wage_weight": 1.0, "employment_weight": 2.0, "openings_weight": 3.0, "leave_labour_response": 1.5}
-    factor = migration.leave_factor(np.array([0.0, 0.01, 0.0, 0.0]), np.array([0.0, 0.0, -0.01, 0.0]), np.array([0.0, 0.0, 0.0, 0.01]), weights)
+    factor = migration.leave_factor(
+        np.array([0.0, 0.01, 0.0, 0.0]), np.array([0.0, 0.0, -0.01, 0.0]), np.array([0.0, 0.0, 0.0, 0.01]), weights
+    )
     assert factor == pytest.approx([1.0, math.exp(-0.015), math.exp(0.03), math.exp(-0.045)])
 
 

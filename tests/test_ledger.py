@@ -53,7 +53,8 @@ def jobs_table(jobs: dict[int, dict[int, int]]) -> pd.DataFrame:
 def regions_table(population: dict[str, int], young: dict[str, int], women: dict[str, int]) -> pd.DataFrame:
     rows = [
         {"year": year, "region": code, "population": population[code], "persons_20_39": young[code], "women_20_39": women[code]}
-        for year in (2023, 2024, 2025) for code in CODES
+        for year in (2023, 2024, 2025)
+        for code in CODES
     ]
     return pd.DataFrame(rows).astype({"population": "Int64", "persons_20_39": "Int64", "women_20_39": "Int64"})
 
@@ -112,8 +113,18 @@ def test_displacement_and_leakage(ledger):
 def test_identities_are_exact(ledger):
     package = ledger[ledger["lever"] == ALL]
     assert (package["net_jobs"] == package["gross_jobs"] + package["displacement_jobs"] + package["leakage_jobs"]).all()
-    additive = ["supported_firms", "supported_establishments", "gross_jobs", "displacement_jobs", "leakage_jobs", "net_jobs",
-                "persons_retained", "young_persons_retained", "young_women_retained", "spending_krw"]
+    additive = [
+        "supported_firms",
+        "supported_establishments",
+        "gross_jobs",
+        "displacement_jobs",
+        "leakage_jobs",
+        "net_jobs",
+        "persons_retained",
+        "young_persons_retained",
+        "young_women_retained",
+        "spending_krw",
+    ]
     for (_year, _lever), rows in ledger.groupby(["year", "lever"]):
         national = rows[rows["region"] == ALL][additive].iloc[0]
         regional = rows[rows["region"] != ALL][additive].sum(min_count=1)
@@ -122,8 +133,16 @@ def test_identities_are_exact(ledger):
 
 def test_per_lever_rows_leave_inseparable_columns_empty(ledger):
     levers = ledger[ledger["lever"] != ALL]
-    for column in ("displacement_jobs", "leakage_jobs", "net_jobs", "persons_retained", "young_persons_retained",
-                   "young_women_retained", "cost_per_net_job_krw", "cost_per_person_retained_krw"):
+    for column in (
+        "displacement_jobs",
+        "leakage_jobs",
+        "net_jobs",
+        "persons_retained",
+        "young_persons_retained",
+        "young_women_retained",
+        "cost_per_net_job_krw",
+        "cost_per_person_retained_krw",
+    ):
         assert levers[column].isna().all(), column
     assert not levers["gross_jobs"].isna().any()
 
@@ -180,7 +199,12 @@ def test_firm_jobs_frame_from_records_and_compact_form():
     compact = firm_jobs_frame(records, CODES, firms=[1])
     assert compact[compact["firm"] == 1]["jobs"].tolist() == [15.0, 17.0]
     others = compact[compact["firm"] == OTHER_FIRMS]
-    assert others[["year", "region", "jobs"]].values.tolist() == [[2024, "11", 18.0], [2024, "26", 33.0], [2025, "11", 16.0], [2025, "26", 42.0]]
+    assert others[["year", "region", "jobs"]].values.tolist() == [
+        [2024, "11", 18.0],
+        [2024, "26", 33.0],
+        [2025, "11", 16.0],
+        [2025, "26", 42.0],
+    ]
     # the compact form gives the same ledger as the full one
     support = SUPPORT[SUPPORT["firm"] == 1]
     args = (support, SPENDING, POLICY_REGIONS, BASELINE_REGIONS, CODES)
@@ -235,7 +259,8 @@ def test_paired_run_carries_the_ledger(paired):
         for column in ("gross_jobs", "displacement_jobs", "leakage_jobs", "net_jobs", "persons_retained", "spending_krw"):
             # summation order differs (national total vs sum of regions): equal up to float rounding
             assert national[column] == pytest.approx(regional[column].sum(min_count=1), rel=1e-12, abs=1e-6) or (
-                np.isnan(national[column]) and regional[column].isna().all())
+                np.isnan(national[column]) and regional[column].isna().all()
+            )
 
 
 def test_ledger_agrees_with_the_run_tables(paired):

@@ -112,8 +112,13 @@ def test_decline_area_cost_is_not_the_plan_target():
 
 
 def test_decline_area_lever_spends_nothing_in_the_capital_region():
-    spec = {"lever": "local_industries_decline_areas", "budget_krw_per_year": 1e11, "start": 2024, "end": 2024,
-            "region_type": "population_decline_areas"}
+    spec = {
+        "lever": "local_industries_decline_areas",
+        "budget_krw_per_year": 1e11,
+        "start": 2024,
+        "end": 2024,
+        "region_type": "population_decline_areas",
+    }
     model = RegionalModel(scenario_from_dict({"name": "decline", "end_year": 2024, "scale": 1000, "levers": [spec]}), seed=0)
     model.step()
     spending = {row["region"]: row["spending_krw"] for row in model.lever_spending}

@@ -88,7 +88,9 @@ DIRECTIONS = [
     (lever("digital_garden_city", 2e12, ["47"]), "population_retained", ["47"], +1),
     (
         lever("mega_region_cooperation", 1e13, params={"partners": [GROUP_DAEGU_JEONBUK_GYEONGBUK]}),
-        "innovations", GROUP_DAEGU_JEONBUK_GYEONGBUK, +1,
+        "innovations",
+        GROUP_DAEGU_JEONBUK_GYEONGBUK,
+        +1,
     ),
     (lever("university_municipality_partnership", 3e11, ["47"]), "out_migrants", ["47"], -1),
     (lever("kosen_colleges", 5e11, ["47"]), "graduates", ["47"], +1),
@@ -116,7 +118,9 @@ def first_year_effects(spec: dict) -> tuple[RegionalModel, PolicyEffects, np.nda
 
 
 def test_mega_region_joins_only_non_adjacent_partners_and_pays_for_the_links():
-    model, effects, spending = first_year_effects(lever("mega_region_cooperation", 1e11, params={"partners": [GROUP_DAEGU_JEONBUK_GYEONGBUK]}))
+    model, effects, spending = first_year_effects(
+        lever("mega_region_cooperation", 1e11, params={"partners": [GROUP_DAEGU_JEONBUK_GYEONGBUK]})
+    )
     codes = np.array(model.pack.codes)
     linked = {tuple(sorted(codes[[i, j]])) for i, j in zip(*np.nonzero(effects.commuting_links))}
     assert linked == {("27", "45")}

@@ -117,12 +117,12 @@ def registered_municipalities(shared: Path) -> pd.DataFrame:
     rows = []
     for year in (2022, 2023):
         table = registered(shared, year)
-        rows.append(pd.DataFrame({"year": year, "municipality": table["municipality"].to_numpy(),
-                                  "population": table["population"].to_numpy()}))
+        rows.append(
+            pd.DataFrame({"year": year, "municipality": table["municipality"].to_numpy(), "population": table["population"].to_numpy()})
+        )
     table = pd.concat(rows, ignore_index=True)
     risk = (index["women_20_39"] / index["old"]).rename("extinction_risk_index")
-    return table.join(risk, on="municipality").assign(
-        extinction_risk_index=lambda t: t["extinction_risk_index"].where(t["year"] == 2023))
+    return table.join(risk, on="municipality").assign(extinction_risk_index=lambda t: t["extinction_risk_index"].where(t["year"] == 2023))
 
 
 def test_municipal_maps_of_the_registered_populations_2022_2023(shared, tmp_path):
@@ -137,6 +137,7 @@ def test_municipal_maps_of_the_registered_populations_2022_2023(shared, tmp_path
             path = tmp_path / f"{name}_{lang}.png"
             figure.savefig(path, dpi=80)
             written[path.name] = path
-    assert set(written) == {f"{name}_{lang}.png" for name in ("map_municipal_extinction_risk", "map_municipal_population_change")
-                            for lang in ("en", "ko")}
+    assert set(written) == {
+        f"{name}_{lang}.png" for name in ("map_municipal_extinction_risk", "map_municipal_population_change") for lang in ("en", "ko")
+    }
     assert all(path.read_bytes()[:8] == PNG for path in written.values())

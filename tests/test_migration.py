@@ -39,8 +39,7 @@ def migration_parameters() -> dict[str, float]:
 
 def rogers_castro_parameters() -> dict[str, float]:
     parameters = migration_parameters()
-    return {key.removeprefix("rogers_castro_"): value for key, value in parameters.items()
-            if key.startswith("rogers_castro_")}
+    return {key.removeprefix("rogers_castro_"): value for key, value in parameters.items() if key.startswith("rogers_castro_")}
 
 
 def binomial_sd(trials: int, probability: float) -> float:
@@ -174,7 +173,8 @@ def test_grouped_destination_utility_has_one_matrix_per_group():
     assert grouped.shape == (2, N_REGIONS, N_REGIONS)
     for group in range(2):
         np.testing.assert_array_equal(
-            grouped[group], destination_utility(constants[group], log_distance, log_ties, weights, *[NO_CHANGE] * 4))
+            grouped[group], destination_utility(constants[group], log_distance, log_ties, weights, *[NO_CHANGE] * 4)
+        )
 
 
 def test_grouped_draw_with_equal_utilities_splits_evenly_within_each_group():
@@ -247,8 +247,11 @@ def test_destination_population_growth_raises_the_odds_by_its_elasticity():
     odds_ratio = (larger[0, 3] / larger[0, 2]) / (base[0, 3] / base[0, 2])
     assert odds_ratio == pytest.approx(1.2 ** weights["destination_population_elasticity"], rel=1e-12)
     np.testing.assert_array_equal(
-        choice_probabilities(destination_utility(NO_CHANGE, flat, flat, weights | {"destination_population_elasticity": 0.0},
-                                                 *[NO_CHANGE] * 4, grown)), base)
+        choice_probabilities(
+            destination_utility(NO_CHANGE, flat, flat, weights | {"destination_population_elasticity": 0.0}, *[NO_CHANGE] * 4, grown)
+        ),
+        base,
+    )
 
 
 def test_destination_changes_shift_choice_in_the_expected_direction():
@@ -301,8 +304,9 @@ def packaged_logit_inflows(b_d: float, b_n: float) -> tuple[np.ndarray, np.ndarr
     flows = packaged_matrix("migration_od_2011_2020", "mean_annual_flow", codes)
     weights = migration_parameters() | {"distance_elasticity": b_d, "ties_elasticity": b_n}
     log_distance = np.log(np.where(distance > 0, distance, 1.0))
-    utility = destination_utility(logit.destination_constant[codes].to_numpy(), log_distance, np.log1p(ties),
-                                  weights, NO_CHANGE, NO_CHANGE, NO_CHANGE, NO_CHANGE)
+    utility = destination_utility(
+        logit.destination_constant[codes].to_numpy(), log_distance, np.log1p(ties), weights, NO_CHANGE, NO_CHANGE, NO_CHANGE, NO_CHANGE
+    )
     predicted = flows.sum(axis=1)[:, None] * choice_probabilities(utility)
     return predicted.sum(axis=0), flows.sum(axis=0)
 
@@ -368,9 +372,18 @@ def test_rebuild_reproduces_packaged_tables(shared, tmp_path):
     shutil.copy(PACK / "regions.csv", tmp_path / "regions.csv")
     migration.build(shared, tmp_path)
     migration.build(shared, tmp_path)  # a second run replaces, not duplicates, the PROVENANCE section
-    for name in ("distances", "migration_od_2011_2020", "migration_ties", "migration_outflow_rates",
-                 "migration_logit", *(f"{stem}_{window}" for stem in ("migration_od", "migration_outflow_rates", "migration_logit")
-                                      for window in ("2016_2020", "2017_2021", "2019_2023"))):
+    for name in (
+        "distances",
+        "migration_od_2011_2020",
+        "migration_ties",
+        "migration_outflow_rates",
+        "migration_logit",
+        *(
+            f"{stem}_{window}"
+            for stem in ("migration_od", "migration_outflow_rates", "migration_logit")
+            for window in ("2016_2020", "2017_2021", "2019_2023")
+        ),
+    ):
         pd.testing.assert_frame_equal(pd.read_csv(tmp_path / f"{name}.csv"), pd.read_csv(PACK / f"{name}.csv"))
     assert (tmp_path / "PROVENANCE.md").read_text().count(migration.SECTION) == 1
 
@@ -401,18 +414,39 @@ def test_pack_age_bands_cover_every_age_once():
 def test_rebuild_reproduces_packaged_age_tables(shared, tmp_path):
     from sim.data.build import migration_age
 
-    for name in ("regions.csv", "mortality.csv", "mortality_region_factor.csv", "distances.csv", "migration_ties.csv",
-                 "migration_outflow_rates.csv", "migration_logit.csv", "migration_od_2011_2020.csv",
-                 "migration_fit.json",
-                 *(f"{stem}_{window}.{ext}" for stem, ext in (("migration_outflow_rates", "csv"), ("migration_logit", "csv"),
-                                                               ("migration_od", "csv"), ("migration_fit", "json"))
-                   for window in ("2016_2020", "2017_2021", "2019_2023"))):
+    for name in (
+        "regions.csv",
+        "mortality.csv",
+        "mortality_region_factor.csv",
+        "distances.csv",
+        "migration_ties.csv",
+        "migration_outflow_rates.csv",
+        "migration_logit.csv",
+        "migration_od_2011_2020.csv",
+        "migration_fit.json",
+        *(
+            f"{stem}_{window}.{ext}"
+            for stem, ext in (
+                ("migration_outflow_rates", "csv"),
+                ("migration_logit", "csv"),
+                ("migration_od", "csv"),
+                ("migration_fit", "json"),
+            )
+            for window in ("2016_2020", "2017_2021", "2019_2023")
+        ),
+    ):
         shutil.copy(PACK / name, tmp_path / name)
     migration_age.build(shared, tmp_path)
     migration_age.build(shared, tmp_path)  # a second run replaces, not duplicates, the PROVENANCE sections
-    for name in ("migration_net_by_age", "migration_logit_by_age",
-                 *(f"{stem}_{window}" for stem in ("migration_net_by_age", "migration_logit_by_age")
-                   for window in ("2016_2020", "2017_2021", "2019_2023"))):
+    for name in (
+        "migration_net_by_age",
+        "migration_logit_by_age",
+        *(
+            f"{stem}_{window}"
+            for stem in ("migration_net_by_age", "migration_logit_by_age")
+            for window in ("2016_2020", "2017_2021", "2019_2023")
+        ),
+    ):
         pd.testing.assert_frame_equal(pd.read_csv(tmp_path / f"{name}.csv"), pd.read_csv(PACK / f"{name}.csv"))
     provenance = (tmp_path / "PROVENANCE.md").read_text()
     assert provenance.count(migration_age.SECTION) == 1
@@ -436,8 +470,16 @@ def test_recent_window_constants_reproduce_its_inflows_with_the_default_elastici
     ties = packaged_matrix("migration_ties", "ties_persons", codes)
     flows = packaged_matrix("migration_od_2016_2020", "mean_annual_flow", codes)
     weights = migration_parameters() | {"distance_elasticity": fit["b_d"], "ties_elasticity": fit["b_n"]}
-    utility = destination_utility(constants.destination_constant[codes].to_numpy(), np.log(np.where(distance > 0, distance, 1.0)),
-                                  np.log1p(ties), weights, NO_CHANGE, NO_CHANGE, NO_CHANGE, NO_CHANGE)
+    utility = destination_utility(
+        constants.destination_constant[codes].to_numpy(),
+        np.log(np.where(distance > 0, distance, 1.0)),
+        np.log1p(ties),
+        weights,
+        NO_CHANGE,
+        NO_CHANGE,
+        NO_CHANGE,
+        NO_CHANGE,
+    )
     predicted = flows.sum(axis=1)[:, None] * choice_probabilities(utility)
     np.testing.assert_allclose(predicted.sum(axis=0), flows.sum(axis=0), atol=0.01)
     age_fit = json.loads((PACK / "migration_age_fit_2016_2020.json").read_text())
@@ -516,9 +558,16 @@ def test_population_elasticity_recovers_a_known_beta_from_a_synthetic_panel():
     regions, years = [f"{code:02d}" for code in range(10, 20)], range(2011, 2021)
     population = {code: rng.uniform(1e5, 1e7) * np.exp(np.cumsum(rng.normal(0, 0.05, len(years)))) for code in regions}
     region_effect = dict(zip(regions, rng.normal(size=len(regions))))
-    rows = [{"region": code, "year": year, "population_previous": population[code][t],
-             "share": np.exp(region_effect[code] + 0.1 * t + 0.7 * np.log(population[code][t]))}
-            for code in regions for t, year in enumerate(years)]
+    rows = [
+        {
+            "region": code,
+            "year": year,
+            "population_previous": population[code][t],
+            "share": np.exp(region_effect[code] + 0.1 * t + 0.7 * np.log(population[code][t])),
+        }
+        for code in regions
+        for t, year in enumerate(years)
+    ]
     estimate = population_elasticity(pd.DataFrame(rows))
     assert estimate["beta"] == pytest.approx(0.7, abs=1e-9)
     assert estimate["observations"] == 100 and estimate["provinces"] == 10

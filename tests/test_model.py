@@ -22,9 +22,23 @@ from sim.pack import AGES, RegionPack
 
 FLOWS = ("births", "deaths", "in_migrants", "out_migrants", "net_migration", "international_net_migration")
 ADDITIVE = (
-    "population", "births", "deaths", "in_migrants", "out_migrants", "net_migration", "international_net_migration",
-    "women_20_39", "persons_65_plus", "employed", "unemployed", "firms", "startups", "firm_exits",
-    "innovations", "rd_spending_krw", "grdp_krw",
+    "population",
+    "births",
+    "deaths",
+    "in_migrants",
+    "out_migrants",
+    "net_migration",
+    "international_net_migration",
+    "women_20_39",
+    "persons_65_plus",
+    "employed",
+    "unemployed",
+    "firms",
+    "startups",
+    "firm_exits",
+    "innovations",
+    "rd_spending_krw",
+    "grdp_krw",
 )
 
 
@@ -53,9 +67,7 @@ def test_population_balance_holds_exactly_for_every_region_and_year(any_run):
     previous = table.groupby(level="region")["population"].shift(1)
     later = table.index.get_level_values("year") > any_run.metadata["start_year"]
     t = table[later]
-    expected = (
-        previous[later] + t["births"] - t["deaths"] + t["net_migration"] + t["international_net_migration"]
-    )
+    expected = previous[later] + t["births"] - t["deaths"] + t["net_migration"] + t["international_net_migration"]
     mismatch = t["population"] - expected
     assert (mismatch == 0).all(), mismatch[mismatch != 0]
     # non-trivial: every component moved something somewhere
@@ -274,7 +286,11 @@ def test_cell_lookups_equal_numpy_indexing_in_the_smallest_code_type():
 
     rng = np.random.default_rng(9)
     table = rng.random((47, 2, 101))
-    region, sex, age = rng.integers(0, 47, 1_000).astype(np.int8), rng.integers(0, 2, 1_000).astype(np.int8), rng.integers(0, 101, 1_000).astype(np.uint8)
+    region, sex, age = (
+        rng.integers(0, 47, 1_000).astype(np.int8),
+        rng.integers(0, 2, 1_000).astype(np.int8),
+        rng.integers(0, 101, 1_000).astype(np.uint8),
+    )
     np.testing.assert_array_equal(per_person(table, region, sex, age), table[region, sex, age])
     assert cell_codes(table.shape, region, sex, age).dtype == np.int16  # 9,494 cells
     assert cell_codes((300, 2, 101), region, sex, age).dtype == np.int32
@@ -287,8 +303,9 @@ def test_counts_by_region_status_and_age_match_a_person_by_person_count():
 
     rng = np.random.default_rng(4)
     n, n_regions = 5_000, 47  # as many regions as Japan's prefectures: the byte codes must not overflow
-    people = TalentPool.new(rng.integers(0, 101, n), rng.integers(0, 2, n), rng.integers(0, n_regions, n),
-                            np.zeros(n), np.arange(n), rng.random(n))
+    people = TalentPool.new(
+        rng.integers(0, 101, n), rng.integers(0, 2, n), rng.integers(0, n_regions, n), np.zeros(n), np.arange(n), rng.random(n)
+    )
     people.employer[rng.random(n) < 0.5] = 3
     in_labour_force = rng.random(n) < 0.7
     status = people.status_by_region(n_regions, in_labour_force)
@@ -299,7 +316,8 @@ def test_counts_by_region_status_and_age_match_a_person_by_person_count():
         alike = (people.region == r) & ((people.employer >= 0) == employed) & (in_labour_force == active)
         assert status[r, int(employed) + 2 * int(active)] == np.sum(alike)
         assert pyramid[r, people.sex[person], people.age[person]] == np.sum(
-            (people.region == r) & (people.sex == people.sex[person]) & (people.age == people.age[person]))
+            (people.region == r) & (people.sex == people.sex[person]) & (people.age == people.age[person])
+        )
         assert by_region[r] == np.sum((people.region == r) & in_labour_force)
     assert status.sum() == pyramid.sum() == n
 

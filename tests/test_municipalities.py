@@ -33,8 +33,17 @@ def result():
 def test_the_table_has_the_schema_of_the_issue(result):
     table = result.municipalities
     assert list(table.columns) == [
-        "year", "municipality", "province", "municipality_name", "population", "births", "deaths", "net_migration",
-        "women_20_39", "persons_65_plus", "extinction_risk_index",
+        "year",
+        "municipality",
+        "province",
+        "municipality_name",
+        "population",
+        "births",
+        "deaths",
+        "net_migration",
+        "women_20_39",
+        "persons_65_plus",
+        "extinction_risk_index",
     ]
     assert table.groupby("year").size().eq(229).all()
     assert table["municipality"].str.fullmatch(r"\d{10}").all()
@@ -112,14 +121,42 @@ def test_destination_constants_reproduce_the_target_inflows():
     assert expected_inflow(region, share, between_in, within_out) == pytest.approx(inflow, rel=1e-6)
 
 
-@pytest.mark.parametrize(("change", "fragment"), [
-    ({"levers": [{"lever": "local_industries_decline_areas", "budget_krw_per_year": 1e9, "start": 2024, "end": 2025,
-                  "municipalities": ["4794000001"]}]}, "unknown municipality code '4794000001'; did you mean '4794000000'?"),
-    ({"levers": [{"lever": "local_industries_decline_areas", "budget_krw_per_year": 1e9, "start": 2024, "end": 2025,
-                  "regions": ["46"], "municipalities": ["4794000000"]}]}, "lies in region 47, outside the lever's regions (46)"),
-    ({"resolution": "dong"}, "resolution: Input should be 'province' or 'sigungu'"),
-    ({"start_year": 2020, "end_year": 2025}, "resolution: sigungu starts from 31 Dec 2023"),
-])
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (
+            {
+                "levers": [
+                    {
+                        "lever": "local_industries_decline_areas",
+                        "budget_krw_per_year": 1e9,
+                        "start": 2024,
+                        "end": 2025,
+                        "municipalities": ["4794000001"],
+                    }
+                ]
+            },
+            "unknown municipality code '4794000001'; did you mean '4794000000'?",
+        ),
+        (
+            {
+                "levers": [
+                    {
+                        "lever": "local_industries_decline_areas",
+                        "budget_krw_per_year": 1e9,
+                        "start": 2024,
+                        "end": 2025,
+                        "regions": ["46"],
+                        "municipalities": ["4794000000"],
+                    }
+                ]
+            },
+            "lies in region 47, outside the lever's regions (46)",
+        ),
+        ({"resolution": "dong"}, "resolution: Input should be 'province' or 'sigungu'"),
+        ({"start_year": 2020, "end_year": 2025}, "resolution: sigungu starts from 31 Dec 2023"),
+    ],
+)
 def test_bad_municipal_input_is_one_line(change, fragment):
     with pytest.raises(ScenarioError) as error:
         scenario_from_dict({**SIGUNGU, **change}, source="s.yaml")
@@ -134,13 +171,25 @@ def test_a_pack_without_municipal_tables_has_no_sigungu_resolution(tmp_path):
 
 
 def test_municipality_codes_need_municipal_resolution():
-    lever = {"lever": "local_industries_decline_areas", "budget_krw_per_year": 1e9, "start": 2024, "end": 2025, "municipalities": ["4794000000"]}
+    lever = {
+        "lever": "local_industries_decline_areas",
+        "budget_krw_per_year": 1e9,
+        "start": 2024,
+        "end": 2025,
+        "municipalities": ["4794000000"],
+    }
     with pytest.raises(ScenarioError, match="need resolution: sigungu"):
         scenario_from_dict({"name": "p", "levers": [lever]}, source="s.yaml")
 
 
 def test_a_municipal_lever_spends_only_in_the_province_of_its_municipality():
-    lever = {"lever": "local_industries_decline_areas", "budget_krw_per_year": 1e9, "start": 2024, "end": 2024, "municipalities": ["4794000000"]}
+    lever = {
+        "lever": "local_industries_decline_areas",
+        "budget_krw_per_year": 1e9,
+        "start": 2024,
+        "end": 2024,
+        "municipalities": ["4794000000"],
+    }
     policy = run(scenario_from_dict({**SIGUNGU, "end_year": 2024, "levers": [lever]}), seed=1, paired_baseline=False)
     spending = policy.lever_spending.groupby("region")["spending_krw"].sum()
     assert list(spending.index) == ["47"] and spending.iloc[0] == pytest.approx(1e9)
@@ -149,7 +198,9 @@ def test_a_municipal_lever_spends_only_in_the_province_of_its_municipality():
 def test_the_written_run_holds_municipalities_parquet(result, tmp_path):
     result.write(tmp_path)
     stored = pd.read_parquet(tmp_path / "municipalities.parquet")
-    assert len(stored) == len(result.municipalities) and stored["municipality"].dtype == object or str(stored["municipality"].dtype) == "str"
+    assert (
+        len(stored) == len(result.municipalities) and stored["municipality"].dtype == object or str(stored["municipality"].dtype) == "str"
+    )
 
 
 def test_provinces_agree_with_the_provincial_model(result):

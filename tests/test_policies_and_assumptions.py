@@ -85,7 +85,9 @@ def test_ledger_by_area_has_targeted_regions_beside_the_rest(batch_dir):
     assert targeted and not {"11", "28", "41"} & set(targeted)  # R&D grants go to the non-capital provinces
     rows = ledger.set_index("area")
     for measure in ("gross_jobs", "net_jobs", "persons_retained", "spending_krw"):
-        assert rows.loc[TARGETED, f"{measure}_mean"] + rows.loc[REST, f"{measure}_mean"] == pytest.approx(rows.loc[NATIONAL, f"{measure}_mean"])
+        assert rows.loc[TARGETED, f"{measure}_mean"] + rows.loc[REST, f"{measure}_mean"] == pytest.approx(
+            rows.loc[NATIONAL, f"{measure}_mean"]
+        )
     assert rows.loc[REST, "spending_krw_mean"] == 0 and rows.loc[TARGETED, "spending_krw_mean"] > 0
     national = compare(batch_dir, years=[2025]).query("scenario == @POLICY_NAME")
     assert rows.loc[NATIONAL, "net_jobs_mean"] == pytest.approx(national["jobs_created_mean"].iloc[0])  # the reference is its baseline
@@ -97,7 +99,13 @@ def test_markdown_opens_with_findings_and_ends_with_provenance(batch_dir):
     text = done.stdout
     sections = [line for line in text.splitlines() if line.startswith("## ")]
     assert sections == ["## Findings", "## Assumption variants", "## Reference", "## Provenance"]
-    order = [f"**{POLICY_NAME}.**", LEDGER_TITLE, POLICY_TITLE.format(reference=BASE), ASSUMPTION_TITLE.format(reference=BASE), "## Provenance"]
+    order = [
+        f"**{POLICY_NAME}.**",
+        LEDGER_TITLE,
+        POLICY_TITLE.format(reference=BASE),
+        ASSUMPTION_TITLE.format(reference=BASE),
+        "## Provenance",
+    ]
     positions = [text.index(item) for item in order]
     assert positions == sorted(positions)
     findings_part, rest = text.split("\n## Assumption variants\n")
@@ -130,7 +138,11 @@ def _ledger_row(area: str, **values) -> dict:
     for measure in SUMMARY_MEASURES:
         mean, low, high = values.get(measure, (0.0, 0.0, 0.0))
         row |= {f"{measure}_mean": mean, f"{measure}_low": low, f"{measure}_high": high}
-    return row | {"cost_per_gross_job_krw": np.nan, "cost_per_net_job_krw": values.get("cost", np.nan), "cost_per_person_retained_krw": np.nan}
+    return row | {
+        "cost_per_gross_job_krw": np.nan,
+        "cost_per_net_job_krw": values.get("cost", np.nan),
+        "cost_per_person_retained_krw": np.nan,
+    }
 
 
 def test_findings_say_when_an_interval_includes_zero():
@@ -145,8 +157,13 @@ def test_findings_say_when_an_interval_includes_zero():
     assert label == "plan"
     assert "net national jobs +725 [−1,542, +2,992]: within seed noise, the interval includes zero" in text
     assert "Gross jobs in supported firms +1,660 [+950, +2,370]" in text
-    assert "In the targeted regions (2): net jobs +600 [−100, +1,300]" in text and "in the other regions (3): net jobs +125 [+10, +240]" in text
-    assert "net jobs in the targeted regions" in text and "persons retained in the targeted regions" in text  # named: their intervals include zero
+    assert (
+        "In the targeted regions (2): net jobs +600 [−100, +1,300]" in text
+        and "in the other regions (3): net jobs +125 [+10, +240]" in text
+    )
+    assert (
+        "net jobs in the targeted regions" in text and "persons retained in the targeted regions" in text
+    )  # named: their intervals include zero
     assert "net jobs in the rest" not in text  # its interval excludes zero
     assert "2,000.0 bn KRW" in text and "no cost per net job" in text
 
@@ -161,8 +178,14 @@ def test_to_markdown_without_assumption_variants_says_so(batch_dir):
 # --- figures -------------------------------------------------------------------------------------
 def test_plots_put_policies_and_assumptions_in_separate_figures(batch_dir, tmp_path):
     written = {path.name for path in plot_dir(batch_dir, tmp_path, formats=("png",))}
-    assert {"differences.png", "ledger.png", "assumptions.png", "tile_map_extinction_risk.png",
-            "tile_map_extinction_risk_assumptions.png", "timeseries.png"} <= written
+    assert {
+        "differences.png",
+        "ledger.png",
+        "assumptions.png",
+        "tile_map_extinction_risk.png",
+        "tile_map_extinction_risk_assumptions.png",
+        "timeseries.png",
+    } <= written
     policies, assumptions = differences_figure(batch_dir), differences_figure(batch_dir, kind=ASSUMPTION)
     labels = {line.get_label() for axis in policies.axes for line in axis.get_lines() if not line.get_label().startswith("_")}
     assert labels == {POLICY_NAME}
@@ -186,8 +209,8 @@ def test_report_sections_in_order(batch_dir, tmp_path):
     html = build_report(batch_dir, tmp_path / "report.html").read_text(encoding="utf-8")
     sections = re.findall(r'<h2 id="([^"]+)"', html)
     assert sections == ["findings", "assumption-variants", "results", "figures", "scenarios", "levers", "assumptions", "provenance"]
-    findings_part = html[html.index('id="findings"'):html.index('id="assumption-variants"')]
-    assumptions_part = html[html.index('id="assumption-variants"'):html.index('id="results"')]
+    findings_part = html[html.index('id="findings"') : html.index('id="assumption-variants"')]
+    assumptions_part = html[html.index('id="assumption-variants"') : html.index('id="results"')]
     assert f"<strong>{POLICY_NAME}.</strong> By 2025" in findings_part and "net national jobs" in findings_part
     assert 'data-name="ledger"' in findings_part and 'data-name="differences"' in findings_part
     assert WINDOW not in findings_part.split('data-name="differences"')[0]

@@ -131,12 +131,18 @@ def test_pareto_trials_come_first():
 def test_sensitivity_report(batch_dir, tmp_path):
     folder = shutil.copytree(batch_dir, tmp_path / "sensitivity")
     info = {
-        "name": "sensitivity_test", "method": "sobol", "parameters": {f"parameters.{OVERRIDE}": {"low": 0.5, "high": 0.6}},
+        "name": "sensitivity_test",
+        "method": "sobol",
+        "parameters": {f"parameters.{OVERRIDE}": {"low": 0.5, "high": 0.6}},
         "outcomes": {"jobs_created_2026": {"measure": "jobs_created", "year": 2026}},
-        "experiment_hash": "e" * 64, "package_version": "0.1.0", "git_commit": "a" * 40,
+        "experiment_hash": "e" * 64,
+        "package_version": "0.1.0",
+        "git_commit": "a" * 40,
     }
     (folder / "sensitivity.json").write_text(json.dumps(info), encoding="utf-8")
-    pd.DataFrame({"parameter": [OVERRIDE], "outcome": ["jobs_created"], "S1": [0.42], "ST": [0.57]}).to_csv(folder / "indices.csv", index=False)
+    pd.DataFrame({"parameter": [OVERRIDE], "outcome": ["jobs_created"], "S1": [0.42], "ST": [0.57]}).to_csv(
+        folder / "indices.csv", index=False
+    )
     write_png(folder / "sensitivity.png")
     html = build_report(folder).read_text(encoding="utf-8")
     assert 'id="indices">Sensitivity indices' in html and "0.57" in html and "sobol" in html

@@ -33,8 +33,6 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-
-
 LEVER = """\
 name: policy
 start_year: 2023
@@ -82,8 +80,17 @@ def test_the_valid_lever_scenario_is_accepted(tmp_path):
         ({"region_type": "rural"}, ("levers[0].region_type", "rural")),
     ],
     ids=[
-        "unknown-lever", "unknown-region", "negative-budget", "end-before-start", "wrong-type", "unknown-lever-key",
-        "unknown-lever-parameter", "wrong-parameter-type", "both-budgets", "unknown-industry", "unknown-region-type",
+        "unknown-lever",
+        "unknown-region",
+        "negative-budget",
+        "end-before-start",
+        "wrong-type",
+        "unknown-lever-key",
+        "unknown-lever-parameter",
+        "wrong-parameter-type",
+        "both-budgets",
+        "unknown-industry",
+        "unknown-region-type",
     ],
 )
 def test_invalid_lever(tmp_path, replace, fragments):
@@ -253,7 +260,9 @@ def get(data, path: tuple):
 
 def leaves(data: dict) -> list[tuple]:
     """Paths of every scalar value."""
-    return [(*path, key) for path in containers(data) for key in _keys(get(data, path)) if not isinstance(get(data, path)[key], (dict, list))]
+    return [
+        (*path, key) for path in containers(data) for key in _keys(get(data, path)) if not isinstance(get(data, path)[key], (dict, list))
+    ]
 
 
 def _keys(node):

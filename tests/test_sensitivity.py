@@ -133,8 +133,10 @@ def test_resume_recomputes_only_unfinished_runs(finished, tmp_path):
 def test_sobol_ranks_a_known_function(tmp_path):
     """y = 4 u1 + u2 (u: parameters scaled to [0, 1]; the third is inert): S1 = 16/17 and 1/17, ST of
     the third 0; two seeds at ±e around y give a seed variance of e² per point."""
-    body = EXPERIMENT.replace("method: morris", "method: sobol").replace("samples: 2", "samples: 256").replace(
-        "parameters:\n", "parameters:\n  parameters.migration.wage_weight: {low: 0, high: 2}\n"
+    body = (
+        EXPERIMENT.replace("method: morris", "method: sobol")
+        .replace("samples: 2", "samples: 256")
+        .replace("parameters:\n", "parameters:\n  parameters.migration.wage_weight: {low: 0, high: 2}\n")
     )
     design = load_design(write_experiment(tmp_path, body))
     bounds = np.array(design.problem["bounds"])
@@ -162,8 +164,10 @@ def test_morris_noise_level_of_pure_noise(finished):
 @pytest.mark.parametrize(
     ("edits", "fragments"),
     [
-        ([("parameters.labour.job_separation_rate", "parameters.labour.job_separation_rat")],
-         ["parameters.parameters.labour.job_separation_rat: unknown parameter", "did you mean 'labour.job_separation_rate'"]),
+        (
+            [("parameters.labour.job_separation_rate", "parameters.labour.job_separation_rat")],
+            ["parameters.parameters.labour.job_separation_rat: unknown parameter", "did you mean 'labour.job_separation_rate'"],
+        ),
         ([("cost_per_job_krw", "cost_per_jobs_krw")], ["parameters.levers[0].params.cost_per_jobs_krw", "did you mean 'cost_per_job_krw'"]),
         ([("levers[0]", "levers[5]")], ["parameters.levers[5].params.cost_per_job_krw", "index out of range"]),
         ([("levers[0]", "lever[0]")], ["parameters: 'lever[0].params.cost_per_job_krw': unknown scenario field", "did you mean 'levers'"]),
@@ -171,7 +175,10 @@ def test_morris_noise_level_of_pure_noise(finished):
         ([("measure: employed,", "measure: employment,")], ["outcomes.employed_2025.measure", "did you mean 'employed'"]),
         ([("measure: employed,", "measure: extinction_risk_index,")], ["is a ratio", "use provinces_at_risk"]),
         ([(f"year: {UNTIL}}}", "year: 2040}")], ["outcomes.employed_2025.year", "2023-2025"]),
-        ([("method: morris", "method: sobol"), ("samples: 2", "samples: 12")], ["samples: Sobol needs a power of 2 (found 12; try 8 or 16)"]),
+        (
+            [("method: morris", "method: sobol"), ("samples: 2", "samples: 12")],
+            ["samples: Sobol needs a power of 2 (found 12; try 8 or 16)"],
+        ),
         ([("seeds: 1", "seeds: 1\nsweep: {}")], ["sweep: unknown key"]),
     ],
 )

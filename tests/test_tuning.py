@@ -42,7 +42,9 @@ def experiment(tmp_path: Path, body: str, name: str = "tune.yaml") -> Path:
 def spending_experiment(tmp_path: Path, trials: int) -> Path:
     """Known optimum: non-capital lever spending in 2025 is largest with the whole budget on lever 0."""
     scenario = two_lever_scenario(tmp_path)
-    return experiment(tmp_path, f"""
+    return experiment(
+        tmp_path,
+        f"""
 name: known_optimum
 scenario: {scenario.name}
 seeds: 1
@@ -55,7 +57,8 @@ budget:
     levers[1]: {{low: 0.0, high: 1.0}}
 objectives:
   - {{name: non_capital_spending, measure: lever_spending_krw, year: 2025, regions: non_capital}}
-""")
+""",
+    )
 
 
 # --- the budget split --------------------------------------------------------------------------
@@ -136,8 +139,9 @@ def completed_trials(study: Path) -> list[tuple[int, float]]:
 def test_killed_tuning_continues_the_same_study(tmp_path):
     path = spending_experiment(tmp_path, trials=12)
     out = tmp_path / "killed"
-    process = subprocess.Popen([str(REGSIM), "tune", str(path), "--out", str(out)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    process = subprocess.Popen(
+        [str(REGSIM), "tune", str(path), "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 120
         while len(completed_trials(out / "study.db")) < 3:
@@ -169,22 +173,36 @@ def test_dask_workers_share_one_study(tmp_path):
 
 # --- bad input ---------------------------------------------------------------------------------
 BAD = {
-    "bounds reversed": ("variables:\n  levers[0].start: {low: 2026, high: 2024, integer: true}\n", "variables.levers[0].start", "must be below high"),
-    "unknown variable": ("variables:\n  levers[0].budgt_krw_per_year: {low: 0, high: 1.0e10}\n", "budgt_krw_per_year", "budget_krw_per_year"),
+    "bounds reversed": (
+        "variables:\n  levers[0].start: {low: 2026, high: 2024, integer: true}\n",
+        "variables.levers[0].start",
+        "must be below high",
+    ),
+    "unknown variable": (
+        "variables:\n  levers[0].budgt_krw_per_year: {low: 0, high: 1.0e10}\n",
+        "budgt_krw_per_year",
+        "budget_krw_per_year",
+    ),
     "lever out of range": ("variables:\n  levers[9].start: {low: 2024, high: 2026, integer: true}\n", "levers[9]", "index out of range"),
     "infeasible budget": (
         "budget:\n  total_krw_per_year: 1.0e11\n  shares:\n    levers[0]: {low: 0.7}\n    levers[1]: {low: 0.6}\n",
-        "budget", "infeasible budget",
+        "budget",
+        "infeasible budget",
     ),
     "share of a missing lever": (
         "budget:\n  total_krw_per_year: 1.0e11\n  shares:\n    levers[0]: {}\n    levers[7]: {}\n",
-        "budget.shares.levers[7]", "has 2 levers",
+        "budget.shares.levers[7]",
+        "has 2 levers",
     ),
     "objective after the horizon": (
-        "variables:\n  levers[0].start: {low: 2024, high: 2025, integer: true}\n", "objectives[0].year", "outside the simulated years",
+        "variables:\n  levers[0].start: {low: 2024, high: 2025, integer: true}\n",
+        "objectives[0].year",
+        "outside the simulated years",
     ),
     "unknown measure": (
-        "variables:\n  levers[0].start: {low: 2024, high: 2025, integer: true}\n", "objectives[0].measure", "did you mean 'employed'",
+        "variables:\n  levers[0].start: {low: 2024, high: 2025, integer: true}\n",
+        "objectives[0].measure",
+        "did you mean 'employed'",
     ),
 }
 
@@ -195,8 +213,10 @@ def test_bad_experiments_give_one_line_errors(tmp_path, case):
     scenario = two_lever_scenario(tmp_path)
     year = 2030 if case == "objective after the horizon" else 2025
     measure = "employd" if case == "unknown measure" else "employed"
-    path = experiment(tmp_path, f"name: bad\nscenario: {scenario.name}\nseeds: 1\n{section}"
-                                f"objectives:\n  - {{name: jobs, measure: {measure}, year: {year}}}\n")
+    path = experiment(
+        tmp_path,
+        f"name: bad\nscenario: {scenario.name}\nseeds: 1\n{section}objectives:\n  - {{name: jobs, measure: {measure}, year: {year}}}\n",
+    )
     with pytest.raises(TuningError):
         load_tuning(path)
     assert_one_line_error(regsim("tune", path, "--out", tmp_path / "o"), "tune.yaml", *fragments)

@@ -25,7 +25,8 @@ def robust_experiment(tmp_path: Path, score: str, extra: str = "") -> Path:
         encoding="utf-8",
     )
     path = tmp_path / "tune.yaml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 name: robust
 scenario: two_levers.yaml
 seeds: 8
@@ -40,7 +41,9 @@ uncertainties:
 score: {score}
 objectives:
   - {{name: spending, measure: lever_spending_krw, year: 2025, regions: non_capital}}
-{extra}""", encoding="utf-8")
+{extra}""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -58,11 +61,14 @@ class FakeRun:
         return type("Result", (), {"regions": regions})()
 
 
-@pytest.mark.parametrize(("score", "statistic"), [
-    ("{statistic: mean}", np.mean),
-    ("{statistic: worst}", np.min),
-    ("{statistic: quantile, quantile: 0.25}", lambda v: np.quantile(v, 0.25)),
-])
+@pytest.mark.parametrize(
+    ("score", "statistic"),
+    [
+        ("{statistic: mean}", np.mean),
+        ("{statistic: worst}", np.min),
+        ("{statistic: quantile, quantile: 0.25}", lambda v: np.quantile(v, 0.25)),
+    ],
+)
 def test_a_trial_is_scored_over_the_draws_of_its_seeds(tmp_path, monkeypatch, score, statistic):
     fake = FakeRun()
     monkeypatch.setattr(sim.api, "run", fake)
@@ -79,11 +85,14 @@ def test_a_trial_is_scored_over_the_draws_of_its_seeds(tmp_path, monkeypatch, sc
     assert {seed for seed, scenario in fake.scenarios if not scenario.levers} == set(range(8))
 
 
-@pytest.mark.parametrize(("score", "extra", "message"), [
-    ("{statistic: quantile}", "", "score: statistic quantile needs quantile: p"),
-    ("{statistic: worst, quantile: 0.1}", "", "the others take none"),
-    ("{statistic: mean}", "", None),
-])
+@pytest.mark.parametrize(
+    ("score", "extra", "message"),
+    [
+        ("{statistic: quantile}", "", "score: statistic quantile needs quantile: p"),
+        ("{statistic: worst, quantile: 0.1}", "", "the others take none"),
+        ("{statistic: mean}", "", None),
+    ],
+)
 def test_bad_scores_and_uncertainties_are_one_line_errors(tmp_path, score, extra, message):
     path = robust_experiment(tmp_path, score, extra)
     if message is None:  # the same path as a decision variable and an uncertainty

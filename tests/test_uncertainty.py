@@ -43,7 +43,9 @@ def test_sobol_draws_need_a_power_of_two_and_are_balanced():
 
 
 def test_triangular_and_truncated_normal_marginals_have_their_moments_and_stay_in_range():
-    table = draw_points({"t": Marginal(0.0, 3.0, "triangular", mode=0.0), "n": Marginal(0.0, 1.0, "normal", mean=0.5, sd=0.1)}, 4000, seed=2)
+    table = draw_points(
+        {"t": Marginal(0.0, 3.0, "triangular", mode=0.0), "n": Marginal(0.0, 1.0, "normal", mean=0.5, sd=0.1)}, 4000, seed=2
+    )
     assert table["t"].mean() == pytest.approx(1.0, abs=0.01)  # (low + mode + high) / 3
     assert table["n"].mean() == pytest.approx(0.5, abs=0.005)
     assert table["n"].std() == pytest.approx(0.1, rel=0.03)

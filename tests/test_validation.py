@@ -25,8 +25,11 @@ def observed_population() -> pd.DataFrame:
 
 
 def test_backtest_has_the_model_and_every_naive_forecast(backtest):
-    assert backtest["forecast"].tolist() == ["model (migration fitted 2017-2021)", "no change",
-                                             *(f"linear trend, last {k} year{'s' if k > 1 else ''}" for k in TREND_SPANS)]
+    assert backtest["forecast"].tolist() == [
+        "model (migration fitted 2017-2021)",
+        "no change",
+        *(f"linear trend, last {k} year{'s' if k > 1 else ''}" for k in TREND_SPANS),
+    ]
     assert (backtest["origin"] == 2021).all()
     assert np.isfinite(backtest[["population_mape_pct", "net_migration_mae_pct"]].to_numpy()).all()
     model = backtest.iloc[0]

@@ -149,6 +149,7 @@ def test_variant_ledger_against_the_cached_baseline(mss):
 
 def test_viz_missing_scenario_is_one_line_and_status_2(tmp_path):
     regsim = Path(sys.executable).parent / "regsim"
-    done = subprocess.run([str(regsim), "viz", str(tmp_path / "nowhere.yaml"), "--port", "1"],
-                          check=False, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(regsim), "viz", str(tmp_path / "nowhere.yaml"), "--port", "1"], check=False, capture_output=True, text=True, timeout=120
+    )
     assert_one_line_error(done, "nowhere.yaml", "not found")

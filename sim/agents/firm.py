@@ -111,7 +111,10 @@ class FirmPopulation:
         treated = np.minimum(np.asarray(treated, float), self.establishments)
         extra = np.divide(subsidy_krw, treated, out=np.zeros(len(self)), where=treated > 0)
         weights = np.where(self.size > 0, self.establishments, 0).astype(float)  # empty firms do not dilute spillovers
-        spill = innovation.regional_spillover(own * weights + subsidy_krw, self.region, n_regions, np.zeros(n_regions), weights) * spillover_multiplier
+        spill = (
+            innovation.regional_spillover(own * weights + subsidy_krw, self.region, n_regions, np.zeros(n_regions), weights)
+            * spillover_multiplier
+        )
         university = innovation.regional_spillover(np.zeros(len(self)), self.region, n_regions, university_research_krw, weights)
 
         def rate(rd: np.ndarray, firms: slice | np.ndarray = slice(None)) -> np.ndarray:
@@ -134,11 +137,15 @@ class FirmPopulation:
         funded = np.flatnonzero((treated > 0) & (extra > 0))  # a few firms: their treated rate on their own
         treated_rate[funded] = rate(own[funded] + extra[funded], funded)
         mean_rate = (treated * treated_rate + (self.establishments - treated) * untreated_rate) / establishments
-        innovating_probability = (treated * -np.expm1(-treated_rate) + (self.establishments - treated) * -np.expm1(-untreated_rate)) / establishments
+        innovating_probability = (
+            treated * -np.expm1(-treated_rate) + (self.establishments - treated) * -np.expm1(-untreated_rate)
+        ) / establishments
         innovating = np.minimum(rounded_count(uniforms[0], innovating_probability * self.establishments), self.establishments)
         self.innovations = poisson_from_uniform(uniforms[1], mean_rate * self.establishments)
         before = self.productivity
-        self.productivity = innovation.productivity_after_innovation(before, innovating / establishments, params["productivity_gain_per_innovation"])
+        self.productivity = innovation.productivity_after_innovation(
+            before, innovating / establishments, params["productivity_gain_per_innovation"]
+        )
         return np.log(self.productivity / before)
 
     def grow(self, log_productivity_change: np.ndarray, tradable: np.ndarray, employment_elasticity: float) -> None:

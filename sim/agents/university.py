@@ -39,4 +39,3 @@ class University(mesa.Agent):
         )
         self.entrants = len(entrants)
         return entrants, level, years
-

@@ -29,29 +29,43 @@ YOUTH_AGES = slice(15, 35)
 
 def cost_per_retained_youth_field() -> Any:
     return lever_field(
-        3e7, "KRW per young person (15–34) kept from leaving the region for a year: order of a year of local youth "
-        "settlement support (housing, job guarantee, stipend)", range=(1e7, 1e8), gt=0, assumption=True,
+        3e7,
+        "KRW per young person (15–34) kept from leaving the region for a year: order of a year of local youth "
+        "settlement support (housing, job guarantee, stipend)",
+        range=(1e7, 1e8),
+        gt=0,
+        assumption=True,
     )
 
 
 def cost_per_collaboration_field() -> Any:
     return lever_field(
-        3e7, "KRW per firm–university collaboration-year (a share of a coordinator's salary plus a small joint project)",
-        range=(1e7, 1e8), gt=0, assumption=True,
+        3e7,
+        "KRW per firm–university collaboration-year (a share of a coordinator's salary plus a small joint project)",
+        range=(1e7, 1e8),
+        gt=0,
+        assumption=True,
     )
 
 
 def cost_per_amenity_field() -> Any:
     return lever_field(
-        2e6, "KRW per resident per unit of amenity (migration-utility units; 0.05 ≈ 5 % higher odds of being chosen as "
-        "destination): 100,000 KRW per resident-year buys +0.05", range=(5e5, 1e7), gt=0, assumption=True,
+        2e6,
+        "KRW per resident per unit of amenity (migration-utility units; 0.05 ≈ 5 % higher odds of being chosen as "
+        "destination): 100,000 KRW per resident-year buys +0.05",
+        range=(5e5, 1e7),
+        gt=0,
+        assumption=True,
     )
 
 
 def networking_leverage_field(default: float) -> Any:
     return lever_field(
-        default, "KRW of business R&D the spillover term gains per KRW of networking support (above the 1:1 of a direct "
-        "R&D grant)", range=(0.5, 5.0), ge=0, assumption=True,
+        default,
+        "KRW of business R&D the spillover term gains per KRW of networking support (above the 1:1 of a direct R&D grant)",
+        range=(0.5, 5.0),
+        ge=0,
+        assumption=True,
         evidence="Nishimura & Okamuro (2011, Res. Policy 40(5):714-727), abstract: in Japan's Industrial Cluster Project "
         "indirect networking support had an extensive, strong impact on output, direct R&D support only a weak one; "
         "the ratio is not estimated",
@@ -81,8 +95,6 @@ def region_weights(lever: Lever, model: LeverView, base: np.ndarray) -> np.ndarr
     return weights
 
 
-
-
 def rd_establishments(model: LeverView, firm_mask: np.ndarray | None = None) -> np.ndarray:
     """R&D-performing establishments by region (optionally only among ``firm_mask``)."""
     performs = model.firms.rd_intensity > 0
@@ -91,9 +103,7 @@ def rd_establishments(model: LeverView, firm_mask: np.ndarray | None = None) -> 
     return model.firms.count_by_region(model.n_regions, performs).astype(float)
 
 
-def collaboration_share(
-    model: LeverView, spend_krw: np.ndarray, krw_per_collaboration: float
-) -> tuple[np.ndarray, np.ndarray]:
+def collaboration_share(model: LeverView, spend_krw: np.ndarray, krw_per_collaboration: float) -> tuple[np.ndarray, np.ndarray]:
     """Added share of R&D firms collaborating with a university, and spending used, by region.
 
     One funded collaboration (KRW ``krw_per_collaboration`` a year) links one more R&D-performing
@@ -124,9 +134,7 @@ def young_leavers(model: LeverView) -> np.ndarray:
     return (young * model.move_probability[:, YOUTH_AGES]).sum(axis=1) * model.scale
 
 
-def youth_retention(
-    model: LeverView, spend_krw: np.ndarray, krw_per_retained_person: float
-) -> tuple[np.ndarray, np.ndarray]:
+def youth_retention(model: LeverView, spend_krw: np.ndarray, krw_per_retained_person: float) -> tuple[np.ndarray, np.ndarray]:
     """Multiplier on the leaving probability at ages 15–34, and spending used, by region.
 
     Each ``krw_per_retained_person`` keeps one young person from leaving this year, up to all of

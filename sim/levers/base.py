@@ -140,7 +140,12 @@ def lever_field(
         raise ValueError(f"effect parameter ({description[:40]}…) needs a range")
     if range is not None and not range[0] <= default <= range[1]:
         raise ValueError(f"default {default!r} outside its range {list(range)} ({description[:40]}…)")
-    extra = {"kind": kind, "range": None if range is None else [float(range[0]), float(range[1])], "evidence": evidence, "assumption": assumption}
+    extra = {
+        "kind": kind,
+        "range": None if range is None else [float(range[0]), float(range[1])],
+        "evidence": evidence,
+        "assumption": assumption,
+    }
     return Field(default, description=description, json_schema_extra=extra, **constraints)
 
 
@@ -385,7 +390,9 @@ class ProjectPortfolio:
         running = (self.last_year >= model.year) & (index >= 0)
         index = index[running]
         keep = np.minimum(self.establishments[running], firms.establishments[index])  # closed establishments end their project
-        self.krw = self.krw[running] * np.divide(keep, self.establishments[running], out=np.zeros(len(keep)), where=self.establishments[running] > 0)
+        self.krw = self.krw[running] * np.divide(
+            keep, self.establishments[running], out=np.zeros(len(keep)), where=self.establishments[running] > 0
+        )
         self.uid, self.establishments, self.last_year = self.uid[running], keep, self.last_year[running]
         committed = self.krw.sum()
         cut = min(1.0, budget_krw / committed) if committed > 0 else 1.0

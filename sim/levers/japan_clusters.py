@@ -76,8 +76,12 @@ class KnowledgeClusters(Lever):
 
     name: ClassVar[str] = "knowledge_clusters"
     country: ClassVar[str] = "japan"
-    case: ClassVar[str] = "002, table 1: 2nd–3rd Basic Plans, 산업 클러스터 계획 ('01–'09), 지적 클러스터 창성 사업 ('02–'09), 지역혁신클러스터 프로그램 ('10–'13)"
-    mechanism: ClassVar[str] = "cluster networking strengthens local knowledge spillovers (spillover_multiplier) and funds university research"
+    case: ClassVar[str] = (
+        "002, table 1: 2nd–3rd Basic Plans, 산업 클러스터 계획 ('01–'09), 지적 클러스터 창성 사업 ('02–'09), 지역혁신클러스터 프로그램 ('10–'13)"
+    )
+    mechanism: ClassVar[str] = (
+        "cluster networking strengthens local knowledge spillovers (spillover_multiplier) and funds university research"
+    )
     Params: ClassVar[type[LeverParams]] = ClusterParams
 
     @override
@@ -92,17 +96,26 @@ class KnowledgeClusters(Lever):
 class StrategyParams(LeverParams):
     """Budget split between commercialisation support and R&D grants, their return and cap per firm."""
 
-    commercialisation_share: float = budget_share_field(0.5, "share of the budget for commercialisation support (prototypes, demonstration, market entry)")
+    commercialisation_share: float = budget_share_field(
+        0.5, "share of the budget for commercialisation support (prototypes, demonstration, market entry)"
+    )
     rd_grant_share: float = budget_share_field(0.5, "share of the budget for R&D grants to the region's R&D performers")
     value_added_return: float = lever_field(
-        0.2, "KRW of added yearly value added per KRW of commercialisation support (permanent productivity gain)",
-        range=(0.0, 0.5), ge=0, assumption=True,
+        0.2,
+        "KRW of added yearly value added per KRW of commercialisation support (permanent productivity gain)",
+        range=(0.0, 0.5),
+        ge=0,
+        assumption=True,
         evidence="low end of private rates of return to R&D surveyed by Hall, Mairesse & Mohnen (2010, Handbook of the "
         "Economics of Innovation vol. 2; not verified here); Lee & Jo (2018, KDI J. Econ. Policy 40(4):47-63) find no "
         "value-added gain from Korean SME R&D grants (low end 0)",
     )
     cap_per_firm_krw: float = lever_field(
-        2e8, "R&D grant cap per establishment per year (KRW), as seed 003's key-industry R&D", kind="programme", range=(1e8, 2e8), gt=0,
+        2e8,
+        "R&D grant cap per establishment per year (KRW), as seed 003's key-industry R&D",
+        kind="programme",
+        range=(1e8, 2e8),
+        gt=0,
         evidence="seed 003, 붙임 table: 지역주력산업 R&D 지원 한도 연 2억 (Japan's programme terms are not in seed 002)",
     )
 
@@ -118,15 +131,21 @@ class RegionalInnovationStrategy(Lever):
 
     name: ClassVar[str] = "regional_innovation_strategy"
     country: ClassVar[str] = "japan"
-    case: ClassVar[str] = "002, table 1: 4th Basic Plan, 지역혁신 전략 지원 프로그램 ('11–'18): continuous support from research to commercialisation"
-    mechanism: ClassVar[str] = "commercialisation support raises the productivity of the region's R&D performers (productivity_gain) and R&D grants add to their R&D"
+    case: ClassVar[str] = (
+        "002, table 1: 4th Basic Plan, 지역혁신 전략 지원 프로그램 ('11–'18): continuous support from research to commercialisation"
+    )
+    mechanism: ClassVar[str] = (
+        "commercialisation support raises the productivity of the region's R&D performers (productivity_gain) and R&D grants add to their R&D"
+    )
     Params: ClassVar[type[LeverParams]] = StrategyParams
 
     @override
     def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p, firms = self.params, model.firms
         performers = self.target_firms(model, RD_INDUSTRIES) & (firms.rd_intensity > 0)
-        value_added = np.bincount(firms.region[performers], weights=(firms.productivity * firms.workers())[performers], minlength=model.n_regions)
+        value_added = np.bincount(
+            firms.region[performers], weights=(firms.productivity * firms.workers())[performers], minlength=model.n_regions
+        )
         commercialisation = split_by_weight(budget_krw * p.commercialisation_share, region_weights(self, model, value_added))
         gain = np.divide(p.value_added_return * commercialisation, value_added, out=np.zeros(model.n_regions), where=value_added > 0)
         effects.productivity_gain += np.where(performers, gain[firms.region], 0.0)
@@ -139,19 +158,33 @@ class RegionalInnovationStrategy(Lever):
 class StartupParams(LeverParams):
     """Budget split between founding and follow-on support, and the cost of a supported or saved firm."""
 
-    startup_share: float = budget_share_field(0.6, "share of the budget for founding support (incubation, seed grants), plus what survival support cannot use")
+    startup_share: float = budget_share_field(
+        0.6, "share of the budget for founding support (incubation, seed grants), plus what survival support cannot use"
+    )
     survival_share: float = budget_share_field(0.4, "share of the budget for young firms' survival (acceleration, follow-on finance)")
     krw_per_supported_startup: float = lever_field(
-        5e7, "KRW of founding support per supported founder (grant plus incubation)", range=(3e7, 1e8), gt=0, assumption=True,
+        5e7,
+        "KRW of founding support per supported founder (grant plus incubation)",
+        range=(3e7, 1e8),
+        gt=0,
+        assumption=True,
         evidence="Korea's pre-startup package (예비창업패키지) grants at most 100 m KRW per founder (MSS call, e.g. etoday "
         "2021: about 1,500-1,700 founders a year); the average grant is lower and not verified here",
     )
     additional_startup_share: float = lever_field(
-        0.3, "share of supported founders who would not have started a firm without the support (the rest is deadweight)",
-        range=(0.1, 0.6), gt=0, le=1, assumption=True,
+        0.3,
+        "share of supported founders who would not have started a firm without the support (the rest is deadweight)",
+        range=(0.1, 0.6),
+        gt=0,
+        le=1,
+        assumption=True,
     )
     krw_per_saved_young_firm: float = lever_field(
-        2e8, "KRW per young firm (under firms.young_firm_years) kept from closing in a year", range=(1e8, 1e9), gt=0, assumption=True,
+        2e8,
+        "KRW per young firm (under firms.young_firm_years) kept from closing in a year",
+        range=(1e8, 1e9),
+        gt=0,
+        assumption=True,
     )
 
     @model_validator(mode="after")
@@ -167,7 +200,9 @@ class StartupEcosystem(Lever):
     name: ClassVar[str] = "startup_ecosystem"
     country: ClassVar[str] = "japan"
     case: ClassVar[str] = "002, table 1: 5th Basic Plan, 스타트업 에코시스템 형성 지원 사업 ('19~)"
-    mechanism: ClassVar[str] = "founding support raises the startup rate (startup_multiplier) and follow-on support lowers young firms' exit hazard (young_exit_multiplier)"
+    mechanism: ClassVar[str] = (
+        "founding support raises the startup rate (startup_multiplier) and follow-on support lowers young firms' exit hazard (young_exit_multiplier)"
+    )
     Params: ClassVar[type[LeverParams]] = StartupParams
 
     @override
@@ -187,9 +222,13 @@ class StartupEcosystem(Lever):
 class HubParams(LeverParams):
     """Budget split between university research, collaboration and networking at a co-creation hub, and their unit costs."""
 
-    research_share: float = budget_share_field(0.5, "share of the budget for the hub's university research, plus what collaboration and networking cannot use")
+    research_share: float = budget_share_field(
+        0.5, "share of the budget for the hub's university research, plus what collaboration and networking cannot use"
+    )
     collaboration_share: float = budget_share_field(0.25, "share of the budget for firm–university co-creation projects")
-    networking_share: float = budget_share_field(0.25, "share of the budget for the hub's networking (industry, local government, citizens)")
+    networking_share: float = budget_share_field(
+        0.25, "share of the budget for the hub's networking (industry, local government, citizens)"
+    )
     krw_per_collaboration: float = cost_per_collaboration_field()
     rd_equivalent_per_krw: float = networking_leverage_field(2.0)
 
@@ -205,8 +244,12 @@ class CoiNextHubs(Lever):
 
     name: ClassVar[str] = "coi_next_hubs"
     country: ClassVar[str] = "japan"
-    case: ClassVar[str] = "002, table 1 and section 3: 공동창조의 장 형성 지원 프로그램 (COI-NEXT, JST, '20~); Kawasaki adopted as a local government"
-    mechanism: ClassVar[str] = "a university-led co-creation hub adds university research, firm–university collaboration (partner_share_extra) and spillovers in its region"
+    case: ClassVar[str] = (
+        "002, table 1 and section 3: 공동창조의 장 형성 지원 프로그램 (COI-NEXT, JST, '20~); Kawasaki adopted as a local government"
+    )
+    mechanism: ClassVar[str] = (
+        "a university-led co-creation hub adds university research, firm–university collaboration (partner_share_extra) and spillovers in its region"
+    )
     Params: ClassVar[type[LeverParams]] = HubParams
 
     @override
@@ -230,11 +273,18 @@ class AnchorParams(LeverParams):
     """Budget split between anchor jobs, networking and public research, and their unit costs."""
 
     jobs_share: float = budget_share_field(0.6, "share of the budget for the anchor investment (facilities, land, location subsidies)")
-    networking_share: float = budget_share_field(0.2, "share of the budget for cluster coordination (one-stop desk linking industry, academia, hospitals)")
-    research_share: float = budget_share_field(0.2, "share of the budget for public research institutes in the cluster (modelled as university research)")
+    networking_share: float = budget_share_field(
+        0.2, "share of the budget for cluster coordination (one-stop desk linking industry, academia, hospitals)"
+    )
+    research_share: float = budget_share_field(
+        0.2, "share of the budget for public research institutes in the cluster (modelled as university research)"
+    )
     krw_per_job: float = lever_field(
-        3e8, "KRW of anchor investment per lasting job created in tradable R&D firms (one-off cost of the job)",
-        range=(1e8, 2.6e9), gt=0, assumption=True,
+        3e8,
+        "KRW of anchor investment per lasting job created in tradable R&D firms (one-off cost of the job)",
+        range=(1e8, 2.6e9),
+        gt=0,
+        assumption=True,
         evidence="seed 002 gives the Kobe cluster's size (362 institutions, ~12,400 employees) but not its public cost; the "
         "high end is Japan's subsidy per direct job at TSMC Kumamoto (see kosen_talent_consortium)",
     )
@@ -252,8 +302,12 @@ class AnchorCluster(Lever):
 
     name: ClassVar[str] = "anchor_cluster"
     country: ClassVar[str] = "japan"
-    case: ClassVar[str] = "002, section 3: 고베의료산업도시 (Kobe Biomedical Innovation Cluster, 362 institutions, ~12,400 employees) and 가와사키 킹스카이프런트 (Kawasaki King Skyfront)"
-    mechanism: ClassVar[str] = "a large anchor investment adds jobs in tradable R&D firms (extra_jobs), cluster spillovers and public research in the target region"
+    case: ClassVar[str] = (
+        "002, section 3: 고베의료산업도시 (Kobe Biomedical Innovation Cluster, 362 institutions, ~12,400 employees) and 가와사키 킹스카이프런트 (Kawasaki King Skyfront)"
+    )
+    mechanism: ClassVar[str] = (
+        "a large anchor investment adds jobs in tradable R&D firms (extra_jobs), cluster spillovers and public research in the target region"
+    )
     Params: ClassVar[type[LeverParams]] = AnchorParams
 
     @override
@@ -271,12 +325,17 @@ class MegaRegionParams(LeverParams):
     """Partner groups of regions, the cost of a labour-market link and the R&D equivalent of cooperation."""
 
     partners: list[list[str]] = lever_field(
-        [list(group) for group in SUPER_REGIONAL_PARTNERSHIPS], "partner groups (lists of region codes)", kind="programme",
+        [list(group) for group in SUPER_REGIONAL_PARTNERSHIPS],
+        "partner groups (lists of region codes)",
+        kind="programme",
         evidence="seed 003: the five super-regional partnerships (초광역 협력권)",
     )
     krw_per_link: float = lever_field(
-        5e9, "KRW per year joining the labour markets of two non-adjacent partner regions (express commuter transport, "
-        "joint job matching)", range=(1e9, 5e10), gt=0, assumption=True,
+        5e9,
+        "KRW per year joining the labour markets of two non-adjacent partner regions (express commuter transport, joint job matching)",
+        range=(1e9, 5e10),
+        gt=0,
+        assumption=True,
     )
     rd_equivalent_per_krw: float = networking_leverage_field(2.0)
 
@@ -288,7 +347,9 @@ class MegaRegionCooperation(Lever):
 
     name: ClassVar[str] = "mega_region_cooperation"
     country: ClassVar[str] = "japan"
-    case: ClassVar[str] = "002, section 4: 범지역적 협조, 메가시티 및 초광역 협력 (Kobe cluster run at Kansai scale); partner groups from 003's 5개 초광역 협력권"
+    case: ClassVar[str] = (
+        "002, section 4: 범지역적 협조, 메가시티 및 초광역 협력 (Kobe cluster run at Kansai scale); partner groups from 003's 5개 초광역 협력권"
+    )
     mechanism: ClassVar[str] = "partner regions join their labour markets (commuting_links) and share knowledge (spillover_multiplier)"
     Params: ClassVar[type[LeverParams]] = MegaRegionParams
 
@@ -303,7 +364,7 @@ class MegaRegionCooperation(Lever):
         group_budget = split_by_weight(budget_krw, np.array([residents[members].sum() for members in groups]))
         links, networking = np.zeros(model.n_regions), np.zeros(model.n_regions)
         for members, money in zip(groups, group_budget):
-            pairs = [(i, j) for k, i in enumerate(members) for j in members[k + 1:] if not model.pack.adjacency[i, j]]
+            pairs = [(i, j) for k, i in enumerate(members) for j in members[k + 1 :] if not model.pack.adjacency[i, j]]
             if money >= len(pairs) * p.krw_per_link:
                 for i, j in pairs:
                     effects.commuting_links[i, j] = effects.commuting_links[j, i] = True

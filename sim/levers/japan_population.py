@@ -42,13 +42,22 @@ class RelationshipParams(LeverParams):
     """Cost of one person's lasting tie to a region and the weight of ties in movers' choices."""
 
     krw_per_tie_person_year: float = lever_field(
-        1e6, "KRW per person with lasting ties to the region per year (visits, hometown-ties programmes, stays and side "
-        "jobs); seed 002 defines the concept but gives no cost", range=(2e5, 5e6), gt=0, assumption=True,
+        1e6,
+        "KRW per person with lasting ties to the region per year (visits, hometown-ties programmes, stays and side "
+        "jobs); seed 002 defines the concept but gives no cost",
+        range=(2e5, 5e6),
+        gt=0,
+        assumption=True,
     )
     tie_weight: float = lever_field(
-        0.05, "weight of a relationship person in the migration ties, relative to a person who moved between the regions "
+        0.05,
+        "weight of a relationship person in the migration ties, relative to a person who moved between the regions "
         "in the previous ten years (the observed ties): visits and donations are much weaker ties than family and "
-        "friends who moved", range=(0.01, 0.3), ge=0, le=1, assumption=True,
+        "friends who moved",
+        range=(0.01, 0.3),
+        ge=0,
+        le=1,
+        assumption=True,
     )
 
 
@@ -59,7 +68,9 @@ class RelationshipPopulation(Lever):
 
     name: ClassVar[str] = "relationship_population"
     country: ClassVar[str] = "japan"
-    case: ClassVar[str] = "002, section 4: 관계인구 (関係人口, relationship population) to improve perceptions and bring people and money in"
+    case: ClassVar[str] = (
+        "002, section 4: 관계인구 (関係人口, relationship population) to improve perceptions and bring people and money in"
+    )
     mechanism: ClassVar[str] = "persons with lasting ties to the region (relationship_persons) make it a likelier destination for movers"
     Params: ClassVar[type[LeverParams]] = RelationshipParams
 
@@ -75,15 +86,22 @@ class GardenCityParams(LeverParams):
     """Budget split between remote work and digital services, their unit costs, and whether the capital region is excluded."""
 
     remote_work_share: float = budget_share_field(0.5, "share of the budget for remote-work places (satellite offices, telework support)")
-    amenity_share: float = budget_share_field(0.5, "share of the budget for digital services in target regions (tele-medicine, online education)")
+    amenity_share: float = budget_share_field(
+        0.5, "share of the budget for digital services in target regions (tele-medicine, online education)"
+    )
     krw_per_remote_worker: float = lever_field(
-        5e6, "KRW per remote-work-enabled worker per year, of the order of Japan's relocation grant for teleworkers "
-        "leaving Tokyo (移住支援金, up to 1 m JPY per household, paid once; not verified here)", range=(1e6, 2e7), gt=0,
+        5e6,
+        "KRW per remote-work-enabled worker per year, of the order of Japan's relocation grant for teleworkers "
+        "leaving Tokyo (移住支援金, up to 1 m JPY per household, paid once; not verified here)",
+        range=(1e6, 2e7),
+        gt=0,
         assumption=True,
     )
     krw_per_resident_per_amenity_unit: float = cost_per_amenity_field()
     exclude_capital: bool = lever_field(
-        True, "spend only outside the capital region", kind="setting",
+        True,
+        "spend only outside the capital region",
+        kind="setting",
         evidence="seed 002, table 1: the Digital Garden City Nation strategy is for the regions (지방)",
     )
 
@@ -100,7 +118,9 @@ class DigitalGardenCity(Lever):
     name: ClassVar[str] = "digital_garden_city"
     country: ClassVar[str] = "japan"
     case: ClassVar[str] = "002, table 1: 6th Basic Plan, 디지털 전원도시 국가 구상 종합 전략 (Digital Garden City Nation, '22~)"
-    mechanism: ClassVar[str] = "remote work lets employed movers keep their jobs (remote_work_share) and digital services raise the amenity of non-capital regions"
+    mechanism: ClassVar[str] = (
+        "remote work lets employed movers keep their jobs (remote_work_share) and digital services raise the amenity of non-capital regions"
+    )
     Params: ClassVar[type[LeverParams]] = GardenCityParams
 
     @override

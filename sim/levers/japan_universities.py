@@ -74,8 +74,12 @@ class JointResearchCoordinators(Lever):
 
     name: ClassVar[str] = "joint_research_coordinators"
     country: ClassVar[str] = "japan"
-    case: ClassVar[str] = "002, table 1: 1st–2nd S&T Basic Plans, 산학관 공동연구체계 and 코디네이트 활동 (industry–academia–government joint research with coordinators)"
-    mechanism: ClassVar[str] = "coordinators broker firm–university joint research → more R&D firms collaborate with universities (partner_share_extra)"
+    case: ClassVar[str] = (
+        "002, table 1: 1st–2nd S&T Basic Plans, 산학관 공동연구체계 and 코디네이트 활동 (industry–academia–government joint research with coordinators)"
+    )
+    mechanism: ClassVar[str] = (
+        "coordinators broker firm–university joint research → more R&D firms collaborate with universities (partner_share_extra)"
+    )
     Params: ClassVar[type[LeverParams]] = JointResearchParams
 
     @override
@@ -93,8 +97,12 @@ class EcosystemParams(LeverParams):
     producer_team_share: float = budget_share_field(0.4, "share of the budget paying university producer teams (spin-off support)")
     research_share: float = budget_share_field(0.6, "share of the budget added to university research")
     krw_per_spinoff: float = lever_field(
-        5e8, "KRW of producer-team support per additional university spin-off (team salaries and gap funding for about "
-        "two years); seed 002 gives no cost", range=(2e8, 2e9), gt=0, assumption=True,
+        5e8,
+        "KRW of producer-team support per additional university spin-off (team salaries and gap funding for about "
+        "two years); seed 002 gives no cost",
+        range=(2e8, 2e9),
+        gt=0,
+        assumption=True,
     )
 
     @model_validator(mode="after")
@@ -109,8 +117,12 @@ class InnovationEcosystemProducers(Lever):
 
     name: ClassVar[str] = "innovation_ecosystem_producers"
     country: ClassVar[str] = "japan"
-    case: ClassVar[str] = "002, table 1: 5th Basic Plan, 지역혁신 에코시스템 형성 프로그램 ('16~), 지역대학 사업 프로듀스팀 (university producer teams)"
-    mechanism: ClassVar[str] = "producer teams turn university research into firms → more university spin-offs (spinoff_multiplier) and more university research"
+    case: ClassVar[str] = (
+        "002, table 1: 5th Basic Plan, 지역혁신 에코시스템 형성 프로그램 ('16~), 지역대학 사업 프로듀스팀 (university producer teams)"
+    )
+    mechanism: ClassVar[str] = (
+        "producer teams turn university research into firms → more university spin-offs (spinoff_multiplier) and more university research"
+    )
     Params: ClassVar[type[LeverParams]] = EcosystemParams
 
     @override
@@ -129,13 +141,17 @@ class InnovationEcosystemProducers(Lever):
 class CoreUniversityParams(LeverParams):
     """Budget split between research, education and youth retention at regional core universities, and their unit costs."""
 
-    research_share: float = budget_share_field(0.5, "share of the budget added to university research (plus what the other channels cannot use)")
+    research_share: float = budget_share_field(
+        0.5, "share of the budget added to university research (plus what the other channels cannot use)"
+    )
     education_share: float = budget_share_field(0.3, "share of the budget funding additional student places")
     retention_share: float = budget_share_field(0.2, "share of the budget for keeping young people in the region (local jobs, careers)")
     krw_per_student_year: float = lever_field(
         round(EAG_TERTIARY_USD_PPP * KRW_PER_USD_PPP, -5),
         "KRW per student-year of an added place: Korea's spending per tertiary student, 14,695 USD PPP in 2022, at "
-        "purchasing-power parity (≈ 12.2 m KRW)", range=(1e7, 1.8e7), gt=0,
+        "purchasing-power parity (≈ 12.2 m KRW)",
+        range=(1e7, 1.8e7),
+        gt=0,
         evidence=f"{EDUCATION_AT_A_GLANCE_2025}: 14,695 USD PPP per tertiary student, 68 % of the OECD average (21,444); includes R&D spending",
     )
     krw_per_retained_youth: float = cost_per_retained_youth_field()
@@ -152,8 +168,12 @@ class RegionalCoreUniversities(Lever):
 
     name: ClassVar[str] = "regional_core_universities"
     country: ClassVar[str] = "japan"
-    case: ClassVar[str] = "002, table 1: 6th Basic Plan, 지역 중심 특색있는 연구대학 종합 진흥 패키지 ('21~) and 지역의 핵심대학 혁신창출환경 강화 사업 ('22~)"
-    mechanism: ClassVar[str] = "regional core universities do more research, admit more students (entry_rate_extra) and keep young people in the region (youth_leave_multiplier)"
+    case: ClassVar[str] = (
+        "002, table 1: 6th Basic Plan, 지역 중심 특색있는 연구대학 종합 진흥 패키지 ('21~) and 지역의 핵심대학 혁신창출환경 강화 사업 ('22~)"
+    )
+    mechanism: ClassVar[str] = (
+        "regional core universities do more research, admit more students (entry_rate_extra) and keep young people in the region (youth_leave_multiplier)"
+    )
     Params: ClassVar[type[LeverParams]] = CoreUniversityParams
 
     @override
@@ -173,8 +193,13 @@ class RegionalCoreUniversities(Lever):
 class PartnershipParams(LeverParams):
     """Budget split between local services, youth retention and collaboration, and their unit costs."""
 
-    amenity_share: float = budget_share_field(0.4, "share of the budget for local services (health data, remote maternal care, smart agriculture), plus what the other channels cannot use")
-    retention_share: float = budget_share_field(0.3, "share of the budget for local youth (Tsuruoka: high-school students as research assistants, local jobs after study)")
+    amenity_share: float = budget_share_field(
+        0.4,
+        "share of the budget for local services (health data, remote maternal care, smart agriculture), plus what the other channels cannot use",
+    )
+    retention_share: float = budget_share_field(
+        0.3, "share of the budget for local youth (Tsuruoka: high-school students as research assistants, local jobs after study)"
+    )
     collaboration_share: float = budget_share_field(0.3, "share of the budget for firm–university collaboration")
     krw_per_resident_per_amenity_unit: float = cost_per_amenity_field()
     krw_per_retained_youth: float = cost_per_retained_youth_field()
@@ -192,8 +217,12 @@ class UniversityMunicipalityPartnership(Lever):
 
     name: ClassVar[str] = "university_municipality_partnership"
     country: ClassVar[str] = "japan"
-    case: ClassVar[str] = "002, section 3, table 3: 산학관 제휴 — Hirosaki (health big data), Iwamizawa (smart agri-city, remote maternal check-ups), Tsuruoka (science park, local high-school students)"
-    mechanism: ClassVar[str] = "a university working with its municipality improves local services (amenity), keeps local youth (youth_leave_multiplier) and links firms to research (partner_share_extra)"
+    case: ClassVar[str] = (
+        "002, section 3, table 3: 산학관 제휴 — Hirosaki (health big data), Iwamizawa (smart agri-city, remote maternal check-ups), Tsuruoka (science park, local high-school students)"
+    )
+    mechanism: ClassVar[str] = (
+        "a university working with its municipality improves local services (amenity), keeps local youth (youth_leave_multiplier) and links firms to research (partner_share_extra)"
+    )
     Params: ClassVar[type[LeverParams]] = PartnershipParams
 
     @override

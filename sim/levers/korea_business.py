@@ -70,6 +70,7 @@ MINIMUM_WAGE_YEAR_KRW = 9620 * 209 * 12
 
 # --- shared helpers (also used by korea_clusters and korea_cooperation) -------------------------
 
+
 def sme_mask(model: LeverView) -> np.ndarray:
     """Firms whose establishments have fewer than 300 workers (SME definition)."""
     return model.firms.size < SME_MAX_WORKERS
@@ -113,7 +114,9 @@ def support_effects(
     f = model.firms
     va_per_establishment = np.divide(value_added(model), f.establishments, out=np.zeros(len(f)), where=f.establishments > 0)
     funded_va = va_per_establishment * grants.establishments
-    gain = np.minimum(np.divide(productivity_return * grants.krw, funded_va, out=np.zeros(len(f)), where=funded_va > 0), max_productivity_gain)
+    gain = np.minimum(
+        np.divide(productivity_return * grants.krw, funded_va, out=np.zeros(len(f)), where=funded_va > 0), max_productivity_gain
+    )
     effects.productivity_gain += np.divide(gain * grants.establishments, f.establishments, out=np.zeros(len(f)), where=f.establishments > 0)
     effects.supported_establishments += grants.establishments
     supported = by_region(model, grants.establishments)
@@ -131,8 +134,11 @@ def relative_weights(values: np.ndarray) -> np.ndarray:
 def productivity_return_field() -> Any:
     """The field of a support lever's productivity return (KRW of value added per KRW of support), shared by support levers."""
     return lever_field(
-        0.1, "KRW of yearly value added gained for good per KRW of support services (0.1: a ten-year payback)",
-        range=(0.0, 0.5), ge=0, assumption=True,
+        0.1,
+        "KRW of yearly value added gained for good per KRW of support services (0.1: a ten-year payback)",
+        range=(0.0, 0.5),
+        ge=0,
+        assumption=True,
         evidence=f"{LEE_JO_2018}; Criscuolo et al. 2019 find no TFP effect of RSA: both put the low end at 0. The plan's "
         "target (seed 003: 821.5 bn KRW sales for 286.4 bn KRW) is sales, an upper bound",
     )
@@ -141,14 +147,23 @@ def productivity_return_field() -> Any:
 def max_productivity_gain_field() -> Any:
     """The field of the largest one-year productivity rise of a supported establishment, shared by support levers."""
     return lever_field(
-        0.5, "largest one-year productivity rise of one supported establishment (guards against tiny firms)", kind="setting", ge=0, assumption=True,
+        0.5,
+        "largest one-year productivity rise of one supported establishment (guards against tiny firms)",
+        kind="setting",
+        ge=0,
+        assumption=True,
     )
 
 
 def exit_hazard_reduction_field() -> Any:
     """The field of the fall of a supported establishment's exit hazard, shared by support levers."""
     return lever_field(
-        0.3, "proportional fall of a supported establishment's exit hazard while supported", range=(0.0, 0.5), ge=0, le=1, assumption=True,
+        0.3,
+        "proportional fall of a supported establishment's exit hazard while supported",
+        range=(0.0, 0.5),
+        ge=0,
+        le=1,
+        assumption=True,
         evidence=None,
     )
 
@@ -157,10 +172,16 @@ class SupportParams(LeverParams):
     """Cap per firm, project length, productivity return and exit-hazard reduction of business support services."""
 
     cap_per_firm_krw: float = lever_field(
-        5e8, "grant per firm per year (KRW); real average grants are smaller: lower it to spread support over more firms",
-        kind="programme", range=(1e8, 5e8), gt=0, evidence="seed 003, 붙임 table: 지역주력산업지원 지원 한도 연 5억",
+        5e8,
+        "grant per firm per year (KRW); real average grants are smaller: lower it to spread support over more firms",
+        kind="programme",
+        range=(1e8, 5e8),
+        gt=0,
+        evidence="seed 003, 붙임 table: 지역주력산업지원 지원 한도 연 5억",
     )
-    project_years: int = lever_field(2, "support period (years)", kind="programme", ge=1, evidence="seed 003, 붙임 table: 지역주력산업지원 2년")
+    project_years: int = lever_field(
+        2, "support period (years)", kind="programme", ge=1, evidence="seed 003, 붙임 table: 지역주력산업지원 2년"
+    )
     productivity_return: float = productivity_return_field()
     max_productivity_gain: float = max_productivity_gain_field()
     exit_hazard_reduction: float = exit_hazard_reduction_field()
@@ -173,8 +194,12 @@ class BusinessSupportServices(Lever):
 
     name: ClassVar[str] = "business_support_services"
     country: ClassVar[str] = "korea"
-    case: ClassVar[str] = "003, programme table: 지역주력산업지원 business support (prototypes, patents, certification, marketing; 25.91 bn KRW, 2 years, ≤0.5 bn/yr, 100 %)"
-    mechanism: ClassVar[str] = "support services for key-industry SMEs → one-off productivity gain of supported firms, lower young-firm exit hazard"
+    case: ClassVar[str] = (
+        "003, programme table: 지역주력산업지원 business support (prototypes, patents, certification, marketing; 25.91 bn KRW, 2 years, ≤0.5 bn/yr, 100 %)"
+    )
+    mechanism: ClassVar[str] = (
+        "support services for key-industry SMEs → one-off productivity gain of supported firms, lower young-firm exit hazard"
+    )
     Params: ClassVar[type[LeverParams]] = SupportParams
 
     portfolio: ProjectPortfolio | None = field(default=None)
@@ -229,13 +254,17 @@ class LocalIndustryParams(LeverParams):
         2 * PLAN_KRW_PER_HIRE,
         "KRW per additional lasting job in supported local SMEs (deadweight removed): the plan's ≈ 79 m KRW per targeted "
         "hire over the share of those hires that would not have happened without support (assumption 0.5)",
-        range=(PLAN_KRW_PER_HIRE, 4 * PLAN_KRW_PER_HIRE), gt=0, assumption=True,
+        range=(PLAN_KRW_PER_HIRE, 4 * PLAN_KRW_PER_HIRE),
+        gt=0,
+        assumption=True,
         evidence="seed 003: the 2023 plan targets 3,623 hires in supported firms for 286.4 bn KRW (a gross target of the "
         "whole plan, so ≥ 79 m KRW per additional job if met); the UK RSA's 6,300 USD per job (Criscuolo et al. 2019) "
         "is for investment grants and is far outside what the plan itself expects",
     )
     non_capital_only: bool = lever_field(
-        True, "spend only in the non-capital provinces (a rule separate from the decline-area targeting)", kind="setting",
+        True,
+        "spend only in the non-capital provinces (a rule separate from the decline-area targeting)",
+        kind="setting",
         evidence="seed 003: the 2023 regional industry plan is for the 14 non-capital provinces (비수도권 14개 시·도)",
     )
 
@@ -247,7 +276,9 @@ class LocalIndustriesDeclineAreas(_JobsLever):
 
     name: ClassVar[str] = "local_industries_decline_areas"
     country: ClassVar[str] = "korea"
-    case: ClassVar[str] = "003, 2023 regional industry plan: 시군구연고산업 support restricted to the 132 depopulating basic local governments"
+    case: ClassVar[str] = (
+        "003, 2023 regional industry plan: 시군구연고산업 support restricted to the 132 depopulating basic local governments"
+    )
     mechanism: ClassVar[str] = "jobs in local tradable SMEs of depopulating areas at a cost per job (budget by population in decline areas)"
     Params: ClassVar[type[LeverParams]] = LocalIndustryParams
 
@@ -273,16 +304,28 @@ class SocialEconomyParams(LeverParams):
     cost_per_job_krw: float = lever_field(
         2 * MINIMUM_WAGE_YEAR_KRW,
         "KRW per created job: two years of the 2023 minimum wage (≈ 48 m KRW; wage subsidies for social enterprises pay "
-        "a share of it for up to three years plus start-up costs)", range=(2.5e7, 8e7), gt=0, assumption=True,
+        "a share of it for up to three years plus start-up costs)",
+        range=(2.5e7, 8e7),
+        gt=0,
+        assumption=True,
         evidence="2023 minimum wage 9,620 KRW per hour (Minimum Wage Commission); the number of years is the assumption",
     )
     jobs_share: float = lever_field(
-        0.7, "share of the money creating jobs; the rest funds community services (amenity)", kind="setting", range=(0.5, 0.9),
-        ge=0, le=1, assumption=True,
+        0.7,
+        "share of the money creating jobs; the rest funds community services (amenity)",
+        kind="setting",
+        range=(0.5, 0.9),
+        ge=0,
+        le=1,
+        assumption=True,
     )
     amenity_per_krw_per_resident: float = lever_field(
-        1e-6, "destination utility per KRW per resident per year of community services (10,000 KRW per resident → +0.01, "
-        "about 1 % higher odds of choosing the region)", range=(0.0, 5e-6), ge=0, assumption=True,
+        1e-6,
+        "destination utility per KRW per resident per year of community services (10,000 KRW per resident → +0.01, "
+        "about 1 % higher odds of choosing the region)",
+        range=(0.0, 5e-6),
+        ge=0,
+        assumption=True,
     )
 
 
@@ -316,12 +359,19 @@ class InvestmentParams(LeverParams):
     cost_per_job_krw: float = lever_field(
         RSA_USD_PER_JOB * KRW_PER_USD_PPP,
         "KRW per created job in small and medium manufacturing establishments: the UK RSA's 6,300 USD per job at "
-        "purchasing-power parity (≈ 5.2 m KRW; 8.2 m at the market rate)", range=(5e6, PLAN_KRW_PER_HIRE), gt=0,
+        "purchasing-power parity (≈ 5.2 m KRW; 8.2 m at the market rate)",
+        range=(5e6, PLAN_KRW_PER_HIRE),
+        gt=0,
         evidence=f"{CRISCUOLO_2019}; the high end is seed 003's plan target of ≈ 79 m KRW per hire",
     )
     new_establishment_share: float = lever_field(
-        0.3, "share of the attracted jobs in new establishments (the rest expand existing ones)", range=(0.0, 1.0), ge=0, le=1,
-        assumption=True, evidence="Criscuolo et al. 2019 find positive effects on net entry of plants; the share is not given",
+        0.3,
+        "share of the attracted jobs in new establishments (the rest expand existing ones)",
+        range=(0.0, 1.0),
+        ge=0,
+        le=1,
+        assumption=True,
+        evidence="Criscuolo et al. 2019 find positive effects on net entry of plants; the share is not given",
     )
 
 
@@ -349,12 +399,18 @@ class IndustrialComplexInvestment(_JobsLever):
         jobs = spending / self.params.cost_per_job_krw
         eligible_establishments = f.count_by_region(model.n_regions, eligible)
         mean_size = np.divide(
-            by_region(model, np.where(eligible, f.workers(), 0.0)), eligible_establishments,
-            out=np.zeros(model.n_regions), where=eligible_establishments > 0,
+            by_region(model, np.where(eligible, f.workers(), 0.0)),
+            eligible_establishments,
+            out=np.zeros(model.n_regions),
+            where=eligible_establishments > 0,
         )
-        new_establishments = np.divide(jobs * self.params.new_establishment_share, mean_size, out=np.zeros(model.n_regions), where=mean_size > 0)
+        new_establishments = np.divide(
+            jobs * self.params.new_establishment_share, mean_size, out=np.zeros(model.n_regions), where=mean_size > 0
+        )
         expected_startups = model.params["firms"]["birth_rate"] * f.count_by_region(model.n_regions)
-        effects.startup_multiplier *= 1.0 + np.divide(new_establishments, expected_startups, out=np.zeros(model.n_regions), where=expected_startups > 0)
+        effects.startup_multiplier *= 1.0 + np.divide(
+            new_establishments, expected_startups, out=np.zeros(model.n_regions), where=expected_startups > 0
+        )
         return spending
 
 
@@ -372,15 +428,27 @@ class RegionLedParams(LeverParams):
     """Split between R&D grants and business support, their caps per firm, return and exit-hazard reduction."""
 
     rd_share: float = lever_field(
-        0.855, "share of each region's money for SME R&D grants, the rest business support", kind="programme", ge=0, le=1,
+        0.855,
+        "share of each region's money for SME R&D grants, the rest business support",
+        kind="programme",
+        ge=0,
+        le=1,
         evidence="seed 003, 2023 지역특화산업육성: R&D 120.7 + 32.3 bn KRW of 178.91 bn with support services 25.91 bn",
     )
     rd_cap_per_firm_krw: float = lever_field(
-        2e8, "R&D grant cap per firm per year (KRW)", kind="programme", range=(1e8, 2e8), gt=0,
+        2e8,
+        "R&D grant cap per firm per year (KRW)",
+        kind="programme",
+        range=(1e8, 2e8),
+        gt=0,
         evidence="seed 003, 붙임 table: 지역주력산업 R&D 지원 한도 연 2억",
     )
     support_cap_per_firm_krw: float = lever_field(
-        5e8, "support grant per firm per year (KRW)", kind="programme", range=(1e8, 5e8), gt=0,
+        5e8,
+        "support grant per firm per year (KRW)",
+        kind="programme",
+        range=(1e8, 5e8),
+        gt=0,
         evidence="seed 003, 붙임 table: 지역주력산업지원 지원 한도 연 5억",
     )
     productivity_return: float = productivity_return_field()
@@ -418,9 +486,13 @@ class RegionLedAllocation(Lever):
         spending = np.zeros(model.n_regions)
         for r in np.flatnonzero(regional > 0):
             in_region = np.where(smes & (f.region == r), f.establishments, 0)
-            rd = allocate_grants(model, f"{self.label}/rd", in_region * (f.rd_intensity > 0), regional[r] * p.rd_share, p.rd_cap_per_firm_krw)
+            rd = allocate_grants(
+                model, f"{self.label}/rd", in_region * (f.rd_intensity > 0), regional[r] * p.rd_share, p.rd_cap_per_firm_krw
+            )
             effects.fund_rd(rd, 1.0)
-            support = allocate_grants(model, f"{self.label}/support", in_region, regional[r] - rd.spending[r], p.support_cap_per_firm_krw, weights)
+            support = allocate_grants(
+                model, f"{self.label}/support", in_region, regional[r] - rd.spending[r], p.support_cap_per_firm_krw, weights
+            )
             support_effects(model, effects, support, p.productivity_return, p.max_productivity_gain, p.exit_hazard_reduction)
             spending += rd.spending + support.spending
         return spending

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from sim.levers.view import LeverView
 
 
-
 def raise_spillovers(model: LeverView, effects: PolicyEffects, networking_krw: np.ndarray, knowledge_krw: np.ndarray, gain: float) -> None:
     """Spillover multiplier of each region × (1 + ``gain`` × networking money / its knowledge base (KRW))."""
     share = np.divide(networking_krw, knowledge_krw, out=np.zeros(model.n_regions), where=knowledge_krw > 0)
@@ -52,8 +51,12 @@ NISHIMURA_OKAMURO_2011 = (
 def spillover_gain_field(where: str = "the region's business R&D") -> Any:
     """The field of a cluster lever's spillover gain per unit of networking money over ``where``."""
     return lever_field(
-        1.0, f"proportional rise of the spillover term per unit of networking money over {where} (networking money of 1 % "
-        "of business R&D raises it by 1 %, as that much more R&D would)", range=(0.0, 3.0), ge=0, assumption=True,
+        1.0,
+        f"proportional rise of the spillover term per unit of networking money over {where} (networking money of 1 % "
+        "of business R&D raises it by 1 %, as that much more R&D would)",
+        range=(0.0, 3.0),
+        ge=0,
+        assumption=True,
         evidence=f"{NISHIMURA_OKAMURO_2011}: networking can be worth more than its cost in R&D (high end); no estimate of the size",
     )
 
@@ -62,18 +65,32 @@ class ClusterParams(LeverParams):
     """R&D share, grant cap per firm, spillover gain and the weight of last year's performance in the budget split."""
 
     rd_share: float = lever_field(
-        0.6, "share of a cluster's money for R&D grants to its SMEs; the rest is networking", kind="setting", range=(0.3, 0.9),
-        ge=0, le=1, assumption=True,
+        0.6,
+        "share of a cluster's money for R&D grants to its SMEs; the rest is networking",
+        kind="setting",
+        range=(0.3, 0.9),
+        ge=0,
+        le=1,
+        assumption=True,
         evidence="seed 003: clusters fund R&D, firm attraction, networks and mandatory training; the split is not given",
     )
     cap_per_firm_krw: float = lever_field(
-        2e8, "R&D grant cap per firm per year (KRW), as the key-industry R&D", kind="programme", range=(1e8, 2e8), gt=0,
+        2e8,
+        "R&D grant cap per firm per year (KRW), as the key-industry R&D",
+        kind="programme",
+        range=(1e8, 2e8),
+        gt=0,
         evidence="seed 003, 붙임 table: 지역주력산업 R&D 지원 한도 연 2억 (the clusters' own cap is not given)",
     )
     spillover_gain: float = spillover_gain_field()
     performance_weight: float = lever_field(
-        0.3, "share of the budget allocated by last year's innovations per won; the rest is split equally among target "
-        "regions", kind="setting", range=(0.0, 0.68), ge=0, le=1, assumption=True,
+        0.3,
+        "share of the budget allocated by last year's innovations per won; the rest is split equally among target regions",
+        kind="setting",
+        range=(0.0, 0.68),
+        ge=0,
+        le=1,
+        assumption=True,
         evidence="seed 003: performance review with differentiated national funding (국비 예산 차등지급); national money is "
         "68 % of the 2023 cluster total, an upper bound; the share is not given",
     )
@@ -86,8 +103,12 @@ class InnovationClusters(Lever):
 
     name: ClassVar[str] = "innovation_clusters"
     country: ClassVar[str] = "korea"
-    case: ClassVar[str] = "003, report ④ and project plan: 지역혁신협력지구(클러스터) 육성 (92.9 bn national + 43.3 bn local), performance-based competition"
-    mechanism: ClassVar[str] = "R&D grants to cluster SMEs and a higher knowledge-spillover term, budget shifting toward the most innovations per won"
+    case: ClassVar[str] = (
+        "003, report ④ and project plan: 지역혁신협력지구(클러스터) 육성 (92.9 bn national + 43.3 bn local), performance-based competition"
+    )
+    mechanism: ClassVar[str] = (
+        "R&D grants to cluster SMEs and a higher knowledge-spillover term, budget shifting toward the most innovations per won"
+    )
     Params: ClassVar[type[LeverParams]] = ClusterParams
 
     last_spending: np.ndarray | None = field(default=None)
@@ -116,7 +137,9 @@ class InnovationClusters(Lever):
         eligible = self.target_firms(model, KEY_INDUSTRIES) & sme_mask(model) & (f.rd_intensity > 0)
         rd_spent = np.zeros(model.n_regions)
         for r in np.flatnonzero(regional > 0):
-            grants = allocate_grants(model, self.label, np.where(eligible & (f.region == r), f.establishments, 0), regional[r] * p.rd_share, p.cap_per_firm_krw)
+            grants = allocate_grants(
+                model, self.label, np.where(eligible & (f.region == r), f.establishments, 0), regional[r] * p.rd_share, p.cap_per_firm_krw
+            )
             effects.fund_rd(grants, 1.0)
             rd_spent += grants.spending
         raise_spillovers(model, effects, regional - rd_spent, business_rd_krw(model), p.spillover_gain)
@@ -128,8 +151,11 @@ class InfrastructureParams(LeverParams):
     """Productivity return of shared equipment and testing centres."""
 
     productivity_return: float = lever_field(
-        0.1, "yearly value added gained for good per KRW of equipment and testing services (a ten-year payback)",
-        range=(0.05, 0.3), ge=0, assumption=True,
+        0.1,
+        "yearly value added gained for good per KRW of equipment and testing services (a ten-year payback)",
+        range=(0.05, 0.3),
+        ge=0,
+        assumption=True,
         evidence="of the order of the marginal product of public capital implied by Bom & Ligthart (2014, J. Econ. Surveys "
         "28(5):889-916), abstract: output elasticity of public capital 0.083 short run, 0.122 long run, mean 0.106; "
         "regional core infrastructure about twice that",
@@ -143,8 +169,12 @@ class SmartSpecialisationInfrastructure(Lever):
 
     name: ClassVar[str] = "smart_specialisation_infrastructure"
     country: ClassVar[str] = "korea"
-    case: ClassVar[str] = "003, 2023 regional project plan: 지능형(스마트) 특성화기반구축 (160.7 bn national + 68.9 bn local): equipment, testing, certification"
-    mechanism: ClassVar[str] = "shared equipment and testing centres → one-off productivity gain of target firms, return × money / their value added"
+    case: ClassVar[str] = (
+        "003, 2023 regional project plan: 지능형(스마트) 특성화기반구축 (160.7 bn national + 68.9 bn local): equipment, testing, certification"
+    )
+    mechanism: ClassVar[str] = (
+        "shared equipment and testing centres → one-off productivity gain of target firms, return × money / their value added"
+    )
     Params: ClassVar[type[LeverParams]] = InfrastructureParams
 
     def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:

@@ -53,14 +53,19 @@ class PartnershipParams(LeverParams):
     """Partner groups of regions, their spillover gain and whether their labour markets are joined."""
 
     partnerships: dict[str, list[str]] = lever_field(
-        SUPER_REGIONAL_PARTNERSHIPS, "partnership name → partner region codes", kind="programme",
+        SUPER_REGIONAL_PARTNERSHIPS,
+        "partnership name → partner region codes",
+        kind="programme",
         evidence="seed 003: the five 초광역 협력권 (Busan-Ulsan-Gyeongnam shipbuilding, Gwangju-Jeonnam smart grids, "
         "Chungbuk-Gangwon-Jeju bio/medical devices, Jeonbuk-Daegu-Gyeongbuk electric vehicles, Daejeon-Sejong-Chungnam "
         "digital healthcare)",
     )
     spillover_gain: float = spillover_gain_field("the partners' pooled business R&D")
     join_labour_markets: bool = lever_field(
-        True, "partners' labour markets are joined (commuting links) while the lever is active", kind="setting", assumption=True,
+        True,
+        "partners' labour markets are joined (commuting links) while the lever is active",
+        kind="setting",
+        assumption=True,
     )
 
 
@@ -71,8 +76,12 @@ class SuperRegionalPartnerships(Lever):
 
     name: ClassVar[str] = "super_regional_partnerships"
     country: ClassVar[str] = "korea"
-    case: ClassVar[str] = "003, 2023 regional project plan: 지역협력혁신성장 (10.7 bn national + 4.6 bn local; the release prints 459억 local, which does not add up to its 423.2 bn total) for the five 초광역 협력권"
-    mechanism: ClassVar[str] = "joins partner regions' labour markets and raises each partner's spillover term over the partners' pooled R&D"
+    case: ClassVar[str] = (
+        "003, 2023 regional project plan: 지역협력혁신성장 (10.7 bn national + 4.6 bn local; the release prints 459억 local, which does not add up to its 423.2 bn total) for the five 초광역 협력권"
+    )
+    mechanism: ClassVar[str] = (
+        "joins partner regions' labour markets and raises each partner's spillover term over the partners' pooled R&D"
+    )
     Params: ClassVar[type[LeverParams]] = PartnershipParams
 
     def apply(self, model: LeverView, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
@@ -80,7 +89,8 @@ class SuperRegionalPartnerships(Lever):
         targets = self.target_regions(model)
         index = model.pack.index_of
         groups = [
-            members for codes in self.params.partnerships.values()
+            members
+            for codes in self.params.partnerships.values()
             if (members := np.array([index[c] for c in codes if c in index and targets[index[c]]], int)).size
         ]
         spending = np.zeros(model.n_regions)
@@ -103,22 +113,36 @@ class TechCooperationParams(LeverParams):
     """Default regions, cost per engineer-year, establishments advised per engineer-year and their productivity gain."""
 
     default_regions: list[str] = lever_field(
-        ["28"], "regions when the scenario gives no regions: Incheon", kind="setting",
+        ["28"],
+        "regions when the scenario gives no regions: Incheon",
+        kind="setting",
         evidence="seed 001, section III: Incheon–Kitakyushu cooperation",
     )
     cost_per_engineer_year_krw: float = lever_field(
-        1e8, "KRW per engineer-year of transfer (stipend, travel and coordination of one retired engineer)",
-        range=(5e7, 2e8), gt=0, assumption=True,
+        1e8,
+        "KRW per engineer-year of transfer (stipend, travel and coordination of one retired engineer)",
+        range=(5e7, 2e8),
+        gt=0,
+        assumption=True,
     )
     establishments_per_engineer_year: float = lever_field(
-        4.0, "SMEs one engineer advises in depth in a year", range=(2.0, 10.0), gt=0, assumption=True,
+        4.0,
+        "SMEs one engineer advises in depth in a year",
+        range=(2.0, 10.0),
+        gt=0,
+        assumption=True,
     )
     productivity_gain_per_establishment: float = lever_field(
-        0.03, "one-off productivity rise of an advised establishment, as one innovation (innovation.productivity_gain_per_innovation)",
-        range=(0.0, 0.1), ge=0, assumption=True,
+        0.03,
+        "one-off productivity rise of an advised establishment, as one innovation (innovation.productivity_gain_per_innovation)",
+        range=(0.0, 0.1),
+        ge=0,
+        assumption=True,
     )
     smes_only: bool = lever_field(
-        True, "only establishments under 300 workers", kind="setting",
+        True,
+        "only establishments under 300 workers",
+        kind="setting",
         evidence="seed 001, section III: know-how transfer to local casting and die-mould SMEs",
     )
 
@@ -130,8 +154,12 @@ class InternationalTechCooperation(Lever):
 
     name: ClassVar[str] = "international_tech_cooperation"
     country: ClassVar[str] = "korea"
-    case: ClassVar[str] = "001, section III: Incheon–Kitakyushu casting/die-mould cooperation with retired engineers (also Gyeonggi–Kanagawa, Jeju–Saga)"
-    mechanism: ClassVar[str] = "retired foreign engineers transfer know-how → one-off productivity gain of advised manufacturing SMEs, per engineer-year"
+    case: ClassVar[str] = (
+        "001, section III: Incheon–Kitakyushu casting/die-mould cooperation with retired engineers (also Gyeonggi–Kanagawa, Jeju–Saga)"
+    )
+    mechanism: ClassVar[str] = (
+        "retired foreign engineers transfer know-how → one-off productivity gain of advised manufacturing SMEs, per engineer-year"
+    )
     Params: ClassVar[type[LeverParams]] = TechCooperationParams
 
     @override

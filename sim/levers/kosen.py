@@ -49,29 +49,58 @@ class KosenParams(LeverParams):
     """Cost and length of a technical-college place, graduates' employment and retention, and the jobs they add."""
 
     krw_per_student_year: float = lever_field(
-        1.5e7, "KRW per KOSEN student-year (≈ 1.6 m JPY at 9.31 KRW/JPY), of the order of public spending per tertiary "
-        "student; seed 002 gives no budget", range=(8e6, 2.5e7), gt=0, assumption=True,
+        1.5e7,
+        "KRW per KOSEN student-year (≈ 1.6 m JPY at 9.31 KRW/JPY), of the order of public spending per tertiary "
+        "student; seed 002 gives no budget",
+        range=(8e6, 2.5e7),
+        gt=0,
+        assumption=True,
     )
     programme_years: int = lever_field(
-        5, "KOSEN's five-year course", kind="programme", ge=1, evidence="School Education Act (学校教育法) art. 117; not in seed 002",
+        5,
+        "KOSEN's five-year course",
+        kind="programme",
+        ge=1,
+        evidence="School Education Act (学校教育法) art. 117; not in seed 002",
     )
     employment_rate: float = lever_field(
-        1.0, "share of graduates employed", range=(0.9, 1.0), ge=0, le=1, evidence="seed 002, section 3: ~100 % of KOSEN job seekers employed",
+        1.0,
+        "share of graduates employed",
+        range=(0.9, 1.0),
+        ge=0,
+        le=1,
+        evidence="seed 002, section 3: ~100 % of KOSEN job seekers employed",
     )
     manufacturing_share: float = lever_field(
-        0.5, "share of employed graduates in manufacturing", range=(0.4, 0.6), ge=0, le=1,
+        0.5,
+        "share of employed graduates in manufacturing",
+        range=(0.4, 0.6),
+        ge=0,
+        le=1,
         evidence="seed 002, section 3: about half of KOSEN graduates go into manufacturing",
     )
     additional_job_share: float = lever_field(
-        0.5, "share of graduates' manufacturing jobs that are additional (firms expand where technicians are) rather than "
-        "filled instead of other hires", range=(0.0, 1.0), ge=0, le=1, assumption=True,
+        0.5,
+        "share of graduates' manufacturing jobs that are additional (firms expand where technicians are) rather than "
+        "filled instead of other hires",
+        range=(0.0, 1.0),
+        ge=0,
+        le=1,
+        assumption=True,
     )
     retained_per_student: float = lever_field(
-        0.1, "young persons (15–34) kept from leaving the region per student-year (students study locally and are "
-        "recruited by local firms)", range=(0.0, 0.3), ge=0, assumption=True,
+        0.1,
+        "young persons (15–34) kept from leaving the region per student-year (students study locally and are recruited by local firms)",
+        range=(0.0, 0.3),
+        ge=0,
+        assumption=True,
     )
     startups_per_thousand_students: float = lever_field(
-        1.0, "student startups per 1,000 students per year", range=(0.05, 2.0), ge=0, assumption=True,
+        1.0,
+        "student startups per 1,000 students per year",
+        range=(0.05, 2.0),
+        ge=0,
+        assumption=True,
         evidence="seed 002 names four recent KOSEN startups (TAKAO AI, IntegrAI, KiQ Robotics, NanShon proposal) among "
         "~60,000 students: the named ones alone are about 0.07 per 1,000 (low end)",
     )
@@ -84,8 +113,12 @@ class KosenColleges(Lever):
 
     name: ClassVar[str] = "kosen_colleges"
     country: ClassVar[str] = "japan"
-    case: ClassVar[str] = "002, section 3: 고등전문학교 (KOSEN, 58 colleges, ~60,000 students, ~100 % employment, ~50 % into manufacturing, student startups)"
-    mechanism: ClassVar[str] = "technical-college places raise vocational entry (entry_rate_extra), keep youth (youth_leave_multiplier), add manufacturing jobs (extra_jobs) and student startups"
+    case: ClassVar[str] = (
+        "002, section 3: 고등전문학교 (KOSEN, 58 colleges, ~60,000 students, ~100 % employment, ~50 % into manufacturing, student startups)"
+    )
+    mechanism: ClassVar[str] = (
+        "technical-college places raise vocational entry (entry_rate_extra), keep youth (youth_leave_multiplier), add manufacturing jobs (extra_jobs) and student startups"
+    )
     Params: ClassVar[type[LeverParams]] = KosenParams
 
     @override
@@ -109,23 +142,38 @@ class KosenColleges(Lever):
 class ConsortiumParams(LeverParams):
     """Budget split between anchor jobs and training, their unit costs and retention, and whether the anchor is paid once."""
 
-    jobs_share: float = budget_share_field(0.9, "share of the first year's budget subsidising the anchor plant once, plus what training cannot use")
-    talent_share: float = budget_share_field(0.1, "share of the first year's budget for the KOSEN-based training consortium (later years: all of it)")
+    jobs_share: float = budget_share_field(
+        0.9, "share of the first year's budget subsidising the anchor plant once, plus what training cannot use"
+    )
+    talent_share: float = budget_share_field(
+        0.1, "share of the first year's budget for the KOSEN-based training consortium (later years: all of it)"
+    )
     krw_per_job: float = lever_field(
-        2.6e9, "KRW of one-off anchor subsidy per direct manufacturing job: up to 476 bn JPY to JASM (TSMC Kumamoto, first "
-        "fab) for about 1,700 planned jobs ≈ 280 m JPY ≈ 2.6 bn KRW per job at 9.31 KRW/JPY", range=(5e8, 3e9), gt=0,
+        2.6e9,
+        "KRW of one-off anchor subsidy per direct manufacturing job: up to 476 bn JPY to JASM (TSMC Kumamoto, first "
+        "fab) for about 1,700 planned jobs ≈ 280 m JPY ≈ 2.6 bn KRW per job at 9.31 KRW/JPY",
+        range=(5e8, 3e9),
+        gt=0,
         evidence="Nikkei Asia, 17 Jun 2022: METI subsidy of up to 476 bn JPY for the first Kumamoto fab (the ~1,700 jobs "
         "are JASM's plan, not verified here); Kumamoto's governor counts 6,000+ jobs with ~70 related firms (CNA, Jan "
         "2026), ≈ 0.7 bn KRW per job (low end)",
     )
-    krw_per_trainee_year: float = lever_field(1e7, "KRW per trainee-year of the consortium's courses", range=(5e6, 3e7), gt=0, assumption=True)
+    krw_per_trainee_year: float = lever_field(
+        1e7, "KRW per trainee-year of the consortium's courses", range=(5e6, 3e7), gt=0, assumption=True
+    )
     retained_per_trainee: float = lever_field(
-        0.5, "young persons kept from leaving the region per trainee (hired locally by the anchor and its suppliers)",
-        range=(0.2, 1.0), gt=0, le=1, assumption=True,
+        0.5,
+        "young persons kept from leaving the region per trainee (hired locally by the anchor and its suppliers)",
+        range=(0.2, 1.0),
+        gt=0,
+        le=1,
+        assumption=True,
     )
     anchor_once: bool = lever_field(
-        True, "the anchor subsidy is paid once, in the lever's first active year; later years fund only training",
-        kind="setting", evidence="Nikkei Asia, 17 Jun 2022: the JASM subsidy is a one-off capital subsidy for building the fab",
+        True,
+        "the anchor subsidy is paid once, in the lever's first active year; later years fund only training",
+        kind="setting",
+        evidence="Nikkei Asia, 17 Jun 2022: the JASM subsidy is a one-off capital subsidy for building the fab",
     )
 
     @model_validator(mode="after")
@@ -140,8 +188,12 @@ class KosenTalentConsortium(Lever):
 
     name: ClassVar[str] = "kosen_talent_consortium"
     country: ClassVar[str] = "japan"
-    case: ClassVar[str] = "002, section 3: 규슈 반도체 인재육성 등 컨소시엄 (Kyushu semiconductor talent consortium around TSMC Kumamoto; 7 prefectures, 45 organisations, to 2026)"
-    mechanism: ClassVar[str] = "an anchor plant adds manufacturing jobs (extra_jobs, industry C) and KOSEN-based training keeps the region's youth to fill them (youth_leave_multiplier)"
+    case: ClassVar[str] = (
+        "002, section 3: 규슈 반도체 인재육성 등 컨소시엄 (Kyushu semiconductor talent consortium around TSMC Kumamoto; 7 prefectures, 45 organisations, to 2026)"
+    )
+    mechanism: ClassVar[str] = (
+        "an anchor plant adds manufacturing jobs (extra_jobs, industry C) and KOSEN-based training keeps the region's youth to fill them (youth_leave_multiplier)"
+    )
     Params: ClassVar[type[LeverParams]] = ConsortiumParams
 
     anchor_paid: bool = field(default=False)

@@ -42,17 +42,31 @@ class MeisterParams(LeverParams):
     cost_per_student_place_krw: float = lever_field(
         round(EAG_SECONDARY_USD_PPP * KRW_PER_USD_PPP, -5),
         "KRW per student place and year (teaching, equipment, industry placements): Korea's spending per secondary "
-        "student, 25,267 USD PPP in 2022, at purchasing-power parity (≈ 21 m KRW)", range=(1.5e7, 3e7), gt=0,
+        "student, 25,267 USD PPP in 2022, at purchasing-power parity (≈ 21 m KRW)",
+        range=(1.5e7, 3e7),
+        gt=0,
         evidence=f"{EDUCATION_AT_A_GLANCE_2025}: 25,267 USD PPP per secondary student; vocational places with equipment may cost more",
     )
-    programme_years: int = lever_field(3, "years of study", kind="programme", ge=1, evidence="Korean high schools run three years (Elementary and Secondary Education Act)")
+    programme_years: int = lever_field(
+        3, "years of study", kind="programme", ge=1, evidence="Korean high schools run three years (Elementary and Secondary Education Act)"
+    )
     leave_reduction: float = lever_field(
-        0.5, "a Meister student or graduate under 35 is this much less likely to leave the region", range=(0.2, 0.8), ge=0, le=1,
-        assumption=True, evidence="seed 002: 95 %+ employment of graduates through local industry partnerships; the local share is not given",
+        0.5,
+        "a Meister student or graduate under 35 is this much less likely to leave the region",
+        range=(0.2, 0.8),
+        ge=0,
+        le=1,
+        assumption=True,
+        evidence="seed 002: 95 %+ employment of graduates through local industry partnerships; the local share is not given",
     )
     entry_rate_change: float = lever_field(
-        -0.3, "change in a Meister graduate's probability of entering higher education at entry age (hired on graduation, "
-        "studying later while working: 선취업 후진학)", range=(-0.6, 0.0), ge=-1, le=1, assumption=True,
+        -0.3,
+        "change in a Meister graduate's probability of entering higher education at entry age (hired on graduation, "
+        "studying later while working: 선취업 후진학)",
+        range=(-0.6, 0.0),
+        ge=-1,
+        le=1,
+        assumption=True,
     )
 
 
@@ -63,8 +77,12 @@ class MeisterSchools(Lever):
 
     name: ClassVar[str] = "meister_schools"
     country: ClassVar[str] = "korea"
-    case: ClassVar[str] = "002, section 4 (policy implications): Meister-type vocational high schools tied to local industry (Gyeongbuk Bio Meister, 95 %+ employment)"
-    mechanism: ClassVar[str] = "students and graduates of funded places stay: lower youth leaving probability in target regions, slightly lower entry to higher education"
+    case: ClassVar[str] = (
+        "002, section 4 (policy implications): Meister-type vocational high schools tied to local industry (Gyeongbuk Bio Meister, 95 %+ employment)"
+    )
+    mechanism: ClassVar[str] = (
+        "students and graduates of funded places stay: lower youth leaving probability in target regions, slightly lower entry to higher education"
+    )
     Params: ClassVar[type[LeverParams]] = MeisterParams
 
     graduate_cohorts: list[np.ndarray] = field(default_factory=list)  # graduates per region, one array per active year
@@ -78,7 +96,7 @@ class MeisterSchools(Lever):
         spending = split_by_weight(budget_krw, school_age * self.target_regions(model))
         places = spending / p.cost_per_student_place_krw
         graduates = places / p.programme_years
-        self.graduate_cohorts = [*self.graduate_cohorts, graduates][-(YOUTH_AGES[1] - 18):]
+        self.graduate_cohorts = [*self.graduate_cohorts, graduates][-(YOUTH_AGES[1] - 18) :]
         young = t.count_by_region(model.n_regions, (t.age >= YOUTH_AGES[0]) & (t.age < YOUTH_AGES[1])).astype(float) * model.scale
         covered = np.divide(places + np.sum(self.graduate_cohorts, axis=0), young, out=np.zeros(model.n_regions), where=young > 0)
         effects.youth_leave_multiplier *= 1.0 - p.leave_reduction * np.minimum(covered, 1.0)

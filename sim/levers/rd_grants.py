@@ -54,20 +54,33 @@ class GrantParams(LeverParams):
     """Grant cap per firm, project length, co-funding rate and eligibility of a regional R&D grant programme."""
 
     cap_per_firm_krw: float = lever_field(
-        2e8, "grant cap per firm per year (KRW); actual grants may be smaller", kind="programme", range=(1e8, 2e8), ge=0,
+        2e8,
+        "grant cap per firm per year (KRW); actual grants may be smaller",
+        kind="programme",
+        range=(1e8, 2e8),
+        ge=0,
         evidence=f"{SEED_003_TABLE}: 지원 한도 연 2억 (free call)",
     )
     project_years: int = lever_field(
-        2, "project length (years); the table gives the maximum", kind="programme", ge=1,
+        2,
+        "project length (years); the table gives the maximum",
+        kind="programme",
+        ge=1,
         evidence=f"{SEED_003_TABLE}: 지원 기간 2년 (maximum)",
     )
     cofunding_rate: float = lever_field(
-        0.8, "government share of project cost; the table gives the maximum, lower shares mean more co-funding by the firm",
-        kind="programme", range=(0.6, 0.8), gt=0, le=1,
+        0.8,
+        "government share of project cost; the table gives the maximum, lower shares mean more co-funding by the firm",
+        kind="programme",
+        range=(0.6, 0.8),
+        gt=0,
+        le=1,
         evidence=f"{SEED_003_TABLE}: 지원금 비중 80 % (maximum; the low end is an assumption)",
     )
     smes_only: bool = lever_field(
-        True, "only establishments under 300 workers (SME definition)", kind="setting",
+        True,
+        "only establishments under 300 workers (SME definition)",
+        kind="setting",
         evidence="seed 003: 지역주력산업 R&D 신청대상 중소기업; Framework Act on SMEs, Enforcement Decree, Annex 1 (manufacturing < 300 workers)",
     )
 
@@ -109,7 +122,11 @@ class DesignatedItemParams(GrantParams):
     """Grant terms of larger projects on items designated by the region."""
 
     cap_per_firm_krw: float = lever_field(
-        4e8, "grant cap per firm per year (KRW); actual grants may be smaller", kind="programme", range=(2e8, 4e8), ge=0,
+        4e8,
+        "grant cap per firm per year (KRW); actual grants may be smaller",
+        kind="programme",
+        range=(2e8, 4e8),
+        ge=0,
         evidence=f"{SEED_003_TABLE}: 품목지정 지원 한도 연 4억",
     )
 
@@ -130,10 +147,20 @@ class LeadingFirmParams(GrantParams):
     """Grant terms of three-year projects for the region's most productive SMEs."""
 
     cap_per_firm_krw: float = lever_field(
-        3e8, "grant cap per firm per year (KRW); actual grants may be smaller", kind="programme", range=(1.5e8, 3e8), ge=0,
+        3e8,
+        "grant cap per firm per year (KRW); actual grants may be smaller",
+        kind="programme",
+        range=(1.5e8, 3e8),
+        ge=0,
         evidence=f"{SEED_003_TABLE}: 지역혁신 선도기업 지원 한도 연 3억",
     )
-    project_years: int = lever_field(3, "project length (years); the table gives the maximum", kind="programme", ge=1, evidence=f"{SEED_003_TABLE}: 지원 기간 3년 (maximum)")
+    project_years: int = lever_field(
+        3,
+        "project length (years); the table gives the maximum",
+        kind="programme",
+        ge=1,
+        evidence=f"{SEED_003_TABLE}: 지원 기간 3년 (maximum)",
+    )
 
 
 @register

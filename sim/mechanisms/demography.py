@@ -108,11 +108,7 @@ def labour_migration_age_profile(
     """
     ages = np.arange(max_age + 1, dtype=float)
     shifted = ages - peak_location
-    schedule = (
-        child_level * np.exp(-fall_rate * ages)
-        + np.exp(-fall_rate * shifted - np.exp(-rise_rate * shifted))
-        + constant_level
-    )
+    schedule = child_level * np.exp(-fall_rate * ages) + np.exp(-fall_rate * shifted - np.exp(-rise_rate * shifted)) + constant_level
     schedule /= schedule.sum()
     return np.vstack([(1.0 - male_share) * schedule, male_share * schedule])
 

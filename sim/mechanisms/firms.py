@@ -36,7 +36,9 @@ STARTUP_TAG, SPINOFF_TAG = 0x5717, 0x5913
 """Separate identity (and draw) families for startup and spin-off cohorts of the same cell and year."""
 
 
-def closure_hazard(firms: FirmPopulation, young_hazard: np.ndarray, mature_hazard: float, young_years: int, elasticity: float) -> np.ndarray:
+def closure_hazard(
+    firms: FirmPopulation, young_hazard: np.ndarray, mature_hazard: float, young_years: int, elasticity: float
+) -> np.ndarray:
     """Yearly closure probability of each agent's establishments (the caller's draw caps it at 1).
 
     ``young_hazard`` is per agent (levers may lower it by region); an empty firm (size 0) closes for sure.
@@ -77,8 +79,10 @@ def entrant_cohorts(
     weights = np.where(firms.size > 0, firms.establishments, 0).astype(float)  # empty firms are not imitated
     establishments = np.bincount(cell, weights=weights, minlength=expected.size)
     productivity = np.divide(
-        np.bincount(cell, weights=weights * firms.productivity, minlength=expected.size), establishments,
-        out=np.zeros(expected.size), where=establishments > 0,
+        np.bincount(cell, weights=weights * firms.productivity, minlength=expected.size),
+        establishments,
+        out=np.zeros(expected.size),
+        where=establishments > 0,
     )
     cells = np.flatnonzero((expected.ravel() > 0) & (establishments > 0)).astype(np.uint64)
     key = identities(tag, year, cells)
@@ -94,8 +98,15 @@ def entrant_cohorts(
     region, industry = np.divmod(cell_of, n_industries)
     uid = (identities(tag, year, cell_of.astype(np.uint64), flag) >> np.uint64(2)) | DERIVED_UID_BIT
     return FirmPopulation.new(
-        region, industry, split, young_size[market_of[region, industry]], productivity[cell_of],
-        np.where(flag == 1, rd_intensity_by_region[region], 0.0), np.zeros(len(uid)), crn.uniforms(uid, year, Purpose.ROUNDING), uid,
+        region,
+        industry,
+        split,
+        young_size[market_of[region, industry]],
+        productivity[cell_of],
+        np.where(flag == 1, rd_intensity_by_region[region], 0.0),
+        np.zeros(len(uid)),
+        crn.uniforms(uid, year, Purpose.ROUNDING),
+        uid,
     )
 
 

@@ -69,9 +69,7 @@ def matches(seekers: np.ndarray, vacancies: np.ndarray, efficiency: np.ndarray, 
     return np.minimum(raw, np.minimum(seekers, vacancies))
 
 
-def matching_efficiency_for(
-    finding_rate: np.ndarray, seekers: np.ndarray, vacancies: np.ndarray, elasticity: float
-) -> np.ndarray:
+def matching_efficiency_for(finding_rate: np.ndarray, seekers: np.ndarray, vacancies: np.ndarray, elasticity: float) -> np.ndarray:
     """Efficiency A that gives job-finding probability ``finding_rate`` at the given U and V."""
     seekers = np.maximum(np.asarray(seekers, dtype=float), 1.0)
     vacancies = np.maximum(np.asarray(vacancies, dtype=float), 1.0)
@@ -221,7 +219,14 @@ class LabourMarket:
         self._match(t, f, seekers, vacancies, links, crn, year)
 
     def _match(
-        self, t: TalentPool, f: FirmPopulation, seekers: np.ndarray, vacancies: np.ndarray, links: np.ndarray, crn: CommonRandomNumbers, year: int
+        self,
+        t: TalentPool,
+        f: FirmPopulation,
+        seekers: np.ndarray,
+        vacancies: np.ndarray,
+        links: np.ndarray,
+        crn: CommonRandomNumbers,
+        year: int,
     ) -> None:
         """Hire seekers into vacancy slots, first in their region, then in linked regions.
 
@@ -253,11 +258,34 @@ class LabourMarket:
                     mine = t.region[hired] == r
                     firms = np.concatenate([by_region[bounds[m] : bounds[m + 1]] for m in np.flatnonzero(links[r])])
                     firms = firms[vacancies[firms] > 0]
-                    fill_vacancies(t, f, hired[mine], position[mine], np.zeros(mine.sum(), np.int64), firms, np.zeros(len(firms), np.int64),
-                                   vacancies, crn, year, salt=1)
+                    fill_vacancies(
+                        t,
+                        f,
+                        hired[mine],
+                        position[mine],
+                        np.zeros(mine.sum(), np.int64),
+                        firms,
+                        np.zeros(len(firms), np.int64),
+                        vacancies,
+                        crn,
+                        year,
+                        salt=1,
+                    )
             else:
                 firms = np.flatnonzero(vacancies > 0)
-                fill_vacancies(t, f, hired, position, t.region[hired].astype(np.int64), firms, f.region[firms].astype(np.int64), vacancies, crn, year, salt=0)
+                fill_vacancies(
+                    t,
+                    f,
+                    hired,
+                    position,
+                    t.region[hired].astype(np.int64),
+                    firms,
+                    f.region[firms].astype(np.int64),
+                    vacancies,
+                    crn,
+                    year,
+                    salt=0,
+                )
             seekers = seekers[t.employer[seekers] == NOT_EMPLOYED]
 
 

@@ -37,9 +37,7 @@ def rogers_castro(age: np.ndarray, params: Mapping[str, float]) -> np.ndarray:
     return childhood + labour_force + params["c"]
 
 
-def move_probability_table(
-    outflow_rate: np.ndarray, population_by_age: np.ndarray, schedule: np.ndarray
-) -> np.ndarray:
+def move_probability_table(outflow_rate: np.ndarray, population_by_age: np.ndarray, schedule: np.ndarray) -> np.ndarray:
     """Probability of leaving the region within the year, by region × age (shape [n_regions, N_AGES]).
 
     Each origin's schedule is scaled by a factor k_r so that Σ_a population[r, a]·p[r, a] equals
@@ -142,9 +140,7 @@ def choice_probabilities(V: np.ndarray) -> np.ndarray:
     return weight / weight.sum(axis=-1, keepdims=True)
 
 
-def draw_destinations(
-    origin: np.ndarray, P: np.ndarray, rng: np.random.Generator, group: np.ndarray | None = None
-) -> np.ndarray:
+def draw_destinations(origin: np.ndarray, P: np.ndarray, rng: np.random.Generator, group: np.ndarray | None = None) -> np.ndarray:
     """Destination region of each mover (origin indices → destination indices), never the origin.
 
     ``P`` is [n, n], or [G, n, n] with ``group`` (age-group index 0..G−1 per mover) selecting the matrix.
@@ -167,9 +163,7 @@ def draw_destinations(
     return index - row * n
 
 
-def draw_movers(
-    region: np.ndarray, age: np.ndarray, move_prob: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
+def draw_movers(region: np.ndarray, age: np.ndarray, move_prob: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Boolean mask of persons who leave their region this year (ages above MAX_AGE use MAX_AGE).
 
     Uses single-precision uniforms (resolution 6e-8, far below any move probability) to halve memory

@@ -123,7 +123,7 @@ def members_choice(region: np.ndarray, weight: np.ndarray) -> np.ndarray:
     n = len(region)
     choice = np.zeros((weight.shape[0], n, n))
     choice[:, region, np.arange(n)] = weight
-    choice[:, int(region.max()) + 1:, 0] = 1.0
+    choice[:, int(region.max()) + 1 :, 0] = 1.0
     return choice / choice.sum(axis=2, keepdims=True)
 
 
@@ -139,7 +139,11 @@ class Flows2023:
 
 
 def migration_2023(
-    pack: MunicipalPack, by_age: np.ndarray, between_move_probability: np.ndarray, within_move_probability: np.ndarray, international_net: float
+    pack: MunicipalPack,
+    by_age: np.ndarray,
+    between_move_probability: np.ndarray,
+    within_move_probability: np.ndarray,
+    international_net: float,
 ) -> Flows2023:
     """The 2023 moves the municipal constants must reproduce, for residents ``by_age`` [n, 101] (persons).
 
@@ -173,7 +177,9 @@ class Municipalities:
         self.region = pack.region
         self.n_regions = n_regions
         self.scale = scale
-        self.within_rate = np.where(np.bincount(pack.region, minlength=n_regions) > 1, pack.within_province_rate * between_municipality_share, 0.0)
+        self.within_rate = np.where(
+            np.bincount(pack.region, minlength=n_regions) > 1, pack.within_province_rate * between_municipality_share, 0.0
+        )
         self.flows = self._empty_flows()
         self.rows: list[pd.DataFrame] = []  # one table per recorded year (``sim.metrics.municipal_measures``)
         self.agents = np.zeros((self.n, 2, AGES), np.int64)  # agents by municipality × sex × age at the last record (``state``)
@@ -188,7 +194,14 @@ class Municipalities:
     def _empty_flows(self) -> dict[str, np.ndarray]:
         return {name: np.zeros(self.n, np.int64) for name in ("births", "deaths", "net_migration")}
 
-    def fit(self, municipality: np.ndarray, age: np.ndarray, between_move_probability: np.ndarray, schedule: np.ndarray, international_net: float) -> None:
+    def fit(
+        self,
+        municipality: np.ndarray,
+        age: np.ndarray,
+        between_move_probability: np.ndarray,
+        schedule: np.ndarray,
+        international_net: float,
+    ) -> None:
         """Within-province move probabilities and destination constants reproducing the 2023 net migration
         (``migration_2023``) for the start population (agents ``municipality``, ``age``)."""
         by_age = persons_per_cell((self.n, AGES), municipality, age).astype(float) * self.scale
@@ -196,7 +209,9 @@ class Municipalities:
         np.add.at(province_by_age, self.region, by_age)
         self.within_move_probability = move_probability_table(self.within_rate, province_by_age, schedule)
         flows = migration_2023(self.pack, by_age, between_move_probability, self.within_move_probability, international_net)
-        self.destination_constant = fit_destination_constants(self.region, by_band(by_age).T, flows.inflow, flows.between_in, flows.within_out)
+        self.destination_constant = fit_destination_constants(
+            self.region, by_band(by_age).T, flows.inflow, flows.between_in, flows.within_out
+        )
 
     # --- the year ------------------------------------------------------------------------------
     def start_year(self) -> None:
@@ -215,17 +230,30 @@ class Municipalities:
         choice = members_choice(self.region, np.maximum(residents, 1e-9))
         return draw_destinations(region, choice[0], crn.stream(uid, year, Purpose.ARRIVAL_MUNICIPALITY)).astype(np.int16)
 
-    def count_demography(self, dies: np.ndarray, leaves: np.ndarray, municipality: np.ndarray, newborn: np.ndarray, arrived: np.ndarray) -> None:
+    def count_demography(
+        self, dies: np.ndarray, leaves: np.ndarray, municipality: np.ndarray, newborn: np.ndarray, arrived: np.ndarray
+    ) -> None:
         """This year's births, deaths and international moves by municipality (agents)."""
         self.flows["births"] += np.bincount(newborn, minlength=self.n)
         self.flows["deaths"] += np.bincount(municipality[dies], minlength=self.n)
         self.flows["net_migration"] += np.bincount(arrived, minlength=self.n) - np.bincount(municipality[leaves], minlength=self.n)
 
-    def move(self, municipality: np.ndarray, region: np.ndarray, age: np.ndarray, uid: np.ndarray, movers: np.ndarray, crn: CommonRandomNumbers, year: int) -> None:
+    def move(
+        self,
+        municipality: np.ndarray,
+        region: np.ndarray,
+        age: np.ndarray,
+        uid: np.ndarray,
+        movers: np.ndarray,
+        crn: CommonRandomNumbers,
+        year: int,
+    ) -> None:
         """Place this year's movers between provinces (``movers``: indices, ``region`` already their destination)
         in a municipality of their destination, then move residents between municipalities of their
         province; updates ``municipality`` in place and counts the moves."""
-        share = destination_weights(self.region, self.destination_constant, by_band(self.agents.sum(axis=1)).T)  # residents at the start of the year
+        share = destination_weights(
+            self.region, self.destination_constant, by_band(self.agents.sum(axis=1)).T
+        )  # residents at the start of the year
         origin = municipality[movers]
         band = BAND_OF_AGE[age[movers]]
         destination = draw_destinations(
@@ -238,13 +266,17 @@ class Municipalities:
         within = np.flatnonzero(leave & stayers)
         from_municipality = municipality[within]
         to_municipality = draw_destinations(
-            from_municipality, within_province_choice(self.region, share), crn.stream(uid[within], year, Purpose.MUNICIPAL_MOVE_DESTINATION),
+            from_municipality,
+            within_province_choice(self.region, share),
+            crn.stream(uid[within], year, Purpose.MUNICIPAL_MOVE_DESTINATION),
             BAND_OF_AGE[age[within]],
         )
         municipality[within] = to_municipality
         self.flows["net_migration"] += (
-            np.bincount(destination, minlength=self.n) - np.bincount(origin, minlength=self.n)
-            + np.bincount(to_municipality, minlength=self.n) - np.bincount(from_municipality, minlength=self.n)
+            np.bincount(destination, minlength=self.n)
+            - np.bincount(origin, minlength=self.n)
+            + np.bincount(to_municipality, minlength=self.n)
+            - np.bincount(from_municipality, minlength=self.n)
         )
 
     def state(self, municipality: np.ndarray, sex: np.ndarray, age: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:

@@ -106,17 +106,15 @@ def single_year_population(raw: pd.DataFrame) -> pd.DataFrame:
     """
     data = raw[raw["sex"].isin(SEX_CODES) & raw["population"].notna()].copy()
     data["sex"] = data["sex"].map(SEX_CODES)
-    wide = data.pivot_table(
-        index=["region_code", "year", "sex"], columns="age_group", values="population", aggfunc="sum"
-    )
+    wide = data.pivot_table(index=["region_code", "year", "sex"], columns="age_group", values="population", aggfunc="sum")
     groups = wide[FIVE_YEAR_GROUPS].to_numpy(dtype=float)
     boundaries = np.arange(0, MAX_AGE + 1, 5)
     cumulative = np.concatenate([np.zeros((len(groups), 1)), np.cumsum(groups, axis=1)], axis=1)
     smooth_cumulative = PchipInterpolator(boundaries, cumulative, axis=1)(np.arange(MAX_AGE + 1))
     smooth = np.clip(np.diff(smooth_cumulative, axis=1), 0.0, None)
-    single = np.concatenate(
-        [_largest_remainder(smooth.reshape(len(groups), -1, 5), groups), wide[[OPEN_GROUP]].to_numpy()], axis=1
-    ).astype(np.int64)
+    single = np.concatenate([_largest_remainder(smooth.reshape(len(groups), -1, 5), groups), wide[[OPEN_GROUP]].to_numpy()], axis=1).astype(
+        np.int64
+    )
     ages = pd.Index(np.arange(MAX_AGE + 1), name="age")
     table = pd.DataFrame(single, index=wide.index, columns=ages).stack().rename("persons").reset_index()
     table = table.rename(columns={"region_code": "region"})[["year", "region", "sex", "age", "persons"]]
@@ -295,9 +293,7 @@ def e0_targets(shared: Path) -> pd.DataFrame:
         )
     both_sexes = observed[observed["sex"] == "Total"].set_index("year")["value"]
     anchor_years = sorted(anchors["F"])
-    gap = np.interp(
-        list(MORTALITY_YEARS), anchor_years, [anchors["F"][y] - anchors["M"][y] for y in anchor_years]
-    )
+    gap = np.interp(list(MORTALITY_YEARS), anchor_years, [anchors["F"][y] - anchors["M"][y] for y in anchor_years])
     final = {"F": float(_projection(shared, "e0_female").loc[2072]), "M": float(_projection(shared, "e0_male").loc[2072])}
     rows = []
     for index, year in enumerate(MORTALITY_YEARS):
@@ -342,12 +338,21 @@ def qx_array(mortality: pd.DataFrame, year: int) -> np.ndarray:
 
 def _mortality_checks(mortality: pd.DataFrame, targets: pd.DataFrame) -> str:
     achieved = {
-        (year, sex): life_expectancy(rows.sort_values("age")["qx"].to_numpy())
-        for (year, sex), rows in mortality.groupby(["year", "sex"])
+        (year, sex): life_expectancy(rows.sort_values("age")["qx"].to_numpy()) for (year, sex), rows in mortality.groupby(["year", "sex"])
     }
     error = max(abs(achieved[(y, s)] - t) for y, s, t, _ in targets.itertuples(index=False))
-    show = [(2010, "M"), (2010, "F"), (2018, "M"), (2018, "F"), (2023, "M"), (2023, "F"), (2050, "M"), (2050, "F"),
-            (2072, "M"), (2072, "F")]
+    show = [
+        (2010, "M"),
+        (2010, "F"),
+        (2018, "M"),
+        (2018, "F"),
+        (2023, "M"),
+        (2023, "F"),
+        (2050, "M"),
+        (2050, "F"),
+        (2072, "M"),
+        (2072, "F"),
+    ]
     return (
         f"e0 recomputed from the table hits every target within {error:.1e} years: "
         + ", ".join(f"{year} {sex} {achieved[(year, sex)]:.2f}" for year, sex in show)
@@ -389,14 +394,11 @@ def mortality_region_factor_table(shared: Path, mortality: pd.DataFrame, single_
     return pd.DataFrame(rows, columns=["region", "year", "factor"]).round({"factor": 6})
 
 
-def _region_factor_checks(
-    shared: Path, mortality: pd.DataFrame, single_age: pd.DataFrame, region_factor: pd.DataFrame
-) -> str:
+def _region_factor_checks(shared: Path, mortality: pd.DataFrame, single_age: pd.DataFrame, region_factor: pd.DataFrame) -> str:
     deaths = _deaths(shared)
     regions = sorted(single_age["region"].unique())
     national = {
-        year: deaths.loc[("00", year)] / _expected_deaths(mortality, single_age, year, regions).sum()
-        for year in REGION_FACTOR_YEARS
+        year: deaths.loc[("00", year)] / _expected_deaths(mortality, single_age, year, regions).sum() for year in REGION_FACTOR_YEARS
     }
     factor_2023 = region_factor[region_factor["year"] == 2023].set_index("region")["factor"]
     return (
@@ -417,9 +419,7 @@ def migration_residual(shared: Path) -> pd.Series:
     vital = _read(shared, "kr_province_deaths_tfr_eaps_2000_2023.csv")
     vital = vital[vital["region_code"] == "00"].set_index("year")
     years = list(MIGRATION_RESIDUAL_YEARS)
-    residual = [
-        population.loc[y] - population.loc[y - 1] - vital.loc[y, "births"] + vital.loc[y, "deaths"] for y in years
-    ]
+    residual = [population.loc[y] - population.loc[y - 1] - vital.loc[y, "births"] + vital.loc[y, "deaths"] for y in years]
     return pd.Series(residual, index=years, dtype=np.int64)
 
 
@@ -458,9 +458,12 @@ def implied_projection_migration(
     official = _projection(shared, "pop_total")
     dp = default_parameters()["demography"]
     profile = labour_migration_age_profile(
-        dp["international_migrant_male_share"], dp["international_migrant_peak_location"],
-        dp["international_migrant_rise_rate"], dp["international_migrant_fall_rate"],
-        dp["international_migrant_child_level"], dp["international_migrant_constant_level"],
+        dp["international_migrant_male_share"],
+        dp["international_migrant_peak_location"],
+        dp["international_migrant_rise_rate"],
+        dp["international_migrant_fall_rate"],
+        dp["international_migrant_child_level"],
+        dp["international_migrant_constant_level"],
     )
     population = np.zeros((2, 101))
     start = single_age[single_age["year"] == 2023].groupby(["sex", "age"])["persons"].sum()
@@ -503,7 +506,9 @@ def _migration_checks(shared: Path, migration: pd.DataFrame, implied: pd.DataFra
         + ", ".join(f"{year} {implied.loc[year, 'net_persons']:+,}" for year in (2024, 2025, 2030, 2040, 2050, 2060, 2072))
         + f" (published: 2022 {published.loc[2022]:+,.0f}, 2072 {published.loc[2072]:+,.0f}). "
         + "Births of the national cohort-component run vs published: "
-        + ", ".join(f"{year} {implied.loc[year, 'births']:,.0f} vs {births.loc[year]:,.0f}" for year in births.index if year in implied.index)
+        + ", ".join(
+            f"{year} {implied.loc[year, 'births']:,.0f} vs {births.loc[year]:,.0f}" for year in births.index if year in implied.index
+        )
         + "."
     )
 
@@ -579,4 +584,3 @@ Built by `sim/data/build/demography.py` from `shared/data` (see its SOURCE.md). 
   populations, so the series jumps in 2024. The implied path also absorbs any difference between KOSTAT's and this
   run's fertility age pattern and mortality, and the foreign population in the projection's base.
 """
-

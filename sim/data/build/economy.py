@@ -51,11 +51,13 @@ def labour(shared: Path, regions: list[str]) -> pd.DataFrame:
     """EAPS annual averages 2015–2023 in persons; Sejong 2015/2016 split out of Chungnam by 15+ population."""
     eaps = _read(shared / "kr_province_deaths_tfr_eaps_2000_2023.csv")
     eaps = eaps[eaps.region.isin(regions) & eaps.year.isin(LABOUR_YEARS)]
-    eaps = eaps.rename(columns={
-        "economically_active_thousand": "economically_active",
-        "employed_thousand": "employed",
-        "pop_15plus_thousand": "pop_15plus",
-    })
+    eaps = eaps.rename(
+        columns={
+            "economically_active_thousand": "economically_active",
+            "employed_thousand": "employed",
+            "pop_15plus_thousand": "pop_15plus",
+        }
+    )
     counts = ["economically_active", "employed", "pop_15plus"]
     eaps = eaps[["region", "year", *counts]].copy()
     eaps[counts] = eaps[counts] * THOUSAND
@@ -64,8 +66,7 @@ def labour(shared: Path, regions: list[str]) -> pd.DataFrame:
 
     eaps["unemployed"] = eaps.economically_active - eaps.employed
     eaps["unemployment_rate"] = (eaps.unemployed / eaps.economically_active).round(4)
-    table = eaps[["region", "year", "economically_active", "employed", "unemployed", "pop_15plus",
-                  "unemployment_rate", "note"]]
+    table = eaps[["region", "year", "economically_active", "employed", "unemployed", "pop_15plus", "unemployment_rate", "note"]]
     _require_complete(table, regions, LABOUR_YEARS, "labour")
     return table.sort_values(["region", "year"]).reset_index(drop=True)
 
@@ -140,17 +141,17 @@ def _grdp_2023(shared: Path, regions: list[str], grdp_2021: pd.Series) -> pd.Dat
         rows[missing_capital[0]] = (remainder, "capital-region published total minus Seoul and Gyeonggi (flagged)")
     for region in regions:
         if region not in rows and region in per_capita:
-            rows[region] = (per_capita[region] * population[region],
-                            "published per-capita GRDP x KOSTAT 2023 projected mid-year population (flagged)")
+            rows[region] = (
+                per_capita[region] * population[region],
+                "published per-capita GRDP x KOSTAT 2023 projected mid-year population (flagged)",
+            )
     scaled = [region for region in regions if region not in rows]
     residual = totals["00"] - sum(value for value, _ in rows.values())
     factor = residual / grdp_2021[scaled].sum()
     for region in scaled:
-        rows[region] = (grdp_2021[region] * factor,
-                        f"2021 total x {factor:.4f} so the 17 sum to the 2023 national headline (flagged)")
+        rows[region] = (grdp_2021[region] * factor, f"2021 total x {factor:.4f} so the 17 sum to the 2023 national headline (flagged)")
     return pd.DataFrame(
-        [{"region": region, "year": GRDP_YEAR_LATEST, "grdp_krw": value, "source_note": note}
-         for region, (value, note) in rows.items()]
+        [{"region": region, "year": GRDP_YEAR_LATEST, "grdp_krw": value, "source_note": note} for region, (value, note) in rows.items()]
     )
 
 
@@ -179,16 +180,14 @@ def rnd(shared: Path, regions: list[str]) -> pd.DataFrame:
 
     rd_krw = shares[regions] * amounts["00"]
     rd_krw[exact] = amounts[exact]
-    for group, members in (("CAP", list(CAPITAL_REGION)),
-                           ("NONCAP", [region for region in regions if region not in CAPITAL_REGION])):
+    for group, members in (("CAP", list(CAPITAL_REGION)), ("NONCAP", [region for region in regions if region not in CAPITAL_REGION])):
         free = [region for region in members if region not in exact]
         target = amounts[group] - rd_krw[[region for region in members if region in exact]].sum()
         rd_krw[free] *= target / rd_krw[free].sum()
 
     researchers = survey[survey.metric == "researchers"].pivot(index="region", columns="year", values="value")
     table = pd.DataFrame({"region": regions, "rd_krw": rd_krw[regions].round().astype("int64").to_numpy()})
-    table["rd_source"] = ["published amount" if region in exact else "published share, scaled to group total"
-                          for region in regions]
+    table["rd_source"] = ["published amount" if region in exact else "published share, scaled to group total" for region in regions]
     table["researchers"] = table.region.map(researchers[2022]).astype("Int64")
     table["researchers_2023"] = table.region.map(researchers[2023]).astype("Int64")
     return table

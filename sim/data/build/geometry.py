@@ -66,20 +66,25 @@ def municipal_geometry(shared: Path) -> tuple[gpd.GeoDataFrame, dict]:
         raise DataError(f"{shared / MUNICIPAL_MAP}: codes {', '.join(unmatched)} match no {MAP_CODE_COLUMN} of {CROSSWALK}")
     keyed = features.assign(kostat_code=city_code).dissolve(by="kostat_code", as_index=False)
     table = crosswalk.set_index(MAP_CODE_COLUMN).loc[keyed["kostat_code"]]
-    frame = gpd.GeoDataFrame({
-        "municipality": table["sigungu_code"].to_numpy(),
-        "province": table["province_code"].to_numpy(),
-        "name_ko": table["admin_name_ko"].to_numpy(),
-        "name_en": table["name_en"].to_numpy(),
-    }, geometry=shapely.set_precision(keyed.geometry.to_numpy(), GRID_DEGREES), crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(
+        {
+            "municipality": table["sigungu_code"].to_numpy(),
+            "province": table["province_code"].to_numpy(),
+            "name_ko": table["admin_name_ko"].to_numpy(),
+            "name_en": table["name_en"].to_numpy(),
+        },
+        geometry=shapely.set_precision(keyed.geometry.to_numpy(), GRID_DEGREES),
+        crs="EPSG:4326",
+    )
     frame = frame.sort_values("municipality", ignore_index=True)
     without_map = sorted(set(crosswalk["sigungu_code"]) - set(frame["municipality"]))
     municipality_of = crosswalk.set_index(MAP_CODE_COLUMN)["sigungu_code"]
     report = {
         "features": len(features),
         "repaired": invalid,
-        "dissolved_gu": {municipality_of[city]: gu for city, gu in
-                         dissolved.groupby(city_code[dissolved.index])["name"].apply(list).items()},
+        "dissolved_gu": {
+            municipality_of[city]: gu for city, gu in dissolved.groupby(city_code[dissolved.index])["name"].apply(list).items()
+        },
         "without_map": without_map,
         "names": crosswalk.set_index("sigungu_code")["admin_name_ko"].to_dict(),
     }
@@ -90,25 +95,27 @@ def _provenance(report: dict, municipalities: int, provinces: int) -> str:
     names = report["names"]
     cities = ", ".join(f"{names[city]} ({len(gu)} gu)" for city, gu in report["dissolved_gu"].items())
     missing = ", ".join(f"{code} {names[code]}" for code in report["without_map"]) or "none (every unit has one)"
-    return "\n".join([
-        SECTION,
-        "",
-        "Built by `sim/data/build/geometry.py` from `shared/data/maps/kr_municipalities_2018_topo_simple.json` "
-        "(KOSTAT SGIS boundaries of 2018, collected 2018-12-24 by `southkorea/southkorea-maps`; simplified TopoJSON, "
-        "WGS84) and `shared/data/kr_sigungu_code_crosswalk_2010_2023.csv` (KOSTAT 2015 code → MOIS code of Dec 2023). "
-        "Licence of the boundaries: KOGL Type 1 (공공누리 제1유형), free use with attribution: "
-        "**source: Statistics Korea (KOSTAT), SGIS**.",
-        "",
-        f"- `municipalities.geojson` — municipality (10-digit MOIS code of Dec 2023, the key of "
-        f"kr_sigungu_registered_population_dec_2023.csv), province (KOSIS 2-digit code at Dec 2023), name_ko, "
-        f"name_en, geometry: {municipalities} units from {report['features']} map features. The non-autonomous gu "
-        f"of large cities are dissolved into their city (KOSTAT code of the city = the gu's code with last digit "
-        f"0): {cities}.",
-        f"- `provinces.geojson` — province, geometry: the municipalities dissolved by their Dec 2023 province "
-        f"({provinces} provinces; Gunwi-gun, moved on 2023-07-01, lies in Daegu).",
-        f"- Dec 2023 municipalities without a map feature: {missing}.",
-        f"- Caveats: boundaries of 2018, simplified for display (not for areas); {report['repaired']} invalid source "
-        "polygons (self-touching rings of the simplification) repaired with shapely's make_valid (structure method, polygons only) before dissolving; "
-        "coordinates rounded to 1e-4 degrees.",
-        "",
-    ])
+    return "\n".join(
+        [
+            SECTION,
+            "",
+            "Built by `sim/data/build/geometry.py` from `shared/data/maps/kr_municipalities_2018_topo_simple.json` "
+            "(KOSTAT SGIS boundaries of 2018, collected 2018-12-24 by `southkorea/southkorea-maps`; simplified TopoJSON, "
+            "WGS84) and `shared/data/kr_sigungu_code_crosswalk_2010_2023.csv` (KOSTAT 2015 code → MOIS code of Dec 2023). "
+            "Licence of the boundaries: KOGL Type 1 (공공누리 제1유형), free use with attribution: "
+            "**source: Statistics Korea (KOSTAT), SGIS**.",
+            "",
+            f"- `municipalities.geojson` — municipality (10-digit MOIS code of Dec 2023, the key of "
+            f"kr_sigungu_registered_population_dec_2023.csv), province (KOSIS 2-digit code at Dec 2023), name_ko, "
+            f"name_en, geometry: {municipalities} units from {report['features']} map features. The non-autonomous gu "
+            f"of large cities are dissolved into their city (KOSTAT code of the city = the gu's code with last digit "
+            f"0): {cities}.",
+            f"- `provinces.geojson` — province, geometry: the municipalities dissolved by their Dec 2023 province "
+            f"({provinces} provinces; Gunwi-gun, moved on 2023-07-01, lies in Daegu).",
+            f"- Dec 2023 municipalities without a map feature: {missing}.",
+            f"- Caveats: boundaries of 2018, simplified for display (not for areas); {report['repaired']} invalid source "
+            "polygons (self-touching rings of the simplification) repaired with shapely's make_valid (structure method, polygons only) before dissolving; "
+            "coordinates rounded to 1e-4 degrees.",
+            "",
+        ]
+    )

@@ -72,7 +72,8 @@ def build(shared: Path, out: Path) -> None:
         "distances": _long(codes, distance_km, "distance_km"),
         "migration_od_2011_2020": _long(codes, mean_flow, "mean_annual_flow", diagonal=False),
         "migration_ties": _long(codes, ties, "ties_persons", diagonal=False).assign(
-            ties_basis=_long(codes, ties_basis, "basis", diagonal=False)["basis"]),
+            ties_basis=_long(codes, ties_basis, "basis", diagonal=False)["basis"]
+        ),
         "migration_outflow_rates": outflow_rates(flows, population, codes),
         "migration_logit": pd.DataFrame({"region": codes, "destination_constant": constants}),
     }
@@ -90,9 +91,18 @@ def od_table_name(period: str) -> str:
     return f"migration_od_{period.replace('-', '_')}"
 
 
-def build_window(period: str, flows: pd.DataFrame, population: pd.DataFrame, codes: list[str], capital: list[str],
-                 distance_km: np.ndarray, ties: np.ndarray, default_constants: np.ndarray, default_fit: dict,
-                 out: Path) -> dict:
+def build_window(
+    period: str,
+    flows: pd.DataFrame,
+    population: pd.DataFrame,
+    codes: list[str],
+    capital: list[str],
+    distance_km: np.ndarray,
+    ties: np.ndarray,
+    default_constants: np.ndarray,
+    default_fit: dict,
+    out: Path,
+) -> dict:
     """Mean flows, outflow rates, constants and fit report of another calibration window (suffixed files).
 
     b_d and b_n are those of the default window (the model's ``distance_elasticity`` and ``ties_elasticity``);
@@ -109,19 +119,23 @@ def build_window(period: str, flows: pd.DataFrame, population: pd.DataFrame, cod
     free = fit_logit(mean_flow, log_distance, log_ties)
     null = fit_logit(mean_flow, None, None)
     null_ll = null["log_likelihood"]
-    default_offset = fit_logit(mean_flow, None, None, offset=-b_d * log_distance + b_n * log_ties,
-                               fixed_constants=default_constants)
+    default_offset = fit_logit(mean_flow, None, None, offset=-b_d * log_distance + b_n * log_ties, fixed_constants=default_constants)
     observed_net, predicted_net = _net(mean_flow), _net(fixed["predicted"])
 
     def summary(fit: dict) -> dict:
-        return {"b_d": fit["b_d"], "b_n": fit["b_n"], "log_likelihood": fit["log_likelihood"],
-                "mcfadden_pseudo_r2": 1 - fit["log_likelihood"] / null_ll, **_flow_statistics(mean_flow, fit["predicted"])}
+        return {
+            "b_d": fit["b_d"],
+            "b_n": fit["b_n"],
+            "log_likelihood": fit["log_likelihood"],
+            "mcfadden_pseudo_r2": 1 - fit["log_likelihood"] / null_ll,
+            **_flow_statistics(mean_flow, fit["predicted"]),
+        }
 
     rates = outflow_rates(flows, population, codes, years)
     first, last = years[0], years[-1]
     report = {
         "model": "P(j | i, j != i) = exp(a_j - b_d ln d_ij + b_n ln(1 + N_ij)) / sum over k != i; "
-                 f"a_j fitted on {period}, b_d and b_n fixed at the {DECADE_PERIOD} estimates",
+        f"a_j fitted on {period}, b_d and b_n fixed at the {DECADE_PERIOD} estimates",
         "calibration_period": period,
         "data": {
             "flows": f"mean annual inter-provincial flows {first}-{last} (persons/year), {od_table_name(period)}.csv",
@@ -135,8 +149,7 @@ def build_window(period: str, flows: pd.DataFrame, population: pd.DataFrame, cod
         "normalised_constant": codes[0],
         "b_d": b_d,
         "b_n": b_n,
-        "b_source": f"fixed at migration_fit.json ({DECADE_PERIOD}), = parameters.yaml "
-                    "migration.distance_elasticity / ties_elasticity",
+        "b_source": f"fixed at migration_fit.json ({DECADE_PERIOD}), = parameters.yaml migration.distance_elasticity / ties_elasticity",
         "log_likelihood": fixed["log_likelihood"],
         "log_likelihood_constants_only": null_ll,
         "mcfadden_pseudo_r2": 1 - fixed["log_likelihood"] / null_ll,
@@ -169,9 +182,9 @@ def build_window(period: str, flows: pd.DataFrame, population: pd.DataFrame, cod
     mean_flow_table.to_csv(out / f"{od_table_name(period)}.csv", index=False)
     rates.to_csv(out / f"{migration_table_name('migration_outflow_rates', period)}.csv", index=False)
     pd.DataFrame({"region": codes, "destination_constant": constants}).to_csv(
-        out / f"{migration_table_name('migration_logit', period)}.csv", index=False)
-    (out / f"{migration_table_name('migration_fit', period)}.json").write_text(
-        json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        out / f"{migration_table_name('migration_logit', period)}.csv", index=False
+    )
+    (out / f"{migration_table_name('migration_fit', period)}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     return report
 
 
@@ -248,8 +261,7 @@ def migration_ties(flows: pd.DataFrame, codes: list[str]) -> tuple[np.ndarray, n
     return ties.round().astype(np.int64), basis
 
 
-def outflow_rates(flows: pd.DataFrame, population: pd.DataFrame, codes: list[str],
-                  years: range = CALIBRATION_YEARS) -> pd.DataFrame:
+def outflow_rates(flows: pd.DataFrame, population: pd.DataFrame, codes: list[str], years: range = CALIBRATION_YEARS) -> pd.DataFrame:
     """Mean annual inter-provincial out-migrants ÷ registered population at 31 Dec of t−1 (per person per year)."""
     out_migrants = flows.groupby(["year", "origin"]).flow.sum().unstack()[codes]
     population_previous_year_end = population.set_axis(population.index + 1, axis=0)
@@ -260,11 +272,13 @@ def outflow_rates(flows: pd.DataFrame, population: pd.DataFrame, codes: list[str
 
     calibration = rate.reindex(years)
     first_year = calibration.apply(lambda column: column.first_valid_index())
-    table = pd.DataFrame({
-        "region": codes,
-        "outflow_rate": period_mean(years).to_numpy(),
-        "years": [f"{first_year[code]}-{years[-1]}" for code in codes],
-    })
+    table = pd.DataFrame(
+        {
+            "region": codes,
+            "outflow_rate": period_mean(years).to_numpy(),
+            "years": [f"{first_year[code]}-{years[-1]}" for code in codes],
+        }
+    )
     for column, years in OUTFLOW_PERIODS.items():
         table[column] = period_mean(years).to_numpy()
     numeric = table.columns.drop(["region", "years"])
@@ -272,8 +286,7 @@ def outflow_rates(flows: pd.DataFrame, population: pd.DataFrame, codes: list[str
     return table
 
 
-def capital_region_net_by_year(flows: pd.DataFrame, capital: list[str],
-                               years: range = CALIBRATION_YEARS) -> dict[str, int]:
+def capital_region_net_by_year(flows: pd.DataFrame, capital: list[str], years: range = CALIBRATION_YEARS) -> dict[str, int]:
     """Net inter-provincial migration into the capital region (persons), calibration years."""
     window = flows[flows.year.isin(years)]
     inflow = window[~window.origin.isin(capital) & window.destination.isin(capital)].groupby("year").flow.sum()
@@ -312,8 +325,13 @@ def _probabilities(design: np.ndarray, theta: np.ndarray, offset: np.ndarray | N
     return weight / weight.sum(axis=1, keepdims=True)
 
 
-def fit_logit(flows: np.ndarray, log_distance: np.ndarray | None, log_ties: np.ndarray | None,
-              offset: np.ndarray | None = None, fixed_constants: np.ndarray | None = None) -> dict:
+def fit_logit(
+    flows: np.ndarray,
+    log_distance: np.ndarray | None,
+    log_ties: np.ndarray | None,
+    offset: np.ndarray | None = None,
+    fixed_constants: np.ndarray | None = None,
+) -> dict:
     """Maximum-likelihood destination logit on an O-D flow matrix (diagonal ignored).
 
     ``offset`` (n × n) is a fixed utility term added to V_ij (e.g. −b_d ln d + b_n ln(1 + N) with b held
@@ -353,8 +371,9 @@ def fit_logit(flows: np.ndarray, log_distance: np.ndarray | None, log_ties: np.n
             raise ValueError("fixed_constants: only with the distance and ties terms in the offset")
         theta = np.asarray(fixed_constants, dtype=float)[1:] - fixed_constants[0]
     else:
-        start = minimize(negative_log_likelihood, np.zeros(design.shape[-1]), jac=gradient, hess=hessian,
-                         method="trust-exact", options={"gtol": 1e-10})
+        start = minimize(
+            negative_log_likelihood, np.zeros(design.shape[-1]), jac=gradient, hess=hessian, method="trust-exact", options={"gtol": 1e-10}
+        )
         # Polish: solve the score equations directly (the objective's float resolution stops the minimiser early).
         result = root(gradient, start.x, jac=hessian, options={"xtol": 1e-14})
         if np.abs(gradient(result.x)).max() > SCORE_TOLERANCE:
@@ -387,8 +406,7 @@ def _net(matrix: np.ndarray) -> np.ndarray:
     return matrix.sum(axis=0) - matrix.sum(axis=1)
 
 
-def fit_report(flows: pd.DataFrame, codes: list[str], mean_flow: np.ndarray, distance_km: np.ndarray,
-               ties: np.ndarray) -> dict:
+def fit_report(flows: pd.DataFrame, codes: list[str], mean_flow: np.ndarray, distance_km: np.ndarray, ties: np.ndarray) -> dict:
     """Fit the logit and its variants; collect the figures written to migration_fit.json."""
     n = len(codes)
     log_distance = np.log(np.where(np.eye(n, dtype=bool), 1.0, distance_km))
@@ -408,19 +426,21 @@ def fit_report(flows: pd.DataFrame, codes: list[str], mean_flow: np.ndarray, dis
     null_without_sejong = fit_logit(mean_flow[sub], None, None)["log_likelihood"]
 
     def summary(fit: dict, null: float, observed: np.ndarray) -> dict:
-        return {"b_d": fit["b_d"], "b_n": fit["b_n"], "log_likelihood": fit["log_likelihood"],
-                "mcfadden_pseudo_r2": 1 - fit["log_likelihood"] / null,
-                **_flow_statistics(observed, fit["predicted"])}
+        return {
+            "b_d": fit["b_d"],
+            "b_n": fit["b_n"],
+            "log_likelihood": fit["log_likelihood"],
+            "mcfadden_pseudo_r2": 1 - fit["log_likelihood"] / null,
+            **_flow_statistics(observed, fit["predicted"]),
+        }
 
     observed_net, predicted_net = _net(mean_flow), _net(main["predicted"])
     return {
         "model": "P(j | i, j != i) = exp(a_j - b_d ln d_ij + b_n ln(1 + N_ij)) / sum over k != i",
         "data": {
-            "flows": "mean annual inter-provincial flows 2011-2020 (persons/year; Sejong 2012-2020), "
-                     "migration_od_2011_2020.csv",
+            "flows": "mean annual inter-provincial flows 2011-2020 (persons/year; Sejong 2012-2020), migration_od_2011_2020.csv",
             "distance": "great-circle km between provincial government seats, distances.csv",
-            "ties": "N_ij = cumulative flow i->j 2001-2010 (persons), migration_ties.csv; "
-                    "Sejong pairs proxied by 2012-2014 flows x 10/3",
+            "ties": "N_ij = cumulative flow i->j 2001-2010 (persons), migration_ties.csv; Sejong pairs proxied by 2012-2014 flows x 10/3",
             "movers_per_year": float(mean_flow.sum()),
             "origin_destination_cells": n * (n - 1),
         },
@@ -440,21 +460,21 @@ def fit_report(flows: pd.DataFrame, codes: list[str], mean_flow: np.ndarray, dis
         "net_migration_mae": float(np.mean(np.abs(predicted_net - observed_net))),
         "net_migration_mae_by_year": _net_migration_by_year(flows, codes, main["probability"]),
         "variants": {name: summary(fit, null_ll, mean_flow) for name, fit in variants.items()}
-                    | {"distance_and_ties_16_regions_without_sejong":
-                       summary(without_sejong, null_without_sejong, mean_flow[sub])},
+        | {"distance_and_ties_16_regions_without_sejong": summary(without_sejong, null_without_sejong, mean_flow[sub])},
         "by_year": _by_year_fits(flows, codes, log_distance, log_ties),
         "benchmark": {
             "distance_elasticity_japan_prefectures": JAPAN_DISTANCE_ELASTICITY,
             "source": "NEG migration equation for Japan's prefectures, IJME 2019 (as cited in DESIGN.md)",
             "comparable_korean_estimate": variants["distance_only"]["b_d"],
             "comparable_korean_estimate_note": "b_d of the distance-only variant (no ties), the specification "
-                                               "closest to a gravity/NEG migration equation",
+            "closest to a gravity/NEG migration equation",
         },
     }
 
 
-def _net_migration_by_year(flows: pd.DataFrame, codes: list[str], probability: np.ndarray,
-                           years: range = CALIBRATION_YEARS) -> dict[str, float]:
+def _net_migration_by_year(
+    flows: pd.DataFrame, codes: list[str], probability: np.ndarray, years: range = CALIBRATION_YEARS
+) -> dict[str, float]:
     """MAE (persons) of net migration when the pooled logit distributes each year's observed outflows."""
     errors = {}
     for year in years:
@@ -467,8 +487,7 @@ def _net_migration_by_year(flows: pd.DataFrame, codes: list[str], probability: n
     return errors
 
 
-def _by_year_fits(flows: pd.DataFrame, codes: list[str], log_distance: np.ndarray,
-                  log_ties: np.ndarray) -> list[dict]:
+def _by_year_fits(flows: pd.DataFrame, codes: list[str], log_distance: np.ndarray, log_ties: np.ndarray) -> list[dict]:
     """b_d and b_n refitted on each calibration year alone (stability of the pooled estimate)."""
     rows = []
     for year in CALIBRATION_YEARS:
@@ -477,8 +496,9 @@ def _by_year_fits(flows: pd.DataFrame, codes: list[str], log_distance: np.ndarra
         sub = np.ix_(exists, exists)
         both = fit_logit(observed[sub], log_distance[sub], log_ties[sub])
         distance_only = fit_logit(observed[sub], log_distance[sub], None)
-        rows.append({"year": year, "regions": int(exists.sum()), "b_d": both["b_d"], "b_n": both["b_n"],
-                     "b_d_without_ties": distance_only["b_d"]})
+        rows.append(
+            {"year": year, "regions": int(exists.sum()), "b_d": both["b_d"], "b_n": both["b_n"], "b_d_without_ties": distance_only["b_d"]}
+        )
     return rows
 
 
@@ -554,9 +574,7 @@ def _provenance_section(fit: dict, rates: pd.DataFrame) -> str:
         + f" (mean {np.mean(list(capital_net.values())):+,.0f}). The pooled constants average over this reversal "
         "(net outflow in the years public bodies relocated to Sejong and the innovation cities, net inflow again "
         "from 2017).",
-        "- Flows count registrations of moves (a person moving twice counts twice); the logit describes "
-        "moves, not migrants.",
+        "- Flows count registrations of moves (a person moving twice counts twice); the logit describes moves, not migrants.",
         "",
     ]
     return "\n".join(lines)
-

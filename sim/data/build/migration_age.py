@@ -57,8 +57,7 @@ RECENT_WINDOWS = ((2018, 2023),)  # moves of 2019–2023, the latest registered 
 # Cohort-residual windows of each migration calibration window (sim.pack.MIGRATION_CALIBRATION_PERIODS).
 # A five-year window's single residual window (e.g. 31 Dec 2015 → 31 Dec 2020) covers exactly its moves,
 # each year weighted equally (overlapping windows would reach back before its first year).
-AGE_WINDOWS = {DECADE_PERIOD: CALIBRATION_WINDOWS, "2016-2020": ((2015, 2020),), "2017-2021": ((2016, 2021),),
-               "2019-2023": RECENT_WINDOWS}
+AGE_WINDOWS = {DECADE_PERIOD: CALIBRATION_WINDOWS, "2016-2020": ((2015, 2020),), "2017-2021": ((2016, 2021),), "2019-2023": RECENT_WINDOWS}
 WINDOW_SECTION = "## Migration calibration window"
 MALE_SHARE_OF_BIRTHS = 105 / 205  # sex ratio at birth ≈ 105 boys per 100 girls (only splits birth-cohort deaths)
 # Broad age groups with their own destination constants (age at 31 Dec of the year of the move, the
@@ -81,10 +80,13 @@ def build(shared: Path, out: Path) -> None:
     net_table.to_csv(out / "migration_net_by_age.csv", index=False)
 
     fit = fit_age_constants(out, codes, inputs, calibration)
-    logit_table = pd.DataFrame([
-        {"region": code, "age_min": low, "age_max": high, "destination_constant": fit.constants[g, j]}
-        for g, (low, high) in enumerate(BROAD_GROUPS) for j, code in enumerate(codes)
-    ])
+    logit_table = pd.DataFrame(
+        [
+            {"region": code, "age_min": low, "age_max": high, "destination_constant": fit.constants[g, j]}
+            for g, (low, high) in enumerate(BROAD_GROUPS)
+            for j, code in enumerate(codes)
+        ]
+    )
     logit_table.to_csv(out / "migration_logit_by_age.csv", index=False)
     report = fit.report | {"residual_check": _residual_check(codes, calibration, inputs)}
     (out / "migration_age_fit.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
@@ -94,22 +96,24 @@ def build(shared: Path, out: Path) -> None:
             build_window(period, windows, out, codes, inputs, report)
 
 
-def build_window(period: str, windows: tuple[tuple[int, int], ...], out: Path, codes: list[str], inputs: Inputs,
-                 default_report: dict) -> dict:
+def build_window(
+    period: str, windows: tuple[tuple[int, int], ...], out: Path, codes: list[str], inputs: Inputs, default_report: dict
+) -> dict:
     """Age-specific nets and constants of another calibration window (suffixed files, own PROVENANCE section)."""
     calibration = net_migration_by_age(inputs, windows)
     net_table = _rate_table(codes, calibration)
     net_table.to_csv(out / f"{migration_table_name('migration_net_by_age', period)}.csv", index=False)
     fit = fit_age_constants(out, codes, inputs, calibration, period)
-    logit_table = pd.DataFrame([
-        {"region": code, "age_min": low, "age_max": high, "destination_constant": fit.constants[g, j]}
-        for g, (low, high) in enumerate(BROAD_GROUPS) for j, code in enumerate(codes)
-    ])
+    logit_table = pd.DataFrame(
+        [
+            {"region": code, "age_min": low, "age_max": high, "destination_constant": fit.constants[g, j]}
+            for g, (low, high) in enumerate(BROAD_GROUPS)
+            for j, code in enumerate(codes)
+        ]
+    )
     logit_table.to_csv(out / f"{migration_table_name('migration_logit_by_age', period)}.csv", index=False)
-    report = fit.report | {"migration_calibration_period": period,
-                           "residual_check": _residual_check(codes, calibration, inputs)}
-    (out / f"{migration_table_name('migration_age_fit', period)}.json").write_text(
-        json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    report = fit.report | {"migration_calibration_period": period, "residual_check": _residual_check(codes, calibration, inputs)}
+    (out / f"{migration_table_name('migration_age_fit', period)}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     pooled = json.loads((out / f"{migration_table_name('migration_fit', period)}.json").read_text(encoding="utf-8"))
     default_pooled = json.loads((out / "migration_fit.json").read_text(encoding="utf-8"))
     section = _window_section(period, codes, report, default_report, pooled, default_pooled, out)
@@ -151,8 +155,9 @@ def _read_inputs(shared: Path, out: Path, codes: list[str]) -> Inputs:
     grouped = grouped.groupby(["year", "region_code", "sex", "group"]).population.sum()
     grid = pd.MultiIndex.from_product([years, codes, SEXES, range(len(GROUP_STARTS))])
     population = grouped.reindex(grid).to_numpy(float).reshape(len(years), len(codes), len(SEXES), -1).copy()
-    population[years.index(GUNWI_TRANSFER_YEAR)] = restate_gunwi(shared, population[years.index(GUNWI_TRANSFER_YEAR)],
-                                                                 population[years.index(GUNWI_TRANSFER_YEAR - 1)], codes)
+    population[years.index(GUNWI_TRANSFER_YEAR)] = restate_gunwi(
+        shared, population[years.index(GUNWI_TRANSFER_YEAR)], population[years.index(GUNWI_TRANSFER_YEAR - 1)], codes
+    )
 
     single = single_year_population(raw).set_index(["year", "region", "sex", "age"]).persons
     single_grid = pd.MultiIndex.from_product([years, codes, SEXES, range(N_AGES)])
@@ -166,16 +171,18 @@ def _read_inputs(shared: Path, out: Path, codes: list[str]) -> Inputs:
     totals = _read(shared, "kr_province_population_annual_1992_2023.csv")
     national = totals[totals.region_code == "00"].set_index("year").population
     national_vital = vital.xs("00", level="region_code")
-    international = np.array([
-        national[y] - national[y - 1] - national_vital.births[y] + national_vital.deaths[y] for y in years
-    ], dtype=float)
+    international = np.array(
+        [national[y] - national[y - 1] - national_vital.births[y] + national_vital.deaths[y] for y in years], dtype=float
+    )
 
     net = pd.concat([_read(shared, f"kr_province_net_internal_migration_{years}.csv") for years in ("1970_2020", "2021_2023")])
     observed_net = net[net.region_code.isin(codes)].pivot(index="year", columns="region_code", values="net_migration")
 
     mortality = pd.read_csv(out / "mortality.csv")
-    qx = {int(year): rows.pivot(index="sex", columns="age", values="qx").loc[list(SEXES)].to_numpy(float)
-          for year, rows in mortality.groupby("year")}
+    qx = {
+        int(year): rows.pivot(index="sex", columns="age", values="qx").loc[list(SEXES)].to_numpy(float)
+        for year, rows in mortality.groupby("year")
+    }
     factor = pd.read_csv(out / "mortality_region_factor.csv", dtype={"region": str})
     mortality_factor = factor.pivot(index="year", columns="region", values="factor")[codes]
     return Inputs(years, population, single_age, births, deaths, international, observed_net[codes], qx, mortality_factor)
@@ -268,14 +275,14 @@ def cohort_residual(inputs: Inputs, start: int, end: int) -> tuple[np.ndarray, n
     years = inputs.years
     first, last = years.index(start), years.index(end)
     start_pop, end_pop = inputs.population[first], inputs.population[last]  # [region, sex, group]
-    births = inputs.births[first + 1:last + 1]  # [year, region]
+    births = inputs.births[first + 1 : last + 1]  # [year, region]
 
     expected = _expected_cohort_deaths(inputs, start, births)  # [region, cohort], cohort n_groups = births
-    observed = inputs.deaths[first + 1:last + 1].sum(axis=0)
+    observed = inputs.deaths[first + 1 : last + 1].sum(axis=0)
     deaths = expected * (observed / expected.sum(axis=1))[:, None]
 
     start_total = start_pop.sum(axis=1)  # [region, group]
-    international = inputs.international[first + 1:last + 1].sum() * start_total / start_total.sum()
+    international = inputs.international[first + 1 : last + 1].sum() * start_total / start_total.sum()
 
     end_total = end_pop.sum(axis=1)
     survivors_end = np.concatenate([end_total[:, 1:-1], end_total[:, -1:]], axis=1)  # end group of cohorts 0..84
@@ -317,8 +324,9 @@ def _expected_cohort_deaths(inputs: Inputs, start: int, births: np.ndarray) -> n
         cohort = np.where(start_age < 0, n_groups, np.minimum(np.maximum(start_age, 0), OPEN_AGE) // 5)
         np.add.at(deaths.T, cohort, dying.sum(axis=1).T)
         survivors = population - dying
-        population = np.concatenate([np.zeros_like(survivors[:, :, :1]), survivors[:, :, :-2],
-                                     survivors[:, :, -2:].sum(axis=2, keepdims=True)], axis=2)
+        population = np.concatenate(
+            [np.zeros_like(survivors[:, :, :1]), survivors[:, :, :-2], survivors[:, :, -2:].sum(axis=2, keepdims=True)], axis=2
+        )
         population[:, :, 0] = births[elapsed][:, None] * sex_share[None, :]
     return deaths
 
@@ -326,26 +334,30 @@ def _expected_cohort_deaths(inputs: Inputs, start: int, births: np.ndarray) -> n
 def _rate_table(codes: list[str], result: NetByAge) -> pd.DataFrame:
     labels = [f"{low}-{low + 4}" for low in GROUP_STARTS[:-1]] + [f"{OPEN_AGE}+"]
     region, group = np.meshgrid(codes, labels, indexing="ij")
-    return pd.DataFrame({
-        "region": region.ravel(),
-        "age_group": group.ravel(),
-        "net_migration_rate": result.rate.ravel().round(6),
-        "net_migration_persons_per_year": (result.net / (FIVE_YEARS * len(result.windows))).ravel().round(1),
-        "period": result.period,
-    })
+    return pd.DataFrame(
+        {
+            "region": region.ravel(),
+            "age_group": group.ravel(),
+            "net_migration_rate": result.rate.ravel().round(6),
+            "net_migration_persons_per_year": (result.net / (FIVE_YEARS * len(result.windows))).ravel().round(1),
+            "period": result.period,
+        }
+    )
 
 
 def _residual_check(codes: list[str], result: NetByAge, inputs: Inputs) -> dict:
     """Residual nets summed over ages vs observed O-D net internal migration of the same years."""
-    observed = np.stack([inputs.observed_net.loc[start + 1:end].sum().to_numpy(float) for start, end in result.windows])
+    observed = np.stack([inputs.observed_net.loc[start + 1 : end].sum().to_numpy(float) for start, end in result.windows])
     years = FIVE_YEARS * len(result.windows)
     residual, recorded = result.net_by_window.sum(axis=0) / years, observed.sum(axis=0) / years
     return {
         "period": result.period,
         "windows": [f"{start}->{end}" for start, end in result.windows],
         "units": "persons/year, mean over the pooled windows",
-        "by_region": [{"region": code, "residual": round(float(r), 1), "observed": round(float(o), 1),
-                       "gap": round(float(r - o), 1)} for code, r, o in zip(codes, residual, recorded)],
+        "by_region": [
+            {"region": code, "residual": round(float(r), 1), "observed": round(float(o), 1), "gap": round(float(r - o), 1)}
+            for code, r, o in zip(codes, residual, recorded)
+        ],
         "mean_absolute_gap": float(np.mean(np.abs(residual - recorded))),
         "mean_absolute_observed": float(np.mean(np.abs(recorded))),
         "correlation": float(np.corrcoef(residual, recorded)[0, 1]),
@@ -363,8 +375,7 @@ class AgeFit:
     report: dict  # figures written to migration_age_fit.json
 
 
-def fit_age_constants(out: Path, codes: list[str], inputs: Inputs, calibration: NetByAge,
-                      period: str = DECADE_PERIOD) -> AgeFit:
+def fit_age_constants(out: Path, codes: list[str], inputs: Inputs, calibration: NetByAge, period: str = DECADE_PERIOD) -> AgeFit:
     """Destination constants α_jg per broad age group g that reproduce the age-specific nets.
 
     Movers by origin × age are those of the model: the Rogers–Castro schedule of ``parameters.yaml``
@@ -379,9 +390,15 @@ def fit_age_constants(out: Path, codes: list[str], inputs: Inputs, calibration: 
     population at risk is then the mean over the years before each move of its residual windows).
     """
     fit_json = json.loads((out / f"{migration_table_name('migration_fit', period)}.json").read_text(encoding="utf-8"))
-    weights = {"distance_elasticity": fit_json["b_d"], "ties_elasticity": fit_json["b_n"], "wage_weight": 0.0,
-               "employment_weight": 0.0, "housing_cost_weight": 0.0, "amenity_weight": 0.0,
-               "destination_population_elasticity": 0.0}
+    weights = {
+        "distance_elasticity": fit_json["b_d"],
+        "ties_elasticity": fit_json["b_n"],
+        "wage_weight": 0.0,
+        "employment_weight": 0.0,
+        "housing_cost_weight": 0.0,
+        "amenity_weight": 0.0,
+        "destination_population_elasticity": 0.0,
+    }
     pooled_constants = _by_region(out / f"{migration_table_name('migration_logit', period)}.csv", codes, "destination_constant")
     log_distance = np.log(np.where(np.eye(len(codes), dtype=bool), 1.0, _matrix(out / "distances.csv", codes, "distance_km")))
     log_ties = np.log1p(_matrix(out / "migration_ties.csv", codes, "ties_persons"))
@@ -399,9 +416,7 @@ def fit_age_constants(out: Path, codes: list[str], inputs: Inputs, calibration: 
     if np.any(target_inflow <= 0):
         raise DataError("age-specific net outflow exceeds the modelled in-flow: no destination constants exist")
 
-    constants = np.stack([
-        solve_constants(movers[g], target_inflow[g], probabilities, pooled_constants) for g in range(len(BROAD_GROUPS))
-    ])
+    constants = np.stack([solve_constants(movers[g], target_inflow[g], probabilities, pooled_constants) for g in range(len(BROAD_GROUPS))])
     age_probability = probabilities(constants)
     predicted_flow = np.einsum("gi,gij->ij", movers, age_probability)
     predicted_inflow = np.einsum("gi,gij->gj", movers, age_probability)
@@ -417,29 +432,31 @@ def fit_age_constants(out: Path, codes: list[str], inputs: Inputs, calibration: 
         "age_specific": predicted_flow,
         "pooled_logit": movers.sum(axis=0)[:, None] * pooled_probability,
     }
-    report = _fit_report(codes, movers, nets, flows, constants, constants - pooled_constants[None, :], observed_net,
-                         calibration.windows, period)
+    report = _fit_report(
+        codes, movers, nets, flows, constants, constants - pooled_constants[None, :], observed_net, calibration.windows, period
+    )
     return AgeFit(constants, report)
 
 
-def movers_by_age(out: Path, codes: list[str], inputs: Inputs,
-                  windows: tuple[tuple[int, int], ...] = CALIBRATION_WINDOWS,
-                  period: str = DECADE_PERIOD) -> np.ndarray:
+def movers_by_age(
+    out: Path, codes: list[str], inputs: Inputs, windows: tuple[tuple[int, int], ...] = CALIBRATION_WINDOWS, period: str = DECADE_PERIOD
+) -> np.ndarray:
     """Expected inter-provincial movers per year [broad group, origin] under the model's leaving rule."""
     parameters = default_parameters()["migration"]
-    schedule = rogers_castro(np.arange(N_AGES), {key.removeprefix("rogers_castro_"): value
-                                                 for key, value in parameters.items() if key.startswith("rogers_castro_")})
+    schedule = rogers_castro(
+        np.arange(N_AGES),
+        {key.removeprefix("rogers_castro_"): value for key, value in parameters.items() if key.startswith("rogers_castro_")},
+    )
     first, last = inputs.years.index(windows[0][0]), inputs.years.index(windows[-1][1] - 1)
-    population = inputs.single_age[first:last + 1].sum(axis=2).mean(axis=0)  # [region, age]
+    population = inputs.single_age[first : last + 1].sum(axis=2).mean(axis=0)  # [region, age]
     outflow_rate = _by_region(out / f"{migration_table_name('migration_outflow_rates', period)}.csv", codes, "outflow_rate")
     by_age = move_probability_table(outflow_rate, population, schedule) * population
-    return np.stack([by_age[:, low:high + 1].sum(axis=1) for low, high in BROAD_GROUPS])
+    return np.stack([by_age[:, low : high + 1].sum(axis=1) for low, high in BROAD_GROUPS])
 
 
 def _broad_groups(by_five_year_group: np.ndarray) -> np.ndarray:
     """[region, 5-year group] → [broad group, region] (the 85+ group falls in the last broad group)."""
-    group_of = np.array([next(g for g, (low, high) in enumerate(BROAD_GROUPS) if low <= start <= high)
-                         for start in GROUP_STARTS])
+    group_of = np.array([next(g for g, (low, high) in enumerate(BROAD_GROUPS) if low <= start <= high) for start in GROUP_STARTS])
     return np.stack([by_five_year_group[:, group_of == g].sum(axis=1) for g in range(len(BROAD_GROUPS))])
 
 
@@ -468,8 +485,9 @@ def reconcile(net: np.ndarray, region_totals: np.ndarray, weight: np.ndarray) ->
     return net + weight * (multipliers[None, :n_regions] + multipliers[n_regions:, None])
 
 
-def solve_constants(movers: np.ndarray, target_inflow: np.ndarray,
-                    probabilities: Callable[[np.ndarray], np.ndarray], start: np.ndarray) -> np.ndarray:
+def solve_constants(
+    movers: np.ndarray, target_inflow: np.ndarray, probabilities: Callable[[np.ndarray], np.ndarray], start: np.ndarray
+) -> np.ndarray:
     """Constants α (α_0 = 0) with Σ_i movers_i P(j | i; α) = target_inflow_j for every j (scipy ``root``)."""
 
     def log_gap(free: np.ndarray) -> np.ndarray:
@@ -503,10 +521,17 @@ def _group_label(low: int, high: int) -> str:
     return f"{low}+" if high >= N_AGES - 1 else f"{low}-{high}"
 
 
-def _fit_report(codes: list[str], movers: np.ndarray, nets: dict[str, np.ndarray], flows: dict[str, np.ndarray],
-                constants: np.ndarray, shifts: np.ndarray, observed_net: np.ndarray,
-                windows: tuple[tuple[int, int], ...] = CALIBRATION_WINDOWS,
-                period: str = DECADE_PERIOD) -> dict:
+def _fit_report(
+    codes: list[str],
+    movers: np.ndarray,
+    nets: dict[str, np.ndarray],
+    flows: dict[str, np.ndarray],
+    constants: np.ndarray,
+    shifts: np.ndarray,
+    observed_net: np.ndarray,
+    windows: tuple[tuple[int, int], ...] = CALIBRATION_WINDOWS,
+    period: str = DECADE_PERIOD,
+) -> dict:
     labels = [_group_label(low, high) for low, high in BROAD_GROUPS]
     target = nets["target"]
     key = period.replace("-", "_")  # observed regional totals of the pooled window
@@ -516,7 +541,7 @@ def _fit_report(codes: list[str], movers: np.ndarray, nets: dict[str, np.ndarray
 
     return {
         "model": "P_g(j | i, j != i) = exp(a_jg - b_d ln d_ij + b_n ln(1 + N_ij)) / sum over k != i; "
-                 "g = broad age group of the mover (age at 31 Dec of the year of the move)",
+        "g = broad age group of the mover (age at 31 Dec of the year of the move)",
         "age_groups": labels,
         "calibration_period": f"{windows[0][0] + 1}-{windows[-1][1]}",
         "units": "persons/year",
@@ -528,7 +553,7 @@ def _fit_report(codes: list[str], movers: np.ndarray, nets: dict[str, np.ndarray
         "net_mae": {"fitted": mae(nets["fitted"]), "pooled_logit": mae(nets["pooled_logit"])},
         "reconciliation": {
             "note": f"residual nets (step 1) adjusted to the observed {period} regional totals (O-D nets) and to "
-                    "zero national sum per group, weighted least squares with weights = movers O_jg",
+            "zero national sum per group, weighted least squares with weights = movers O_jg",
             "mean_absolute_adjustment": float(np.mean(np.abs(target - nets["residual"]))),
             "max_absolute_adjustment": float(np.max(np.abs(target - nets["residual"]))),
             "residual_national_sum_by_group": dict(zip(labels, nets["residual"].sum(axis=1).round(1).tolist())),
@@ -537,22 +562,31 @@ def _fit_report(codes: list[str], movers: np.ndarray, nets: dict[str, np.ndarray
             f"max_abs_error_fitted_vs_observed_{key}": float(np.max(np.abs(nets["fitted"].sum(axis=0) - observed_net))),
             f"max_abs_error_pooled_logit_vs_observed_{key}": float(np.max(np.abs(nets["pooled_logit"].sum(axis=0) - observed_net))),
         },
-        "flow_r2": {"age_specific": _flow_r2(flows["observed"], flows["age_specific"]),
-                    "pooled_logit": _flow_r2(flows["observed"], flows["pooled_logit"])},
+        "flow_r2": {
+            "age_specific": _flow_r2(flows["observed"], flows["age_specific"]),
+            "pooled_logit": _flow_r2(flows["observed"], flows["pooled_logit"]),
+        },
         "flow_r2_note": f"O-D flows = model movers (outflow rate x {windows[0][0]}-{windows[-1][1] - 1} population) "
-                        f"distributed by the logit, vs observed {period} mean flows",
+        f"distributed by the logit, vs observed {period} mean flows",
         "shift_from_pooled_constants": {
             "note": "alpha_jg - alpha_j (both normalised to Seoul = 0)",
             "mean_absolute": float(np.mean(np.abs(shifts))),
             "max_absolute": float(np.max(np.abs(shifts))),
         },
         "by_region": [
-            {"region": code, **{f"net_{label}": {"target": round(float(target[g, j]), 1),
-                                                 "residual": round(float(nets["residual"][g, j]), 1),
-                                                 "fitted": round(float(nets["fitted"][g, j]), 1),
-                                                 "pooled_logit": round(float(nets["pooled_logit"][g, j]), 1)}
-                                for g, label in enumerate(labels)},
-             "destination_constants": dict(zip(labels, constants[:, j].round(6).tolist()))}
+            {
+                "region": code,
+                **{
+                    f"net_{label}": {
+                        "target": round(float(target[g, j]), 1),
+                        "residual": round(float(nets["residual"][g, j]), 1),
+                        "fitted": round(float(nets["fitted"][g, j]), 1),
+                        "pooled_logit": round(float(nets["pooled_logit"][g, j]), 1),
+                    }
+                    for g, label in enumerate(labels)
+                },
+                "destination_constants": dict(zip(labels, constants[:, j].round(6).tolist())),
+            }
             for j, code in enumerate(codes)
         ],
     }
@@ -567,8 +601,9 @@ def _provenance_section(report: dict, net_table: pd.DataFrame) -> str:
     calibration = net_table[net_table.period == report["calibration_period"]].set_index(["region", "age_group"])
     rural = ("45", "46", "47")
     young = [calibration.loc[(code, group), "net_migration_rate"] for code in rural for group in ("20-24", "25-29")]
-    middle = [calibration.loc[(code, group), "net_migration_rate"] for code in rural
-              for group in ("40-44", "45-49", "50-54", "55-59", "60-64")]
+    middle = [
+        calibration.loc[(code, group), "net_migration_rate"] for code in rural for group in ("40-44", "45-49", "50-54", "55-59", "60-64")
+    ]
     pooled, fitted = report["net_mae_by_group"]["pooled_logit_vs_target"], report["net_mae_by_group"]["fitted_vs_target"]
     lines = [
         SECTION,
@@ -646,8 +681,9 @@ def _provenance_section(report: dict, net_table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _window_section(period: str, codes: list[str], report: dict, default_report: dict, pooled: dict,
-                    default_pooled: dict, out: Path) -> str:
+def _window_section(
+    period: str, codes: list[str], report: dict, default_report: dict, pooled: dict, default_pooled: dict, out: Path
+) -> str:
     """Short PROVENANCE subsection of a non-default calibration window (pooled and age-specific fits)."""
     names = pd.read_csv(out / "regions.csv", dtype={"region": str}).set_index("region").region_name
     suffix = period.replace("-", "_")
@@ -666,7 +702,7 @@ def _window_section(period: str, codes: list[str], report: dict, default_report:
         f"{WINDOW_SECTION} {period}",
         "",
         f"Built by `sim/data/build/migration.py` and `migration_age.py` with the sources and methods of the two "
-        f"sections above, for `migration.calibration_period: \"{period}\"` (parameters.yaml): five years of observed "
+        f'sections above, for `migration.calibration_period: "{period}"` (parameters.yaml): five years of observed '
         "flows (2019–2023 is the default, the latest five years, as KOSTAT's provincial projections base internal-"
         "migration assumptions on the most recent age-specific rates; 2016–2020 and 2017–2021 are the origins of the "
         "migration back-test, README). Distance, ties (2001–2010 stock) and b_d, b_n are those of the "
@@ -689,8 +725,12 @@ def _window_section(period: str, codes: list[str], report: dict, default_report:
         f"{last} (moves of {years}, each year weighted equally). Check vs observed O-D nets: mean absolute gap "
         f"{check['mean_absolute_gap']:,.0f} vs mean |net| {check['mean_absolute_observed']:,.0f} persons/year "
         f"(correlation {check['correlation']:.4f})."
-        + (f" The {GUNWI_TRANSFER_YEAR} population is restated on the 2022 boundaries (Gunwi-gun back in Gyeongbuk, "
-           "`restate_gunwi`), so the transfer of 2023-07-01 is not counted as migration." if last >= GUNWI_TRANSFER_YEAR else ""),
+        + (
+            f" The {GUNWI_TRANSFER_YEAR} population is restated on the 2022 boundaries (Gunwi-gun back in Gyeongbuk, "
+            "`restate_gunwi`), so the transfer of 2023-07-01 is not counted as migration."
+            if last >= GUNWI_TRANSFER_YEAR
+            else ""
+        ),
         f"- `migration_logit_by_age_{suffix}.csv`, `migration_age_fit_{suffix}.json` — as `migration_logit_by_age.csv`: "
         f"movers = Rogers–Castro schedule × {years} outflow rates × mean population of 31 Dec {first - 1}–{last - 1}; "
         f"targets = the residual nets reconciled to the observed {years} regional nets (mean |adjustment| "
@@ -705,14 +745,17 @@ def _window_section(period: str, codes: list[str], report: dict, default_report:
         "|---|---|---|---|---|---|",
     ]
     for code in codes:
-        lines.append(f"| {code} {names[code]} | {net_old[code]:+,.0f} | {net_new[code]:+,.0f} | {young_old[code]:+,.0f} | "
-                     f"{young_new[code]:+,.0f} | {shift[code]:+.3f} |")
+        lines.append(
+            f"| {code} {names[code]} | {net_old[code]:+,.0f} | {net_new[code]:+,.0f} | {young_old[code]:+,.0f} | "
+            f"{young_new[code]:+,.0f} | {shift[code]:+.3f} |"
+        )
     lines += [
         "",
         "Caveats:",
         "",
         f"- {years} still contains the Sejong build-up (net {net_new['36']:+,.0f} a year) and the capital region's "
-        "return to net inflow (" + ", ".join(f"{year} {net:+,}" for year, net in capital.items())
+        "return to net inflow ("
+        + ", ".join(f"{year} {net:+,}" for year, net in capital.items())
         + "): a shorter window is more recent, not more stationary.",
         "- Five years of flows give noisier constants than ten (single-year net-migration MAE of the pooled logit "
         + ", ".join(f"{year} {value:,.0f}" for year, value in pooled["net_migration_mae_by_year"].items())
@@ -733,7 +776,6 @@ def _write_section(path: Path, header: str, section: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text, encoding="utf-8")
-
 
 
 if __name__ == "__main__":

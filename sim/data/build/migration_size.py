@@ -63,29 +63,35 @@ def population_elasticity(panel: pd.DataFrame) -> dict:
     residual = response - design @ coefficients
     degrees_of_freedom = len(response) - np.linalg.matrix_rank(design)
     covariance = np.linalg.pinv(design.T @ design) * (residual @ residual) / degrees_of_freedom
-    return {"beta": float(coefficients[-1]), "standard_error": float(np.sqrt(covariance[-1, -1])),
-            "observations": int(len(response)), "provinces": int(panel.region.nunique())}
+    return {
+        "beta": float(coefficients[-1]),
+        "standard_error": float(np.sqrt(covariance[-1, -1])),
+        "observations": int(len(response)),
+        "provinces": int(panel.region.nunique()),
+    }
 
 
 def _provenance_section(report: dict) -> str:
     pooled, other = report["all_provinces"], report["without_sejong"]
-    return "\n".join([
-        SECTION,
-        "",
-        "Built by `sim/data/build/migration_size.py` from `kr_province_migration_od_1970_2020.csv` and "
-        "`kr_province_population_annual_1992_2023.csv`.",
-        "",
-        f"- `migration_size_fit.json` — elasticity β of a province's share of all inter-provincial in-migrants "
-        f"with respect to its population at the previous 31 Dec, {report['years']}, province and year effects (OLS): "
-        f"β = {pooled['beta']:.2f} (s.e. {pooled['standard_error']:.2f}, {pooled['observations']} province-years). "
-        f"Without Sejong, whose inflows followed the staged relocation of ministries rather than its size: "
-        f"β = {other['beta']:.2f} (s.e. {other['standard_error']:.2f}). McFadden's aggregation result puts the "
-        "size coefficient of an aggregate alternative near 1.",
-        "- Used by `migration.destination_population_elasticity` (parameters.yaml), which adds the housing-cost "
-        "channel back so that the model's total response to a province's population equals the pooled β.",
-        "- Caveat: the s.e. treats province-years as independent; ten years of within-province changes identify β.",
-        "",
-    ])
+    return "\n".join(
+        [
+            SECTION,
+            "",
+            "Built by `sim/data/build/migration_size.py` from `kr_province_migration_od_1970_2020.csv` and "
+            "`kr_province_population_annual_1992_2023.csv`.",
+            "",
+            f"- `migration_size_fit.json` — elasticity β of a province's share of all inter-provincial in-migrants "
+            f"with respect to its population at the previous 31 Dec, {report['years']}, province and year effects (OLS): "
+            f"β = {pooled['beta']:.2f} (s.e. {pooled['standard_error']:.2f}, {pooled['observations']} province-years). "
+            f"Without Sejong, whose inflows followed the staged relocation of ministries rather than its size: "
+            f"β = {other['beta']:.2f} (s.e. {other['standard_error']:.2f}). McFadden's aggregation result puts the "
+            "size coefficient of an aggregate alternative near 1.",
+            "- Used by `migration.destination_population_elasticity` (parameters.yaml), which adds the housing-cost "
+            "channel back so that the model's total response to a province's population equals the pooled β.",
+            "- Caveat: the s.e. treats province-years as independent; ten years of within-province changes identify β.",
+            "",
+        ]
+    )
 
 
 if __name__ == "__main__":

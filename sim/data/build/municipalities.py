@@ -59,14 +59,16 @@ def unit_table(shared: Path, out: Path) -> pd.DataFrame:
     areas = pd.read_csv(shared / "kr_population_decline_areas_89_2021.csv", dtype=str)
     # Jeonbuk's MOIS codes changed 45 -> 52 in January 2024, after the Dec-2023 population date.
     decline = set(areas["mois_admin_code_2024"].str.replace(r"^52", "45", regex=True))
-    units = pd.DataFrame({
-        "municipality": crosswalk["sigungu_code"],
-        "region": crosswalk["sigungu_code"].map(dec23["province_code"]),
-        "municipality_name": crosswalk["name_en"],
-        "municipality_name_ko": crosswalk["sigungu_code"].map(dec23["admin_name_ko"]),
-        "population_2022": crosswalk["sigungu_code"].map(dec22["registered_population"]),
-        "population_2023": crosswalk["sigungu_code"].map(dec23["registered_population"]),
-    })
+    units = pd.DataFrame(
+        {
+            "municipality": crosswalk["sigungu_code"],
+            "region": crosswalk["sigungu_code"].map(dec23["province_code"]),
+            "municipality_name": crosswalk["name_en"],
+            "municipality_name_ko": crosswalk["sigungu_code"].map(dec23["admin_name_ko"]),
+            "population_2022": crosswalk["sigungu_code"].map(dec22["registered_population"]),
+            "population_2023": crosswalk["sigungu_code"].map(dec23["registered_population"]),
+        }
+    )
     if units.isna().any().any() or len(units) != 229:
         raise ValueError("crosswalk and registered population files disagree on the 229 units")
     missing = sorted(decline - set(units["municipality"]))
@@ -100,7 +102,9 @@ def municipal_pyramid(shared: Path, out: Path, units: pd.DataFrame) -> pd.DataFr
     province = pd.read_csv(out / "population_2023.csv", dtype={"region": str})
     regions = sorted(set(units["region"]))
     cube = np.zeros((len(regions), 2, MAX_AGE + 1))
-    cube[province["region"].map(regions.index).to_numpy(int), province["sex"].map(SEXES.index).to_numpy(int), province["age"].to_numpy(int)] = province["persons"]
+    cube[
+        province["region"].map(regions.index).to_numpy(int), province["sex"].map(SEXES.index).to_numpy(int), province["age"].to_numpy(int)
+    ] = province["persons"]
     region_of = units["region"].map(regions.index).to_numpy(int)
     share = by_band[:, :, band_of_age]  # [n, 2, 101]
     totals = units["population_2023"].to_numpy(float)
@@ -120,9 +124,14 @@ def municipal_pyramid(shared: Path, out: Path, units: pd.DataFrame) -> pd.DataFr
             for age in np.flatnonzero(missing[s]):
                 whole[members[rank[: missing[s, age], s, age]], s, age] += 1
     m, s, a = np.indices(whole.shape)
-    return pd.DataFrame({
-        "municipality": units["municipality"].to_numpy()[m.ravel()], "sex": np.array(SEXES)[s.ravel()], "age": a.ravel(), "persons": whole.ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "municipality": units["municipality"].to_numpy()[m.ravel()],
+            "sex": np.array(SEXES)[s.ravel()],
+            "age": a.ravel(),
+            "persons": whole.ravel(),
+        }
+    )
 
 
 def municipality_table(shared: Path, out: Path, units: pd.DataFrame, pyramid: pd.DataFrame) -> pd.DataFrame:
@@ -148,10 +157,15 @@ def municipality_table(shared: Path, out: Path, units: pd.DataFrame, pyramid: pd
     cells = cells * mean_scale[:, None, None]
     fertility = pd.read_csv(out / "fertility.csv", dtype={"region": str})
     fertility = fertility[fertility["year"] == RESIDUAL_YEAR]
-    asfr = fertility.pivot(index="region", columns="mother_age", values="asfr").reindex(columns=range(MAX_AGE + 1), fill_value=0.0).fillna(0.0)
+    asfr = (
+        fertility.pivot(index="region", columns="mother_age", values="asfr").reindex(columns=range(MAX_AGE + 1), fill_value=0.0).fillna(0.0)
+    )
     own = asfr.loc[table["region"]].to_numpy() * cells[:, 0, :]
     relative = own * table["fertility_relative"].to_numpy()[:, None]
-    norm = pd.Series(own.sum(axis=1)).groupby(table["region"].to_numpy()).sum() / pd.Series(relative.sum(axis=1)).groupby(table["region"].to_numpy()).sum()
+    norm = (
+        pd.Series(own.sum(axis=1)).groupby(table["region"].to_numpy()).sum()
+        / pd.Series(relative.sum(axis=1)).groupby(table["region"].to_numpy()).sum()
+    )
     births = relative.sum(axis=1) * table["region"].map(norm).to_numpy()
     mortality = pd.read_csv(out / "mortality.csv")
     qx = np.zeros((2, MAX_AGE + 1))
@@ -174,7 +188,13 @@ def within_province_moves(shared: Path, out: Path) -> pd.DataFrame:
     annual = pd.read_csv(out / "population_annual.csv", dtype={"region": str})
     base = annual[annual["year"] == RESIDUAL_YEAR - 1].set_index("region")
     regions = pd.read_csv(out / "regions.csv", dtype=str)["region"]
-    table = pd.DataFrame({"region": regions, "within_province_movers": regions.map(diagonal).to_numpy(), "population_2022": regions.map(base["population"]).to_numpy()})
+    table = pd.DataFrame(
+        {
+            "region": regions,
+            "within_province_movers": regions.map(diagonal).to_numpy(),
+            "population_2022": regions.map(base["population"]).to_numpy(),
+        }
+    )
     table["within_province_rate"] = (table["within_province_movers"] / table["population_2022"]).round(6)
     return table
 
@@ -191,13 +211,13 @@ Rows are in province order (regions.csv), then code: this order is the municipal
 
 - `municipalities.csv` — municipality, region, municipality_name, municipality_name_ko, population_2022, population_2023
   (registered, 31 Dec), decline_area (1 for the 89 areas designated 2021-10-19), tfr_2020, fertility_relative (TFR 2020 ÷ the
-  official TFR 2020 of the province it then belonged to; min {spread['min']:.3f}, median {spread['50%']:.3f}, max {spread['max']:.3f}),
+  official TFR 2020 of the province it then belonged to; min {spread["min"]:.3f}, median {spread["50%"]:.3f}, max {spread["max"]:.3f}),
   births_2023 and deaths_2023 (estimated, see below), net_migration_2023 = population change − births + deaths.
   No municipal births, deaths or migration counts were found (SOURCE.md, Gaps): births are the provincial ASFR 2023 × the
   relative fertility × women by age, normalised so each province's births equal its own schedule's; deaths the provincial
   q_x 2023 with the province's mortality factor on the municipal age structure (cells scaled to the mean of the Dec-2022 and
   Dec-2023 totals). Net migration is therefore a RESIDUAL, including international moves and registration corrections.
-  Sum of net_migration_2023: {table['net_migration_2023'].sum():,.0f} persons.
+  Sum of net_migration_2023: {table["net_migration_2023"].sum():,.0f} persons.
 - `municipal_population_2023.csv` — municipality, sex, age, persons at 31 Dec 2023. Each provincial cell of
   `population_2023.csv` is shared among the province's municipalities by their residents of that sex in the cell's 10-year
   band (`kr_sigungu_residents_age10_sex_dec2023.csv`, residents ≈ 0.5 % below registered), i.e. the province's single-year
@@ -208,5 +228,5 @@ Rows are in province order (regions.csv), then code: this order is the municipal
   between AND within the province's municipalities), population_2022 (`population_annual.csv`), within_province_rate
   (movers per resident). The model scales it by `municipalities.between_municipality_share` (parameters.yaml, an assumption:
   the share of within-province moves that cross a municipal boundary). National diagonal 2023:
-  {moves['within_province_movers'].sum():,.0f} movers.
+  {moves["within_province_movers"].sum():,.0f} movers.
 """

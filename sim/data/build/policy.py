@@ -33,7 +33,8 @@ def build(shared: Path, out: Path) -> None:
         persons=areas["code_dec_2023"].map(sigungu["registered_population"]),
     )
     table = (
-        provinces.set_index("region")[["registered_population"]].rename(columns={"registered_population": "population"})
+        provinces.set_index("region")[["registered_population"]]
+        .rename(columns={"registered_population": "population"})
         .join(areas.groupby("region").agg(decline_areas=("persons", "size"), decline_population=("persons", "sum")))
         .fillna({"decline_areas": 0, "decline_population": 0})
         .astype({"decline_areas": int, "decline_population": int})

@@ -28,8 +28,13 @@ def build(shared: Path, out: Path) -> None:
     annual = annual.rename(columns={"region_code": "region"})
     annual[["region", "year", "population"]].to_csv(out / "population_annual.csv", index=False)
 
-    net = pd.concat([pd.read_csv(shared / f"kr_province_net_internal_migration_{years}.csv", dtype={"region_code": str})
-                     for years in ("1970_2020", "2021_2023")])
-    net = net[net["year"] >= 2011].rename(columns={
-        "region_code": "region", "in_migrants_interprovincial": "in_migrants", "out_migrants_interprovincial": "out_migrants"})
+    net = pd.concat(
+        [
+            pd.read_csv(shared / f"kr_province_net_internal_migration_{years}.csv", dtype={"region_code": str})
+            for years in ("1970_2020", "2021_2023")
+        ]
+    )
+    net = net[net["year"] >= 2011].rename(
+        columns={"region_code": "region", "in_migrants_interprovincial": "in_migrants", "out_migrants_interprovincial": "out_migrants"}
+    )
     net[["region", "year", "in_migrants", "out_migrants", "net_migration"]].to_csv(out / "net_migration_annual.csv", index=False)
