@@ -44,7 +44,7 @@ def test_report_page_renders_every_figure(page, tmp_path):
     page.wait_for_load_state("load")
 
     sizes = page.evaluate("[...document.images].map(img => [img.complete, img.naturalWidth, img.naturalHeight])")
-    assert len(sizes) == 7  # differences, ledger, tile map (findings); timeseries, 2 × provinces, sweep
+    assert len(sizes) == 10  # differences, ledger, tile map (findings); 3 province maps; timeseries, 2 × provinces, sweep
     assert all(complete and width > 0 and height > 0 for complete, width, height in sizes), sizes
     assert page.locator("#comparison + div table").is_visible()
     assert page.locator("#provenance + table").is_visible()
