@@ -200,7 +200,7 @@ def run(
     console.print(_summary_table(result))
     for line in ledger_summary(result.ledger, _summary_years(result)[1:]):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
-    files = ", ".join([*TABLES.values(), RUN_INFO, SUMMARY_FIGURE])
+    files = ", ".join(name for name in [*TABLES.values(), RUN_INFO, SUMMARY_FIGURE] if (folder / name).is_file())
     console.print(f"wrote {folder}/ ({files}) in {result.metadata['wall_time_s']:.1f} s")
 
 
