@@ -187,7 +187,7 @@ class RunSpec:
     source: str
     reference: bool = False
     outputs: list[str] | None = None
-    invalid: str | None = None  # why the scenario does not validate (the run will fail with it)
+    invalid: str | None = None  # why a design point does not validate (sensitivity: the run fails with it)
     paired_baseline: bool = True  # a levered run also runs its lever-free baseline (the ledger)
 
     def info(self) -> dict[str, Any]:
@@ -516,7 +516,11 @@ def sweep_points(sweep: Sweep | None) -> list[dict[str, Any]]:
 
 
 def expand(experiment: LoadedExperiment | str | Path) -> list[RunSpec]:
-    """Every run of an experiment: (reference + variants × sweep points) × seeds, in that order."""
+    """Every run of an experiment: (reference + variants × sweep points) × seeds, in that order.
+
+    A sweep point or an uncertainty draw that makes a scenario invalid (a misspelt field, a value out
+    of its bounds) is an ExperimentError here, before any run starts.
+    """
     from sim.api import load_scenario
 
     loaded = experiment if isinstance(experiment, LoadedExperiment) else load_experiment(experiment)
@@ -550,11 +554,16 @@ def expand(experiment: LoadedExperiment | str | Path) -> list[RunSpec]:
                 variant += "[" + ", ".join(f"{name}={_short(value)}" for name, value in point.items()) + "]"
             source = scenario.name
             identity, invalid = scenario_identity(raw, source)
+            if invalid is not None:  # a misspelt field or a value out of bounds: refused before anything runs
+                where = ", ".join(f"sweep.parameters.{name}={_short(value)}" for name, value in point.items())
+                raise ExperimentError(f"{path}: {where}: {invalid}")  # the message begins with the scenario's name
             for replicate, seed in enumerate(seeds):
-                drawn, drawn_identity, drawn_invalid = raw, identity, invalid
+                drawn, drawn_identity = raw, identity
                 if uncertain:  # the replicate's point of the uncertain parameters, the same in every scenario
                     drawn = with_draw(raw, uncertain, draws.iloc[replicate])
                     drawn_identity, drawn_invalid = scenario_identity(drawn, source)
+                    if drawn_invalid is not None:
+                        raise ExperimentError(f"{path}: uncertainties: the draw of replicate {replicate} is invalid: {drawn_invalid}")
                 runs.append(
                     RunSpec(
                         key=run_key(drawn_identity, seed),
@@ -566,7 +575,6 @@ def expand(experiment: LoadedExperiment | str | Path) -> list[RunSpec]:
                         source=source,
                         reference=reference,
                         outputs=spec.outputs,
-                        invalid=drawn_invalid,
                     )
                 )
     return runs
