@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from sim.errors import RegsimError
+from sim.errors import ArgumentError, RegsimError
 from sim.executors import EXECUTORS
 
 app = typer.Typer(
@@ -170,6 +170,10 @@ def main() -> None:
     """
     try:
         app()
+    except ArgumentError as exc:  # a library function's argument: name the option that gave it
+        option = "--" + exc.argument.replace("_", "-")
+        errors.print(f"regsim: error: {option}: {exc.detail}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
     except RegsimError as exc:
         errors.print(f"regsim: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.errors import RegsimError
+from sim.errors import ArgumentError, RegsimError
 from sim.experiment import summarise
 from sim.ledger import ALL, SUMMARY_COSTS, SUMMARY_MEASURES
 from sim.metrics import (
@@ -868,7 +868,7 @@ def uncertain_outcomes(batch: Batch, year: int | None = None) -> pd.DataFrame:
     years = batch.sql("SELECT DISTINCT CAST(year AS BIGINT) AS year FROM national")["year"].tolist()
     year = max(years) if year is None else int(year)
     if year not in years:
-        raise RegsimError(f"--year: {year} is outside the runs ({min(years)}–{max(years)})")
+        raise ArgumentError("year", f"{year} is outside the runs ({min(years)}–{max(years)})")
     ledger = batch.sql(
         f"""SELECT run_key, {sums}, SUM(CAST(spending_krw AS DOUBLE)) FILTER (WHERE region = '{ALL}') AS spending_krw
             FROM ledger WHERE lever = '{ALL}' AND CAST(year AS BIGINT) = ? GROUP BY run_key""",
@@ -1031,7 +1031,7 @@ def parse_condition(text: str, scenarios: list[str]) -> tuple[str, str, str | fl
     a RegsimError naming an unknown scenario and the closest valid one."""
     match = CONDITION.match(text)
     if match is None:
-        raise RegsimError(f"--condition: expected 'SCENARIO > SCENARIO' (or beats, <, loses to, or a number), found {text!r}")
+        raise ArgumentError("condition", f"expected 'SCENARIO > SCENARIO' (or beats, <, loses to, or a number), found {text!r}")
     op = {"beats": ">", "loses to": "<"}.get(match["op"], match["op"])
 
     def scenario(name: str) -> str:
@@ -1039,7 +1039,7 @@ def parse_condition(text: str, scenarios: list[str]) -> tuple[str, str, str | fl
             return name
         close = difflib.get_close_matches(name, scenarios, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; scenarios: {', '.join(scenarios)}"
-        raise RegsimError(f"--condition: unknown scenario {name!r}{hint}")
+        raise ArgumentError("condition", f"unknown scenario {name!r}{hint}")
 
     left = scenario(match["left"])
     try:
@@ -1057,7 +1057,7 @@ def discover_batch(folder: Path | str, outcome: str, condition: str, year: int |
     if outcome not in UNCERTAIN_OUTCOMES:
         close = difflib.get_close_matches(outcome, list(UNCERTAIN_OUTCOMES), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; outcomes: {', '.join(UNCERTAIN_OUTCOMES)}"
-        raise RegsimError(f"--outcome: unknown outcome {outcome!r}{hint}")
+        raise ArgumentError("outcome", f"unknown outcome {outcome!r}{hint}")
     draws = uncertainty_draws(folder)
     batch = open_batch(folder)
     table = uncertain_outcomes(batch, year)
@@ -1071,7 +1071,7 @@ def discover_batch(folder: Path | str, outcome: str, condition: str, year: int |
     try:
         found = discover(draws.set_index("seed").loc[wide.index, parameters], holds, min_coverage=min_coverage)
     except ValueError as exc:
-        raise RegsimError(f"--condition: {condition!r}: {exc}") from None
+        raise ArgumentError("condition", f"{condition!r}: {exc}") from None
     return DiscoveryResult(found, outcome, condition, int(table.attrs["year"]), len(wide))
 
 

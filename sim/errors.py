@@ -11,3 +11,13 @@ class DataError(RegsimError):
 
 class ScenarioError(RegsimError):
     """A scenario file is invalid; the message names the file and the field path."""
+
+
+class ArgumentError(RegsimError):
+    """A bad value of a function's argument, said in domain words; ``argument`` names it so that the
+    CLI can name its option instead (``--min-coverage`` for ``min_coverage``)."""
+
+    def __init__(self, argument: str, detail: str) -> None:
+        super().__init__(f"{argument}: {detail}")
+        self.argument = argument
+        self.detail = detail

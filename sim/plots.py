@@ -88,7 +88,7 @@ from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from sim.errors import RegsimError  # noqa: E402
+from sim.errors import ArgumentError, RegsimError  # noqa: E402
 
 LANGS = ("en", "ko")
 FORMATS = ("png", "svg")
@@ -208,7 +208,7 @@ def korean_font() -> str:
     """
     spec = importlib.util.find_spec("koreanize_matplotlib")
     if spec is None or not spec.submodule_search_locations:
-        raise RegsimError("--lang ko needs the koreanize-matplotlib package (pip install koreanize-matplotlib)")
+        raise ArgumentError("lang", "ko needs the koreanize-matplotlib package (pip install koreanize-matplotlib)")
     fonts = Path(next(iter(spec.submodule_search_locations))) / "fonts"
     known = {entry.fname for entry in font_manager.fontManager.ttflist}
     for path in sorted(fonts.glob("*.ttf")):
@@ -220,7 +220,7 @@ def korean_font() -> str:
 @contextmanager
 def _language(lang: str):
     if lang not in LANGS:
-        raise RegsimError(f"--lang: expected one of {', '.join(LANGS)}, found {lang!r}")
+        raise ArgumentError("lang", f"expected one of {', '.join(LANGS)}, found {lang!r}")
     if lang == "ko":
         # DejaVu Sans (matplotlib's own) as fallback for glyphs NanumGothic lacks, e.g. the minus sign
         with matplotlib.rc_context({"font.family": [korean_font(), "DejaVu Sans"], "axes.unicode_minus": False}):
@@ -603,9 +603,9 @@ def plot_dir(folder, out=None, lang: str = "en", formats=FORMATS) -> list[Path]:
     formats = [fmt.strip().lower().lstrip(".") for fmt in formats if fmt.strip()]
     unknown = [fmt for fmt in formats if fmt not in ("png", "svg", "pdf")]
     if unknown or not formats:
-        raise RegsimError(f"--format: expected png, svg or pdf, found {','.join(unknown) or 'nothing'}")
+        raise ArgumentError("formats", f"expected png, svg or pdf, found {','.join(unknown) or 'nothing'}")
     if lang not in LANGS:
-        raise RegsimError(f"--lang: expected one of {', '.join(LANGS)}, found {lang!r}")
+        raise ArgumentError("lang", f"expected one of {', '.join(LANGS)}, found {lang!r}")
     batch = open_batch(folder)
     out = Path(out) if out is not None else batch.folder / "figures"
     try:

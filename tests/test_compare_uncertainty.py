@@ -22,7 +22,7 @@ from sim.compare import (
     uncertainty_tables,
     write_discovery,
 )
-from sim.errors import RegsimError
+from sim.errors import ArgumentError, RegsimError
 from sim.ledger import LEDGER_COLUMNS
 from sim.uncertainty import Marginal, draw_points
 
@@ -126,8 +126,9 @@ def test_conditions_and_outcomes_are_checked():
     assert parse_condition("A > B", ["base", "A", "B"]) == ("A", ">", "B")
     assert parse_condition("A loses to base", ["base", "A", "B"]) == ("A", "<", "base")
     assert parse_condition("A > 0", ["base", "A"]) == ("A", ">", 0.0)
-    with pytest.raises(RegsimError, match=r"unknown scenario 'AA'; did you mean 'A'\?"):
+    with pytest.raises(ArgumentError, match=r"^condition: unknown scenario 'AA'; did you mean 'A'\?") as error:
         parse_condition("AA > B", ["base", "A", "B"])
+    assert error.value.argument == "condition"  # domain words; the CLI names its option (--condition)
     with pytest.raises(RegsimError, match="expected 'SCENARIO > SCENARIO'"):
         parse_condition("A and B", ["A", "B"])
 
