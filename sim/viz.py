@@ -86,7 +86,7 @@ class LeverSetting:
 
 def lever_settings(scenario: Scenario) -> list[LeverSetting]:
     """The scenario's own lever settings (JPY budgets converted at ``policy.krw_per_jpy``)."""
-    krw_per_jpy = scenario.resolved_parameters()["policy"]["krw_per_jpy"]
+    krw_per_jpy = scenario.resolved_parameters().policy.krw_per_jpy
     return [
         LeverSetting(budget_krw_per_year=spec.budget_krw(krw_per_jpy), region_type=spec.region_type, start=spec.start)
         for spec in scenario.levers

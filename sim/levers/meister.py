@@ -100,7 +100,7 @@ class MeisterSchools(Lever):
         young = t.count_by_region(model.n_regions, (t.age >= YOUTH_AGES[0]) & (t.age < YOUTH_AGES[1])).astype(float) * model.scale
         covered = np.divide(places + np.sum(self.graduate_cohorts, axis=0), young, out=np.zeros(model.n_regions), where=young > 0)
         effects.youth_leave_multiplier *= 1.0 - p.leave_reduction * np.minimum(covered, 1.0)
-        entry_age = int(model.params["universities"]["entry_age"])
+        entry_age = int(model.params.universities.entry_age)
         cohort = t.count_by_region(model.n_regions, t.age == entry_age).astype(float) * model.scale
         graduate_share = np.divide(graduates, cohort, out=np.zeros(model.n_regions), where=cohort > 0)
         effects.entry_rate_extra += p.entry_rate_change * np.minimum(graduate_share, 1.0)
