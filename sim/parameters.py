@@ -211,15 +211,28 @@ class Parameters(Section):
         return getattr(getattr(self, section), name)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice in one mapping (safe_load keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
+        twice = sorted({str(key) for key in keys if keys.count(key) > 1})
+        if twice:
+            raise yaml.constructor.ConstructorError(None, None, f"key {twice[0]!r} given twice", node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
 @cache
 def _documented() -> dict[str, dict[str, dict[str, Any]]]:
     try:
         with PARAMETER_FILE.open(encoding="utf-8") as handle:
-            catalogue = yaml.safe_load(handle)
+            catalogue = yaml.load(handle, Loader=_UniqueKeyLoader)  # a SafeLoader
     except (OSError, yaml.YAMLError) as exc:
         raise DataError(f"parameter file unreadable: {PARAMETER_FILE}: {exc}") from None
     for section, entries in catalogue.items():
         for name, entry in (entries or {}).items():
+            if ("range" in entry) == ("fixed" in entry):
+                raise DataError(f"{PARAMETER_FILE}: {section}.{name}: expected either range or fixed (why it has no range)")
             if "range" in entry:
                 _check_range(f"{section}.{name}", entry)
     return catalogue
