@@ -36,7 +36,7 @@ from sim.levers.view import LeverView
 from sim.mechanisms import demography, education, labour, migration
 from sim.mechanisms import firms as firm_rules
 from sim.mechanisms.municipalities import Municipalities
-from sim.metrics import REGION_MEASURES, WORKING_AGES, municipal_measures, region_measures
+from sim.metrics import REGION_MEASURES, WORKING_AGES, YOUTH_LEAVE_AGES, municipal_measures, region_measures
 from sim.pack import AGES, INDUSTRIES, LAST_OBSERVED_YEAR, RegionPack
 from sim.parameters import Firms, Universities
 from sim.scenario import Scenario
@@ -481,7 +481,7 @@ class RegionalModel(mesa.Model):
         openings_now = self._openings()
         openings, self.openings_last = openings_now - self.openings_last, openings_now  # this year's new openings
         leave = np.minimum(self.move_probability * migration.leave_factor(wage, employment, openings, mp)[:, None], 1.0)
-        leave[:, 15:35] = np.minimum(leave[:, 15:35] * e.youth_leave_multiplier[:, None], 1.0)
+        leave[:, YOUTH_LEAVE_AGES] = np.minimum(leave[:, YOUTH_LEAVE_AGES] * e.youth_leave_multiplier[:, None], 1.0)
         movers = np.flatnonzero(migration.draw_movers(t.region, t.age, leave, self.crn.stream(t.uid, self.year, Purpose.LEAVE)))
         relationship = mp.ties_elasticity * np.log1p(e.relationship_persons / self.mean_ties_into)
         utility = migration.destination_utility(

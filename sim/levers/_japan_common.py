@@ -15,6 +15,7 @@ import numpy as np
 
 from sim.levers.base import business_rd_krw, lever_field, population
 from sim.mechanisms.education import SECONDARY
+from sim.metrics import YOUTH_LEAVE_AGES
 
 if TYPE_CHECKING:
     from sim.levers.base import Lever, LeverParams
@@ -22,9 +23,6 @@ if TYPE_CHECKING:
 
 RD_INDUSTRIES = ("C", "J", "M")
 """KSIC sections that perform R&D in the model (parameters ``firms.rd_industries``)."""
-
-YOUTH_AGES = slice(15, 35)
-"""Ages 15–34, whose leaving probability ``youth_leave_multiplier`` scales."""
 
 
 def cost_per_retained_youth_field() -> Any:
@@ -130,8 +128,8 @@ def spillover_factor(model: LeverView, spend_krw: np.ndarray, rd_equivalent_per_
 
 def young_leavers(model: LeverView) -> np.ndarray:
     """Expected leavers aged 15–34 by region this year at the baseline leaving probabilities (persons)."""
-    young = model.talent.pyramid(model.n_regions).sum(axis=1)[:, YOUTH_AGES]
-    return (young * model.move_probability[:, YOUTH_AGES]).sum(axis=1) * model.scale
+    young = model.talent.pyramid(model.n_regions).sum(axis=1)[:, YOUTH_LEAVE_AGES]
+    return (young * model.move_probability[:, YOUTH_LEAVE_AGES]).sum(axis=1) * model.scale
 
 
 def youth_retention(model: LeverView, spend_krw: np.ndarray, krw_per_retained_person: float) -> tuple[np.ndarray, np.ndarray]:
