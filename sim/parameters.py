@@ -1,11 +1,12 @@
 """Behavioural parameters: declared here by name and type, documented in ``sim/data/parameters.yaml``.
 
-The YAML file holds each entry's value, unit, source or ``assumption: true``, note and ``range``; this
-module holds one frozen pydantic model per section of that file with one field per entry (its name and
-type; the unit is the YAML's, ``documented_parameters``), and builds a run's ``Parameters`` from the
-YAML values and a scenario's ``parameters:`` overrides (``{"section.name": value}``). A YAML entry
-without a field, or a field without an entry, is a DataError when the file is read. Values given by
-region code are ``ByRegion`` mappings; the participation profile by age band is a ``ByAgeBand``.
+The YAML file holds each entry's value, unit, source or ``assumption: true``, note, and ``range`` or
+``fixed`` (why it has none); this module holds one frozen pydantic model per section of that file with
+one field per entry (its name and type; the unit is the YAML's, ``documented_parameters``), and builds a
+run's ``Parameters`` from the YAML values and a scenario's ``parameters:`` overrides
+(``{"section.name": value}``). A YAML entry without a field, or a field without an entry, is a DataError
+when the file is read. Values given by region code are ``ByRegion`` mappings; the participation profile
+by age band is a ``ByAgeBand``.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class Section(BaseModel):
 
 
 class Demography(Section):
-    """``demography``: Births, and the age, sex and regional allocation of international migrants."""
+    """``demography``: births, and the age, sex and regional allocation of international migrants."""
 
     sex_ratio_at_birth: float
     international_migrant_male_share: float
@@ -86,7 +87,7 @@ class Demography(Section):
 
 
 class Migration(Section):
-    """``migration``: Who leaves a province (Rogers-Castro schedule) and where to (destination logit weights)."""
+    """``migration``: who leaves a province (Rogers-Castro schedule) and where to (destination logit weights)."""
 
     rogers_castro_a1: float
     rogers_castro_alpha1: float
@@ -121,7 +122,7 @@ class Migration(Section):
 
 
 class Labour(Section):
-    """``labour``: Participation, matching, separations, the wage curve and local labour demand."""
+    """``labour``: participation, matching, separations, the wage curve and local labour demand."""
 
     matching_efficiency: float
     matching_elasticity_unemployment: float
@@ -136,7 +137,7 @@ class Labour(Section):
 
 
 class Firms(Section):
-    """``firms``: Entry, exit, size, productivity and R&D performance of establishments."""
+    """``firms``: entry, exit, size, productivity and R&D performance of establishments."""
 
     birth_rate: float
     exit_rate: float
@@ -154,7 +155,7 @@ class Firms(Section):
 
 
 class Universities(Section):
-    """``universities``: Higher-education entry, programme lengths, attainment at the start, partnerships and spin-offs."""
+    """``universities``: higher-education entry, programme lengths, attainment at the start, partnerships and spin-offs."""
 
     higher_education_entry_rate: float
     programme_length_years: int
@@ -168,7 +169,7 @@ class Universities(Section):
 
 
 class Innovation(Section):
-    """``innovation``: The knowledge production function and the split of R&D by performer."""
+    """``innovation``: the knowledge production function and the split of R&D by performer."""
 
     knowledge_production_scale: float
     rnd_elasticity: float
@@ -182,13 +183,13 @@ class Innovation(Section):
 
 
 class Policy(Section):
-    """``policy``: Conversions used by levers."""
+    """``policy``: conversions used by levers."""
 
     krw_per_jpy: float
 
 
 class Municipalities(Section):
-    """``municipalities``: The si-gun-gu layer (``resolution: sigungu``)."""
+    """``municipalities``: the si-gun-gu layer (``resolution: sigungu``)."""
 
     between_municipality_share: float
 
@@ -266,7 +267,7 @@ def documented_parameters() -> dict[str, dict[str, dict[str, Any]]]:
     return copy.deepcopy(_documented())
 
 
-def default_values() -> dict[str, dict[str, Any]]:
+def _default_values() -> dict[str, dict[str, Any]]:
     """Section -> name -> value, as documented (plain YAML values, a fresh copy)."""
     return {
         section: {name: copy.deepcopy(entry["value"]) for name, entry in (entries or {}).items()}
@@ -277,7 +278,7 @@ def default_values() -> dict[str, dict[str, Any]]:
 def default_parameters() -> Parameters:
     """The documented values, typed; a DataError naming the entry if the file and the fields disagree."""
     try:
-        return Parameters.model_validate(default_values())
+        return Parameters.model_validate(_default_values())
     except ValidationError as exc:
         raise DataError(f"{PARAMETER_FILE}: {describe(exc.errors(), Parameters)}") from None
 
@@ -285,8 +286,7 @@ def default_parameters() -> Parameters:
 @cache
 def parameter_keys() -> tuple[str, ...]:
     """Every valid ``section.name`` key a scenario may override: the fields of ``Parameters``."""
-    sections: dict[str, type[Section]] = {name: info.annotation for name, info in Parameters.model_fields.items()}  # type: ignore[misc]
-    return tuple(f"{section}.{name}" for section, model in sections.items() for name in model.model_fields)
+    return tuple(f"{section}.{name}" for section, info in Parameters.model_fields.items() for name in info.annotation.model_fields)
 
 
 def with_overrides(overrides: dict[str, Any], where: str = "parameters") -> Parameters:
@@ -298,7 +298,7 @@ def with_overrides(overrides: dict[str, Any], where: str = "parameters") -> Para
     defaults = default_parameters()  # the file read and checked against the fields
     if not overrides:
         return defaults
-    values = default_values()
+    values = _default_values()
     for key, value in overrides.items():
         if key not in parameter_keys():
             close = difflib.get_close_matches(key, parameter_keys(), n=1)
