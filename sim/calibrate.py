@@ -73,6 +73,7 @@ from sim.data import read_table
 from sim.errors import RegsimError
 from sim.executors import open_executor
 from sim.experiment import SeedList
+from sim.parameters import NumberMapping, default_parameters, parameter_keys, parameter_range
 from sim.provenance import git_commit, package_version
 from sim.scenario import START_YEARS, Scenario
 from sim.tuning import study_storage
@@ -141,8 +142,6 @@ class CalibrationExperiment(BaseModel):
     @classmethod
     def _known(cls, parameters: dict[str, Bounds | None]) -> dict[str, Bounds]:
         """Known numeric parameters; empty bounds become the parameter's documented range."""
-        from sim.parameters import parameter_range
-
         bounds = {}
         for label, given in parameters.items():
             key, _ = _parse_key(label)
@@ -174,28 +173,23 @@ def _parse_key(path: str) -> tuple[str, tuple[str, ...] | None]:
     """
     import difflib
 
-    from sim.parameters import default_parameters, parameter_keys
-
-    defaults = default_parameters()
     prefix, _, key = path.partition(".")
     if prefix != "parameters":
         raise ValueError(f"{path!r}: a parameter is written as a field path, parameters.{path}")
     section, _, rest = key.partition(".")
     name, _, codes = rest.partition(".")
-    if section not in defaults or name not in defaults[section]:
+    if f"{section}.{name}" not in parameter_keys():
         close = difflib.get_close_matches(key, parameter_keys(), n=1)
         hint = f"; did you mean 'parameters.{close[0]}'?" if close else ""
         raise ValueError(f"{path!r}: unknown parameter{hint}")
-    default = defaults[section][name]
-    if isinstance(default, dict):
-        if not all(isinstance(value, (int, float)) for value in default.values()):
-            raise ValueError(f"{path!r}: not a numeric parameter")
+    default = default_parameters().value(f"{section}.{name}")
+    if isinstance(default, NumberMapping):
         if not codes:
             return f"{section}.{name}", None
         chosen = tuple(codes.split("+"))
-        unknown = [code for code in chosen if code not in default]
+        unknown = [code for code in chosen if code not in default.keys()]
         if unknown:
-            raise ValueError(f"{path!r}: unknown region code(s) {', '.join(unknown)} (known: {', '.join(default)})")
+            raise ValueError(f"{path!r}: unknown region code(s) {', '.join(unknown)} (known: {', '.join(default.keys())})")
         return f"{section}.{name}", chosen
     if codes:
         raise ValueError(f"{path!r}: {section}.{name} is one number, not given per region")
@@ -248,9 +242,8 @@ def load_calibration(path: str | Path) -> LoadedCalibration:
     free = []
     for label, bounds in spec.parameters.items():
         key, codes = _parse_key(label)
-        section, name = key.split(".")
-        value = resolved[section][name]
-        defaults = {float(value[code]) for code in (codes or value)} if isinstance(value, dict) else {float(value)}
+        value = resolved.value(key)
+        defaults = {float(value[code]) for code in (codes or value.keys())} if isinstance(value, NumberMapping) else {float(value)}
         if len(defaults) > 1:
             raise CalibrationError(f"{path}: parameters.{label}: the scenario gives these regions different values; fit them separately")
         default = defaults.pop()
@@ -371,10 +364,9 @@ def parameter_overrides(loaded: LoadedCalibration, values: dict[str, float]) -> 
     resolved = loaded.base.resolved_parameters()
     overrides: dict[str, Any] = {}
     for parameter in loaded.free:
-        section, name = parameter.key.split(".")
         value = float(values[parameter.label])
-        current = resolved[section][name]
-        if isinstance(current, dict):
+        current = resolved.value(parameter.key)
+        if isinstance(current, NumberMapping):
             mapping = overrides.setdefault(parameter.key, {code: float(v) for code, v in current.items()})
             for code in parameter.codes or mapping:
                 mapping[code] = value

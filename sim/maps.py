@@ -29,9 +29,9 @@ from matplotlib.figure import Figure
 
 from sim.data import pack_dir
 from sim.errors import RegsimError
+from sim.metrics import EXTINCTION_RISK_THRESHOLD
 from sim.plots import _batch, _group_labels, _language
 
-RISK_THRESHOLD = 0.5  # extinction risk index below 0.5: "at risk" (KEIS definition, as in sim.metrics)
 ATTRIBUTION = {"en": "Boundaries: KOSTAT SGIS (2018), KOGL Type 1", "ko": "경계: 통계청 SGIS (2018), 공공누리 제1유형"}
 MAP_TEXT: dict[str, dict[str, str]] = {
     "en": {
@@ -185,7 +185,7 @@ def province_map_figures(batch, lang: str = "en") -> Iterator[tuple[str, Figure]
     level = {batch.reference: reference.groupby("region")["extinction_risk_index"].mean()}
     yield (
         "map_extinction_risk",
-        map_panels(level, "province", text["risk_level"].format(year=year), text["risk_unit"], RISK_THRESHOLD, "RdYlBu", lang),
+        map_panels(level, "province", text["risk_level"].format(year=year), text["risk_unit"], EXTINCTION_RISK_THRESHOLD, "RdYlBu", lang),
     )
     variants = last[last["scenario"] != batch.reference]
     if not variants.empty:
@@ -245,7 +245,7 @@ def municipal_figures(municipalities: pd.DataFrame, lang: str = "en") -> Iterato
             "extinction_risk_index",
             text["municipal_risk"].format(year=year),
             text["risk_unit"],
-            RISK_THRESHOLD,
+            EXTINCTION_RISK_THRESHOLD,
             "RdYlBu",
             lang,
         ),

@@ -21,12 +21,15 @@ if TYPE_CHECKING:
 EXTINCTION_RISK_THRESHOLD = 0.5
 """A region is at extinction risk when women 20–39 ÷ persons 65+ is below this (Masuda 2014; KEIS)."""
 HIGH_EXTINCTION_RISK_THRESHOLD = 0.2
+"""Below this the risk is high (KEIS)."""
 YOUTH_AGES = slice(20, 40)
 """Ages 20–39 (years, a slice of the age axis): young persons, and the women of the risk index."""
 OLD_AGES = slice(65, None)
 """Ages 65 and over: the denominator of the risk index."""
 WORKING_AGES = slice(15, 65)
-"""Ages 15–64: the working-age population."""
+"""Ages 15–64: the working-age population (15 and over: the population of working age of the labour-force survey)."""
+YOUTH_LEAVE_AGES = slice(15, 35)
+"""Ages 15–34: the young persons whose leaving probability levers scale (``PolicyEffects.youth_leave_multiplier``)."""
 
 REGION_MEASURES: dict[str, str] = {
     "population": "residents at 31 December (persons)",
@@ -39,7 +42,7 @@ REGION_MEASURES: dict[str, str] = {
     "women_20_39": "women aged 20-39 at 31 December (persons)",
     "persons_20_39": "persons aged 20-39 at 31 December (young persons, for retention)",
     "persons_65_plus": "persons aged 65 and over at 31 December",
-    "extinction_risk_index": "women_20_39 / persons_65_plus (below 0.5: at risk; below 0.2: high risk)",
+    "extinction_risk_index": f"women_20_39 / persons_65_plus (below {EXTINCTION_RISK_THRESHOLD}: at risk; below {HIGH_EXTINCTION_RISK_THRESHOLD}: high risk)",
     "youth_share": "share of residents aged 20-39 (fraction)",
     "graduates": "residents completing a college or university programme during the year (persons)",
     "employed": "employed residents at 31 December (persons)",
@@ -100,7 +103,7 @@ MUNICIPAL_MEASURES: dict[str, str] = {
     "net_migration": "moves in minus moves out during the year, from other municipalities (of any province) and from abroad (persons)",
     "women_20_39": "women aged 20-39 at 31 December (persons)",
     "persons_65_plus": "persons aged 65 and over at 31 December",
-    "extinction_risk_index": "women_20_39 / persons_65_plus (below 0.5: at risk; below 0.2: high risk)",
+    "extinction_risk_index": f"women_20_39 / persons_65_plus (below {EXTINCTION_RISK_THRESHOLD}: at risk; below {HIGH_EXTINCTION_RISK_THRESHOLD}: high risk)",
 }
 """Measure columns of ``municipalities.parquet`` (``resolution: sigungu``); keyed by year, municipality (10-digit
 MOIS code, text), province (KOSIS 2-digit code) and municipality_name. Population change = births − deaths +
@@ -147,7 +150,7 @@ def region_measures(model: RegionalModel, initial: bool) -> dict[str, np.ndarray
         "employed": by_status[:, 1] + by_status[:, 3],
         "unemployed": by_status[:, 2],
         "jobs": np.bincount(f.region, weights=employees, minlength=n).astype(float) * scale,
-        "persons_15_plus": pyramid[:, :, 15:].sum(axis=(1, 2)),
+        "persons_15_plus": pyramid[:, :, WORKING_AGES.start :].sum(axis=(1, 2)),
         "firms": f.count_by_region(n).astype(float),
         "grdp_krw": np.bincount(f.region, weights=f.productivity * employees, minlength=n) * scale,
     }
@@ -228,8 +231,8 @@ def municipal_measures(
 ) -> pd.DataFrame:
     """The rows of one year of ``municipalities.parquet``: ``pyramid`` persons [municipality, sex, age],
     ``flows`` births, deaths and net_migration by municipality (persons; None in the start year)."""
-    women_20_39 = pyramid[:, FEMALE, 20:40].sum(axis=1)
-    persons_65_plus = pyramid[:, :, 65:].sum(axis=(1, 2))
+    women_20_39 = pyramid[:, FEMALE, YOUTH_AGES].sum(axis=1)
+    persons_65_plus = pyramid[:, :, OLD_AGES].sum(axis=(1, 2))
     missing = pd.array([pd.NA] * len(codes), dtype="Int64")
     table = pd.DataFrame(
         {"year": np.full(len(codes), year, np.int64), "municipality": codes, "province": provinces, "municipality_name": names}

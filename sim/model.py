@@ -36,8 +36,9 @@ from sim.levers.view import LeverView
 from sim.mechanisms import demography, education, labour, migration
 from sim.mechanisms import firms as firm_rules
 from sim.mechanisms.municipalities import Municipalities
-from sim.metrics import REGION_MEASURES, WORKING_AGES, municipal_measures, region_measures
+from sim.metrics import REGION_MEASURES, WORKING_AGES, YOUTH_LEAVE_AGES, municipal_measures, region_measures
 from sim.pack import AGES, INDUSTRIES, LAST_OBSERVED_YEAR, RegionPack
+from sim.parameters import Firms, Universities
 from sim.scenario import Scenario
 
 NEWBORN_UID_BIT = np.uint64(1 << 62)
@@ -86,9 +87,7 @@ class RegionalModel(mesa.Model):
         self.record_firm_jobs = record_firm_jobs  # keep each year's jobs by firm identity (the additionality ledger)
         self.firm_jobs: list[FirmJobs] = []
         self.municipal = (
-            Municipalities(
-                self.pack.municipalities, self.n_regions, self.params["municipalities"]["between_municipality_share"], self.scale
-            )
+            Municipalities(self.pack.municipalities, self.n_regions, self.params.municipalities.between_municipality_share, self.scale)
             if scenario.resolution == "sigungu"
             else None
         )  # persons placed in si-gun-gu (``resolution: sigungu``)
@@ -114,21 +113,21 @@ class RegionalModel(mesa.Model):
         counts = _stochastic_round_array(cells / self.scale, self.rng).ravel()
         place, sex, age = (np.repeat(axis.ravel(), counts) for axis in np.indices(cells.shape, dtype=np.int16))
         region, municipality = (place, None) if self.municipal is None else (self.municipal.region[place], place)
-        p = self.params["universities"]
-        tertiary = np.interp(np.arange(AGES), p["attainment_profile_ages"], p["attainment_profile_shares"])[age]
+        p = self.params.universities
+        tertiary = np.interp(np.arange(AGES), p.attainment_profile_ages, p.attainment_profile_shares)[age]
         draw = self.rng.random(len(age), dtype=np.float32)
-        college_cut = tertiary * p["college_share_of_entrants"]
+        college_cut = tertiary * p.college_share_of_entrants
         level = np.where(draw < college_cut, education.COLLEGE, np.where(draw < tertiary, education.UNIVERSITY, education.SECONDARY))
         uid = np.arange(len(age), dtype=np.uint64)
         participation = self.crn.uniforms(uid, self.spec.start_year, Purpose.PARTICIPATION)
         self.talent = TalentPool.new(age, sex, region, level, uid, participation, municipality)
         self._enrol_initial_students(p)
 
-    def _enrol_initial_students(self, p: dict) -> None:
+    def _enrol_initial_students(self, p: Universities) -> None:
         """Persons of study age with a tertiary level are still studying at the start."""
         t = self.talent
-        years_in = t.age.astype(int) - int(p["entry_age"])
-        length = np.where(t.education == education.COLLEGE, p["college_programme_length_years"], p["programme_length_years"])
+        years_in = t.age.astype(int) - int(p.entry_age)
+        length = np.where(t.education == education.COLLEGE, p.college_programme_length_years, p.programme_length_years)
         studying = (t.education != education.SECONDARY) & (years_in >= 0) & (years_in < length)
         t.enrolled[studying] = t.education[studying]
         t.study_years_left[studying] = (length - years_in)[studying]
@@ -137,7 +136,7 @@ class RegionalModel(mesa.Model):
     def _build_firms(self) -> None:
         """Establishments by region × industry (2023 census) in cohorts of ``scale`` (the last of each
         cell holds the remainder, so establishments are exact), sized so jobs match EAPS employment."""
-        p = self.params["firms"]
+        p = self.params.firms
         establishments, workers = self.pack.establishments
         whole = np.rint(establishments).astype(np.int64).ravel()
         agents = -(-whole // self.scale)
@@ -147,10 +146,10 @@ class RegionalModel(mesa.Model):
         weight[last] = whole[agents > 0] - self.scale * (agents[agents > 0] - 1)
         region, industry = np.unravel_index(cell, establishments.shape)
         mean_size = np.divide(workers, establishments, out=np.zeros_like(workers), where=establishments > 0)
-        relative = np.minimum(self.rng.pareto(p["size_distribution_pareto_exponent"], len(region)) + 1.0, p["size_cap_workers"])
+        relative = np.minimum(self.rng.pareto(p.size_distribution_pareto_exponent, len(region)) + 1.0, p.size_cap_workers)
         size = mean_size[region, industry] * relative / relative.mean()
         employed = self.pack.labour(self.spec.start_year)["employed"].to_numpy(float)
-        jobs_wanted = employed * (1.0 + self.params["labour"]["initial_vacancy_rate"])
+        jobs_wanted = employed * (1.0 + self.params.labour.initial_vacancy_rate)
         size *= (jobs_wanted / np.bincount(region, weights=size * weight, minlength=self.n_regions))[region]
         productivity = self._initial_productivity(region, industry, size * weight, employed)
         region, industry, weight, size, productivity, performs = self._split_performers(region, industry, weight, size, productivity)
@@ -159,17 +158,17 @@ class RegionalModel(mesa.Model):
         uid = np.arange(len(region), dtype=np.uint64)
         offset = self.crn.uniforms(uid, self.spec.start_year, Purpose.ROUNDING)
         self.firms = FirmPopulation.new(region, industry, weight, size, productivity, rd_intensity, age, offset, uid)
-        self.tradable = np.isin(np.array(INDUSTRIES), p["tradable_industries"])
+        self.tradable = np.isin(np.array(INDUSTRIES), p.tradable_industries)
 
     def _initial_productivity(self, region, industry, firm_workers, employed) -> np.ndarray:
         """Value added per worker (KRW/year): industry factor × dispersion, scaled to regional GRDP."""
-        p = self.params["firms"]
+        p = self.params.firms
         _, workers = self.pack.establishments
         shares = self.pack.gva_share_by_industry  # [n_regions, n_industries]
         national_gva = (shares * self.pack.grdp_krw[:, None]).sum(axis=0)
         factor = (national_gva / national_gva.sum()) / (workers.sum(axis=0) / workers.sum())
-        factor = np.clip(factor, *p["productivity_industry_factor_bounds"])
-        productivity = factor[industry] * self.rng.lognormal(0.0, p["productivity_dispersion"], len(region))
+        factor = np.clip(factor, *p.productivity_industry_factor_bounds)
+        productivity = factor[industry] * self.rng.lognormal(0.0, p.productivity_dispersion, len(region))
         value_added = np.bincount(region, weights=productivity * firm_workers, minlength=self.n_regions)
         target = self.pack.grdp_krw * np.bincount(region, weights=firm_workers, minlength=self.n_regions) / employed
         return productivity * (target / value_added)[region]
@@ -180,11 +179,11 @@ class RegionalModel(mesa.Model):
         share), chosen by exponential clocks over the cell's cohorts; the cohort at the boundary is
         split in two, so every cell has its expected number of performers (rounded) however coarse
         the scale. Returns the arrays with split cohorts appended and a performer flag."""
-        fp = self.params["firms"]
-        self.rd_industry = np.isin(np.array(INDUSTRIES), fp["rd_industries"])
+        fp = self.params.firms
+        self.rd_industry = np.isin(np.array(INDUSTRIES), fp.rd_industries)
         candidates = np.flatnonzero(self.rd_industry[industry])
         mean_size = np.average(size[candidates], weights=weight[candidates])
-        probability = np.minimum(fp["rnd_performing_share_in_rd_industries"] * size[candidates] / mean_size, 1.0)
+        probability = np.minimum(fp.rnd_performing_share_in_rd_industries * size[candidates] / mean_size, 1.0)
         cell = region[candidates].astype(np.int64) * len(INDUSTRIES) + industry[candidates]
         target = np.rint(np.bincount(cell, weights=probability * weight[candidates])).astype(np.int64)
         clock = -np.log1p(-self.rng.random(len(candidates))) / probability
@@ -219,12 +218,12 @@ class RegionalModel(mesa.Model):
         p = self.params
         value_added = productivity * size * establishments
         performer_va = np.bincount(region[performs], weights=value_added[performs], minlength=self.n_regions)
-        business_rd = self.pack.rd_krw * p["innovation"]["business_share_of_rd"]
+        business_rd = self.pack.rd_krw * p.innovation.business_share_of_rd
         self.rd_intensity_by_region = np.divide(business_rd, performer_va, out=np.zeros(self.n_regions), where=performer_va > 0)
         return np.where(performs, self.rd_intensity_by_region[region], 0.0)
 
     def _build_universities(self) -> None:
-        share = self.params["innovation"]["university_share_of_rd"]
+        share = self.params.innovation.university_share_of_rd
         self.universities = [University(self, i, self.pack.rd_krw[i] * share) for i in range(self.n_regions)]
 
     def _calibrate_labour_market(self) -> None:
@@ -236,10 +235,10 @@ class RegionalModel(mesa.Model):
         unemployment rate (mean of the years available up to the start) in steady state, given the
         yearly rate at which jobs end: separations, closures of firms and moves to another region.
         """
-        lp = self.params["labour"]
+        lp = self.params.labour
         t = self.talent
         data = self.pack.labour(self.spec.start_year)
-        profile = _age_band_profile(lp["participation_age_profile"])
+        profile = lp.participation_age_profile.by_single_age(AGES)
         not_studying = ~t.studying
         people = np.bincount(t.region[not_studying].astype(np.int64) * AGES + t.age[not_studying], minlength=self.n_regions * AGES)
         expected = (people.reshape(self.n_regions, AGES) * profile).sum(axis=1)
@@ -256,13 +255,13 @@ class RegionalModel(mesa.Model):
             t.employer[chosen[: len(slots)]] = slots[: len(chosen)]
         unemployment = self.pack.mean_unemployment_rate(self.spec.start_year)
         self.base_unemployment_rate = unemployment
-        separation = lp["job_separation_rate"] + self._job_loss_rate_from_exits_and_moves()
+        separation = lp.job_separation_rate + self._job_loss_rate_from_exits_and_moves()
         finding = separation * (1 - unemployment) / (unemployment + separation * (1 - unemployment))
         employed = t.count_by_region(self.n_regions, t.employed).astype(float)
         seekers = employed * unemployment / (1 - unemployment) + separation * employed
-        vacancies = employed * lp["initial_vacancy_rate"] + separation * employed
-        alpha = lp["matching_elasticity_unemployment"]
-        self.labour.matching_efficiency = lp["matching_efficiency"] * labour.matching_efficiency_for(finding, seekers, vacancies, alpha)
+        vacancies = employed * lp.initial_vacancy_rate + separation * employed
+        alpha = lp.matching_elasticity_unemployment
+        self.labour.matching_efficiency = lp.matching_efficiency * labour.matching_efficiency_for(finding, seekers, vacancies, alpha)
         self.unemployment_rate = labour.unemployment_rate(t, active, self.n_regions)
         self.base_openings = self.openings_last = self._openings()
 
@@ -280,11 +279,9 @@ class RegionalModel(mesa.Model):
         return closures + moves / workers
 
     def _build_migration(self) -> None:
-        mp = self.params["migration"]
-        schedule = migration.rogers_castro(
-            np.arange(AGES), {k: mp[f"rogers_castro_{k}"] for k in ("a1", "alpha1", "a2", "alpha2", "mu2", "lambda2", "c")}
-        )
-        period = str(mp["calibration_period"])  # window of observed flows the rates and constants reproduce
+        mp = self.params.migration
+        schedule = migration.rogers_castro(np.arange(AGES), mp.rogers_castro_shape())
+        period = mp.calibration_period  # window of observed flows the rates and constants reproduce
         by_age = self.talent.pyramid(self.n_regions).sum(axis=1)
         self.move_probability = migration.move_probability_table(self.pack.migration_outflow_rate(period), by_age, schedule)
         with np.errstate(divide="ignore"):
@@ -292,7 +289,7 @@ class RegionalModel(mesa.Model):
         self.log_ties = np.log1p(self.pack.ties_persons)
         self.mean_ties_into = self.pack.ties_persons.sum(axis=0) / (self.n_regions - 1)  # persons, per origin
         self.migration_age_group, constants = self.pack.migration_constants_by_age(period)
-        self.destination_constants = constants + self.region_values(mp["destination_constant_shift"], 0.0)  # calibration knob
+        self.destination_constants = constants + mp.destination_constant_shift.in_order(self.pack.codes, 0.0)  # calibration knob
         if self.municipal is not None:
             self.municipal.fit(
                 self.talent.municipality,
@@ -323,7 +320,7 @@ class RegionalModel(mesa.Model):
     def apply_levers(self) -> None:
         """Active levers write this year's effects and spend; spending is recorded by region and lever."""
         self.effects = PolicyEffects.neutral(len(self.firms), self.n_regions)
-        krw_per_jpy = self.params["policy"]["krw_per_jpy"]
+        krw_per_jpy = self.params.policy.krw_per_jpy
         view = self.lever_view()
         for lever in self.levers:
             budget = lever.spec.budget_krw(krw_per_jpy)
@@ -387,7 +384,7 @@ class RegionalModel(mesa.Model):
 
     def demography(self) -> None:
         """Deaths and births by region of residence, ageing, and international migration."""
-        t, dp, year = self.talent, self.params["demography"], self.year
+        t, dp, year = self.talent, self.params.demography, self.year
         crn = self.crn
         dies = demography.death_mask(
             t.age, t.sex, t.region, self.pack.qx(year), self.pack.mortality_factor(year), crn.stream(t.uid, year, Purpose.DEATH)
@@ -398,9 +395,7 @@ class RegionalModel(mesa.Model):
         mothers = demography.birth_mask(t.age, t.sex, place, asfr, crn.stream(t.uid, year, Purpose.BIRTH)) & ~dies
         newborn_region = t.region[mothers]
         newborn_uid = (crn.hashes(t.uid[mothers], year, Purpose.NEWBORN_ID) >> np.uint64(2)) | NEWBORN_UID_BIT
-        newborn_sex = demography.newborn_sex(
-            len(newborn_region), crn.stream(newborn_uid, year, Purpose.NEWBORN_SEX), dp["sex_ratio_at_birth"]
-        )
+        newborn_sex = demography.newborn_sex(len(newborn_region), crn.stream(newborn_uid, year, Purpose.NEWBORN_SEX), dp.sex_ratio_at_birth)
         demography.age_one_year(t.age)
         arrivals, leaves = self._international_migration(year, dies)
         self.flows["deaths"] = np.bincount(t.region[dies], minlength=self.n_regions)
@@ -428,15 +423,11 @@ class RegionalModel(mesa.Model):
     def _fertility_schedule(self, year: int) -> np.ndarray:
         """Observed provincial rates up to 2023; afterwards the 2023 schedules scaled to the TFR path.
         Both times the provinces' ``demography.fertility_multiplier`` (a calibration knob, 1 by default)."""
-        multiplier = self.region_values(self.params["demography"]["fertility_multiplier"], 1.0)[:, None]
+        multiplier = self.params.demography.fertility_multiplier.in_order(self.pack.codes, 1.0)[:, None]
         if year <= LAST_OBSERVED_YEAR:
             return self.pack.observed_asfr(year) * multiplier
         women = self.talent.pyramid(self.n_regions)[:, 0, :].astype(float)
         return demography.scale_asfr_to_tfr(self.pack.observed_asfr(LAST_OBSERVED_YEAR) * multiplier, women, self._target_tfr(year))
-
-    def region_values(self, by_code: dict[str, float], neutral: float) -> np.ndarray:
-        """A parameter given per region code as an array in region order (``neutral`` for codes it lacks)."""
-        return np.array([float(by_code.get(code, neutral)) for code in self.pack.codes])
 
     def _target_tfr(self, year: int) -> float:
         path = self.spec.fertility.tfr_path
@@ -454,16 +445,16 @@ class RegionalModel(mesa.Model):
         and the k-th arrival of a cell has an identity derived from (year, cell, k); net departures are
         drawn per person from uniforms keyed by uid.
         """
-        t, dp = self.talent, self.params["demography"]
+        t, dp = self.talent, self.params.demography
         use_official = self.spec.international_migration == "kostat_2022_medium"
         net = self.pack.international_net_migration(year) if use_official or year <= LAST_OBSERVED_YEAR else 0.0
         profile = demography.labour_migration_age_profile(
-            dp["international_migrant_male_share"],
-            dp["international_migrant_peak_location"],
-            dp["international_migrant_rise_rate"],
-            dp["international_migrant_fall_rate"],
-            dp["international_migrant_child_level"],
-            dp["international_migrant_constant_level"],
+            dp.international_migrant_male_share,
+            dp.international_migrant_peak_location,
+            dp.international_migrant_rise_rate,
+            dp.international_migrant_fall_rate,
+            dp.international_migrant_child_level,
+            dp.international_migrant_constant_level,
         )
         population = t.count_by_region(self.n_regions).astype(float)
         expected = abs(net) / self.scale * (population / population.sum())[:, None, None] * profile[None, :, :]
@@ -477,22 +468,22 @@ class RegionalModel(mesa.Model):
         return Arrivals(age.astype(np.uint8), sex.astype(np.int8), region, uid), np.zeros(len(t), bool)
 
     def _migrant_education(self, age: np.ndarray, uid: np.ndarray) -> np.ndarray:
-        p = self.params["universities"]
-        tertiary = np.interp(age, p["attainment_profile_ages"], p["attainment_profile_shares"])
+        p = self.params.universities
+        tertiary = np.interp(age, p.attainment_profile_ages, p.attainment_profile_shares)
         draw = self.crn.uniforms(uid, self.year, Purpose.ARRIVAL_EDUCATION)
         return np.where(draw < tertiary, education.UNIVERSITY, education.SECONDARY).astype(np.int8)
 
     def internal_migration(self) -> None:
         """Movers leave their jobs and choose a destination by the place-attribute logit of their age group."""
-        t, mp, e = self.talent, self.params["migration"], self.effects
+        t, mp, e = self.talent, self.params.migration, self.effects
         wage = np.array([r.log_wage_change for r in self.regions])
         employment = np.array([r.log_employment_change for r in self.regions])
         openings_now = self._openings()
         openings, self.openings_last = openings_now - self.openings_last, openings_now  # this year's new openings
         leave = np.minimum(self.move_probability * migration.leave_factor(wage, employment, openings, mp)[:, None], 1.0)
-        leave[:, 15:35] = np.minimum(leave[:, 15:35] * e.youth_leave_multiplier[:, None], 1.0)
+        leave[:, YOUTH_LEAVE_AGES] = np.minimum(leave[:, YOUTH_LEAVE_AGES] * e.youth_leave_multiplier[:, None], 1.0)
         movers = np.flatnonzero(migration.draw_movers(t.region, t.age, leave, self.crn.stream(t.uid, self.year, Purpose.LEAVE)))
-        relationship = mp["ties_elasticity"] * np.log1p(e.relationship_persons / self.mean_ties_into)
+        relationship = mp.ties_elasticity * np.log1p(e.relationship_persons / self.mean_ties_into)
         utility = migration.destination_utility(
             self.destination_constants,
             self.log_distance,
@@ -520,10 +511,10 @@ class RegionalModel(mesa.Model):
 
     def education(self) -> None:
         """Students advance a year and graduate; each region's universities admit the entry cohort."""
-        t, p = self.talent, self.params["universities"]
+        t, p = self.talent, self.params.universities
         graduates = education.advance_studies(t.enrolled, t.study_years_left, t.education)
         self.flows["graduates"] = np.bincount(t.region[graduates], minlength=self.n_regions)
-        candidates = np.flatnonzero((t.age == p["entry_age"]) & ~t.studying & (t.education == education.SECONDARY))
+        candidates = np.flatnonzero((t.age == p.entry_age) & ~t.studying & (t.education == education.SECONDARY))
         order = np.argsort(t.region[candidates], kind="stable")
         bounds = np.searchsorted(t.region[candidates][order], np.arange(self.n_regions + 1))
         for university in self.universities:
@@ -542,12 +533,12 @@ class RegionalModel(mesa.Model):
 
     def firm_dynamics(self) -> None:
         """Innovation and growth, closures, and entry of startups and university spin-offs."""
-        f, fp, ip, up = self.firms, self.params["firms"], self.params["innovation"], self.params["universities"]
+        f, fp, ip, up = self.firms, self.params.firms, self.params.innovation, self.params.universities
         crn, year = self.crn, self.year
         employees = f.employees(self.talent.employer)
         self._choose_university_partners(up)
         research = np.array([u.research_krw for u in self.universities]) + self.effects.university_research_krw
-        subsidy = ip["rnd_subsidy_additionality"] * self.effects.rd_subsidy_krw
+        subsidy = ip.rnd_subsidy_additionality * self.effects.rd_subsidy_krw
         self.flows["rd_spending_krw"] = np.bincount(f.region, weights=f.rd_krw(employees, self.scale) + subsidy, minlength=self.n_regions)
         log_change = f.innovate(
             employees,
@@ -569,7 +560,7 @@ class RegionalModel(mesa.Model):
             out=np.zeros(self.n_regions),
             where=jobs > 0,
         )
-        f.grow(log_change, self.tradable, fp["employment_elasticity_to_productivity"])
+        f.grow(log_change, self.tradable, fp.employment_elasticity_to_productivity)
         n_markets = 2 * self.n_regions
         workers_before = np.bincount(self._market(f.region, f.industry), weights=f.workers(), minlength=n_markets)
         closed = f.closures(
@@ -589,39 +580,39 @@ class RegionalModel(mesa.Model):
         f.age += 1
         self._local_demand()
         self.labour.participation_factor = labour.participation_response(
-            self._openings_change(), self.params["labour"]["participation_openings_elasticity"]
+            self._openings_change(), self.params.labour.participation_openings_elasticity
         )
         self.in_labour_force = self.labour.labour_force(self.talent)
 
-    def _choose_university_partners(self, up: dict) -> None:
+    def _choose_university_partners(self, up: Universities) -> None:
         """Each R&D-performing firm's share of establishments with a university partner this year:
         the region's partner share (levers raise it), the same for every cohort of performers."""
         f = self.firms
-        share = np.minimum(up["partner_share_of_rd_firms"] + self.effects.partner_share_extra, 1.0)
+        share = np.minimum(up.partner_share_of_rd_firms + self.effects.partner_share_extra, 1.0)
         f.collaborating = np.where(f.rd_intensity > 0, share[f.region], 0.0)
 
     @property
     def young_firm_hazard(self) -> float:
         """Yearly exit hazard of young firms implied by the five-year survival rate."""
-        fp = self.params["firms"]
-        return 1.0 - fp["five_year_survival"] ** (1.0 / fp["young_firm_years"])
+        fp = self.params.firms
+        return 1.0 - fp.five_year_survival ** (1.0 / fp.young_firm_years)
 
     def _closure_hazard(self, young_hazard: np.ndarray | float) -> np.ndarray:
-        fp = self.params["firms"]
+        fp = self.params.firms
         return firm_rules.closure_hazard(
             self.firms,
             np.broadcast_to(young_hazard, len(self.firms)),
-            fp["exit_rate"],
-            int(fp["young_firm_years"]),
-            fp["exit_size_elasticity"],
+            fp.exit_rate,
+            int(fp.young_firm_years),
+            fp.exit_size_elasticity,
         )
 
-    def _entrants(self, up: dict) -> FirmPopulation:
+    def _entrants(self, up: Universities) -> FirmPopulation:
         """Startups (birth rate × establishments, following working-age population) and university
         spin-offs (in proportion to research, in the R&D-performing industries of the university's
         region, all performing R&D); startups in R&D industries perform R&D with the documented
         performer share. See ``sim.mechanisms.firms.entrant_cohorts``."""
-        f, fp = self.firms, self.params["firms"]
+        f, fp = self.firms, self.params.firms
         working_age = self._working_age_by_region()
         growth = np.divide(working_age, self.working_age_last, out=np.ones(self.n_regions), where=self.working_age_last > 0)
         self.working_age_last = working_age
@@ -632,13 +623,13 @@ class RegionalModel(mesa.Model):
         def establishments(mask: np.ndarray) -> np.ndarray:
             return np.bincount(cell[mask], weights=f.establishments[mask], minlength=np.prod(shape)).reshape(shape).astype(float)
 
-        startups = fp["birth_rate"] * establishments(active) * (growth * self.effects.startup_multiplier)[:, None]
+        startups = fp.birth_rate * establishments(active) * (growth * self.effects.startup_multiplier)[:, None]
         performers = establishments(active & (f.rd_intensity > 0))
         research = np.array([u.research_krw for u in self.universities])
-        spinoffs_by_region = research / 1e12 * up["spinoffs_per_trillion_krw_research"] * self.effects.spinoff_multiplier
+        spinoffs_by_region = research / 1e12 * up.spinoffs_per_trillion_krw_research * self.effects.spinoff_multiplier
         spinoffs = split_rows(spinoffs_by_region, performers)
         market = self._market(f.region, f.industry)
-        young = active & (f.age < fp["young_firm_years"])
+        young = active & (f.age < fp.young_firm_years)
         young_establishments = np.bincount(market[young], weights=f.establishments[young], minlength=2 * self.n_regions)
         young_size = np.divide(
             np.bincount(market[young], weights=f.workers()[young], minlength=2 * self.n_regions),
@@ -647,7 +638,7 @@ class RegionalModel(mesa.Model):
             where=young_establishments > 0,
         )
         market_of = np.arange(self.n_regions)[:, None] * 2 + self.tradable[None, :].astype(int)
-        performer_share = np.where(self.rd_industry, fp["rnd_performing_share_in_rd_industries"], 0.0)[None, :].repeat(self.n_regions, 0)
+        performer_share = np.where(self.rd_industry, fp.rnd_performing_share_in_rd_industries, 0.0)[None, :].repeat(self.n_regions, 0)
         common = (f, young_size, market_of, self.rd_intensity_by_region, self.crn, self.year)
         return FirmPopulation.concat(
             firm_rules.entrant_cohorts(startups, performer_share, *common, tag=firm_rules.STARTUP_TAG),
@@ -678,13 +669,13 @@ class RegionalModel(mesa.Model):
         """Non-tradable jobs: local demand (the residents' expected labour force and the multiplier of this
         year's change in tradable jobs, ``firms.local_demand``) times the wage response exp(−η · premium),
         the premium being the wage curve's (``labour.wage_curve``) of the last labour market."""
-        lp = self.params["labour"]
+        lp = self.params.labour
         residents = self.labour.expected_labour_force(self.talent, self.n_regions)
         tradable = firm_rules.tradable_jobs(self.firms, self.tradable, self.n_regions)
         self.local_demand_jobs = firm_rules.local_demand(
-            self.local_demand_jobs, residents / self.residents_last, tradable - self.tradable_jobs_last, lp["local_multiplier_tradable"]
+            self.local_demand_jobs, residents / self.residents_last, tradable - self.tradable_jobs_last, lp.local_multiplier_tradable
         )
-        wage_response = np.exp(-lp["labour_demand_wage_elasticity"] * self.log_wage_tightness)
+        wage_response = np.exp(-lp.labour_demand_wage_elasticity * self.log_wage_tightness)
         firm_rules.set_local_jobs(self.firms, self.tradable, self.local_demand_jobs * wage_response)
         self.tradable_jobs_last = tradable
         self.residents_last = residents
@@ -695,12 +686,12 @@ class RegionalModel(mesa.Model):
         links = self.pack.adjacency | self.effects.commuting_links
         self.labour.step(self.talent, self.firms, self.in_labour_force, links, self.crn, self.year, self.scale)
         self.unemployment_rate = labour.unemployment_rate(self.talent, self.in_labour_force, self.n_regions)
-        premium = labour.wage_curve(self.unemployment_rate, self.base_unemployment_rate, self.params["labour"]["wage_curve_elasticity"])
+        premium = labour.wage_curve(self.unemployment_rate, self.base_unemployment_rate, self.params.labour.wage_curve_elasticity)
         growth = premium - self.log_wage_tightness
         self.log_wage_growth = self.log_wage_growth + growth
         self.log_wage_tightness = premium
         tradable = self.tradable[self.firms.industry]  # tradable firms pay it too (non-tradable ones: ``_local_demand``)
-        self.firms.scale_sizes(tradable, np.exp(-self.params["labour"]["labour_demand_wage_elasticity"] * growth))
+        self.firms.scale_sizes(tradable, np.exp(-self.params.labour.labour_demand_wage_elasticity * growth))
 
     def _record_year(self, initial: bool = False) -> None:
         """Update place attributes, compute the year's measures per region, collect them."""
@@ -725,7 +716,7 @@ class RegionalModel(mesa.Model):
                 self.log_wage_growth[i],
                 self.unemployment_rate[i],
                 agents[i],
-                housing_elasticity=self.params["migration"]["housing_cost_population_elasticity"],
+                housing_elasticity=self.params.migration.housing_cost_population_elasticity,
             )
             region.record({name: values[i] for name, values in measures.items()})
         self.datacollector.collect(self)
@@ -772,25 +763,16 @@ def _stochastic_round_array(values: np.ndarray, rng: np.random.Generator) -> np.
     return (whole + (rng.random(values.shape) < values - whole)).astype(np.int64)
 
 
-def _age_band_profile(bands: dict[str, float]) -> np.ndarray:
-    """Participation probability by single year of age from {"15-19": p, ...} bands (0 outside)."""
-    profile = np.zeros(AGES)
-    for band, value in bands.items():
-        low, high = (int(x) for x in band.split("-"))
-        profile[low : high + 1] = value
-    return profile
-
-
 def split_rows(totals: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Each row's total spread over its columns in proportion to ``weights`` (zero rows stay zero)."""
     row_sums = weights.sum(axis=1, keepdims=True)
     return np.divide(totals[:, None] * weights, row_sums, out=np.zeros_like(weights, dtype=float), where=row_sums > 0)
 
 
-def _stationary_firm_ages(n: int, p: dict, rng: np.random.Generator) -> np.ndarray:
+def _stationary_firm_ages(n: int, p: Firms, rng: np.random.Generator) -> np.ndarray:
     """Firm ages drawn from the stationary distribution implied by the exit hazards (years)."""
-    young_years = int(p["young_firm_years"])
-    young_survival = p["five_year_survival"] ** (1.0 / young_years)
+    young_years = int(p.young_firm_years)
+    young_survival = p.five_year_survival ** (1.0 / young_years)
     ages = np.arange(200)
-    survival = np.where(ages < young_years, young_survival**ages, p["five_year_survival"] * (1 - p["exit_rate"]) ** (ages - young_years))
+    survival = np.where(ages < young_years, young_survival**ages, p.five_year_survival * (1 - p.exit_rate) ** (ages - young_years))
     return rng.choice(ages, size=n, p=survival / survival.sum())

@@ -31,12 +31,12 @@ from sim.mechanisms.municipalities import (
     migration_2023,
 )
 from sim.pack import AGES, LAST_OBSERVED_YEAR, RegionPack
-from sim.parameters import default_parameters
+from sim.parameters import Parameters, default_parameters
 
 FORECASTS = ("no change", "provincial allocation", "municipal, no constants", "municipal, fitted")
 
 
-def municipal_backcast(pack: RegionPack | None = None, parameters: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def municipal_backcast(pack: RegionPack | None = None, parameters: Parameters | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(errors per forecast, forecasts per municipality) of the Dec-2023 registered population.
 
     Errors: mean absolute percentage error over the 229 municipalities (%), the same weighted by population
@@ -45,7 +45,7 @@ def municipal_backcast(pack: RegionPack | None = None, parameters: dict | None =
     """
     pack = pack or RegionPack.load("korea", LAST_OBSERVED_YEAR)
     p = parameters or default_parameters()
-    mp = p["migration"]
+    mp = p.migration
     municipal = pack.municipalities
     table = municipal.table
     region = municipal.region
@@ -54,12 +54,10 @@ def municipal_backcast(pack: RegionPack | None = None, parameters: dict | None =
     by_age *= ((before + after) / 2 / by_age.sum(axis=1))[:, None]  # mid-year residents
     province_by_age = np.zeros((pack.n_regions, AGES))
     np.add.at(province_by_age, region, by_age)
-    schedule = rogers_castro(
-        np.arange(AGES), {k: mp[f"rogers_castro_{k}"] for k in ("a1", "alpha1", "a2", "alpha2", "mu2", "lambda2", "c")}
-    )
-    between = move_probability_table(pack.migration_outflow_rate(str(mp["calibration_period"])), province_by_age, schedule)
+    schedule = rogers_castro(np.arange(AGES), mp.rogers_castro_shape())
+    between = move_probability_table(pack.migration_outflow_rate(mp.calibration_period), province_by_age, schedule)
     alone = np.bincount(region, minlength=pack.n_regions) == 1
-    within_rate = np.where(alone, 0.0, municipal.within_province_rate * p["municipalities"]["between_municipality_share"])
+    within_rate = np.where(alone, 0.0, municipal.within_province_rate * p.municipalities.between_municipality_share)
     within = move_probability_table(within_rate, province_by_age, schedule)
     flows = migration_2023(municipal, by_age, between, within, pack.international_net_migration(LAST_OBSERVED_YEAR))
     residents = by_band(by_age).T

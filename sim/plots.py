@@ -26,8 +26,15 @@ def run_summary_figure(result) -> Figure:
     axes[0, 1].plot(national["year"], 100 * national["capital_region_share"], color="tab:red")
     axes[0, 1].set(title="Capital-region share of population", ylabel="% (Seoul, Incheon, Gyeonggi)")
 
-    axes[1, 0].step(national["year"], national["regions_at_extinction_risk"], where="post", label="index < 0.5 (at risk)")
-    axes[1, 0].step(national["year"], national["regions_at_high_extinction_risk"], where="post", label="index < 0.2 (high risk)")
+    axes[1, 0].step(
+        national["year"], national["regions_at_extinction_risk"], where="post", label=f"index < {EXTINCTION_RISK_THRESHOLD:g} (at risk)"
+    )
+    axes[1, 0].step(
+        national["year"],
+        national["regions_at_high_extinction_risk"],
+        where="post",
+        label=f"index < {HIGH_EXTINCTION_RISK_THRESHOLD:g} (high risk)",
+    )
     axes[1, 0].set(title="Provinces by extinction risk index", ylabel="provinces")
     axes[1, 0].legend(loc="upper left")
     if "municipalities_at_extinction_risk" in national:  # resolution sigungu: the 229 si-gun-gu on a second axis
@@ -38,7 +45,7 @@ def run_summary_figure(result) -> Figure:
             where="post",
             color="tab:purple",
             ls="--",
-            label="si-gun-gu < 0.5",
+            label=f"si-gun-gu < {EXTINCTION_RISK_THRESHOLD:g}",
         )
         municipal.step(
             national["year"],
@@ -46,7 +53,7 @@ def run_summary_figure(result) -> Figure:
             where="post",
             color="tab:brown",
             ls="--",
-            label="si-gun-gu < 0.2",
+            label=f"si-gun-gu < {HIGH_EXTINCTION_RISK_THRESHOLD:g}",
         )
         municipal.set(ylabel="si-gun-gu (of 229)", ylim=(0, 229))
         municipal.legend(loc="lower right")
@@ -89,6 +96,7 @@ from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from sim.errors import ArgumentError, RegsimError  # noqa: E402
+from sim.metrics import EXTINCTION_RISK_THRESHOLD, HIGH_EXTINCTION_RISK_THRESHOLD  # noqa: E402
 
 LANGS = ("en", "ko")
 FORMATS = ("png", "svg")
@@ -125,9 +133,9 @@ TEXT: dict[str, dict[str, str]] = {
         "capital_share_unit": "% (Seoul, Incheon, Gyeonggi)",
         "employed": "Employment",
         "employed_unit": "million persons employed",
-        "provinces_at_risk": "Provinces at extinction risk (index < 0.5)",
+        "provinces_at_risk": f"Provinces at extinction risk (index < {EXTINCTION_RISK_THRESHOLD:g})",
         "provinces_unit": "provinces",
-        "municipalities_at_risk": "Si-gun-gu at extinction risk (index < 0.5)",
+        "municipalities_at_risk": f"Si-gun-gu at extinction risk (index < {EXTINCTION_RISK_THRESHOLD:g})",
         "municipalities_unit": "si-gun-gu (of 229)",
         "municipalities_at_risk_diff": "Si-gun-gu at extinction risk, difference",
         "timeseries": "Scenarios over time (mean over seeds, 95 % interval)",
@@ -142,7 +150,7 @@ TEXT: dict[str, dict[str, str]] = {
         "population_index_unit": "index",
         "extinction_risk_index": "Extinction risk index by province (women 20–39 / persons 65+; mean over seeds)",
         "risk_unit": "index",
-        "risk_threshold": "at-risk threshold 0.5",
+        "risk_threshold": f"at-risk threshold {EXTINCTION_RISK_THRESHOLD:g}",
         "tile_diff": "Change in extinction risk index against {ref}, {year} (mean over seeds)",
         "tile_level": "Extinction risk index, {year} (mean over seeds)",
         "tile_diff_unit": "Δ index (women 20–39 / persons 65+)",
@@ -165,9 +173,9 @@ TEXT: dict[str, dict[str, str]] = {
         "capital_share_unit": "% (서울·인천·경기)",
         "employed": "취업자",
         "employed_unit": "백만 명",
-        "provinces_at_risk": "소멸위험 시도 수 (지수 < 0.5)",
+        "provinces_at_risk": f"소멸위험 시도 수 (지수 < {EXTINCTION_RISK_THRESHOLD:g})",
         "provinces_unit": "시도 수",
-        "municipalities_at_risk": "소멸위험 시군구 수 (지수 < 0.5)",
+        "municipalities_at_risk": f"소멸위험 시군구 수 (지수 < {EXTINCTION_RISK_THRESHOLD:g})",
         "municipalities_unit": "시군구 수 (229개 중)",
         "municipalities_at_risk_diff": "소멸위험 시군구 수 차이",
         "timeseries": "시나리오별 추이 (시드 평균, 95% 구간)",
@@ -182,7 +190,7 @@ TEXT: dict[str, dict[str, str]] = {
         "population_index_unit": "지수",
         "extinction_risk_index": "시도별 지방소멸위험지수 (20–39세 여성 / 65세 이상; 시드 평균)",
         "risk_unit": "지수",
-        "risk_threshold": "소멸위험 기준 0.5",
+        "risk_threshold": f"소멸위험 기준 {EXTINCTION_RISK_THRESHOLD:g}",
         "tile_diff": "{ref} 대비 지방소멸위험지수 변화, {year}년 (시드 평균)",
         "tile_level": "지방소멸위험지수, {year}년 (시드 평균)",
         "tile_diff_unit": "지수 변화 (20–39세 여성 / 65세 이상)",
@@ -451,7 +459,7 @@ def province_figure(batch, measure: str = "population_index", lang: str = "en") 
                 line = rows[rows["label"] == label]
                 axis.plot(line["year"], line["value"], color=colours[label], lw=1.5, label=label, ls=styles.get(label, "-"))
             if measure == "extinction_risk_index":
-                axis.axhline(0.5, color="grey", lw=0.8, ls="--", label=text["risk_threshold"])
+                axis.axhline(EXTINCTION_RISK_THRESHOLD, color="grey", lw=0.8, ls="--", label=text["risk_threshold"])
             axis.set_title(names.get(code, code), fontsize="medium")
             axis.set_ylabel(unit, fontsize="small")
             axis.tick_params(labelsize="x-small")

@@ -33,6 +33,7 @@ import yaml
 from sim.compare import manifest_provenance as _manifest_provenance
 from sim.compare import run_infos as _run_infos
 from sim.errors import RegsimError
+from sim.metrics import EXTINCTION_RISK_THRESHOLD
 from sim.store import folder_kind, read_json, read_output
 
 REPORT = "report.html"
@@ -147,7 +148,7 @@ FIGURE_CAPTIONS = {
     "provinces_population": "Population by province (assumption variants dashed)",
     "provinces_extinction_risk": "Extinction risk index by province (assumption variants dashed)",
     "sweep": "Response to the swept parameters",
-    "map_extinction_risk": "Map: the reference's extinction risk index by province in the last year (below 0.5: at risk)",
+    "map_extinction_risk": f"Map: the reference's extinction risk index by province in the last year (below {EXTINCTION_RISK_THRESHOLD:g}: at risk)",
     "map_extinction_risk_change": "Map: change in the extinction risk index against the reference by province in the last year",
     "map_population_change": "Map: population change by province over the run, per scenario",
 }

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from sim.config_files import describe, read_mapping
 from sim.errors import DataError, ScenarioError
 from sim.pack import INDUSTRIES
-from sim.parameters import with_overrides
+from sim.parameters import Parameters, with_overrides
 
 START_YEARS = (2015, 2020, 2021, 2023)
 """Start years with a packaged population by single year of age (31 December)."""
@@ -168,8 +168,8 @@ class Scenario(BaseModel):
             raise ValueError(f"must be after start_year ({start}) and at most {LAST_YEAR}")
         return year
 
-    def resolved_parameters(self) -> dict[str, dict[str, Any]]:
-        """Documented defaults with this scenario's overrides applied."""
+    def resolved_parameters(self) -> Parameters:
+        """Documented defaults with this scenario's overrides applied (typed: ``params.section.name``)."""
         return with_overrides(self.parameters)
 
     def without_levers(self) -> Scenario:

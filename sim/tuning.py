@@ -348,7 +348,7 @@ def written_allocation(loaded: LoadedTuning) -> dict[str, Any] | None:
     params: dict[str, Any] = {}
     if spec.budget is not None:
         budgets = {
-            key: scenario.levers[i].budget_krw(scenario.resolved_parameters()["policy"]["krw_per_jpy"])
+            key: scenario.levers[i].budget_krw(scenario.resolved_parameters().policy.krw_per_jpy)
             for key, i in zip(spec.budget.shares, spec.budget.lever_indexes())
         }
         for key, share in spec.budget.shares.items():

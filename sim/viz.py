@@ -37,7 +37,7 @@ from sim.api import RunResult, load_scenario, paired_ledger, run, scenario_from_
 from sim.compare import LEDGER_COST_TEXT, LEDGER_TEXT
 from sim.errors import RegsimError
 from sim.ledger import ALL
-from sim.metrics import EXTINCTION_RISK_THRESHOLD
+from sim.metrics import EXTINCTION_RISK_THRESHOLD, HIGH_EXTINCTION_RISK_THRESHOLD
 from sim.plots import GRID_COLUMNS, GRID_ROWS, TILE_GRID
 from sim.scenario import REGION_TYPES, LeverSpec, Scenario
 
@@ -86,7 +86,7 @@ class LeverSetting:
 
 def lever_settings(scenario: Scenario) -> list[LeverSetting]:
     """The scenario's own lever settings (JPY budgets converted at ``policy.krw_per_jpy``)."""
-    krw_per_jpy = scenario.resolved_parameters()["policy"]["krw_per_jpy"]
+    krw_per_jpy = scenario.resolved_parameters().policy.krw_per_jpy
     return [
         LeverSetting(budget_krw_per_year=spec.budget_krw(krw_per_jpy), region_type=spec.region_type, start=spec.start)
         for spec in scenario.levers
@@ -196,9 +196,9 @@ def national_summary(baseline: pd.DataFrame, variant: pd.DataFrame) -> pd.DataFr
         ("population (persons)", "population", 1.0),
         ("youth share, aged 20–39 (%)", "youth_share", 100.0),
         ("employed (persons)", "employed", 1.0),
-        ("provinces at extinction risk (index < 0.5)", "regions_at_extinction_risk", 1.0),
-        ("si-gun-gu at extinction risk (index < 0.5)", "municipalities_at_extinction_risk", 1.0),
-        ("si-gun-gu at high extinction risk (index < 0.2)", "municipalities_at_high_extinction_risk", 1.0),
+        (f"provinces at extinction risk (index < {EXTINCTION_RISK_THRESHOLD:g})", "regions_at_extinction_risk", 1.0),
+        (f"si-gun-gu at extinction risk (index < {EXTINCTION_RISK_THRESHOLD:g})", "municipalities_at_extinction_risk", 1.0),
+        (f"si-gun-gu at high extinction risk (index < {HIGH_EXTINCTION_RISK_THRESHOLD:g})", "municipalities_at_high_extinction_risk", 1.0),
     ):
         if column not in variant:  # si-gun-gu counts: runs at resolution sigungu only
             continue
@@ -417,7 +417,9 @@ def _tile_map(source, title: str):
     plot.text("x", "y", text="name", source=source, text_align="center", text_baseline="bottom", text_font_size="9pt")
     plot.text("x", "y", text="label", source=source, text_align="center", text_baseline="top", text_font_size="9pt", y_offset=2)
     plot.add_tools(HoverTool(renderers=[tiles], tooltips=[("province", "@name"), ("risk index", "@label")]))
-    plot.add_layout(ColorBar(color_mapper=mapper, width=10, title="women 20–39 / persons 65+ (< 0.5: at risk)"), "right")
+    plot.add_layout(
+        ColorBar(color_mapper=mapper, width=10, title=f"women 20–39 / persons 65+ (< {EXTINCTION_RISK_THRESHOLD:g}: at risk)"), "right"
+    )
     plot.axis.visible = False
     plot.grid.visible = False
     return plot
@@ -431,7 +433,9 @@ def _province_map(source, title: str):
         "xs", "ys", source=source, line_color="white", line_width=0.8, fill_color={"field": "value", "transform": mapper}
     )
     plot.add_tools(HoverTool(renderers=[shapes], tooltips=[("province", "@name"), ("risk index", "@label")]))
-    plot.add_layout(ColorBar(color_mapper=mapper, width=10, title="women 20–39 / persons 65+ (< 0.5: at risk)"), "right")
+    plot.add_layout(
+        ColorBar(color_mapper=mapper, width=10, title=f"women 20–39 / persons 65+ (< {EXTINCTION_RISK_THRESHOLD:g}: at risk)"), "right"
+    )
     plot.text(x=[124.6], y=[33.0], text=["Boundaries: KOSTAT SGIS (2018), KOGL Type 1"], text_font_size="7pt", text_color="dimgrey")
     plot.axis.visible = False
     plot.grid.visible = False

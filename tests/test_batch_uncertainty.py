@@ -84,7 +84,7 @@ def test_recorded_and_explicit_ranges_are_resolved_with_their_origin(tmp_path):
         ),
         ("parameters.migration.wage_weight: {low: 1.5, high: 0.5}", "reversed range: low (1.5) is above high (0.5)"),
         ("parameters.migration.wage_weight: {low: 1.0, high: 1.0}", "degenerate range: low and high are both 1"),
-        ("parameters.migration.ties_elasticity: {}", "no range is recorded for it; give low and high"),
+        ("parameters.migration.amenity_weight: {}", "no range is recorded for it; give low and high"),
         ("parameters.demography.international_migrant_male_share: {low: 0.5, high: 1.2}", "outside the parameter's valid values [0, 1]"),
         (
             "levers[6].params.leave_reduction: {low: 0.5, high: 1.5}",

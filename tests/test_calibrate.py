@@ -139,7 +139,7 @@ def test_recovers_a_known_fertility_multiplier_and_resumes(tmp_path):
             {"parameters": {"migration.housing_cost_weight": {"low": 0.0, "high": 1.0}}},  # the form before one field-path language
             ("parameters.migration.housing_cost_weight", "a parameter is written as a field path"),
         ),
-        ({"parameters": {"parameters.labour.job_separation_rate": None}}, ("job_separation_rate", "no range in sim/data/parameters.yaml")),
+        ({"parameters": {"parameters.migration.amenity_weight": None}}, ("amenity_weight", "no range in sim/data/parameters.yaml")),
         ({"holdout_years": [2019, 2021]}, ("holdout_years 2019-2021 overlap fit_years 2016-2019",)),
     ],
 )

@@ -142,8 +142,9 @@ def test_malformed_yaml_names_line_and_column(tmp_path):
         ("name: x\nscale: many\n", ("scale", "many")),
         ("name: x\nstart_year: 2019\n", ("start_year", "2019")),
         ("name: x\nparameters:\n  demography.sex_ratio_at_brith: 105\n", ("sex_ratio_at_brith", "'demography.sex_ratio_at_birth'")),
+        ("name: x\nparameters:\n  firms.young_firm_years: 4.5\n", ("parameters.firms.young_firm_years", "integer", "4.5")),
     ],
-    ids=["unknown-key", "wrong-type", "start-year-without-data", "unknown-parameter"],
+    ids=["unknown-key", "wrong-type", "start-year-without-data", "unknown-parameter", "parameter-of-wrong-type"],
 )
 def test_invalid_scenario(tmp_path, body, fragments):
     scenario = write(tmp_path / "bad.yaml", body)

@@ -336,7 +336,7 @@ def test_reallocation_keeps_market_jobs_and_size_shape():
 
 # --- FirmPopulation.innovate ------------------------------------------------------------------------
 
-INNOVATION = default_parameters()["innovation"]
+INNOVATION = default_parameters().innovation
 SCALE, REFERENCE_RD = 10, 1e8
 EMPLOYEES = np.array([4, 1, 2, 0, 3])
 

@@ -10,6 +10,7 @@ from sim.agents.firm import FirmPopulation
 from sim.agents.talent import NOT_EMPLOYED, TalentPool
 from sim.crn import CommonRandomNumbers
 from sim.mechanisms import labour
+from sim.parameters import default_parameters
 
 
 def test_matching_function_hand_computed():
@@ -46,7 +47,9 @@ def economy(workers: int, seekers: int) -> tuple[TalentPool, FirmPopulation]:
 
 
 def market(separation: float, efficiency: float) -> labour.LabourMarket:
-    params = {"job_separation_rate": separation, "matching_elasticity_unemployment": 0.5, "commuting_share_adjacent": 0.0}
+    params = default_parameters().labour.model_copy(
+        update={"job_separation_rate": separation, "matching_elasticity_unemployment": 0.5, "commuting_share_adjacent": 0.0}
+    )
     return labour.LabourMarket(params, np.ones(101), np.ones(1), np.array([efficiency]))
 
 

@@ -17,6 +17,7 @@ from sim.errors import ScenarioError
 from sim.mechanisms import firms as firm_rules
 from sim.mechanisms import labour, migration
 from sim.model import RegionalModel
+from sim.parameters import default_parameters
 from sim.scenario import LabourDemandShock
 
 
@@ -33,7 +34,7 @@ def test_labour_force_at_a_given_tightness():
     people = TalentPool.new(np.full(n, 30), np.zeros(n), np.zeros(n), np.zeros(n), np.arange(n, dtype=np.uint64), (np.arange(n) + 0.5) / n)
     profile = np.zeros(101)
     profile[30] = 0.5
-    market = labour.LabourMarket({}, profile, np.array([1.0]), np.ones(1))
+    market = labour.LabourMarket(default_parameters().labour, profile, np.array([1.0]), np.ones(1))
     assert market.labour_force(people).sum() == 5
     market.participation_factor = labour.participation_response(np.array([0.01]), 30.0)
     assert market.participation_factor[0] * 0.5 == pytest.approx(0.5 * math.exp(0.3))
@@ -88,9 +89,9 @@ def test_the_local_multiplier_applies_to_a_funded_job(model):
     model._local_demand()
     change = _non_tradable(model) - before
     assert change[0] == pytest.approx(
-        model.params["labour"]["local_multiplier_tradable"]
+        model.params.labour.local_multiplier_tradable
         * 100.0
-        * np.exp(-model.params["labour"]["labour_demand_wage_elasticity"] * model.log_wage_tightness[0])
+        * np.exp(-model.params.labour.labour_demand_wage_elasticity * model.log_wage_tightness[0])
     )
     assert change[1:] == pytest.approx(np.zeros(model.n_regions - 1), abs=1e-6)
 
@@ -100,13 +101,15 @@ def test_a_wage_premium_lowers_local_jobs_by_the_demand_elasticity(model):
     demand = model.local_demand_jobs.copy()
     model.log_wage_tightness = np.full(model.n_regions, 0.1)
     model._local_demand()
-    eta = model.params["labour"]["labour_demand_wage_elasticity"]
+    eta = model.params.labour.labour_demand_wage_elasticity
     assert _non_tradable(model) == pytest.approx(demand * math.exp(-eta * 0.1), rel=1e-9)
     model.log_wage_tightness = np.zeros(model.n_regions)
 
 
 def test_leave_factor_hand_computed():
-    weights = {"wage_weight": 1.0, "employment_weight": 2.0, "openings_weight": 3.0, "leave_labour_response": 1.5}
+    weights = default_parameters().migration.model_copy(
+        update={"wage_weight": 1.0, "employment_weight": 2.0, "openings_weight": 3.0, "leave_labour_response": 1.5}
+    )
     factor = migration.leave_factor(
         np.array([0.0, 0.01, 0.0, 0.0]), np.array([0.0, 0.0, -0.01, 0.0]), np.array([0.0, 0.0, 0.0, 0.01]), weights
     )

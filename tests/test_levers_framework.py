@@ -122,7 +122,7 @@ def test_lever_spending_by_region_matches_the_regions_table(policy):
 
 def test_budget_in_jpy_is_converted():
     scenario = with_levers({"budget_jpy_per_year": 2e10})
-    krw_per_jpy = scenario.resolved_parameters()["policy"]["krw_per_jpy"]
+    krw_per_jpy = scenario.resolved_parameters().policy.krw_per_jpy
     result = run(scenario, seed=SEED)
     assert spending_by_year(result).to_numpy() == pytest.approx([2e10 * krw_per_jpy] * 2, rel=1e-9)
 
@@ -253,7 +253,7 @@ def test_jobs_created_is_employed_minus_the_same_seed_baseline(policy, baseline)
 def test_the_money_reaches_the_firms(policy, baseline):
     """In the first active year, business R&D rises by the co-funded projects (grants / co-funding
     rate) times their additionality (``PolicyEffects.rd_subsidy_krw`` is the lever's only channel)."""
-    additionality = base_scenario().resolved_parameters()["innovation"]["rnd_subsidy_additionality"]
+    additionality = base_scenario().resolved_parameters().innovation.rnd_subsidy_additionality
     cofunding = build_lever(with_levers({"budget_krw_per_year": BUDGET}).levers[0], "levers[0]").params.cofunding_rate
     rise = policy.national.set_index("year")["rd_spending_krw"] - baseline.national.set_index("year")["rd_spending_krw"]
     assert rise.loc[2024] == pytest.approx(additionality * BUDGET / cofunding, rel=1e-6)

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -25,6 +24,7 @@ from sim.mechanisms.migration import (
     move_probability_table,
     rogers_castro,
 )
+from sim.parameters import Migration, default_parameters
 
 SHARED = Path(__file__).parents[2] / "shared" / "data"
 PACK = DATA_DIR / "korea"
@@ -32,14 +32,12 @@ N_REGIONS = 17
 NO_CHANGE = np.zeros(N_REGIONS)
 
 
-def migration_parameters() -> dict[str, float]:
-    entries = yaml.safe_load((DATA_DIR / "parameters.yaml").read_text())["migration"]
-    return {name: entry["value"] for name, entry in entries.items()}
+def migration_parameters(**changes: float) -> Migration:
+    return default_parameters().migration.model_copy(update=changes)
 
 
 def rogers_castro_parameters() -> dict[str, float]:
-    parameters = migration_parameters()
-    return {key.removeprefix("rogers_castro_"): value for key, value in parameters.items() if key.startswith("rogers_castro_")}
+    return migration_parameters().rogers_castro_shape()
 
 
 def binomial_sd(trials: int, probability: float) -> float:
@@ -245,10 +243,12 @@ def test_destination_population_growth_raises_the_odds_by_its_elasticity():
     base = choice_probabilities(destination_utility(NO_CHANGE, flat, flat, weights, *[NO_CHANGE] * 4))
     larger = choice_probabilities(destination_utility(NO_CHANGE, flat, flat, weights, *[NO_CHANGE] * 4, grown))
     odds_ratio = (larger[0, 3] / larger[0, 2]) / (base[0, 3] / base[0, 2])
-    assert odds_ratio == pytest.approx(1.2 ** weights["destination_population_elasticity"], rel=1e-12)
+    assert odds_ratio == pytest.approx(1.2**weights.destination_population_elasticity, rel=1e-12)
     np.testing.assert_array_equal(
         choice_probabilities(
-            destination_utility(NO_CHANGE, flat, flat, weights | {"destination_population_elasticity": 0.0}, *[NO_CHANGE] * 4, grown)
+            destination_utility(
+                NO_CHANGE, flat, flat, weights.model_copy(update={"destination_population_elasticity": 0.0}), *[NO_CHANGE] * 4, grown
+            )
         ),
         base,
     )
@@ -302,7 +302,7 @@ def packaged_logit_inflows(b_d: float, b_n: float) -> tuple[np.ndarray, np.ndarr
     distance = packaged_matrix("distances", "distance_km", codes)
     ties = packaged_matrix("migration_ties", "ties_persons", codes)
     flows = packaged_matrix("migration_od_2011_2020", "mean_annual_flow", codes)
-    weights = migration_parameters() | {"distance_elasticity": b_d, "ties_elasticity": b_n}
+    weights = migration_parameters(distance_elasticity=b_d, ties_elasticity=b_n)
     log_distance = np.log(np.where(distance > 0, distance, 1.0))
     utility = destination_utility(
         logit.destination_constant[codes].to_numpy(), log_distance, np.log1p(ties), weights, NO_CHANGE, NO_CHANGE, NO_CHANGE, NO_CHANGE
@@ -325,9 +325,9 @@ def test_parameter_file_carries_the_fitted_weights():
     # so inflows stay within a relative 1e-4 of the observed totals.
     fit = json.loads((PACK / "migration_fit.json").read_text())
     parameters = migration_parameters()
-    assert parameters["distance_elasticity"] == pytest.approx(fit["b_d"], abs=5e-7)
-    assert parameters["ties_elasticity"] == pytest.approx(fit["b_n"], abs=5e-7)
-    predicted, observed = packaged_logit_inflows(parameters["distance_elasticity"], parameters["ties_elasticity"])
+    assert parameters.distance_elasticity == pytest.approx(fit["b_d"], abs=5e-7)
+    assert parameters.ties_elasticity == pytest.approx(fit["b_n"], abs=5e-7)
+    predicted, observed = packaged_logit_inflows(parameters.distance_elasticity, parameters.ties_elasticity)
     np.testing.assert_allclose(predicted, observed, rtol=1e-4)
 
 
@@ -462,14 +462,14 @@ def test_recent_window_constants_reproduce_its_inflows_with_the_default_elastici
     # so the model's utility with them reproduces the 2016–2020 mean inflows.
     fit = json.loads((PACK / "migration_fit_2016_2020.json").read_text())
     parameters = migration_parameters()
-    assert fit["b_d"] == pytest.approx(parameters["distance_elasticity"], abs=5e-7)
-    assert fit["b_n"] == pytest.approx(parameters["ties_elasticity"], abs=5e-7)
+    assert fit["b_d"] == pytest.approx(parameters.distance_elasticity, abs=5e-7)
+    assert fit["b_n"] == pytest.approx(parameters.ties_elasticity, abs=5e-7)
     codes = read_table("regions").region.tolist()
     constants = read_table("migration_logit_2016_2020", required=("region", "destination_constant")).set_index("region")
     distance = packaged_matrix("distances", "distance_km", codes)
     ties = packaged_matrix("migration_ties", "ties_persons", codes)
     flows = packaged_matrix("migration_od_2016_2020", "mean_annual_flow", codes)
-    weights = migration_parameters() | {"distance_elasticity": fit["b_d"], "ties_elasticity": fit["b_n"]}
+    weights = migration_parameters(distance_elasticity=fit["b_d"], ties_elasticity=fit["b_n"])
     utility = destination_utility(
         constants.destination_constant[codes].to_numpy(),
         np.log(np.where(distance > 0, distance, 1.0)),
@@ -492,7 +492,7 @@ def test_pack_loads_the_chosen_window_and_rejects_an_unknown_one():
     from sim.pack import MIGRATION_CALIBRATION_PERIODS, RegionPack
 
     pack = RegionPack.load("korea", 2023)
-    assert migration_parameters()["calibration_period"] in MIGRATION_CALIBRATION_PERIODS
+    assert migration_parameters().calibration_period in MIGRATION_CALIBRATION_PERIODS
     np.testing.assert_array_equal(pack.migration_outflow_rate("2011-2020"), pack.migration_outflow_rate("2011-2020"))
     recent = read_table("migration_outflow_rates_2016_2020", required=("region", "outflow_rate"))
     np.testing.assert_array_equal(pack.migration_outflow_rate("2016-2020"), recent.outflow_rate.to_numpy())

@@ -59,7 +59,7 @@ def test_jpy_budget_becomes_krw(mss):
     raw = mss.model_dump()
     raw["levers"][0].update(budget_krw_per_year=None, budget_jpy_per_year=5e9)
     scenario = scenario_from_dict(raw)
-    rate = scenario.resolved_parameters()["policy"]["krw_per_jpy"]
+    rate = scenario.resolved_parameters().policy.krw_per_jpy
     lever = variant_scenario(scenario, lever_settings(scenario)).levers[0]
     assert lever.budget_jpy_per_year is None
     assert lever.budget_krw_per_year == pytest.approx(5e9 * rate)

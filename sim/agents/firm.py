@@ -20,6 +20,7 @@ import numpy as np
 
 from sim.crn import poisson_from_uniform, rounded_count
 from sim.mechanisms import innovation
+from sim.parameters import Innovation
 
 
 @dataclass
@@ -87,7 +88,7 @@ class FirmPopulation:
         scale: int,
         n_regions: int,
         university_research_krw: np.ndarray,
-        params: dict,
+        params: Innovation,
         reference_rd_krw: float,
         uniforms: tuple[np.ndarray, np.ndarray],
         subsidy_krw: np.ndarray | float = 0.0,
@@ -123,12 +124,12 @@ class FirmPopulation:
                 spill,
                 university,
                 self.collaborating[firms],
-                rate_at_reference=params["knowledge_production_scale"],
+                rate_at_reference=params.knowledge_production_scale,
                 reference_rd_krw=reference_rd_krw,
-                rd_elasticity=params["rnd_elasticity"],
-                spillover_elasticity=params["spillover_elasticity"],
-                university_elasticity=params["university_research_elasticity"],
-                collaboration_uplift=params["university_collaboration_uplift"],
+                rd_elasticity=params.rnd_elasticity,
+                spillover_elasticity=params.spillover_elasticity,
+                university_elasticity=params.university_research_elasticity,
+                collaboration_uplift=params.university_collaboration_uplift,
                 region=self.region[firms],
             )
 
@@ -144,7 +145,7 @@ class FirmPopulation:
         self.innovations = poisson_from_uniform(uniforms[1], mean_rate * self.establishments)
         before = self.productivity
         self.productivity = innovation.productivity_after_innovation(
-            before, innovating / establishments, params["productivity_gain_per_innovation"]
+            before, innovating / establishments, params.productivity_gain_per_innovation
         )
         return np.log(self.productivity / before)
 

@@ -12,6 +12,7 @@ import mesa
 import numpy as np
 
 from sim.mechanisms import education
+from sim.parameters import Universities
 
 
 class University(mesa.Agent):
@@ -24,7 +25,7 @@ class University(mesa.Agent):
         self.entrants = 0
 
     def admit(
-        self, candidates: np.ndarray, entry_draw: np.ndarray, programme_draw: np.ndarray, params: dict, extra_entry_rate: float
+        self, candidates: np.ndarray, entry_draw: np.ndarray, programme_draw: np.ndarray, params: Universities, extra_entry_rate: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Entrants among this region's candidates (person indices, with their U(0,1) draws), with
         level and study years; ``extra_entry_rate`` comes from levers (e.g. new vocational colleges)."""
@@ -32,10 +33,10 @@ class University(mesa.Agent):
             candidates,
             entry_draw,
             programme_draw,
-            entry_rate=min(params["higher_education_entry_rate"] + extra_entry_rate, 1.0),
-            college_share=params["college_share_of_entrants"],
-            college_years=int(params["college_programme_length_years"]),
-            university_years=int(params["programme_length_years"]),
+            entry_rate=min(params.higher_education_entry_rate + extra_entry_rate, 1.0),
+            college_share=params.college_share_of_entrants,
+            college_years=int(params.college_programme_length_years),
+            university_years=int(params.programme_length_years),
         )
         self.entrants = len(entrants)
         return entrants, level, years

@@ -15,6 +15,7 @@ import numpy as np
 
 from sim.levers.base import business_rd_krw, lever_field, population
 from sim.mechanisms.education import SECONDARY
+from sim.metrics import YOUTH_LEAVE_AGES
 
 if TYPE_CHECKING:
     from sim.levers.base import Lever, LeverParams
@@ -22,9 +23,6 @@ if TYPE_CHECKING:
 
 RD_INDUSTRIES = ("C", "J", "M")
 """KSIC sections that perform R&D in the model (parameters ``firms.rd_industries``)."""
-
-YOUTH_AGES = slice(15, 35)
-"""Ages 15–34, whose leaving probability ``youth_leave_multiplier`` scales."""
 
 
 def cost_per_retained_youth_field() -> Any:
@@ -110,7 +108,7 @@ def collaboration_share(model: LeverView, spend_krw: np.ndarray, krw_per_collabo
     establishment to a university, up to all of the region's R&D performers.
     """
     performers = rd_establishments(model)
-    base = model.params["universities"]["partner_share_of_rd_firms"]
+    base = model.params.universities.partner_share_of_rd_firms
     used = np.minimum(spend_krw, (1.0 - base) * performers * krw_per_collaboration)
     share = np.divide(used, krw_per_collaboration * performers, out=np.zeros(model.n_regions), where=performers > 0)
     return share, used
@@ -130,8 +128,8 @@ def spillover_factor(model: LeverView, spend_krw: np.ndarray, rd_equivalent_per_
 
 def young_leavers(model: LeverView) -> np.ndarray:
     """Expected leavers aged 15–34 by region this year at the baseline leaving probabilities (persons)."""
-    young = model.talent.pyramid(model.n_regions).sum(axis=1)[:, YOUTH_AGES]
-    return (young * model.move_probability[:, YOUTH_AGES]).sum(axis=1) * model.scale
+    young = model.talent.pyramid(model.n_regions).sum(axis=1)[:, YOUTH_LEAVE_AGES]
+    return (young * model.move_probability[:, YOUTH_LEAVE_AGES]).sum(axis=1) * model.scale
 
 
 def youth_retention(model: LeverView, spend_krw: np.ndarray, krw_per_retained_person: float) -> tuple[np.ndarray, np.ndarray]:
@@ -155,8 +153,8 @@ def amenity_gain(model: LeverView, spend_krw: np.ndarray, krw_per_resident_per_u
 
 def entry_cohort(model: LeverView) -> np.ndarray:
     """Persons reaching the higher-education entry age this year without tertiary study, by region."""
-    t, p = model.talent, model.params["universities"]
-    candidates = (t.age == p["entry_age"] - 1) & ~t.studying & (t.education == SECONDARY)  # before this year's ageing
+    t, p = model.talent, model.params.universities
+    candidates = (t.age == p.entry_age - 1) & ~t.studying & (t.education == SECONDARY)  # before this year's ageing
     return t.count_by_region(model.n_regions, candidates).astype(float) * model.scale
 
 
@@ -164,7 +162,7 @@ def entry_rate_gain(model: LeverView, entrants: np.ndarray) -> tuple[np.ndarray,
     """Added higher-education entry rate from ``entrants`` extra students a year, and the entrants
     that fit (the entry rate cannot exceed one), by region."""
     cohort = entry_cohort(model)
-    room = (1.0 - model.params["universities"]["higher_education_entry_rate"]) * cohort
+    room = (1.0 - model.params.universities.higher_education_entry_rate) * cohort
     fitted = np.minimum(entrants, room)
     return np.divide(fitted, cohort, out=np.zeros(model.n_regions), where=cohort > 0), fitted
 
@@ -172,7 +170,7 @@ def entry_rate_gain(model: LeverView, entrants: np.ndarray) -> tuple[np.ndarray,
 def expected_startups(model: LeverView) -> np.ndarray:
     """Baseline startups a year by region (birth rate × establishments)."""
     establishments = model.firms.count_by_region(model.n_regions).astype(float)
-    return model.params["firms"]["birth_rate"] * establishments
+    return model.params.firms.birth_rate * establishments
 
 
 def startup_factor(model: LeverView, extra_startups: np.ndarray) -> np.ndarray:

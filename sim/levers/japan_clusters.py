@@ -209,7 +209,7 @@ class StartupEcosystem(Lever):
     def apply(self, model, effects: PolicyEffects, budget_krw: float) -> np.ndarray:
         p, firms = self.params, model.firms
         spend = split_by_weight(budget_krw, region_weights(self, model, expected_startups(model)))
-        young = firms.age < model.params["firms"]["young_firm_years"]
+        young = firms.age < model.params.firms.young_firm_years
         young_exits = firms.count_by_region(model.n_regions, young) * model.young_firm_hazard
         survival = np.minimum(spend * p.survival_share, young_exits * p.krw_per_saved_young_firm)
         founding = spend - survival  # money beyond all young firms' closures goes to founding support

@@ -56,9 +56,9 @@ def university_research(model) -> np.ndarray:
 
 def mean_programme_years(model) -> float:
     """Mean study length of an entrant, given the model's college/university split (years)."""
-    p = model.params["universities"]
-    college = p["college_share_of_entrants"]
-    return college * p["college_programme_length_years"] + (1 - college) * p["programme_length_years"]
+    p = model.params.universities
+    college = p.college_share_of_entrants
+    return college * p.college_programme_length_years + (1 - college) * p.programme_length_years
 
 
 class JointResearchParams(LeverParams):
@@ -130,7 +130,7 @@ class InnovationEcosystemProducers(Lever):
         p = self.params
         research = university_research(model)
         spend = split_by_weight(budget_krw, region_weights(self, model, research))
-        rate = model.params["universities"]["spinoffs_per_trillion_krw_research"]
+        rate = model.params.universities.spinoffs_per_trillion_krw_research
         baseline_spinoffs = research / 1e12 * rate
         extra = spend * p.producer_team_share / p.krw_per_spinoff
         effects.spinoff_multiplier *= 1.0 + np.divide(extra, baseline_spinoffs, out=np.zeros(model.n_regions), where=baseline_spinoffs > 0)

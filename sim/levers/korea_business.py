@@ -407,7 +407,7 @@ class IndustrialComplexInvestment(_JobsLever):
         new_establishments = np.divide(
             jobs * self.params.new_establishment_share, mean_size, out=np.zeros(model.n_regions), where=mean_size > 0
         )
-        expected_startups = model.params["firms"]["birth_rate"] * f.count_by_region(model.n_regions)
+        expected_startups = model.params.firms.birth_rate * f.count_by_region(model.n_regions)
         effects.startup_multiplier *= 1.0 + np.divide(
             new_establishments, expected_startups, out=np.zeros(model.n_regions), where=expected_startups > 0
         )

@@ -28,12 +28,10 @@ from sim.levers.base import (
     register,
     split_by_weight,
 )
+from sim.metrics import YOUTH_LEAVE_AGES
 
 if TYPE_CHECKING:
     from sim.levers.view import LeverView
-
-YOUTH_AGES = (15, 35)
-"""Ages whose leaving probability ``youth_leave_multiplier`` scales (15-34)."""
 
 
 class MeisterParams(LeverParams):
@@ -96,11 +94,14 @@ class MeisterSchools(Lever):
         spending = split_by_weight(budget_krw, school_age * self.target_regions(model))
         places = spending / p.cost_per_student_place_krw
         graduates = places / p.programme_years
-        self.graduate_cohorts = [*self.graduate_cohorts, graduates][-(YOUTH_AGES[1] - 18) :]
-        young = t.count_by_region(model.n_regions, (t.age >= YOUTH_AGES[0]) & (t.age < YOUTH_AGES[1])).astype(float) * model.scale
+        self.graduate_cohorts = [*self.graduate_cohorts, graduates][-(YOUTH_LEAVE_AGES.stop - 18) :]
+        young = (
+            t.count_by_region(model.n_regions, (t.age >= YOUTH_LEAVE_AGES.start) & (t.age < YOUTH_LEAVE_AGES.stop)).astype(float)
+            * model.scale
+        )
         covered = np.divide(places + np.sum(self.graduate_cohorts, axis=0), young, out=np.zeros(model.n_regions), where=young > 0)
         effects.youth_leave_multiplier *= 1.0 - p.leave_reduction * np.minimum(covered, 1.0)
-        entry_age = int(model.params["universities"]["entry_age"])
+        entry_age = int(model.params.universities.entry_age)
         cohort = t.count_by_region(model.n_regions, t.age == entry_age).astype(float) * model.scale
         graduate_share = np.divide(graduates, cohort, out=np.zeros(model.n_regions), where=cohort > 0)
         effects.entry_rate_extra += p.entry_rate_change * np.minimum(graduate_share, 1.0)

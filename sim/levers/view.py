@@ -10,7 +10,6 @@ change them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -18,6 +17,7 @@ from sim.agents import FirmPopulation, TalentPool, University
 from sim.crn import CommonRandomNumbers
 from sim.mechanisms.municipalities import Municipalities
 from sim.pack import INDUSTRIES, RegionPack
+from sim.parameters import Parameters
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,8 @@ class LeverView:
     n_regions: int
     scale: int
     """Persons (and establishments) per agent."""
-    params: dict[str, dict[str, Any]]
-    """The run's resolved parameters (section -> name -> value)."""
+    params: Parameters
+    """The run's resolved parameters (``params.section.name``)."""
     pack: RegionPack
     """The region tables (codes, capital region, decline-area shares, adjacency...)."""
     tradable: np.ndarray

@@ -33,6 +33,7 @@ from sim.agents.firm import FirmPopulation
 from sim.agents.talent import NOT_EMPLOYED, TalentPool
 from sim.cells import per_person
 from sim.crn import CommonRandomNumbers, Purpose, identities
+from sim.parameters import Labour
 
 
 def participation_probability(profile: np.ndarray, region_level: np.ndarray) -> np.ndarray:
@@ -169,7 +170,7 @@ class LabourMarket:
     year's unemployment rate is a steady state; ``params`` is the ``labour`` parameter section.
     """
 
-    params: dict
+    params: Labour
     participation_profile: np.ndarray
     participation_level: np.ndarray
     matching_efficiency: np.ndarray
@@ -204,7 +205,7 @@ class LabourMarket:
         or vacancy slot it concerns."""
         t, f = talent, firms
         workers = np.flatnonzero(t.employed)
-        separation = crn.uniforms(t.uid[workers], year, Purpose.SEPARATION) < self.params["job_separation_rate"]
+        separation = crn.uniforms(t.uid[workers], year, Purpose.SEPARATION) < self.params.job_separation_rate
         leaving = ~in_labour_force[workers] | separation
         t.employer[workers[leaving]] = NOT_EMPLOYED
         workers = workers[~leaving]
@@ -236,10 +237,10 @@ class LabourMarket:
         changes only the pairs next to it.
         """
         n_regions = len(self.matching_efficiency)
-        alpha = self.params["matching_elasticity_unemployment"]
+        alpha = self.params.matching_elasticity_unemployment
         rounds = (
             (0, self.matching_efficiency, Purpose.HIRING),
-            (1, self.matching_efficiency * self.params["commuting_share_adjacent"], Purpose.COMMUTE_HIRING),
+            (1, self.matching_efficiency * self.params.commuting_share_adjacent, Purpose.COMMUTE_HIRING),
         )
         for commuting_round, efficiency, purpose in rounds:
             home = t.region[seekers]

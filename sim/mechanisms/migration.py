@@ -18,6 +18,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from sim.cells import per_person
+from sim.parameters import Migration
 
 MAX_AGE = 100
 N_AGES = MAX_AGE + 1
@@ -65,7 +66,7 @@ def destination_utility(
     constants: np.ndarray,
     log_distance: np.ndarray,
     log_ties: np.ndarray,
-    weights: Mapping[str, float],
+    weights: Migration,
     log_wage_ratio: np.ndarray,
     log_employment_ratio: np.ndarray,
     log_housing_ratio: np.ndarray,
@@ -88,43 +89,43 @@ def destination_utility(
     destination_population_elasticity = b_s). The diagonal is not used.
     With ``constants`` of shape [G, n] (one row α_gj per age group g) the result is V_gij, shape [G, n, n].
     """
-    labour = weights["wage_weight"] * np.asarray(log_wage_ratio) + weights["employment_weight"] * np.asarray(log_employment_ratio)
+    labour = weights.wage_weight * np.asarray(log_wage_ratio) + weights.employment_weight * np.asarray(log_employment_ratio)
     if log_openings_ratio is not None:
         labour = labour_utility(log_wage_ratio, log_employment_ratio, log_openings_ratio, weights)
     destination_shift = (
         labour
-        - weights["housing_cost_weight"] * np.asarray(log_housing_ratio)
-        + weights["amenity_weight"] * np.asarray(amenity)
-        + weights["destination_population_elasticity"] * np.asarray(log_population_ratio)
+        - weights.housing_cost_weight * np.asarray(log_housing_ratio)
+        + weights.amenity_weight * np.asarray(amenity)
+        + weights.destination_population_elasticity * np.asarray(log_population_ratio)
     )
     return (
         (np.asarray(constants) + destination_shift)[..., None, :]
-        - weights["distance_elasticity"] * np.asarray(log_distance)
-        + weights["ties_elasticity"] * np.asarray(log_ties)
+        - weights.distance_elasticity * np.asarray(log_distance)
+        + weights.ties_elasticity * np.asarray(log_ties)
     )
 
 
 def labour_utility(
-    log_wage_ratio: np.ndarray, log_employment_ratio: np.ndarray, log_openings_ratio: np.ndarray, weights: Mapping[str, float]
+    log_wage_ratio: np.ndarray, log_employment_ratio: np.ndarray, log_openings_ratio: np.ndarray, weights: Migration
 ) -> np.ndarray:
     """The labour-market part of a place's utility, b_w·Δln w + b_e·Δln(1 − u) + b_o·Δln θ: the wage and the
     chance of a job against the calibration base (expected income; Harris & Todaro 1970), and the year's
     new job openings (the change of θ, labour demand per member of the expected labour force, since last
     year: movers respond to openings when they appear, not to demographic drift of θ)."""
     return (
-        weights["wage_weight"] * np.asarray(log_wage_ratio)
-        + weights["employment_weight"] * np.asarray(log_employment_ratio)
-        + weights["openings_weight"] * np.asarray(log_openings_ratio)
+        weights.wage_weight * np.asarray(log_wage_ratio)
+        + weights.employment_weight * np.asarray(log_employment_ratio)
+        + weights.openings_weight * np.asarray(log_openings_ratio)
     )
 
 
 def leave_factor(
-    log_wage_ratio: np.ndarray, log_employment_ratio: np.ndarray, log_openings_ratio: np.ndarray, weights: Mapping[str, float]
+    log_wage_ratio: np.ndarray, log_employment_ratio: np.ndarray, log_openings_ratio: np.ndarray, weights: Migration
 ) -> np.ndarray:
     """Factor on each origin's leaving probabilities: exp(−λ · labour utility of the origin), with
     λ = ``leave_labour_response``: better pay, a better chance of a job and more openings at home keep
     people, as they attract them as a destination (λ = 1 weighs them as the destination choice does)."""
-    return np.exp(-weights["leave_labour_response"] * labour_utility(log_wage_ratio, log_employment_ratio, log_openings_ratio, weights))
+    return np.exp(-weights.leave_labour_response * labour_utility(log_wage_ratio, log_employment_ratio, log_openings_ratio, weights))
 
 
 def choice_probabilities(V: np.ndarray) -> np.ndarray:

@@ -456,14 +456,14 @@ def implied_projection_migration(
     from sim.parameters import default_parameters
 
     official = _projection(shared, "pop_total")
-    dp = default_parameters()["demography"]
+    dp = default_parameters().demography
     profile = labour_migration_age_profile(
-        dp["international_migrant_male_share"],
-        dp["international_migrant_peak_location"],
-        dp["international_migrant_rise_rate"],
-        dp["international_migrant_fall_rate"],
-        dp["international_migrant_child_level"],
-        dp["international_migrant_constant_level"],
+        dp.international_migrant_male_share,
+        dp.international_migrant_peak_location,
+        dp.international_migrant_rise_rate,
+        dp.international_migrant_fall_rate,
+        dp.international_migrant_child_level,
+        dp.international_migrant_constant_level,
     )
     population = np.zeros((2, 101))
     start = single_age[single_age["year"] == 2023].groupby(["sex", "age"])["persons"].sum()
@@ -475,7 +475,7 @@ def implied_projection_migration(
     grouped = rates.assign(births=rates["asfr"] * rates["persons"]).groupby("mother_age")[["births", "persons"]].sum()
     national_asfr[grouped.index.to_numpy(int)] = (grouped["births"] / grouped["persons"]).to_numpy()
     tfr = tfr_path.set_index("year")["tfr"]
-    male_share = dp["sex_ratio_at_birth"] / (100 + dp["sex_ratio_at_birth"])
+    male_share = dp.sex_ratio_at_birth / (100 + dp.sex_ratio_at_birth)
     rows = []
     for year in range(2024, 2073):
         qx = qx_array(mortality, year)

@@ -390,15 +390,17 @@ def fit_age_constants(out: Path, codes: list[str], inputs: Inputs, calibration: 
     population at risk is then the mean over the years before each move of its residual windows).
     """
     fit_json = json.loads((out / f"{migration_table_name('migration_fit', period)}.json").read_text(encoding="utf-8"))
-    weights = {
-        "distance_elasticity": fit_json["b_d"],
-        "ties_elasticity": fit_json["b_n"],
-        "wage_weight": 0.0,
-        "employment_weight": 0.0,
-        "housing_cost_weight": 0.0,
-        "amenity_weight": 0.0,
-        "destination_population_elasticity": 0.0,
-    }
+    weights = default_parameters().migration.model_copy(
+        update={
+            "distance_elasticity": fit_json["b_d"],
+            "ties_elasticity": fit_json["b_n"],
+            "wage_weight": 0.0,
+            "employment_weight": 0.0,
+            "housing_cost_weight": 0.0,
+            "amenity_weight": 0.0,
+            "destination_population_elasticity": 0.0,
+        }
+    )
     pooled_constants = _by_region(out / f"{migration_table_name('migration_logit', period)}.csv", codes, "destination_constant")
     log_distance = np.log(np.where(np.eye(len(codes), dtype=bool), 1.0, _matrix(out / "distances.csv", codes, "distance_km")))
     log_ties = np.log1p(_matrix(out / "migration_ties.csv", codes, "ties_persons"))
@@ -442,11 +444,7 @@ def movers_by_age(
     out: Path, codes: list[str], inputs: Inputs, windows: tuple[tuple[int, int], ...] = CALIBRATION_WINDOWS, period: str = DECADE_PERIOD
 ) -> np.ndarray:
     """Expected inter-provincial movers per year [broad group, origin] under the model's leaving rule."""
-    parameters = default_parameters()["migration"]
-    schedule = rogers_castro(
-        np.arange(N_AGES),
-        {key.removeprefix("rogers_castro_"): value for key, value in parameters.items() if key.startswith("rogers_castro_")},
-    )
+    schedule = rogers_castro(np.arange(N_AGES), default_parameters().migration.rogers_castro_shape())
     first, last = inputs.years.index(windows[0][0]), inputs.years.index(windows[-1][1] - 1)
     population = inputs.single_age[first : last + 1].sum(axis=2).mean(axis=0)  # [region, age]
     outflow_rate = _by_region(out / f"{migration_table_name('migration_outflow_rates', period)}.csv", codes, "outflow_rate")
