@@ -1,4 +1,4 @@
-"""The ``regsim`` command: a thin layer over ``sim.api`` and friends.
+"""The ``regsim`` command: a thin layer over ``sim.results.run`` and friends.
 
 User mistakes (bad scenario, missing data, bad option) print one line to stderr and exit with
 status 2; no traceback.
@@ -24,7 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from sim.errors import RegsimError
-from sim.executors import EXECUTORS
+from sim.experiments.executors import EXECUTORS
 
 app = typer.Typer(
     add_completion=False,
@@ -81,7 +81,7 @@ def _one_of(*choices: str):
 
 def _years() -> tuple[int, int]:
     """The first and last year a run can reach (the scenario module is imported only when needed)."""
-    from sim.scenario import LAST_YEAR, START_YEARS
+    from sim.inputs.scenario import LAST_YEAR, START_YEARS
 
     return START_YEARS[0], LAST_YEAR
 
@@ -156,7 +156,7 @@ def _executor_options(executor: str, scheduler: str | None) -> None:
 
 def _resume_options(resume: bool, out: Path | None, kind: str, holds: str) -> None:
     """--resume continues the folder given with --out; without it, --out must not hold the ``holds``
-    file of a ``kind`` folder already (``sim.store.FOLDERS``)."""
+    file of a ``kind`` folder already (``sim.results.store.FOLDERS``)."""
     if resume and out is None:
         raise RegsimError("--resume: give the folder to continue with --out")
     if not resume and out is not None and (out / holds).exists():
@@ -184,12 +184,12 @@ def run(
     out: Annotated[Path | None, typer.Option(help="output folder (default: a new folder under results/)")] = None,
 ) -> None:
     """Run one scenario; print a summary table (and, with levers, the additionality ledger) and write regions/national/levers/ledger Parquet files, run.json and a figure."""
-    from sim.api import load_scenario
-    from sim.api import run as run_scenario
-    from sim.experiment import new_results_folder
-    from sim.ledger import ledger_summary
-    from sim.plots import SUMMARY_FIGURE, run_summary_figure
-    from sim.store import RUN_INFO, TABLES
+    from sim.analysis.plots import SUMMARY_FIGURE, run_summary_figure
+    from sim.experiments.experiment import new_results_folder
+    from sim.results.ledger import ledger_summary
+    from sim.results.run import load_scenario
+    from sim.results.run import run as run_scenario
+    from sim.results.store import RUN_INFO, TABLES
 
     spec = load_scenario(scenario, scale=scale, end_year=until)
     with _progress("years") as advance:
@@ -216,8 +216,8 @@ def check(
 
     Exits with status 1 if a criterion is outside its tolerance.
     """
-    from sim.api import load_scenario
-    from sim.validation import run_checks
+    from sim.experiments.validation import run_checks
+    from sim.results.run import load_scenario
 
     report = run_checks(load_scenario(scenario, scale=scale), seeds=seeds)
     console.print(_frame_table("Baseline 2023→2052 vs official projection (mean over seeds)", report.criteria))
@@ -254,7 +254,7 @@ def effects(
     """The additionality ledger of a scenario's lever package over seeds: gross jobs in supported
     firms, displacement, leakage, net jobs, persons and young persons retained, spending and costs,
     as paired differences against the baseline with the same seed (mean and 95 % interval)."""
-    from sim.effects import effects_table, paired_effects
+    from sim.experiments.effects import effects_table, paired_effects
 
     wanted = _year_list("--years", years)
     target = _positive_number("--target-jobs", target_jobs)
@@ -285,7 +285,7 @@ def bench(
     resolution: Annotated[str, typer.Option(help="province, or sigungu (the 229 municipalities; its scenario's scale is 20)")] = "province",
 ) -> None:
     """Speed and memory of the Korea baseline, each scale in a fresh process (and batch throughput)."""
-    from sim.bench import benchmark_baseline
+    from sim.experiments.bench import benchmark_baseline
 
     values = _scale_list("--scales", scales)
     rows = []
@@ -296,7 +296,7 @@ def bench(
 
     console.print(_frame_table(f"Benchmark (Korea baseline, resolution {resolution})", pd.DataFrame(rows)))
     if batch:
-        from sim.bench import benchmark_batch
+        from sim.experiments.bench import benchmark_batch
 
         console.print("batch throughput (local executor) …")
         console.print(_frame_table("Batch: 2 scenarios × 10 seeds, 2023–2035, 1:100", pd.DataFrame(benchmark_batch())))
@@ -312,8 +312,8 @@ def levers(
     parameter's default, plausible range and evidence (or that it is a named assumption)."""
     import json
 
-    import sim.levers  # noqa: F401  (importing the package registers every lever family)
-    from sim.levers.base import REGISTRY, describe_params
+    import sim.model.levers  # noqa: F401  (importing the package registers every lever family)
+    from sim.model.levers.base import REGISTRY, describe_params
 
     entries = [
         {
@@ -341,8 +341,8 @@ def levers(
 def backcast_municipalities(
     out: Annotated[Path | None, typer.Option(help="write the forecasts per municipality as CSV to this file")] = None,
 ) -> None:
-    """Back-cast Dec 2022 → Dec 2023 by si-gun-gu against the registered populations (``sim.municipal_backcast``)."""
-    from sim.municipal_backcast import municipal_backcast
+    """Back-cast Dec 2022 → Dec 2023 by si-gun-gu against the registered populations (``sim.experiments.municipal_backcast``)."""
+    from sim.experiments.municipal_backcast import municipal_backcast
 
     summary, detail = municipal_backcast()
     console.print(_frame_table("Municipal back-cast Dec 2022 → Dec 2023 (229 si-gun-gu, expected values)", summary, digits=3))
@@ -370,8 +370,8 @@ def validate(
 
     Prints one line per file; exits with status 2 if any file is invalid.
     """
-    from sim.api import load_scenario
     from sim.errors import ScenarioError
+    from sim.results.run import load_scenario
 
     invalid = 0
     for file in files:
@@ -416,7 +416,7 @@ def _summary_years(result) -> list[int]:
 
 
 def _summary_table(result) -> Table:
-    from sim.metrics import EXTINCTION_RISK_THRESHOLD, HIGH_EXTINCTION_RISK_THRESHOLD
+    from sim.model.metrics import EXTINCTION_RISK_THRESHOLD, HIGH_EXTINCTION_RISK_THRESHOLD
 
     national = result.national.set_index("year")
     years = _summary_years(result)
@@ -475,8 +475,8 @@ def batch(
 
     Exits with status 1 if any run failed (the other runs are stored).
     """
-    from sim import store
-    from sim.batch import run_batch
+    from sim.experiments.batch import run_batch
+    from sim.results import store
 
     _executor_options(executor, scheduler)
     _resume_options(resume, out, "batch", store.MANIFEST)
@@ -526,7 +526,7 @@ def compare(
     targeted regions beside the rest, and its paired differences against the reference (same seed);
     then the assumption variants (scenarios without levers) apart; provenance last. Mean and 95 %
     interval over seeds. --csv: the paired differences as one long table with a kind column."""
-    from sim.compare import (
+    from sim.analysis.compare import (
         ASSUMPTION,
         ASSUMPTION_TITLE,
         DEFAULT_YEARS,
@@ -544,7 +544,7 @@ def compare(
         reference_table,
         to_markdown,
     )
-    from sim.compare import compare as compare_batch
+    from sim.analysis.compare import compare as compare_batch
 
     if as_csv and as_markdown:
         raise RegsimError("--csv and --markdown: choose one")
@@ -565,7 +565,7 @@ def compare(
     if as_markdown:
         text = to_markdown(summary, ledger, origin)
         if uncertain is not None:
-            from sim.compare import uncertainty_markdown
+            from sim.analysis.compare import uncertainty_markdown
 
             text = text.replace("## Assumption variants", uncertainty_markdown(uncertain) + "\n## Assumption variants", 1)
         sys.stdout.write(text)
@@ -584,7 +584,7 @@ def compare(
     else:
         console.print(_text_table(POLICY_TITLE.format(reference=ref), policies))
     if uncertain is not None:
-        from sim.compare import UNCERTAINTY_SECTION, uncertainty_tables
+        from sim.analysis.compare import UNCERTAINTY_SECTION, uncertainty_tables
 
         console.rule(UNCERTAINTY_SECTION)
         for title, table in uncertainty_tables(uncertain):
@@ -608,7 +608,7 @@ def compare(
 
 def _uncertain_comparison(folder: Path, reference: str | None, years):
     """The comparison under uncertainty of a batch with draws, in the last of the wanted years (None without draws)."""
-    from sim.compare import compare_under_uncertainty, has_draws
+    from sim.analysis.compare import compare_under_uncertainty, has_draws
 
     if not has_draws(folder):
         return None
@@ -632,7 +632,7 @@ def discover(
 
     import numpy as np
 
-    from sim.compare import discover_batch, write_discovery
+    from sim.analysis.compare import discover_batch, write_discovery
 
     if not 0 < min_coverage <= 1:
         raise RegsimError(f"--min-coverage: expected a fraction in (0, 1], found {min_coverage}")
@@ -666,7 +666,7 @@ def shock(
 ) -> None:
     """How a regional labour-demand shock is absorbed: the paired change in the province's jobs split
     into unemployment, participation, migration and commuting (shares, 95 % intervals over seeds)."""
-    from sim.absorption import COMPONENTS, absorption, shock_figure
+    from sim.analysis.absorption import COMPONENTS, absorption, shock_figure
 
     table = absorption(folder, region)
     if table.empty:
@@ -694,7 +694,7 @@ def plot(
     fmt: Annotated[str, typer.Option("--format", help="comma-separated file formats (png, svg, pdf)")] = "png,svg",
 ) -> None:
     """Figures of a batch for a report: scenarios over time, paired differences, provinces, a tile map, sweeps."""
-    from sim.plots import plot_dir
+    from sim.analysis.plots import plot_dir
 
     written = plot_dir(folder, out=out, lang=lang, formats=_formats("--format", fmt))
     folders = sorted({str(path.parent) for path in written})
@@ -707,13 +707,13 @@ def report(
     out: Annotated[Path | None, typer.Option(help="HTML file to write (default: FOLDER/report.html)")] = None,
 ) -> None:
     """One self-contained HTML file: provenance, comparison table, figures, levers and assumptions."""
-    from sim.report import build_report
+    from sim.analysis.report import build_report
 
     console.print(str(build_report(folder, out)), markup=False, highlight=False, soft_wrap=True)
 
 
 def _listing(folder: Path) -> str:
-    """What a command wrote: the files and folders in ``folder`` (``sim.store.FOLDERS`` names them)."""
+    """What a command wrote: the files and folders in ``folder`` (``sim.results.store.FOLDERS`` names them)."""
     return ", ".join(sorted(path.name + ("/" if path.is_dir() else "") for path in Path(folder).iterdir() if not path.name.startswith(".")))
 
 
@@ -741,8 +741,8 @@ def tune(
     Trials are scored by paired differences against the baseline over the same seeds; the study is
     kept in an SQLite file in the folder, so running the command again continues it.
     """
-    from sim.plots import write_tuning_figures
-    from sim.tuning import tune as run_tuning
+    from sim.analysis.plots import write_tuning_figures
+    from sim.experiments.tuning import tune as run_tuning
 
     _executor_options(executor, scheduler)
     with _progress("trials") as advance:
@@ -773,10 +773,10 @@ def calibrate(
     import math
     import os
 
-    from sim import store
-    from sim.calibrate import calibrate as run_calibration
-    from sim.calibrate import load_calibration
-    from sim.experiment import new_results_folder
+    from sim.experiments.calibrate import calibrate as run_calibration
+    from sim.experiments.calibrate import load_calibration
+    from sim.experiments.experiment import new_results_folder
+    from sim.results import store
 
     _executor_options(executor, scheduler)
     _resume_options(resume, out, "calibration study", store.FOLDERS["calibration"].files["study"])
@@ -838,8 +838,8 @@ def sensitivity(
     sensitivity.json and sensitivity.png. Exits with status 1 if any run failed."""
     import math
 
-    from sim import store
-    from sim.sensitivity import run_sensitivity
+    from sim.experiments.sensitivity import run_sensitivity
+    from sim.results import store
 
     _executor_options(executor, scheduler)
     _resume_options(resume, out, "batch", store.MANIFEST)
@@ -898,8 +898,8 @@ def viz(
     """
     if not scenario.is_file():
         raise RegsimError(f"{scenario}: scenario file not found")
-    from sim.api import load_scenario
-    from sim.viz import serve  # Panel and Bokeh: imported only for this command
+    from sim.analysis.viz import serve  # Panel and Bokeh: imported only for this command
+    from sim.results.run import load_scenario
 
     try:
         load_scenario(scenario, scale=scale, end_year=until)

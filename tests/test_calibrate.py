@@ -15,8 +15,17 @@ from conftest import BASELINE, REGION_CODES, ROOT, assert_one_line_error
 from pandas.testing import assert_frame_equal
 
 from sim.api import load_scenario, run
-from sim.calibrate import CalibrationError, Observed, Paths, calibrate, fit_measures, load_calibration, naive_forecasts, simulate
-from sim.parameters import parameter_range
+from sim.experiments.calibrate import (
+    CalibrationError,
+    Observed,
+    Paths,
+    calibrate,
+    fit_measures,
+    load_calibration,
+    naive_forecasts,
+    simulate,
+)
+from sim.inputs.parameters import parameter_range
 
 REGSIM = Path(sys.executable).parent / "regsim"
 SEJONG = "36"
@@ -139,7 +148,10 @@ def test_recovers_a_known_fertility_multiplier_and_resumes(tmp_path):
             {"parameters": {"migration.housing_cost_weight": {"low": 0.0, "high": 1.0}}},  # the form before one field-path language
             ("parameters.migration.housing_cost_weight", "a parameter is written as a field path"),
         ),
-        ({"parameters": {"parameters.labour.job_separation_rate": None}}, ("job_separation_rate", "no range in sim/data/parameters.yaml")),
+        (
+            {"parameters": {"parameters.labour.job_separation_rate": None}},
+            ("job_separation_rate", "no range in sim/inputs/data/parameters.yaml"),
+        ),
         ({"holdout_years": [2019, 2021]}, ("holdout_years 2019-2021 overlap fit_years 2016-2019",)),
     ],
 )

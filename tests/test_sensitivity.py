@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from conftest import BASELINE, assert_one_line_error
 
-from sim.sensitivity import SensitivityError, analyse, load_design, run_sensitivity
-from sim.store import finished_keys, load_manifest
+from sim.experiments.sensitivity import SensitivityError, analyse, load_design, run_sensitivity
+from sim.results.store import finished_keys, load_manifest
 
 REGSIM = Path(sys.executable).parent / "regsim"
 SCALE, UNTIL = 400, 2025

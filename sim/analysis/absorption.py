@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.compare import open_batch
+from sim.analysis.compare import open_batch
 
 COMPONENTS = {
     "unemployment": "employment rate of the labour force (1 − u)",

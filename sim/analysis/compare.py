@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import RegsimError
-from sim.experiment import summarise
-from sim.ledger import ALL, SUMMARY_COSTS, SUMMARY_MEASURES
-from sim.metrics import (
+from sim.experiments.experiment import summarise
+from sim.inputs.pack import capital_regions
+from sim.model.metrics import (
     EXTINCTION_RISK_THRESHOLD,
     HIGH_EXTINCTION_RISK_THRESHOLD,
     MUNICIPAL_NATIONAL,
@@ -46,8 +46,8 @@ from sim.metrics import (
     REGION_MEASURES,
     cost_per_job_krw,
 )
-from sim.pack import capital_regions
-from sim.store import OPTIONAL_TABLES, RUN_INFO, RUNS, TABLES, empty_table, finished_keys, load_manifest, read_run_info
+from sim.results.ledger import ALL, SUMMARY_COSTS, SUMMARY_MEASURES
+from sim.results.store import OPTIONAL_TABLES, RUN_INFO, RUNS, TABLES, empty_table, finished_keys, load_manifest, read_run_info
 
 DEFAULT_YEARS = (2030, 2035)
 REGIONS_CSV = Path(__file__).resolve().parent / "data" / "korea" / "regions.csv"
@@ -441,7 +441,7 @@ def _wanted_years(available: Iterable[int], years: Iterable[int] | None) -> list
 def ledger_by_area(folder: Path | str | Batch, years: Iterable[int] | None = DEFAULT_YEARS, reference: str | None = None) -> pd.DataFrame:
     """Per policy (and sweep point), year and area: its additionality ledger (the package, against
     each run's own lever-free baseline), mean and 95 % t-interval over seeds, as ``regsim effects``
-    gives it for one scenario. Areas (``sim.effects``): ``national``, and, for a package that reaches
+    gives it for one scenario. Areas (``sim.experiments.effects``): ``national``, and, for a package that reaches
     only some regions, ``targeted`` (the regions it supported firms in or spent in by the last year,
     in any seed: ``targeted_regions``) and ``rest``, summed per run with ``ledger_areas``.
 
@@ -451,7 +451,7 @@ def ledger_by_area(folder: Path | str | Batch, years: Iterable[int] | None = DEF
     ledger (no levers, or folders written before the ledger) give no rows. ``attrs``: reference,
     sweep, folder and ``regions`` (every region code of the ledgers). Years as in ``compare``.
     """
-    from sim.effects import ledger_areas, summarise_effects, targeted_regions
+    from sim.experiments.effects import ledger_areas, summarise_effects, targeted_regions
 
     batch = folder if isinstance(folder, Batch) else open_batch(folder, reference)
     measures = [f"{m}_{s}" for m in SUMMARY_MEASURES for s in ("mean", "low", "high")]
@@ -508,9 +508,9 @@ def ledger_by_area(folder: Path | str | Batch, years: Iterable[int] | None = DEF
 def area_label(area: str, targeted: str | list[str], regions: list[str]) -> str:
     """An area's label with its number of regions: "national", "targeted regions (16)" / "rest (1)",
     or the non-capital provinces and the capital region when the package targets exactly those
-    (``sim.effects.area_label``)."""
-    from sim.effects import NATIONAL, TARGETED
-    from sim.effects import area_label as label
+    (``sim.experiments.effects.area_label``)."""
+    from sim.experiments.effects import NATIONAL, TARGETED
+    from sim.experiments.effects import area_label as label
 
     codes = [code for code in (targeted.split(",") if isinstance(targeted, str) else targeted) if code]
     text = label(area, codes, regions or None)
@@ -843,7 +843,7 @@ def uncertainty_draws(folder: Path | str) -> pd.DataFrame:
     """The batch's ``draws.csv`` (a row per replicate: replicate, seed, one column per parameter,
     named ``section.name`` or ``<lever kind>.<name>`` where ``uncertainty.json`` says which);
     a RegsimError naming the folder if it has none."""
-    from sim.batch import DRAWS_FILE, UNCERTAINTY_FILE
+    from sim.experiments.batch import DRAWS_FILE, UNCERTAINTY_FILE
 
     path = Path(folder) / DRAWS_FILE
     if not path.is_file():
@@ -894,9 +894,9 @@ def wide_outcome(table: pd.DataFrame, column: str, scenarios: list[str]) -> pd.D
 
 
 def compare_under_uncertainty(folder: Path | str, year: int | None = None, reference: str | None = None) -> UncertainComparison:
-    """Which scenario wins under the batch's uncertainty draws (``sim.uncertainty``): per outcome the
+    """Which scenario wins under the batch's uncertainty draws (``sim.experiments.uncertainty``): per outcome the
     summary, pairwise win probabilities, rank probabilities, cost per bn KRW and EVPPI per parameter."""
-    from sim import uncertainty as u
+    from sim.experiments import uncertainty as u
 
     draws = uncertainty_draws(folder)
     batch = open_batch(folder, reference)
@@ -1019,7 +1019,7 @@ CONDITION = re.compile(r"^\s*(?P<left>.+?)\s*(?P<op>>=|<=|>|<|\bbeats\b|\bloses 
 class DiscoveryResult:
     """What ``discover_batch`` found: the PRIM result and what it was asked."""
 
-    discovery: Any  # sim.uncertainty.Discovery
+    discovery: Any  # sim.experiments.uncertainty.Discovery
     outcome: str
     condition: str
     year: int
@@ -1052,7 +1052,7 @@ def parse_condition(text: str, scenarios: list[str]) -> tuple[str, str, str | fl
 def discover_batch(folder: Path | str, outcome: str, condition: str, year: int | None = None, min_coverage: float = 0.8) -> DiscoveryResult:
     """PRIM over the batch's uncertainty draws for the replicates where ``condition`` holds on
     ``outcome`` (one of ``UNCERTAIN_OUTCOMES``) in ``year`` (default: the last)."""
-    from sim.uncertainty import discover
+    from sim.experiments.uncertainty import discover
 
     if outcome not in UNCERTAIN_OUTCOMES:
         close = difflib.get_close_matches(outcome, list(UNCERTAIN_OUTCOMES), n=1)
@@ -1079,7 +1079,7 @@ def write_discovery(result: DiscoveryResult, out: Path) -> list[Path]:
     """``peeling_trajectory.csv``, ``box.csv``, ``discovery.json`` and ``discovery.png`` in ``out``."""
     import json as json_module
 
-    from sim.uncertainty_figures import discovery_figure
+    from sim.analysis.uncertainty_figures import discovery_figure
 
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -1114,7 +1114,7 @@ UNCERTAINTY_SECTION = "Under uncertainty"
 
 def has_draws(folder: Path | str) -> bool:
     """Whether a batch folder holds uncertainty draws (an experiment with ``uncertainties``)."""
-    from sim.batch import DRAWS_FILE
+    from sim.experiments.batch import DRAWS_FILE
 
     return (Path(folder) / DRAWS_FILE).is_file()
 

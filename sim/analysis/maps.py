@@ -1,8 +1,8 @@
 """Choropleth maps of provinces and municipalities (geopandas on the packaged boundaries).
 
-Geometry: ``sim/data/korea/municipalities.geojson`` (229 si-gun-gu keyed by the 10-digit MOIS code of
+Geometry: ``sim/inputs/data/korea/municipalities.geojson`` (229 si-gun-gu keyed by the 10-digit MOIS code of
 Dec 2023, non-autonomous gu dissolved into their city) and ``provinces.geojson`` (the 17 provinces,
-KOSIS codes), built by ``sim/data/build/geometry.py`` from KOSTAT SGIS boundaries (KOGL Type 1:
+KOSIS codes), built by ``sim/tools/build/geometry.py`` from KOSTAT SGIS boundaries (KOGL Type 1:
 attribution "source: KOSTAT SGIS", printed on every map).
 
 - ``province_map_figures(batch, lang)``: the maps of a batch folder — extinction risk index of the
@@ -27,11 +27,11 @@ from matplotlib import pyplot as plt
 from matplotlib.colors import Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from sim.data import pack_dir
+from sim.analysis.plots import _batch, _group_labels, _language
 from sim.errors import RegsimError
-from sim.plots import _batch, _group_labels, _language
+from sim.inputs.data import pack_dir
 
-RISK_THRESHOLD = 0.5  # extinction risk index below 0.5: "at risk" (KEIS definition, as in sim.metrics)
+RISK_THRESHOLD = 0.5  # extinction risk index below 0.5: "at risk" (KEIS definition, as in sim.model.metrics)
 ATTRIBUTION = {"en": "Boundaries: KOSTAT SGIS (2018), KOGL Type 1", "ko": "경계: 통계청 SGIS (2018), 공공누리 제1유형"}
 MAP_TEXT: dict[str, dict[str, str]] = {
     "en": {

@@ -72,7 +72,7 @@ def run_summary_figure(result) -> Figure:
 
 
 # --- batch figures ---------------------------------------------------------------------------------
-# Figures of a batch folder (see sim.compare): scenarios over time with 95 % bands over seeds, paired
+# Figures of a batch folder (see sim.analysis.compare): scenarios over time with 95 % bands over seeds, paired
 # differences against the reference, provinces as small multiples and as a tile-grid map, and the
 # response to swept parameters. Every function takes an opened Batch (or a folder) and ``lang``.
 
@@ -230,7 +230,7 @@ def _language(lang: str):
 
 
 def _batch(batch):
-    from sim.compare import Batch, open_batch
+    from sim.analysis.compare import Batch, open_batch
 
     return batch if isinstance(batch, Batch) else open_batch(batch)
 
@@ -244,7 +244,7 @@ def _group_labels(table: pd.DataFrame, batch) -> pd.Series:
 
 def _line_styles(table: pd.DataFrame, batch) -> dict[str, str]:
     """Label -> line style: dashed for assumption variants (no levers), solid otherwise."""
-    from sim.compare import ASSUMPTION
+    from sim.analysis.compare import ASSUMPTION
 
     kinds = batch.kind_column(table)
     return {label: ("--" if kind == ASSUMPTION else "-") for label, kind in zip(table["label"], kinds)}
@@ -267,7 +267,7 @@ def _band(axis, frame: pd.DataFrame, column: str, label: str, colour: str, scale
 
 def timeseries_figure(batch, lang: str = "en") -> Figure:
     """National population, capital-region share, employment and provinces at risk per scenario over time."""
-    from sim.compare import summarise
+    from sim.analysis.compare import summarise
 
     batch = _batch(batch)
     text = TEXT[lang]
@@ -310,9 +310,9 @@ def _risk_panel(outcomes: pd.DataFrame, text: dict[str, str], scale: float | Non
 def differences_figure(batch, lang: str = "en", kind: str = "policy") -> Figure:
     """Paired differences against the reference over time: population retained, capital-region
     population, jobs created and provinces at risk, with 95 % bands over seeds; the scenarios of
-    one ``kind`` only (``policy``, the default, or ``assumption``: ``sim.compare.classify``), so that
+    one ``kind`` only (``policy``, the default, or ``assumption``: ``sim.analysis.compare.classify``), so that
     each kind has its own scales."""
-    from sim.compare import ASSUMPTION, summarise
+    from sim.analysis.compare import ASSUMPTION, summarise
 
     batch = _batch(batch)
     text = TEXT[lang]
@@ -350,9 +350,9 @@ def differences_figure(batch, lang: str = "en", kind: str = "policy") -> Figure:
 def ledger_figure(batch, year: int | None = None, lang: str = "en") -> Figure | None:
     """Each policy's additionality ledger in ``year`` (default: the last): gross jobs, displacement,
     leakage and net jobs as bars with 95 % intervals over seeds, nationally and in the targeted
-    regions beside the rest (``sim.compare.ledger_by_area``); one panel per policy, each with its own
+    regions beside the rest (``sim.analysis.compare.ledger_by_area``); one panel per policy, each with its own
     scale. None without policies that carry a ledger."""
-    from sim.compare import area_label, group_label, ledger_by_area
+    from sim.analysis.compare import area_label, group_label, ledger_by_area
 
     batch = _batch(batch)
     text = TEXT[lang]
@@ -420,7 +420,7 @@ def _tile_axes(figure: Figure, grid_spec):
 def province_figure(batch, measure: str = "population_index", lang: str = "en") -> Figure:
     """Small multiples, one panel per province at its tile-grid position: ``population_index``
     (start year = 100) or ``extinction_risk_index``, one line per scenario (mean over seeds)."""
-    from sim.compare import region_names
+    from sim.analysis.compare import region_names
 
     if measure not in ("population_index", "extinction_risk_index"):
         raise RegsimError(f"province measure: expected population_index or extinction_risk_index, found {measure!r}")
@@ -470,7 +470,7 @@ def tile_map_figure(
     with the reference alone, its level. ``kind`` (``policy`` or ``assumption``) keeps the scenarios
     of that kind only, so that the colour scale is theirs. Tiles carry the region's name and value;
     each tile rectangle has gid ``tile-<code>``."""
-    from sim.compare import region_names
+    from sim.analysis.compare import region_names
 
     batch = _batch(batch)
     text = TEXT[lang]
@@ -537,7 +537,7 @@ def sweep_figure(batch, outcome: str = "jobs_created", year: int | None = None, 
     reference) in ``year`` (default: the last) to the swept parameters: a line with a 95 % band for
     one parameter, a heatmap of the mean for two (further parameters are averaged over). None
     without sweep columns that vary."""
-    from sim.compare import OUTCOMES, summarise
+    from sim.analysis.compare import OUTCOMES, summarise
 
     batch = _batch(batch)
     text = TEXT[lang]
@@ -598,7 +598,7 @@ def sweep_figure(batch, outcome: str = "jobs_created", year: int | None = None, 
 def plot_dir(folder, out=None, lang: str = "en", formats=FORMATS) -> list[Path]:
     """Write every batch figure of ``folder`` to ``out`` (default ``folder/figures``) in each format;
     returns the files written."""
-    from sim.compare import open_batch
+    from sim.analysis.compare import open_batch
 
     formats = [fmt.strip().lower().lstrip(".") for fmt in formats if fmt.strip()]
     unknown = [fmt for fmt in formats if fmt not in ("png", "svg", "pdf")]
@@ -629,8 +629,8 @@ def batch_figures(batch, lang: str = "en") -> Iterator[tuple[str, Figure]]:
     ``differences`` (policies only), ``ledger`` (each policy's ledger, targeted regions and the
     rest); then ``assumptions`` (assumption variants only, when there are any), the time series and
     provinces, the tile map (with both kinds: ``tile_map_extinction_risk`` of the policies and
-    ``tile_map_extinction_risk_assumptions``), the sweep, and the province maps (``sim.maps.province_map_figures``)."""
-    from sim.compare import ASSUMPTION, POLICY
+    ``tile_map_extinction_risk_assumptions``), the sweep, and the province maps (``sim.analysis.maps.province_map_figures``)."""
+    from sim.analysis.compare import ASSUMPTION, POLICY
 
     kinds = set(batch.kinds.values())
     makers = {
@@ -652,14 +652,14 @@ def batch_figures(batch, lang: str = "en") -> Iterator[tuple[str, Figure]]:
             figure = make()
             if figure is not None:
                 yield name, figure
-    from sim.maps import province_map_figures
+    from sim.analysis.maps import province_map_figures
 
     yield from province_map_figures(batch, lang)
 
 
 # --- tuning figures --------------------------------------------------------------------------------
 def write_tuning_figures(summary) -> None:
-    """history.png (every study) and pareto.png (several objectives) in the folder of a ``sim.tuning.TuningSummary``."""
+    """history.png (every study) and pareto.png (several objectives) in the folder of a ``sim.experiments.tuning.TuningSummary``."""
     figures = {"history.png": tuning_history_figure(summary.trials, summary.objectives)}
     if len(summary.objectives) > 1:
         figures["pareto.png"] = tuning_pareto_figure(summary.trials, summary.best, summary.objectives)

@@ -30,10 +30,10 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from sim.compare import manifest_provenance as _manifest_provenance
-from sim.compare import run_infos as _run_infos
+from sim.analysis.compare import manifest_provenance as _manifest_provenance
+from sim.analysis.compare import run_infos as _run_infos
 from sim.errors import RegsimError
-from sim.store import folder_kind, read_json, read_output
+from sim.results.store import folder_kind, read_json, read_output
 
 REPORT = "report.html"
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -92,7 +92,7 @@ class Report:
     provenance: list[tuple[str, Any]] = field(default_factory=list)
     scenarios: Table | None = None
     paragraphs: list[tuple[str, str]] = field(default_factory=list)
-    """What a batch report opens with: one paragraph per policy (label, text), from ``sim.compare.findings``."""
+    """What a batch report opens with: one paragraph per policy (label, text), from ``sim.analysis.compare.findings``."""
     findings: list[Table] = field(default_factory=list)
     """Then the policies' tables: the additionality ledger by area, the paired differences."""
     policy_figures: list[Image] = field(default_factory=list)
@@ -151,7 +151,7 @@ FIGURE_CAPTIONS = {
     "map_extinction_risk_change": "Map: change in the extinction risk index against the reference by province in the last year",
     "map_population_change": "Map: population change by province over the run, per scenario",
 }
-"""Captions of the batch figures (``sim.plots.batch_figures``), by name."""
+"""Captions of the batch figures (``sim.analysis.plots.batch_figures``), by name."""
 POLICY_FIGURES = ("differences", "ledger", "tile_map_extinction_risk")
 ASSUMPTION_FIGURES = ("assumptions", "tile_map_extinction_risk_assumptions")
 LEDGER_NOTE = (
@@ -170,7 +170,7 @@ def _batch_report(folder: Path) -> Report:
     levers and assumptions; provenance last (the template's order)."""
     import matplotlib.pyplot as plt
 
-    from sim.compare import (
+    from sim.analysis.compare import (
         ASSUMPTION,
         ASSUMPTION_TITLE,
         LEDGER_TITLE,
@@ -186,7 +186,7 @@ def _batch_report(folder: Path) -> Report:
         open_batch,
         reference_table,
     )
-    from sim.plots import batch_figures
+    from sim.analysis.plots import batch_figures
 
     manifest = read_output(folder, "batch", "marker")
     report = Report("batch", folder, f"Batch {manifest.get('experiment', folder.name)}")
@@ -231,13 +231,13 @@ def _batch_report(folder: Path) -> Report:
 
 
 def _uncertainty_section(report: Report, folder: Path) -> None:
-    """For a batch with uncertainty draws: the comparison under uncertainty (``sim.compare.
+    """For a batch with uncertainty draws: the comparison under uncertainty (``sim.analysis.compare.
     uncertainty_tables``), the rank-probability and EVPPI figures, and every scenario discovery
     written by ``regsim discover`` under ``folder/discover/`` (its box table and figure)."""
     import matplotlib.pyplot as plt
 
-    from sim.compare import compare_under_uncertainty, has_draws, uncertainty_tables
-    from sim.uncertainty_figures import evppi_figure, rank_probability_figure
+    from sim.analysis.compare import compare_under_uncertainty, has_draws, uncertainty_tables
+    from sim.analysis.uncertainty_figures import evppi_figure, rank_probability_figure
 
     if not has_draws(folder):
         return
@@ -435,7 +435,7 @@ def _lever_summary(levers: list[dict[str, Any]]) -> str:
 def _scenario_file(path: Path) -> tuple[dict[str, Any], str]:
     """A tuned scenario file resolved (inheritance) with its content hash, or as written with the
     reason it does not load."""
-    from sim.api import load_scenario
+    from sim.results.run import load_scenario
 
     try:
         scenario = load_scenario(path)
@@ -547,8 +547,8 @@ def _folder_images(folder: Path) -> list[Image]:
 def _levers_used(runs: list[dict[str, Any]]) -> list[LeverUse]:
     """Every lever switched on in the runs' resolved scenarios, with its registry description and
     its effect parameters (default, values used, description)."""
-    import sim.levers  # noqa: F401  (registers the catalogue)
-    from sim.levers.base import REGISTRY, describe_params
+    import sim.model.levers  # noqa: F401  (registers the catalogue)
+    from sim.model.levers.base import REGISTRY, describe_params
 
     used: dict[str, dict[str, Any]] = {}
     for run in runs:
@@ -596,7 +596,7 @@ def _range_cell(low_high: tuple[float, float] | None) -> str:
 def _assumptions(report: Report) -> list[Table]:
     """Named assumptions: documented parameters marked ``assumption: true``, the used levers' effect
     parameters described as assumptions, and the scenarios' parameter overrides."""
-    from sim.parameters import documented_parameters
+    from sim.inputs.parameters import documented_parameters
 
     documented = documented_parameters()
     overrides: dict[str, list[Any]] = {}
@@ -615,7 +615,7 @@ def _assumptions(report: Report) -> list[Table]:
                 rows.append([key, _cell(entry.get("value")), used or "default", str(entry.get("unit", "")), str(entry.get("note", ""))])
     tables = [
         Table(
-            "Model parameters without a statistical source (sim/data/parameters.yaml, assumption: true)",
+            "Model parameters without a statistical source (sim/inputs/data/parameters.yaml, assumption: true)",
             ["parameter", "default", "used", "unit", "note"],
             rows,
             anchor="model-assumptions",

@@ -10,8 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from sim.compare import UNCERTAIN_OUTCOMES, UncertainComparison
-from sim.uncertainty import Discovery
+from sim.analysis.compare import UNCERTAIN_OUTCOMES, UncertainComparison
+from sim.experiments.uncertainty import Discovery
 
 
 def rank_probability_figure(result: UncertainComparison) -> Figure:

@@ -4,7 +4,7 @@ Controls for each lever of the scenario (budget, targeting, start year) and the 
 runs the baseline (the scenario without levers) and the variant (with the controls' levers) with
 the same seed and shows them side by side: population, youth share and employment by province,
 and the tile-grid and geographic maps of provinces coloured by extinction risk index in the last year; above them,
-the variant's additionality ledger against the baseline (``sim.ledger``).
+the variant's additionality ledger against the baseline (``sim.results.ledger``).
 
 Panel and Bokeh ship their JavaScript and CSS inside their Python packages and the server serves
 them itself, so the page works on a machine without internet (see the README for why not
@@ -33,13 +33,13 @@ from bokeh.models import (
 from bokeh.palettes import RdYlBu11
 from bokeh.plotting import figure
 
-from sim.api import RunResult, load_scenario, paired_ledger, run, scenario_from_dict
-from sim.compare import LEDGER_COST_TEXT, LEDGER_TEXT
+from sim.analysis.compare import LEDGER_COST_TEXT, LEDGER_TEXT
+from sim.analysis.plots import GRID_COLUMNS, GRID_ROWS, TILE_GRID
 from sim.errors import RegsimError
-from sim.ledger import ALL
-from sim.metrics import EXTINCTION_RISK_THRESHOLD
-from sim.plots import GRID_COLUMNS, GRID_ROWS, TILE_GRID
-from sim.scenario import REGION_TYPES, LeverSpec, Scenario
+from sim.inputs.scenario import REGION_TYPES, LeverSpec, Scenario
+from sim.model.metrics import EXTINCTION_RISK_THRESHOLD
+from sim.results.ledger import ALL
+from sim.results.run import RunResult, load_scenario, paired_ledger, run, scenario_from_dict
 
 KRW_PER_BN = 1e9
 
@@ -157,10 +157,10 @@ PAGE_MAP_TOLERANCE = 0.003
 @functools.cache
 def _province_shapes() -> tuple[list[str], list, list]:
     """Province codes and Bokeh multi-polygon coordinates (xs, ys: polygons → rings → lon or lat) of
-    ``sim.maps.province_geometry``, simplified for the page."""
+    ``sim.analysis.maps.province_geometry``, simplified for the page."""
     from shapely.geometry import MultiPolygon
 
-    from sim.maps import province_geometry
+    from sim.analysis.maps import province_geometry
 
     frame = province_geometry()
     xs, ys = [], []
@@ -408,7 +408,7 @@ class _SideBySide:
 
 
 def _tile_map(source, title: str):
-    """The tile-grid map (sim.plots.TILE_GRID) coloured by extinction risk index, red below 0.5."""
+    """The tile-grid map (sim.analysis.plots.TILE_GRID) coloured by extinction risk index, red below 0.5."""
     mapper = LinearColorMapper(palette=list(reversed(RdYlBu11)), low=0.0, high=2 * EXTINCTION_RISK_THRESHOLD, nan_color="lightgrey")
     plot = figure(title=title, width=470, height=470, x_range=(0, GRID_COLUMNS), y_range=(-GRID_ROWS, 0), toolbar_location=None, tools="")
     tiles = plot.rect(
@@ -424,7 +424,7 @@ def _tile_map(source, title: str):
 
 
 def _province_map(source, title: str):
-    """The provinces' boundaries (sim.maps; KOSTAT SGIS, KOGL Type 1) coloured by extinction risk index, red below 0.5."""
+    """The provinces' boundaries (sim.analysis.maps; KOSTAT SGIS, KOGL Type 1) coloured by extinction risk index, red below 0.5."""
     mapper = LinearColorMapper(palette=list(reversed(RdYlBu11)), low=0.0, high=2 * EXTINCTION_RISK_THRESHOLD, nan_color="lightgrey")
     plot = figure(title=title, width=470, height=520, toolbar_location=None, tools="", match_aspect=True)
     shapes = plot.multi_polygons(

@@ -19,9 +19,9 @@ resolved scenario's content hash and the seed, so the same run has the same key 
 Comparisons between scenarios pair every run with the reference run of the same seed. A run with
 levers is also paired with its own lever-free baseline in the same process (``paired_baseline=True``,
 one extra simulation per levered run), so that its folder carries the additionality ledger
-(``ledger.parquet``, ``sim.ledger``) and ``jobs_created``/``population_retained`` against that
-baseline. A run's tables are exactly those of ``sim.api.run(scenario, seed)`` plus the key columns
-of ``sim.store``. ``RunSpec.paired_baseline=False`` (sensitivity designs, which run their own
+(``ledger.parquet``, ``sim.results.ledger``) and ``jobs_created``/``population_retained`` against that
+baseline. A run's tables are exactly those of ``sim.results.run.run(scenario, seed)`` plus the key columns
+of ``sim.results.store``. ``RunSpec.paired_baseline=False`` (sensitivity designs, which run their own
 lever-free points) skips the extra run.
 """
 
@@ -47,13 +47,13 @@ from pydantic import (
     model_validator,
 )
 
-from sim import store
-from sim.config_files import validated_file
 from sim.errors import RegsimError, ScenarioError
-from sim.executors import check_executor, open_executor, worker_count
-from sim.experiment import Seeds, check_field_paths, new_results_folder, parse_path, seed_list, set_path
+from sim.experiments.executors import check_executor, open_executor, worker_count
+from sim.experiments.experiment import Seeds, check_field_paths, new_results_folder, parse_path, seed_list, set_path
+from sim.inputs.config_files import validated_file
+from sim.results import store
 
-__all__ = ["parse_path", "set_path"]  # the field-path language, kept importable here (sim.experiment)
+__all__ = ["parse_path", "set_path"]  # the field-path language, kept importable here (sim.experiments.experiment)
 
 BatchProgress = Callable[[int, int, int], None]
 """Called after each run is stored with (runs done, runs to do, runs failed so far)."""
@@ -157,7 +157,7 @@ class Experiment(BaseModel):
 
 def region_columns() -> list[str]:
     """Region columns an experiment may keep (``year``, ``region``, ``region_name`` are always kept)."""
-    from sim.metrics import PAIRED_MEASURES, REGION_MEASURES
+    from sim.model.metrics import PAIRED_MEASURES, REGION_MEASURES
 
     return [*REGION_MEASURES, *PAIRED_MEASURES]
 
@@ -292,7 +292,7 @@ class ResolvedUncertainty:
     path: str
     lever: str | None
     name: str
-    marginal: Any  # sim.uncertainty.Marginal
+    marginal: Any  # sim.experiments.uncertainty.Marginal
     range_from: str
 
     def info(self) -> dict[str, Any]:
@@ -305,7 +305,7 @@ def resolve_uncertainties(loaded: LoadedExperiment, scenarios: list[Any] | None 
     """The experiment's uncertain parameters checked against its scenarios: a known parameter, a
     range (given or recorded) that is neither reversed nor degenerate and that every scenario
     accepts at both ends; ExperimentErrors naming the file and the field path."""
-    from sim.api import load_scenario
+    from sim.results.run import load_scenario
 
     spec, path = loaded.spec, loaded.path
     if spec.uncertainties is None:
@@ -325,7 +325,7 @@ def uncertain_parameters(
 ) -> list[ResolvedUncertainty]:
     """``resolve_uncertainties`` for any experiment file (``path``) with an ``uncertainties`` block
     over ``scenarios`` (loaded from ``files``); ``swept``: field paths that may not be uncertain too."""
-    from sim.uncertainty import Marginal
+    from sim.experiments.uncertainty import Marginal
 
     resolved = []
     for key, entry in block.parameters.items():
@@ -370,8 +370,8 @@ def _uncertain_target(
     key: str, entry: UncertainParameter, scenarios: list[Any], files: list[str]
 ) -> tuple[str | None, str, tuple[float, float] | None, tuple[float, float] | None]:
     """(lever kind or None, parameter name, recorded range, valid values) of an uncertainty's field path."""
-    from sim.levers.base import lever_class
-    from sim.parameters import parameter_keys, parameter_range, parameter_validity
+    from sim.inputs.parameters import parameter_keys, parameter_range, parameter_validity
+    from sim.model.levers.base import lever_class
 
     tokens = parse_path(key)
     if tokens[0] == "parameters":
@@ -405,8 +405,8 @@ def _uncertain_target(
 
 
 def lever_parameter_range(params_cls: type[BaseModel], name: str) -> tuple[float, float] | None:
-    """The range recorded with a lever parameter's evidence (``sim.levers.base.parameter_evidence``), or None."""
-    from sim.levers.base import parameter_evidence
+    """The range recorded with a lever parameter's evidence (``sim.model.levers.base.parameter_evidence``), or None."""
+    from sim.model.levers.base import parameter_evidence
 
     evidence = parameter_evidence(params_cls).get(name)
     return None if evidence is None else evidence.range
@@ -432,7 +432,7 @@ def uncertainty_draws(loaded: Any, uncertain: list[ResolvedUncertainty], seeds: 
     parameter (None without uncertainties). ``loaded``: an experiment (batch or tuning) with an
     ``uncertainties`` block; ``seeds``: the replicates' seeds (default: the experiment's);
     ``offset``: added to the sampler's seed (another set of replicates, e.g. fresh check seeds)."""
-    from sim.uncertainty import draw_points
+    from sim.experiments.uncertainty import draw_points
 
     if not uncertain:
         return None
@@ -517,7 +517,7 @@ def sweep_points(sweep: Sweep | None) -> list[dict[str, Any]]:
 
 def expand(experiment: LoadedExperiment | str | Path) -> list[RunSpec]:
     """Every run of an experiment: (reference + variants × sweep points) × seeds, in that order."""
-    from sim.api import load_scenario
+    from sim.results.run import load_scenario
 
     loaded = experiment if isinstance(experiment, LoadedExperiment) else load_experiment(experiment)
     spec, path = loaded.spec, loaded.path
@@ -579,7 +579,7 @@ def run_key(scenario_hash: str, seed: int) -> str:
 
 def scenario_identity(raw: dict[str, Any], source: str) -> tuple[str, str | None]:
     """The content hash of the scenario, or (when it does not validate) a hash of the mapping and the error."""
-    from sim.api import scenario_from_dict
+    from sim.results.run import scenario_from_dict
 
     try:
         return scenario_from_dict(raw, source=source).content_hash(), None
@@ -622,7 +622,7 @@ def execute(spec: RunSpec) -> tuple[str, Any, str | None, float]:
     """
     started = time.perf_counter()
     try:
-        from sim.api import run, scenario_from_dict
+        from sim.results.run import run, scenario_from_dict
 
         scenario = scenario_from_dict(spec.scenario_dict, source=spec.source)
         result = run(scenario, seed=spec.seed, paired_baseline=spec.paired_baseline)
@@ -675,9 +675,9 @@ def run_specs(
     progress: BatchProgress | None = None,
 ) -> BatchSummary:
     """Run ``specs`` (runs with the same key once) and store each one in ``folder`` as it completes
-    (see ``sim.store``).
+    (see ``sim.results.store``).
 
-    ``executor``, ``workers``, ``scheduler``: where the runs go (``sim.executors``; ``workers``
+    ``executor``, ``workers``, ``scheduler``: where the runs go (``sim.experiments.executors``; ``workers``
     defaults to the CPU count, never more than the runs). ``resume``: skip the runs already
     finished in ``folder`` (failed ones are run again). A run that raises is recorded with its
     message and the batch goes on.

@@ -21,7 +21,7 @@ def benchmark_baseline(scale: int, until: int = 2052, seed: int = 0, resolution:
 
 
 def _measure(scale: int, until: int, seed: int, resolution: str) -> dict:
-    from sim.api import run
+    from sim.results.run import run
 
     scenario = _scenario(scale, until, resolution)
     started = time.perf_counter()
@@ -40,7 +40,7 @@ def _measure(scale: int, until: int, seed: int, resolution: str) -> dict:
 
 
 def _scenario(scale: int, until: int, resolution: str):
-    from sim.api import scenario_from_dict
+    from sim.results.run import scenario_from_dict
 
     name = "korea_baseline" if resolution == "province" else f"korea_{resolution}_baseline"
     return scenario_from_dict({"name": name, "scale": scale, "end_year": until, "resolution": resolution}, source="--resolution")
@@ -65,7 +65,7 @@ def benchmark_batch(workers: tuple[int, ...] = (1, 2), seeds: int = 10, until: i
 
     import yaml
 
-    from sim.batch import run_batch
+    from sim.experiments.batch import run_batch
 
     scenarios = Path(__file__).resolve().parents[1] / "scenarios"
     rows = []

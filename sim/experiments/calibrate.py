@@ -17,8 +17,8 @@ parameters with bounds, and the seeds and scale of the simulations::
       parameters.migration.destination_constant_shift.11+28+41: {low: -0.2, high: 0.2}   # one value for three regions
       parameters.demography.fertility_multiplier:          # one value for every region; bounds: its documented range
 
-A key is a field path ``parameters.<section>.<name>`` (``sim.experiment``, the language of every
-experiment file) naming a parameter of ``sim/data/parameters.yaml``; for a parameter given per region
+A key is a field path ``parameters.<section>.<name>`` (``sim.experiments.experiment``, the language of every
+experiment file) naming a parameter of ``sim/inputs/data/parameters.yaml``; for a parameter given per region
 code, ``parameters.<section>.<name>`` sets every region to one value and ``….11+28+41`` the listed
 regions. Bounds left empty are the parameter's ``range`` in ``parameters.yaml``.
 
@@ -34,7 +34,7 @@ TPE rather than a deterministic local method because the loss of an agent-based 
 constant in the parameters (a parameter change moves discrete agents), which defeats gradients and
 simplex steps; common random numbers keep the steps small. Trials are asked in batches of ``workers``
 (evaluated in parallel), so the search path, and the result, are reproducible for a given number of
-workers, on any executor (``sim.executors``: in this process, local processes or Dask). The study lives in ``study.db`` (SQLite) in the output folder, so an interrupted calibration
+workers, on any executor (``sim.experiments.executors``: in this process, local processes or Dask). The study lives in ``study.db`` (SQLite) in the output folder, so an interrupted calibration
 resumes where it stopped.
 
 **Report**: default and calibrated parameters are rerun with ``evaluation_seeds`` (not used in the
@@ -66,19 +66,19 @@ from pydantic import (
     model_validator,
 )
 
-from sim import store
-from sim.api import load_scenario, scenario_from_dict
-from sim.config_files import Bounds, named_scenario, validated_file
-from sim.data import read_table
 from sim.errors import RegsimError
-from sim.executors import open_executor
-from sim.experiment import SeedList
+from sim.experiments.executors import open_executor
+from sim.experiments.experiment import SeedList
+from sim.experiments.tuning import study_storage
+from sim.inputs.config_files import Bounds, named_scenario, validated_file
+from sim.inputs.data import read_table
+from sim.inputs.scenario import START_YEARS, Scenario
 from sim.provenance import git_commit, package_version
-from sim.scenario import START_YEARS, Scenario
-from sim.tuning import study_storage
+from sim.results import store
+from sim.results.run import load_scenario, scenario_from_dict
 
 FILES = store.FOLDERS["calibration"]
-"""What a calibration folder holds (``sim.store.FOLDERS``)."""
+"""What a calibration folder holds (``sim.results.store.FOLDERS``)."""
 STUDY_FILE = FILES.files["study"]
 FIGURE = "calibration.png"
 DIGITS = 4
@@ -141,14 +141,14 @@ class CalibrationExperiment(BaseModel):
     @classmethod
     def _known(cls, parameters: dict[str, Bounds | None]) -> dict[str, Bounds]:
         """Known numeric parameters; empty bounds become the parameter's documented range."""
-        from sim.parameters import parameter_range
+        from sim.inputs.parameters import parameter_range
 
         bounds = {}
         for label, given in parameters.items():
             key, _ = _parse_key(label)
             documented = parameter_range(key)
             if given is None and documented is None:
-                raise ValueError(f"{label}: no range in sim/data/parameters.yaml; give {{low: ..., high: ...}}")
+                raise ValueError(f"{label}: no range in sim/inputs/data/parameters.yaml; give {{low: ..., high: ...}}")
             bounds[label] = given if given is not None else Bounds(low=documented[0], high=documented[1])
         return bounds
 
@@ -174,7 +174,7 @@ def _parse_key(path: str) -> tuple[str, tuple[str, ...] | None]:
     """
     import difflib
 
-    from sim.parameters import default_parameters, parameter_keys
+    from sim.inputs.parameters import default_parameters, parameter_keys
 
     defaults = default_parameters()
     prefix, _, key = path.partition(".")
@@ -292,7 +292,7 @@ class Paths:
 
 def simulate(scenario_fields: dict[str, Any], seeds: list[int]) -> Paths:
     """Run the scenario (given as fields) with each seed; mean population and net migration by region × year."""
-    from sim.api import run
+    from sim.results.run import run
 
     scenario = scenario_from_dict(scenario_fields, source=f"scenario {scenario_fields['name']!r}")
     populations, nets = [], []
@@ -409,7 +409,7 @@ def calibrate(
 ) -> CalibrationResult:
     """Run (or continue) the study in ``out``, evaluate default and calibrated parameters, write the outputs.
 
-    ``workers`` simulations at a time on ``executor`` (``sim.executors``; one local worker runs in
+    ``workers`` simulations at a time on ``executor`` (``sim.experiments.executors``; one local worker runs in
     this process). ``observed`` replaces the data pack's targets (for synthetic known-answer tests).
     """
     import optuna

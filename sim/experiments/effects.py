@@ -1,11 +1,11 @@
 """Policy effects over seeds: the additionality ledger of a package, paired run by paired run.
 
 ``run`` pairs a policy run with its baseline (the same scenario without levers, the same seed:
-common random numbers) and computes the additionality ledger (``sim.ledger``). This module repeats
+common random numbers) and computes the additionality ledger (``sim.results.ledger``). This module repeats
 that over seeds and summarises the package's ledger in chosen years, nationally and, when the
 package reaches only some regions, for the targeted regions and the rest: gross jobs in supported
 firms, displacement, leakage, net jobs, persons, young persons and young women retained, and
-spending, each with its mean and 95 % Student-t interval over seeds (``sim.experiment.t_factor``),
+spending, each with its mean and 95 % Student-t interval over seeds (``sim.experiments.experiment.t_factor``),
 and the costs per gross job, per net job and per person retained as ratios of means.
 """
 
@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.api import run
 from sim.errors import RegsimError
-from sim.experiment import summarise
-from sim.ledger import ALL, SUMMARY_COSTS, SUMMARY_MEASURES
-from sim.metrics import cost_per_job_krw
-from sim.pack import capital_regions
-from sim.scenario import Scenario
+from sim.experiments.experiment import summarise
+from sim.inputs.pack import capital_regions
+from sim.inputs.scenario import Scenario
+from sim.model.metrics import cost_per_job_krw
+from sim.results.ledger import ALL, SUMMARY_COSTS, SUMMARY_MEASURES
+from sim.results.run import run
 
 NATIONAL, TARGETED, REST = "national", "targeted", "rest"
 

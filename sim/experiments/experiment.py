@@ -3,14 +3,14 @@
 Batch, sensitivity, tuning and calibration files name what they vary in one **field-path language**,
 a path into the resolved scenario:
 
-- ``parameters.<section>.<name>``: a behavioural parameter of ``sim/data/parameters.yaml``;
+- ``parameters.<section>.<name>``: a behavioural parameter of ``sim/inputs/data/parameters.yaml``;
 - ``levers[i].params.<name>``, ``levers[i].budget_krw_per_year``, ``levers[i].start`` …: a field of
   the i-th lever; any other scenario field by its name.
 
 A parameter's bounds default to its ``range`` in ``parameters.yaml`` (``default_bounds``). Seeds are
 a count N (seeds 0..N-1) or a list of distinct non-negative seeds. Intervals over seeds are
 Student-t intervals of the mean (``t_interval``, ``summarise``). Where the simulations run is
-``sim.executors``; what a result folder holds is ``sim.store``.
+``sim.experiments.executors``; what a result folder holds is ``sim.results.store``.
 """
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ def parse_path(path: str) -> list[str | int]:
 def check_field_paths[T](paths: dict[str, T]) -> dict[str, T]:
     """``paths`` unchanged if every key is a field path starting at a scenario field that may vary;
     ValueError naming the first that is not (for the experiment files' field validators)."""
-    from sim.parameters import parameter_keys
-    from sim.scenario import Scenario
+    from sim.inputs.parameters import parameter_keys
+    from sim.inputs.scenario import Scenario
 
     fields = list(Scenario.model_fields)
     for path in paths:
@@ -115,9 +115,9 @@ def get_path(raw: dict[str, Any], path: str) -> Any:
 
 
 def default_bounds(path: str) -> tuple[float, float] | None:
-    """The ``range`` that ``sim/data/parameters.yaml`` gives a ``parameters.<section>.<name>`` path,
+    """The ``range`` that ``sim/inputs/data/parameters.yaml`` gives a ``parameters.<section>.<name>`` path,
     or None (another kind of field, or a parameter without a range)."""
-    from sim.parameters import parameter_keys, parameter_range
+    from sim.inputs.parameters import parameter_keys, parameter_range
 
     tokens = parse_path(path)
     if tokens[0] != "parameters":

@@ -5,7 +5,7 @@ Every forecast knows the provinces' observed change; they differ in how they pla
 - ``no change``: the Dec-2022 population;
 - ``provincial allocation``: each municipality keeps its Dec-2022 share of its province (what the provincial
   model says about municipalities);
-- ``municipal, no constants``: the municipal mechanism of ``sim.mechanisms.municipalities`` with every
+- ``municipal, no constants``: the municipal mechanism of ``sim.model.mechanisms.municipalities`` with every
   destination constant 1 — births from local fertility, deaths from local ages, movers leaving at the
   provincial model's age-specific rates and choosing municipalities in proportion to residents of their age
   band — out of sample: nothing in it is fitted to municipal changes;
@@ -13,7 +13,7 @@ Every forecast knows the provinces' observed change; they differ in how they pla
   it reproduces the change up to the 1 % floor on in-movers; shown as the check that the fit closes).
 
 Expected values (no sampling): the sampling noise of a run is a matter of scale, reported in the README.
-The births and deaths are the estimates of ``sim/data/build/municipalities.py`` (no municipal counts exist),
+The births and deaths are the estimates of ``sim/tools/build/municipalities.py`` (no municipal counts exist),
 so the back-cast tests the placement of migration, not vital statistics.
 """
 
@@ -22,16 +22,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.mechanisms.migration import move_probability_table, rogers_castro
-from sim.mechanisms.municipalities import (
+from sim.inputs.pack import AGES, LAST_OBSERVED_YEAR, RegionPack
+from sim.inputs.parameters import default_parameters
+from sim.model.mechanisms.migration import move_probability_table, rogers_castro
+from sim.model.mechanisms.municipalities import (
     by_band,
     destination_weights,
     expected_inflow,
     fit_destination_constants,
     migration_2023,
 )
-from sim.pack import AGES, LAST_OBSERVED_YEAR, RegionPack
-from sim.parameters import default_parameters
 
 FORECASTS = ("no change", "provincial allocation", "municipal, no constants", "municipal, fitted")
 

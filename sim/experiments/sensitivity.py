@@ -65,13 +65,13 @@ from pydantic import (
     model_validator,
 )
 
-from sim import store
-from sim.batch import BatchOrigin, BatchProgress, BatchSummary, RunSpec, run_key, run_specs, scenario_identity
-from sim.config_files import Bounds, named_scenario, validated_file
 from sim.errors import RegsimError, ScenarioError
-from sim.executors import check_executor
-from sim.experiment import Seeds, check_field_paths, default_bounds, new_results_folder, seed_list, set_path
-from sim.outcomes import Outcome, RegionSets, outcome_level, region_sets
+from sim.experiments.batch import BatchOrigin, BatchProgress, BatchSummary, RunSpec, run_key, run_specs, scenario_identity
+from sim.experiments.executors import check_executor
+from sim.experiments.experiment import Seeds, check_field_paths, default_bounds, new_results_folder, seed_list, set_path
+from sim.inputs.config_files import Bounds, named_scenario, validated_file
+from sim.results import store
+from sim.results.outcomes import Outcome, RegionSets, outcome_level, region_sets
 
 MORRIS_LEVELS = 4
 """Grid levels of the Morris design (SALib's default)."""
@@ -115,7 +115,7 @@ class SensitivityExperiment(BaseModel):
         for path, given in parameters.items():
             documented = default_bounds(path) if given is None else None
             if given is None and documented is None:
-                raise ValueError(f"{path}: no range in sim/data/parameters.yaml; give {{low: ..., high: ...}}")
+                raise ValueError(f"{path}: no range in sim/inputs/data/parameters.yaml; give {{low: ..., high: ...}}")
             bounds[path] = given if given is not None else Bounds(low=documented[0], high=documented[1])
         return bounds
 
@@ -161,7 +161,7 @@ class SensitivityResult:
 def load_design(path: str | Path) -> Design:
     """Read and validate a sensitivity experiment and build its design and runs; problems are
     SensitivityErrors naming the file and the field."""
-    from sim.api import load_scenario
+    from sim.results.run import load_scenario
 
     path = Path(path)
     spec, content_hash = validated_file(path, SensitivityExperiment, "sensitivity experiment", SensitivityError)
@@ -239,7 +239,7 @@ def _check_outcome(path: Path, name: str, outcome: Outcome, scenario, regions: R
 
 def _check_parameter(path: Path, field_path: str, bounds: Bounds, base: dict[str, Any]) -> None:
     """The scenario must validate with the field at low, high and a fractional value between them."""
-    from sim.api import scenario_from_dict
+    from sim.results.run import scenario_from_dict
 
     where = f"{path}: parameters.{field_path}"
     for value in (bounds.low, bounds.high, bounds.low + 0.37 * (bounds.high - bounds.low)):

@@ -20,7 +20,7 @@ optional total-budget split and the objectives::
     objectives:
       - {name: non_capital_population_2035, measure: population, year: 2035, regions: non_capital, direction: maximize}
 
-Objectives are outcomes (``sim.outcomes``) with a name and a direction. Each trial is scored by
+Objectives are outcomes (``sim.results.outcomes``) with a name and a direction. Each trial is scored by
 the paired difference of every objective against the same scenario without levers, with the same
 seeds (common random numbers), averaged over the seeds (a paired measure such as ``jobs_created``
 is scored the same way as its level, ``employed``). Robust tuning: with an ``uncertainties`` block
@@ -55,18 +55,18 @@ from pydantic import (
     model_validator,
 )
 
-from sim import store
-from sim.api import load_scenario, scenario_from_dict
-from sim.batch import Uncertainties
-from sim.config_files import named_scenario, validated_file
 from sim.errors import RegsimError, ScenarioError
-from sim.executors import check_executor, open_executor
-from sim.experiment import RESULTS_DIR, Seeds, get_path, parse_path, seed_list, set_path, t_interval
-from sim.outcomes import Outcome, outcome_level, region_sets
-from sim.scenario import Scenario
+from sim.experiments.batch import Uncertainties
+from sim.experiments.executors import check_executor, open_executor
+from sim.experiments.experiment import RESULTS_DIR, Seeds, get_path, parse_path, seed_list, set_path, t_interval
+from sim.inputs.config_files import named_scenario, validated_file
+from sim.inputs.scenario import Scenario
+from sim.results import store
+from sim.results.outcomes import Outcome, outcome_level, region_sets
+from sim.results.run import load_scenario, scenario_from_dict
 
 FILES = store.FOLDERS["tuning"]
-"""What a tuning folder holds (``sim.store.FOLDERS``)."""
+"""What a tuning folder holds (``sim.results.store.FOLDERS``)."""
 STUDY_FILE = FILES.files["study"]
 
 TrialProgress = Callable[[int, int], None]
@@ -154,7 +154,7 @@ class Objective(Outcome):
 
 
 class Score(BaseModel):
-    """How a trial's per-replicate objective values become its score (``sim.uncertainty.robust_score``):
+    """How a trial's per-replicate objective values become its score (``sim.experiments.uncertainty.robust_score``):
     their mean, a quantile, or the worst case."""
 
     model_config = ConfigDict(extra="forbid")
@@ -226,7 +226,7 @@ class LoadedTuning:
     content_hash: str
     scenario: Scenario
     uncertain: list[Any] = field(default_factory=list)
-    """The resolved ``uncertainties`` (``sim.batch.ResolvedUncertainty``)."""
+    """The resolved ``uncertainties`` (``sim.experiments.batch.ResolvedUncertainty``)."""
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -238,7 +238,7 @@ def load_tuning(path: str | Path) -> LoadedTuning:
     loaded = LoadedTuning(spec, path, content_hash, scenario)
     _check_against_scenario(loaded)
     if spec.uncertainties is not None:
-        from sim.batch import uncertain_parameters
+        from sim.experiments.batch import uncertain_parameters
 
         loaded.uncertain = uncertain_parameters(spec.uncertainties, [scenario], [spec.scenario], path, set(spec.variables))
     return loaded
@@ -383,7 +383,7 @@ class Scorer:
         self.points: dict[int, pd.Series] = {}
         """Seed -> its draw of the uncertain parameters: the tuning seeds' draws, and other ones for the check seeds."""
         if loaded.uncertain:
-            from sim.batch import uncertainty_draws
+            from sim.experiments.batch import uncertainty_draws
 
             spec = loaded.spec
             for offset, seeds in enumerate((spec.seed_list(), spec.check_seed_list())):
@@ -395,14 +395,14 @@ class Scorer:
         """``scenario`` with the draw of ``seed`` (unchanged without uncertainties)."""
         if not self.loaded.uncertain:
             return scenario
-        from sim.batch import with_draw
+        from sim.experiments.batch import with_draw
 
         raw = with_draw(scenario.model_dump(), self.loaded.uncertain, self.points[seed])
         return scenario_from_dict(raw, source=f"{scenario.name} with the draw of seed {seed}")
 
     def baseline(self, seed: int) -> pd.DataFrame:
         """Region table of the scenario without levers for ``seed`` and its draw (run once per process)."""
-        from sim.api import run
+        from sim.results.run import run
 
         if seed not in self._baselines:
             self._baselines[seed] = run(self.drawn(self.loaded.scenario.without_levers(), seed), seed=seed, paired_baseline=False).regions
@@ -410,7 +410,7 @@ class Scorer:
 
     def per_seed(self, scenario: Scenario, seeds: list[int]) -> pd.DataFrame:
         """One row per seed (and its draw): the paired difference of every objective (persons or provinces)."""
-        from sim.api import run
+        from sim.results.run import run
 
         rows = []
         for seed in seeds:
@@ -429,7 +429,7 @@ class Scorer:
 def objective_function(loaded: LoadedTuning, scorer: Scorer) -> Callable:
     """Optuna objective: decisions → scenario → paired objectives over the tuning seeds (each with
     its draw of the uncertain parameters), scored by their mean, a quantile or the worst case."""
-    from sim.uncertainty import robust_score
+    from sim.experiments.uncertainty import robust_score
 
     seeds = loaded.spec.seed_list()
 
@@ -538,7 +538,7 @@ def tune(
 ) -> TuningSummary:
     """Run (or continue) the study with ``workers`` optimising workers, then write the outputs.
 
-    ``executor`` (``sim.executors``): ``local``, this process (reporting progress) and ``workers - 1``
+    ``executor`` (``sim.experiments.executors``): ``local``, this process (reporting progress) and ``workers - 1``
     local processes; ``dask``, ``workers`` tasks on a Dask cluster (``scheduler``, or a local one).
     They share the study's SQLite file, so Dask workers on other machines need the output folder on
     a shared file system.
@@ -611,7 +611,7 @@ def best_trials(loaded: LoadedTuning, study, trials: pd.DataFrame) -> pd.DataFra
 
 
 def write_outputs(folder: Path, loaded: LoadedTuning, study) -> TuningSummary:
-    """trials.csv, best scenario file(s), the fresh-seed check, tune.json (the figures: ``sim.plots.write_tuning_figures``)."""
+    """trials.csv, best scenario file(s), the fresh-seed check, tune.json (the figures: ``sim.analysis.plots.write_tuning_figures``)."""
     trials = trials_table(loaded, study)
     if trials.empty:
         raise TuningError(f"{folder}: no trial completed; see the errors above")

@@ -1,6 +1,6 @@
 """Policy comparison under parameter uncertainty: functions over tables, no model (SALib style).
 
-A batch with ``uncertainties`` (``sim.batch``) gives every replicate r one seed and one point of the
+A batch with ``uncertainties`` (``sim.experiments.batch``) gives every replicate r one seed and one point of the
 uncertain parameters, the same for every scenario, so each replicate is a paired draw of the
 world. These functions take the outcomes as a *wide* table (one row per replicate, one column per
 scenario) and the draws as a table (one row per replicate, one column per parameter):

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.api import scenario_from_dict
-from sim.data import read_table
 from sim.errors import RegsimError
-from sim.scenario import Scenario
+from sim.inputs.data import read_table
+from sim.inputs.scenario import Scenario
+from sim.results.run import scenario_from_dict
 
 OFFICIAL_PROJECTION = "official_projection_2022based"
 TOLERANCES = {
@@ -142,7 +142,7 @@ def migration_backtest(
     (the scenario's demographic inputs), so its population error is not a pure forecast; its net-migration
     error is. Mean over ``seeds`` seeds.
     """
-    from sim.calibrate import fit_measures, naive_forecasts, observed_targets, simulate
+    from sim.experiments.calibrate import fit_measures, naive_forecasts, observed_targets, simulate
 
     observed = observed_targets(baseline)
     fields = baseline.model_dump()
@@ -200,7 +200,7 @@ class ValidityReport:
 def run_checks(baseline: Scenario, seeds: int = 3) -> ValidityReport:
     """Run ``baseline`` (from 2023), its back-cast (2015→2023, same parameters) and the migration back-test
     (``migration_backtest``) over ``seeds`` seeds."""
-    from sim.api import run
+    from sim.results.run import run
 
     if baseline.start_year != 2023:
         raise RegsimError(f"the validity check needs a scenario starting in 2023, found start_year {baseline.start_year}")

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.data import pack_dir, read_table
 from sim.errors import DataError
+from sim.inputs.data import pack_dir, read_table
 
 INDUSTRIES = tuple("ABCDEFGHIJKLMNOPQRS")
 """KSIC sections, in the order used for the ``industry`` index of region tables and firm agents."""
@@ -25,7 +25,7 @@ AGES = 101
 MIGRATION_CALIBRATION_PERIODS = ("2011-2020", "2016-2020", "2017-2021", "2019-2023")
 """Windows with packaged migration constants and outflow rates (``migration.calibration_period``); each is a
 window of observed origin–destination flows (to 2023). 2016-2020 and 2017-2021 are the rolling origins of the
-migration back-test (``sim.validation.migration_backtest``): fitted on the years before Dec 2020 and Dec 2021."""
+migration back-test (``sim.experiments.validation.migration_backtest``): fitted on the years before Dec 2020 and Dec 2021."""
 DECADE_PERIOD = "2011-2020"
 """The full decade of origin–destination data; its tables keep the unsuffixed file names."""
 
@@ -314,7 +314,7 @@ class RegionPack:
 
 
 MUNICIPAL_TABLES = ("municipalities", "municipal_population_2023", "municipal_moves")
-"""Tables a region pack needs for ``resolution: sigungu`` (built by ``sim/data/build/municipalities.py``)."""
+"""Tables a region pack needs for ``resolution: sigungu`` (built by ``sim/tools/build/municipalities.py``)."""
 
 
 def has_municipal_tables(folder: Path) -> bool:

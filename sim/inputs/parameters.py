@@ -1,4 +1,4 @@
-"""Behavioural parameters: defaults from ``sim/data/parameters.yaml``, overridden by scenarios.
+"""Behavioural parameters: defaults from ``sim/inputs/data/parameters.yaml``, overridden by scenarios.
 
 Every default carries its unit and either a source or ``assumption: true`` in the YAML file; this
 module only reads the values and applies a scenario's ``parameters:`` overrides
@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from sim.data import DATA_DIR
 from sim.errors import DataError, ScenarioError
+from sim.inputs.data import DATA_DIR
 
 PARAMETER_FILE = DATA_DIR / "parameters.yaml"
 

@@ -15,10 +15,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from sim.config_files import describe, read_mapping
 from sim.errors import DataError, ScenarioError
-from sim.pack import INDUSTRIES
-from sim.parameters import with_overrides
+from sim.inputs.config_files import describe, read_mapping
+from sim.inputs.pack import INDUSTRIES
+from sim.inputs.parameters import with_overrides
 
 START_YEARS = (2015, 2020, 2021, 2023)
 """Start years with a packaged population by single year of age (31 December)."""
@@ -61,7 +61,7 @@ class LeverSpec(BaseModel):
     """One lever switched on in a scenario: name, money, period, targeting, effect parameters.
 
     A plain entry of the scenario file: its shape is checked here, its ``lever`` name and ``params``
-    by the lever registry (``sim.levers.base.check_levers``), which the callers apply.
+    by the lever registry (``sim.model.levers.base.check_levers``), which the callers apply.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -221,7 +221,7 @@ def scenario_from_dict(raw: dict[str, Any], source: str = "<scenario>") -> Scena
 
 
 def _region_codes(scenario: Scenario) -> list[str]:
-    from sim.data import read_table
+    from sim.inputs.data import read_table
 
     folder = Path(scenario.data_pack) if scenario.data_pack else None
     return read_table("regions", scenario.country, required=("region",), folder=folder)["region"].astype(str).str.zfill(2).tolist()
@@ -244,8 +244,8 @@ def _check_shocks(scenario: Scenario) -> None:
 
 def _check_resolution(scenario: Scenario) -> None:
     """``resolution: sigungu`` needs the municipal tables in the data pack and the start year they describe."""
-    from sim.data import pack_dir
-    from sim.pack import LAST_OBSERVED_YEAR, MUNICIPAL_TABLES, has_municipal_tables
+    from sim.inputs.data import pack_dir
+    from sim.inputs.pack import LAST_OBSERVED_YEAR, MUNICIPAL_TABLES, has_municipal_tables
 
     if scenario.resolution != "sigungu":
         return
@@ -263,7 +263,7 @@ def _check_resolution(scenario: Scenario) -> None:
 
 def _check_municipalities(scenario: Scenario, spec: LeverSpec, where: str, folder: Path | None) -> None:
     """A lever's ``municipalities:`` exist, need municipal resolution and lie in the lever's ``regions:``."""
-    from sim.data import read_table
+    from sim.inputs.data import read_table
 
     if spec.municipalities is None:
         return
@@ -288,7 +288,7 @@ def _check_municipalities(scenario: Scenario, spec: LeverSpec, where: str, folde
 
 def _check_levers(scenario: Scenario) -> None:
     """Region codes and industries of the lever entries exist (lever names and effect parameters are
-    the levers' to check: ``sim.levers.base.check_levers``)."""
+    the levers' to check: ``sim.model.levers.base.check_levers``)."""
     if not scenario.levers:
         return
     codes = _region_codes(scenario)

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.agents.talent import FEMALE
+from sim.model.agents.talent import FEMALE
 
 if TYPE_CHECKING:
-    from sim.model import RegionalModel
+    from sim.model.regional_model import RegionalModel
 
 EXTINCTION_RISK_THRESHOLD = 0.5
 """A region is at extinction risk when women 20–39 ÷ persons 65+ is below this (Masuda 2014; KEIS)."""
@@ -120,7 +120,7 @@ def cost_per_job_krw(spending_krw: np.ndarray | float, jobs_created: np.ndarray 
 
     With no money spent (a reference run, a different baseline) or no jobs gained there is no cost per
     job. The one rule for every cost per unit of outcome: net jobs in ``effects`` and ``compare``, and
-    gross jobs, net jobs and persons retained in the additionality ledger (``sim.ledger``).
+    gross jobs, net jobs and persons retained in the additionality ledger (``sim.results.ledger``).
     """
     spending, jobs = np.asarray(spending_krw, dtype=float), np.asarray(jobs_created, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -160,7 +160,7 @@ def region_measures(model: RegionalModel, initial: bool) -> dict[str, np.ndarray
 
 def regions_table(model: RegionalModel) -> pd.DataFrame:
     """One row per (year, region) from the model's DataCollector, in real units."""
-    from sim.agents import Region
+    from sim.model.agents import Region
 
     raw = model.datacollector.get_agenttype_vars_dataframe(Region).reset_index()
     years = model.datacollector.get_model_vars_dataframe()["year"]

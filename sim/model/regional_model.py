@@ -16,7 +16,7 @@ The model owns the schedule. Each year, in order:
 Persons and firms are arrays (``TalentPool``, ``FirmPopulation``): a person agent stands for
 ``scenario.scale`` persons, a firm agent for a cohort of up to ``scale`` establishments, and every
 reported count is in persons and establishments. The start population is drawn from the model's
-generator; every later random decision is keyed by (seed, year, purpose, identity) (``sim.crn``),
+generator; every later random decision is keyed by (seed, year, purpose, identity) (``sim.model.crn``),
 so a policy run and its baseline differ only through the policy.
 """
 
@@ -28,17 +28,17 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.agents import FirmPopulation, Region, TalentPool, University
-from sim.agents.talent import NOT_EMPLOYED
-from sim.crn import CommonRandomNumbers, Purpose
-from sim.levers.base import PolicyEffects, build_lever
-from sim.levers.view import LeverView
-from sim.mechanisms import demography, education, labour, migration
-from sim.mechanisms import firms as firm_rules
-from sim.mechanisms.municipalities import Municipalities
-from sim.metrics import REGION_MEASURES, WORKING_AGES, municipal_measures, region_measures
-from sim.pack import AGES, INDUSTRIES, LAST_OBSERVED_YEAR, RegionPack
-from sim.scenario import Scenario
+from sim.inputs.pack import AGES, INDUSTRIES, LAST_OBSERVED_YEAR, RegionPack
+from sim.inputs.scenario import Scenario
+from sim.model.agents import FirmPopulation, Region, TalentPool, University
+from sim.model.agents.talent import NOT_EMPLOYED
+from sim.model.crn import CommonRandomNumbers, Purpose
+from sim.model.levers.base import PolicyEffects, build_lever
+from sim.model.levers.view import LeverView
+from sim.model.mechanisms import demography, education, labour, migration
+from sim.model.mechanisms import firms as firm_rules
+from sim.model.mechanisms.municipalities import Municipalities
+from sim.model.metrics import REGION_MEASURES, WORKING_AGES, municipal_measures, region_measures
 
 NEWBORN_UID_BIT = np.uint64(1 << 62)
 ARRIVAL_NAMESPACE = np.uint64(1 << 61)
@@ -366,7 +366,7 @@ class RegionalModel(mesa.Model):
         return pd.concat(self.support, ignore_index=True)[columns] if self.support else pd.DataFrame(columns=columns)
 
     def lever_view(self) -> LeverView:
-        """What levers may read this year (``sim.levers.view``)."""
+        """What levers may read this year (``sim.model.levers.view``)."""
         return LeverView(
             year=self.year,
             n_regions=self.n_regions,
@@ -620,7 +620,7 @@ class RegionalModel(mesa.Model):
         """Startups (birth rate × establishments, following working-age population) and university
         spin-offs (in proportion to research, in the R&D-performing industries of the university's
         region, all performing R&D); startups in R&D industries perform R&D with the documented
-        performer share. See ``sim.mechanisms.firms.entrant_cohorts``."""
+        performer share. See ``sim.model.mechanisms.firms.entrant_cohorts``."""
         f, fp = self.firms, self.params["firms"]
         working_age = self._working_age_by_region()
         growth = np.divide(working_age, self.working_age_last, out=np.ones(self.n_regions), where=self.working_age_last > 0)

@@ -26,7 +26,7 @@ Inputs (long tables; ``region`` is always the KOSIS two-digit code string):
 - support: ``year``, ``lever`` (label), ``firm``, ``region``, ``establishments`` (establishments of
   that firm agent the lever supported in that year).
 - spending: ``year``, ``lever``, ``region``, ``spending_krw`` (KRW spent in the year).
-- regions tables of both runs (``sim.metrics.regions_table``): ``year``, ``region``, ``population``,
+- regions tables of both runs (``sim.model.metrics.regions_table``): ``year``, ``region``, ``population``,
   ``persons_20_39``, ``women_20_39`` (persons at 31 December).
 """
 
@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.metrics import cost_per_job_krw
+from sim.model.metrics import cost_per_job_krw
 
 ALL = "all"
 """The ``lever`` of the whole package's rows and the ``region`` of the national rows."""

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sim.data import read_table
-from sim.metrics import (
+from sim.inputs.data import read_table
+from sim.model.metrics import (
     EXTINCTION_RISK_THRESHOLD,
     FLOW_MEASURES,
     RATIO_MEASURES,
@@ -35,7 +35,7 @@ from sim.metrics import (
 )
 
 if TYPE_CHECKING:
-    from sim.scenario import Scenario
+    from sim.inputs.scenario import Scenario
 
 RegionSets = dict[str, frozenset[str]]
 """Region codes of ``all``, ``capital`` and ``non_capital`` in one data pack."""

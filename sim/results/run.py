@@ -3,7 +3,7 @@
 ``run`` builds a model from a scenario, simulates it year by year and returns tables
 (pandas DataFrames) with the run's provenance; ``RunResult.write`` stores them.
 ``load_scenario`` and ``scenario_from_dict`` read a scenario with its lever entries resolved
-against the lever registry (``sim.scenario`` alone checks only the file's shape and data).
+against the lever registry (``sim.inputs.scenario`` alone checks only the file's shape and data).
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim import scenario as scenario_files
+from sim.inputs import scenario as scenario_files
 from sim.errors import RegsimError
-from sim.ledger import SPENDING_COLUMNS, SUPPORT_COLUMNS, additionality_ledger, empty_ledger, firm_jobs_frame, records_frame
-from sim.levers.base import check_levers
-from sim.metrics import add_municipal_counts, add_paired_differences, national_table, regions_table
-from sim.model import RegionalModel
+from sim.results.ledger import SPENDING_COLUMNS, SUPPORT_COLUMNS, additionality_ledger, empty_ledger, firm_jobs_frame, records_frame
+from sim.model.levers.base import check_levers
+from sim.model.metrics import add_municipal_counts, add_paired_differences, national_table, regions_table
+from sim.model.regional_model import RegionalModel
 from sim.provenance import git_commit, package_version
-from sim.scenario import Scenario
-from sim.store import write_tables
+from sim.inputs.scenario import Scenario
+from sim.results.store import write_tables
 
 ProgressCallback = Callable[[int, int], None]
 """Called after each simulated year with (years done, years in total)."""
@@ -33,9 +33,9 @@ ProgressCallback = Callable[[int, int], None]
 class RunResult:
     """Tables of one run and its provenance.
 
-    ``ledger``: the additionality ledger against the paired baseline (``sim.ledger``; no rows when
+    ``ledger``: the additionality ledger against the paired baseline (``sim.results.ledger``; no rows when
     the run is not paired). ``support``: the firms each lever supported directly (year, lever, firm,
-    region, establishments). ``firm_jobs``: each year's jobs by firm identity (``sim.ledger.
+    region, establishments). ``firm_jobs``: each year's jobs by firm identity (``sim.results.ledger.
     firm_jobs_frame``), kept only with ``run(..., keep_firm_jobs=True)`` and never written.
     """
 
@@ -49,14 +49,14 @@ class RunResult:
     municipalities: pd.DataFrame | None = None  # one row per (year, si-gun-gu) at ``resolution: sigungu``
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The run's tables by their name in ``sim.store.TABLES`` (regions, national, levers, ledger, and
+        """The run's tables by their name in ``sim.results.store.TABLES`` (regions, national, levers, ledger, and
         municipalities at ``resolution: sigungu``)."""
         tables = {"regions": self.regions, "national": self.national, "levers": self.lever_spending, "ledger": self.ledger}
         return tables if self.municipalities is None else tables | {"municipalities": self.municipalities}
 
     def write(self, out: Path) -> Path:
-        """Write the run's tables (``sim.store.TABLES``) as Parquet and ``run.json``, each atomically;
-        no figure (``sim.plots.run_summary_figure`` draws one)."""
+        """Write the run's tables (``sim.results.store.TABLES``) as Parquet and ``run.json``, each atomically;
+        no figure (``sim.analysis.plots.run_summary_figure`` draws one)."""
         return write_tables(out, self.tables(), self.metadata)
 
 
@@ -74,7 +74,7 @@ def run(
 
     A scenario with levers is also run without them, with the same seed (common random numbers),
     and the paired differences (``jobs_created``, ``population_retained``) are added, and the
-    additionality ledger (``RunResult.ledger``, ``sim.ledger``) is computed from both runs; with
+    additionality ledger (``RunResult.ledger``, ``sim.results.ledger``) is computed from both runs; with
     ``paired_baseline=False`` (a caller that runs its own baseline) the differences are zero and the
     ledger has no rows (``paired_ledger`` computes it from two results kept with ``keep_firm_jobs``).
     ``keep_firm_jobs``: keep every firm's yearly jobs on the result (memory grows with firms × years).
@@ -173,13 +173,13 @@ def _simulate(scenario: Scenario, seed: int, progress: ProgressCallback | None, 
 
 
 def load_scenario(path: str | Path, **overrides) -> Scenario:
-    """A scenario file read and validated (``sim.scenario.load_scenario``) with its levers resolved
+    """A scenario file read and validated (``sim.inputs.scenario.load_scenario``) with its levers resolved
     against the lever registry: how every command and experiment reads a scenario file."""
     return check_levers(scenario_files.load_scenario(path, **overrides), str(path))
 
 
 def scenario_from_dict(raw: dict, source: str = "<scenario>") -> Scenario:
-    """A merged mapping validated (``sim.scenario.scenario_from_dict``) with its levers resolved."""
+    """A merged mapping validated (``sim.inputs.scenario.scenario_from_dict``) with its levers resolved."""
     return check_levers(scenario_files.scenario_from_dict(raw, source=source), source)
 
 
@@ -193,17 +193,17 @@ def _resolve(scenario: Scenario | str | Path, **overrides) -> Scenario:
 
 
 def compare_under_uncertainty(folder: str | Path, year: int | None = None, reference: str | None = None):
-    """A batch with uncertainty draws compared under them (``sim.compare.compare_under_uncertainty``):
+    """A batch with uncertainty draws compared under them (``sim.analysis.compare.compare_under_uncertainty``):
     per outcome the probability that each scenario beats the reference and each other one, rank
     probabilities, regret, cost per bn KRW and EVPPI per parameter."""
-    from sim.compare import compare_under_uncertainty as compare
+    from sim.analysis.compare import compare_under_uncertainty as compare
 
     return compare(folder, year=year, reference=reference)
 
 
 def discover(folder: str | Path, outcome: str, condition: str, year: int | None = None, min_coverage: float = 0.8):
-    """Scenario discovery (PRIM) over a batch's uncertainty draws (``sim.compare.discover_batch``):
+    """Scenario discovery (PRIM) over a batch's uncertainty draws (``sim.analysis.compare.discover_batch``):
     e.g. ``discover(DIR, "young_women_retained_non_capital", "korea_2023_regional_plan_mss > japan_style_package")``."""
-    from sim.compare import discover_batch
+    from sim.analysis.compare import discover_batch
 
     return discover_batch(folder, outcome, condition, year=year, min_coverage=min_coverage)

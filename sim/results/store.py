@@ -25,7 +25,7 @@ This module is the one definition of every result folder (``FOLDERS``): a single
 batch, and the sensitivity, tuning and calibration folders, with their file names, atomic writers
 (``write_json``, ``write_csv``, ``write_text``, ``write_tables``) and readers (``read_output``,
 ``read_run_info``) whose error names a missing file. Figures are the presentation layer's
-(``sim.plots``); the report shows any figure it finds in a folder.
+(``sim.analysis.plots``); the report shows any figure it finds in a folder.
 """
 
 from __future__ import annotations
@@ -302,8 +302,8 @@ def query(folder: str | Path, sql: str) -> pd.DataFrame:
 
 def empty_table(name: str) -> pd.DataFrame:
     """An optional table without rows: the key columns and the table's own columns."""
-    from sim.ledger import empty_ledger
-    from sim.metrics import empty_municipalities
+    from sim.results.ledger import empty_ledger
+    from sim.model.metrics import empty_municipalities
 
     tables = {"ledger": empty_ledger, "municipalities": empty_municipalities}
     keys = pd.DataFrame({"run_key": [], "scenario": [], "variant": [], "seed": []}).astype(

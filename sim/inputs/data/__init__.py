@@ -1,6 +1,6 @@
 """Packaged calibration data (CSV tables with provenance in ``<country>/PROVENANCE.md``).
 
-The tables are derived from the public statistics in ``shared/data`` by ``python -m sim.data.build``;
+The tables are derived from the public statistics in ``shared/data`` by ``python -m sim.tools.build``;
 the model reads only the packaged copies, so a run never needs the raw files.
 """
 

@@ -5,7 +5,7 @@ once some have closed, or for the last cohort of a year's entrants) sharing a re
 (KSIC section), a size (workers per establishment, persons), productivity (value added per worker,
 KRW/year), an R&D intensity (R&D over value added) and an age. Its yearly rules: innovate (R&D
 with spillovers), grow through innovation (tradable industries) or with local demand
-(non-tradable industries), and lose establishments to closure; entry is in ``sim.mechanisms.firms``.
+(non-tradable industries), and lose establishments to closure; entry is in ``sim.model.mechanisms.firms``.
 
 Policy reaches a cohort in proportion to the establishments it funds (``treated`` establishments
 within the agent), so an effect neither vanishes nor jumps because one agent stands for many
@@ -18,8 +18,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from sim.crn import poisson_from_uniform, rounded_count
-from sim.mechanisms import innovation
+from sim.model.crn import poisson_from_uniform, rounded_count
+from sim.model.mechanisms import innovation
 
 
 @dataclass
@@ -27,7 +27,7 @@ class FirmPopulation:
     """Arrays of firm attributes; index f is one firm agent (a cohort of establishments)."""
 
     region: np.ndarray  # region index, int8
-    industry: np.ndarray  # index into sim.pack.INDUSTRIES, int8
+    industry: np.ndarray  # index into sim.inputs.pack.INDUSTRIES, int8
     establishments: np.ndarray  # establishments the agent stands for (≤ scale), int64
     size: np.ndarray  # desired employment per establishment (persons), float64
     productivity: np.ndarray  # value added per worker (KRW per year), float64

@@ -1,7 +1,7 @@
 """Talent: persons as a vectorised population (one agent stands for ``scale`` persons).
 
 State lives in parallel numpy arrays, one entry per agent, in the style of microsimulation
-cohorts (LIAM2): the yearly rules in ``sim.mechanisms`` act on whole arrays, never on one person
+cohorts (LIAM2): the yearly rules in ``sim.model.mechanisms`` act on whole arrays, never on one person
 at a time. Dead or emigrated agents are dropped and newcomers appended in one pass per year.
 """
 
@@ -11,8 +11,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from sim.cells import persons_per_cell
-from sim.mechanisms.education import NOT_STUDYING
+from sim.model.cells import persons_per_cell
+from sim.model.mechanisms.education import NOT_STUDYING
 
 NOT_EMPLOYED = -1
 FEMALE, MALE = 0, 1
@@ -31,7 +31,7 @@ class TalentPool:
     participation_draw: np.ndarray  # persistent U(0,1) propensity to be in the labour force, float32
     employer: np.ndarray  # firm index, NOT_EMPLOYED if none, int32
     uid: np.ndarray  # identifier for life (keys the person's common random numbers), uint64
-    municipality: np.ndarray  # si-gun-gu index at ``resolution: sigungu`` (``sim.mechanisms.municipalities``), else 0; int16
+    municipality: np.ndarray  # si-gun-gu index at ``resolution: sigungu`` (``sim.model.mechanisms.municipalities``), else 0; int16
 
     @classmethod
     def new(

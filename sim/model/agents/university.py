@@ -11,7 +11,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.mechanisms import education
+from sim.model.mechanisms import education
 
 
 class University(mesa.Agent):

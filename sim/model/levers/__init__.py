@@ -7,7 +7,7 @@ is adding a file); ``REGISTRY`` maps scenario names to lever classes.
 import importlib
 import pkgutil
 
-from sim.levers.base import REGISTRY, Lever, PolicyEffects, build_lever, register
+from sim.model.levers.base import REGISTRY, Lever, PolicyEffects, build_lever, register
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")

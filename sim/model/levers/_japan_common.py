@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.levers.base import business_rd_krw, lever_field, population
-from sim.mechanisms.education import SECONDARY
+from sim.model.levers.base import business_rd_krw, lever_field, population
+from sim.model.mechanisms.education import SECONDARY
 
 if TYPE_CHECKING:
-    from sim.levers.base import Lever, LeverParams
-    from sim.levers.view import LeverView
+    from sim.model.levers.base import Lever, LeverParams
+    from sim.model.levers.view import LeverView
 
 RD_INDUSTRIES = ("C", "J", "M")
 """KSIC sections that perform R&D in the model (parameters ``firms.rd_industries``)."""

@@ -3,7 +3,7 @@
 A lever is a small class registered under a scenario name. Each simulated year in which it is
 active (``start <= year <= end``), the model calls ``Lever.apply``, which
 
-- reads the model's state (firms, persons, regions) through its ``LeverView`` (``sim/levers/view.py``;
+- reads the model's state (firms, persons, regions) through its ``LeverView`` (``sim/model/levers/view.py``;
   the parameter is called ``model``) without changing it,
 - writes its effects into the year's ``PolicyEffects`` (the only channel into the mechanisms),
 - returns what it spent by region (KRW), never more than its yearly budget.
@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.crn import Purpose, identities, label_salt, smallest_keys
 from sim.errors import ScenarioError
+from sim.model.crn import Purpose, identities, label_salt, smallest_keys
 
 if TYPE_CHECKING:
-    from sim.levers.view import LeverView
-    from sim.scenario import LeverSpec, Scenario
+    from sim.inputs.scenario import LeverSpec, Scenario
+    from sim.model.levers.view import LeverView
 
 
 @dataclass
@@ -260,7 +260,7 @@ def register(cls: type[Lever]) -> type[Lever]:
 
 def lever_class(name: str, where: str) -> type[Lever]:
     """The registered class called ``name``; a ScenarioError naming the closest valid name otherwise."""
-    import sim.levers  # noqa: F401  (registers the catalogue)
+    import sim.model.levers  # noqa: F401  (registers the catalogue)
 
     if name not in REGISTRY:
         close = difflib.get_close_matches(name, list(REGISTRY), n=1)

@@ -24,7 +24,7 @@ from typing import ClassVar, override
 import numpy as np
 from pydantic import model_validator
 
-from sim.levers._japan_common import (
+from sim.model.levers._japan_common import (
     RD_INDUSTRIES,
     budget_share_field,
     collaboration_share,
@@ -38,7 +38,7 @@ from sim.levers._japan_common import (
     startup_factor,
     tradable_job_shares,
 )
-from sim.levers.base import (
+from sim.model.levers.base import (
     Lever,
     LeverParams,
     PolicyEffects,
@@ -49,7 +49,7 @@ from sim.levers.base import (
     register,
     split_by_weight,
 )
-from sim.levers.japan_universities import university_research
+from sim.model.levers.japan_universities import university_research
 
 SUPER_REGIONAL_PARTNERSHIPS = [["26", "31", "48"], ["29", "46"], ["42", "43", "50"], ["27", "45", "47"], ["30", "36", "44"]]
 """Seed 003: the five super-regional partnerships (초광역 협력권) — Busan·Ulsan·Gyeongnam (shipbuilding),

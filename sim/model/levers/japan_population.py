@@ -20,14 +20,14 @@ from typing import ClassVar, override
 import numpy as np
 from pydantic import model_validator
 
-from sim.levers._japan_common import (
+from sim.model.levers._japan_common import (
     amenity_gain,
     budget_share_field,
     cost_per_amenity_field,
     region_weights,
     shares_sum_to_one,
 )
-from sim.levers.base import (
+from sim.model.levers.base import (
     Lever,
     LeverParams,
     PolicyEffects,

@@ -10,7 +10,7 @@ Tsuruoka (Keio science park employing local high-school students).
 Mechanisms: more R&D firms collaborating with universities (``partner_share_extra``), more
 university research and spin-offs, a higher higher-education entry rate, fewer young people
 leaving (``youth_leave_multiplier``) and a more attractive region (``amenity``). Every channel
-is bought at an explicit unit cost (see ``sim.levers._japan_common``).
+is bought at an explicit unit cost (see ``sim.model.levers._japan_common``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import ClassVar, override
 import numpy as np
 from pydantic import model_validator
 
-from sim.levers._japan_common import (
+from sim.model.levers._japan_common import (
     RD_INDUSTRIES,
     amenity_gain,
     budget_share_field,
@@ -35,7 +35,7 @@ from sim.levers._japan_common import (
     shares_sum_to_one,
     youth_retention,
 )
-from sim.levers.base import (
+from sim.model.levers.base import (
     EAG_TERTIARY_USD_PPP,
     EDUCATION_AT_A_GLANCE_2025,
     KRW_PER_USD_PPP,

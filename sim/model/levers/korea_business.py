@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, override
 
 import numpy as np
 
-from sim.levers.base import (
+from sim.model.levers.base import (
     KRW_PER_USD_PPP,
     Grants,
     Lever,
@@ -35,10 +35,10 @@ from sim.levers.base import (
     register,
     split_by_weight,
 )
-from sim.levers.rd_grants import RD_INDUSTRIES, SME_MAX_WORKERS
+from sim.model.levers.rd_grants import RD_INDUSTRIES, SME_MAX_WORKERS
 
 if TYPE_CHECKING:
-    from sim.levers.view import LeverView
+    from sim.model.levers.view import LeverView
 
 KEY_INDUSTRIES = RD_INDUSTRIES
 """Default industries of the key-industry programmes: manufacturing, ICT, professional services (C, J, M)."""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, override
 
 import numpy as np
 
-from sim.levers.base import (
+from sim.model.levers.base import (
     Lever,
     LeverParams,
     PolicyEffects,
@@ -30,10 +30,10 @@ from sim.levers.base import (
     register,
     split_by_weight,
 )
-from sim.levers.korea_business import KEY_INDUSTRIES, by_region, sme_mask, value_added
+from sim.model.levers.korea_business import KEY_INDUSTRIES, by_region, sme_mask, value_added
 
 if TYPE_CHECKING:
-    from sim.levers.view import LeverView
+    from sim.model.levers.view import LeverView
 
 
 def raise_spillovers(model: LeverView, effects: PolicyEffects, networking_krw: np.ndarray, knowledge_krw: np.ndarray, gain: float) -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, ClassVar, override
 
 import numpy as np
 
-from sim.levers.base import (
+from sim.model.levers.base import (
     Lever,
     LeverParams,
     PolicyEffects,
@@ -33,11 +33,11 @@ from sim.levers.base import (
     register,
     split_by_weight,
 )
-from sim.levers.korea_business import sme_mask
-from sim.levers.korea_clusters import raise_spillovers, spillover_gain_field
+from sim.model.levers.korea_business import sme_mask
+from sim.model.levers.korea_clusters import raise_spillovers, spillover_gain_field
 
 if TYPE_CHECKING:
-    from sim.levers.view import LeverView
+    from sim.model.levers.view import LeverView
 
 SUPER_REGIONAL_PARTNERSHIPS: dict[str, list[str]] = {
     "smart_shipbuilding": ["26", "31", "48"],  # 친환경 지능형(스마트) 조선해양: Busan, Ulsan, Gyeongnam

@@ -22,7 +22,7 @@ from typing import ClassVar, override
 import numpy as np
 from pydantic import model_validator
 
-from sim.levers._japan_common import (
+from sim.model.levers._japan_common import (
     budget_share_field,
     entry_cohort,
     entry_rate_gain,
@@ -33,7 +33,7 @@ from sim.levers._japan_common import (
     young_leavers,
     youth_retention,
 )
-from sim.levers.base import (
+from sim.model.levers.base import (
     Lever,
     LeverParams,
     PolicyEffects,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from sim.levers.base import (
+from sim.model.levers.base import (
     EAG_SECONDARY_USD_PPP,
     EDUCATION_AT_A_GLANCE_2025,
     KRW_PER_USD_PPP,
@@ -30,7 +30,7 @@ from sim.levers.base import (
 )
 
 if TYPE_CHECKING:
-    from sim.levers.view import LeverView
+    from sim.model.levers.view import LeverView
 
 YOUTH_AGES = (15, 35)
 """Ages whose leaving probability ``youth_leave_multiplier`` scales (15-34)."""

@@ -31,7 +31,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from sim.levers.base import (
+from sim.model.levers.base import (
     Lever,
     LeverParams,
     PolicyEffects,

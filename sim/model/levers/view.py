@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from sim.agents import FirmPopulation, TalentPool, University
-from sim.crn import CommonRandomNumbers
-from sim.mechanisms.municipalities import Municipalities
-from sim.pack import INDUSTRIES, RegionPack
+from sim.inputs.pack import INDUSTRIES, RegionPack
+from sim.model.agents import FirmPopulation, TalentPool, University
+from sim.model.crn import CommonRandomNumbers
+from sim.model.mechanisms.municipalities import Municipalities
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.cells import per_person
-from sim.crn import splitmix64
+from sim.model.cells import per_person
+from sim.model.crn import splitmix64
 
 FEMALE = 0
 MALE = 1  # sex codes used across regsim

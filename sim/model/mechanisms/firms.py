@@ -1,6 +1,6 @@
 """Firm demography: closures, entry of startups and spin-offs, and the reallocation of demand.
 
-Firm agents are cohorts of establishments (``sim.agents.firm``). Every count comes from a uniform
+Firm agents are cohorts of establishments (``sim.model.agents.firm``). Every count comes from a uniform
 keyed by the identity it concerns (the firm for its closures, the cell and year for entry), so a
 perturbation without economic content (one more empty firm, a lever that changes nothing) leaves
 every other firm's draws unchanged.
@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.agents.firm import FirmPopulation
-from sim.agents.talent import NOT_EMPLOYED, TalentPool
-from sim.crn import CommonRandomNumbers, Purpose, identities, poisson_from_uniform, rounded_count
+from sim.model.agents.firm import FirmPopulation
+from sim.model.agents.talent import NOT_EMPLOYED, TalentPool
+from sim.model.crn import CommonRandomNumbers, Purpose, identities, poisson_from_uniform, rounded_count
 
 DERIVED_UID_BIT = np.uint64(1 << 62)
 """Entrants' identities are 62-bit hashes with bit 62 set (so they stay positive as int64); the start

@@ -19,7 +19,7 @@ hired independently with the market's job-finding probability; hires fill vacanc
 vacancy with the same chance.
 
 :func:`layoff_mask` and :func:`assign_to_slots` take pre-computed keyed uniforms (one per person or
-per slot, from :class:`sim.crn.CommonRandomNumbers`), so each random outcome belongs to one identity
+per slot, from :class:`sim.model.crn.CommonRandomNumbers`), so each random outcome belongs to one identity
 and a change elsewhere in the run does not reshuffle it.
 """
 
@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.agents.firm import FirmPopulation
-from sim.agents.talent import NOT_EMPLOYED, TalentPool
-from sim.cells import per_person
-from sim.crn import CommonRandomNumbers, Purpose, identities
+from sim.model.agents.firm import FirmPopulation
+from sim.model.agents.talent import NOT_EMPLOYED, TalentPool
+from sim.model.cells import per_person
+from sim.model.crn import CommonRandomNumbers, Purpose, identities
 
 
 def participation_probability(profile: np.ndarray, region_level: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@
 Two stages. (1) Move: a person in region r aged a leaves r with probability ``move_prob[r, a]``, the
 Rogers–Castro age schedule scaled so that each region loses its observed outflow rate. (2) Destination:
 a mover from i picks j ≠ i with logit probabilities P_ij ∝ exp(V_ij) over the destination utility of
-Klabunde & Willekens (2016), calibrated in ``sim/data/build/migration.py``. Leaving also responds to
+Klabunde & Willekens (2016), calibrated in ``sim/tools/build/migration.py``. Leaving also responds to
 the origin's wages, chance of a job and job openings (``leave_factor``).
 
 Pure, vectorised functions over agent arrays. Region = index 0..n_regions-1 in the order of the region
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from sim.cells import per_person
+from sim.model.cells import per_person
 
 MAX_AGE = 100
 N_AGES = MAX_AGE + 1

@@ -16,7 +16,7 @@ The provincial model stays in charge; this module only places its events inside 
 
 The constants c_m are fitted at the start so that the expected 2023 moves reproduce each municipality's
 2023 net migration, a residual of the registered Dec 2022 → Dec 2023 change (no municipal migration counts
-exist; ``sim/data/build/municipalities.py``). Firms, labour markets and levers stay provincial: residents
+exist; ``sim/tools/build/municipalities.py``). Firms, labour markets and levers stay provincial: residents
 work anywhere in their province and its commuting links.
 
 Arrays over municipalities follow the row order of ``municipalities.csv`` (province order, then code).
@@ -30,15 +30,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.cells import persons_per_cell
-from sim.crn import CommonRandomNumbers, Purpose
-from sim.mechanisms.migration import (
+from sim.inputs.pack import AGES, MunicipalPack
+from sim.model.cells import persons_per_cell
+from sim.model.crn import CommonRandomNumbers, Purpose
+from sim.model.mechanisms.migration import (
     draw_destinations,
     draw_movers,
     move_probability_table,
 )
-from sim.metrics import EXTINCTION_RISK_THRESHOLD
-from sim.pack import AGES, MunicipalPack
+from sim.model.metrics import EXTINCTION_RISK_THRESHOLD
 
 FIT_ITERATIONS = 200
 
@@ -181,7 +181,7 @@ class Municipalities:
             np.bincount(pack.region, minlength=n_regions) > 1, pack.within_province_rate * between_municipality_share, 0.0
         )
         self.flows = self._empty_flows()
-        self.rows: list[pd.DataFrame] = []  # one table per recorded year (``sim.metrics.municipal_measures``)
+        self.rows: list[pd.DataFrame] = []  # one table per recorded year (``sim.model.metrics.municipal_measures``)
         self.agents = np.zeros((self.n, 2, AGES), np.int64)  # agents by municipality × sex × age at the last record (``state``)
 
     @property

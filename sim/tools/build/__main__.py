@@ -1,10 +1,10 @@
-"""Entry point: ``python -m sim.data.build [--shared PATH]`` rebuilds every packaged table."""
+"""Entry point: ``python -m sim.tools.build [--shared PATH]`` rebuilds every packaged table."""
 
 import argparse
 from pathlib import Path
 
-from sim.data import DATA_DIR
-from sim.data.build import demography, economy, geometry, migration, migration_age, migration_size, municipalities, policy, validation
+from sim.inputs.data import DATA_DIR
+from sim.tools.build import demography, economy, geometry, migration, migration_age, migration_size, municipalities, policy, validation
 
 DEFAULT_SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 

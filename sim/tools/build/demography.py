@@ -23,7 +23,7 @@ import pandas as pd
 from scipy.interpolate import PchipInterpolator
 from scipy.optimize import brentq
 
-from sim.data.build import write_provenance_section
+from sim.tools.build import write_provenance_section
 
 MAX_AGE = 100
 SEXES = ("F", "M")
@@ -452,8 +452,8 @@ def implied_projection_migration(
     minus that natural change. Migrants enter with the model's assumed age–sex profile, so their
     later births and deaths are counted. Returns year, net_persons, births, deaths.
     """
-    from sim.mechanisms.demography import labour_migration_age_profile
-    from sim.parameters import default_parameters
+    from sim.inputs.parameters import default_parameters
+    from sim.model.mechanisms.demography import labour_migration_age_profile
 
     official = _projection(shared, "pop_total")
     dp = default_parameters()["demography"]
@@ -519,7 +519,7 @@ def _migration_checks(shared: Path, migration: pd.DataFrame, implied: pd.DataFra
 def _provenance_text(checks: dict[str, str]) -> str:
     return f"""{SECTION_HEADING}
 
-Built by `sim/data/build/demography.py` from `shared/data` (see its SOURCE.md). Region = KOSIS 2-digit code.
+Built by `sim/tools/build/demography.py` from `shared/data` (see its SOURCE.md). Region = KOSIS 2-digit code.
 
 ### population_2015.csv, population_2020.csv, population_2021.csv, population_2023.csv
 - Raw: kr_province_population_age_sex_2011_2023.csv (registered population, 31 Dec; Korean nationals, no foreigners).

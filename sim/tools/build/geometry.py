@@ -23,8 +23,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from sim.data.build import write_provenance_section
 from sim.errors import DataError
+from sim.tools.build import write_provenance_section
 
 MUNICIPAL_MAP = "maps/kr_municipalities_2018_topo_simple.json"
 CROSSWALK = "kr_sigungu_code_crosswalk_2010_2023.csv"
@@ -99,7 +99,7 @@ def _provenance(report: dict, municipalities: int, provinces: int) -> str:
         [
             SECTION,
             "",
-            "Built by `sim/data/build/geometry.py` from `shared/data/maps/kr_municipalities_2018_topo_simple.json` "
+            "Built by `sim/tools/build/geometry.py` from `shared/data/maps/kr_municipalities_2018_topo_simple.json` "
             "(KOSTAT SGIS boundaries of 2018, collected 2018-12-24 by `southkorea/southkorea-maps`; simplified TopoJSON, "
             "WGS84) and `shared/data/kr_sigungu_code_crosswalk_2010_2023.csv` (KOSTAT 2015 code → MOIS code of Dec 2023). "
             "Licence of the boundaries: KOGL Type 1 (공공누리 제1유형), free use with attribution: "

@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize, root
 
-from sim.data.build import write_provenance_section
 from sim.errors import DataError
-from sim.pack import DECADE_PERIOD, MIGRATION_CALIBRATION_PERIODS, migration_table_name
+from sim.inputs.pack import DECADE_PERIOD, MIGRATION_CALIBRATION_PERIODS, migration_table_name
+from sim.tools.build import write_provenance_section
 
 
 def period_years(period: str) -> range:
@@ -510,7 +510,7 @@ def _provenance_section(fit: dict, rates: pd.DataFrame) -> str:
     lines = [
         SECTION,
         "",
-        "Built by `sim/data/build/migration.py` from `shared/data/kr_province_migration_od_1970_2020.csv` "
+        "Built by `sim/tools/build/migration.py` from `shared/data/kr_province_migration_od_1970_2020.csv` "
         "and `kr_province_migration_od_2021_2023.csv` (KOSIS DT_1B26003_A01) and `shared/data/kr_province_population_annual_1992_2023.csv` "
         "(registered population, 31 Dec); seats from `regions.csv`.",
         "",

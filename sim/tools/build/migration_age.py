@@ -15,7 +15,7 @@ Packaged inputs (in ``out``, written by the demography and migration builders): 
 
 Outputs: ``migration_net_by_age.csv``, ``migration_logit_by_age.csv``, ``migration_age_fit.json`` and the
 section ``## Migration by age`` of ``PROVENANCE.md``. Run after ``demography`` and ``migration``:
-``python -m sim.data.build.migration_age``.
+``python -m sim.tools.build.migration_age``.
 
 Other calibration windows of the migration builder (``AGE_WINDOWS``) get the same tables suffixed with the
 window (``migration_net_by_age_2016_2020.csv``, ``migration_logit_by_age_2016_2020.csv``,
@@ -34,19 +34,19 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import root
 
-from sim.data.build import write_provenance_section
-from sim.data.build.demography import SEX_CODES, SEXES, single_year_population
-from sim.data.build.migration import od_table_name
 from sim.errors import DataError
-from sim.mechanisms.migration import (
+from sim.inputs.pack import DECADE_PERIOD, migration_table_name
+from sim.inputs.parameters import default_parameters
+from sim.model.mechanisms.migration import (
     N_AGES,
     choice_probabilities,
     destination_utility,
     move_probability_table,
     rogers_castro,
 )
-from sim.pack import DECADE_PERIOD, migration_table_name
-from sim.parameters import default_parameters
+from sim.tools.build import write_provenance_section
+from sim.tools.build.demography import SEX_CODES, SEXES, single_year_population
+from sim.tools.build.migration import od_table_name
 
 SECTION = "## Migration by age"
 OPEN_AGE = 85  # 5-year groups 0-4 … 80-84 and 85+ (older groups are dominated by deaths, not moves)
@@ -54,7 +54,7 @@ GROUP_STARTS = np.arange(0, OPEN_AGE + 1, 5)
 FIVE_YEARS = 5
 CALIBRATION_WINDOWS = ((2012, 2017), (2013, 2018), (2014, 2019), (2015, 2020))  # moves of 2013–2020
 RECENT_WINDOWS = ((2018, 2023),)  # moves of 2019–2023, the latest registered populations
-# Cohort-residual windows of each migration calibration window (sim.pack.MIGRATION_CALIBRATION_PERIODS).
+# Cohort-residual windows of each migration calibration window (sim.inputs.pack.MIGRATION_CALIBRATION_PERIODS).
 # A five-year window's single residual window (e.g. 31 Dec 2015 → 31 Dec 2020) covers exactly its moves,
 # each year weighted equally (overlapping windows would reach back before its first year).
 AGE_WINDOWS = {DECADE_PERIOD: CALIBRATION_WINDOWS, "2016-2020": ((2015, 2020),), "2017-2021": ((2016, 2021),), "2019-2023": RECENT_WINDOWS}
@@ -608,7 +608,7 @@ def _provenance_section(report: dict, net_table: pd.DataFrame) -> str:
     lines = [
         SECTION,
         "",
-        "Built by `sim/data/build/migration_age.py` (run after the demography and migration builders) from "
+        "Built by `sim/tools/build/migration_age.py` (run after the demography and migration builders) from "
         "`shared/data/kr_province_population_age_sex_2011_2023.csv` (registered population by 5-year group and sex, "
         "31 Dec), `kr_province_deaths_tfr_eaps_2000_2023.csv` (deaths, births), `kr_province_population_annual_1992_2023.csv` "
         "(national totals) and the packaged `mortality.csv`, `mortality_region_factor.csv` and migration tables; "
@@ -701,7 +701,7 @@ def _window_section(
     lines = [
         f"{WINDOW_SECTION} {period}",
         "",
-        f"Built by `sim/data/build/migration.py` and `migration_age.py` with the sources and methods of the two "
+        f"Built by `sim/tools/build/migration.py` and `migration_age.py` with the sources and methods of the two "
         f'sections above, for `migration.calibration_period: "{period}"` (parameters.yaml): five years of observed '
         "flows (2019–2023 is the default, the latest five years, as KOSTAT's provincial projections base internal-"
         "migration assumptions on the most recent age-specific rates; 2016–2020 and 2017–2021 are the origins of the "
@@ -779,7 +779,7 @@ def _write_section(path: Path, header: str, section: str) -> None:
 
 
 if __name__ == "__main__":
-    from sim.data import DATA_DIR
-    from sim.data.build.__main__ import DEFAULT_SHARED
+    from sim.inputs.data import DATA_DIR
+    from sim.tools.build.__main__ import DEFAULT_SHARED
 
     build(DEFAULT_SHARED, DATA_DIR / "korea")

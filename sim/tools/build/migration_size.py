@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.data.build import write_provenance_section
-from sim.data.build.migration import CALIBRATION_YEARS, SEJONG, _interprovincial_flows, _population
+from sim.tools.build import write_provenance_section
+from sim.tools.build.migration import CALIBRATION_YEARS, SEJONG, _interprovincial_flows, _population
 
 SECTION = "## Destination size"
 
@@ -77,7 +77,7 @@ def _provenance_section(report: dict) -> str:
         [
             SECTION,
             "",
-            "Built by `sim/data/build/migration_size.py` from `kr_province_migration_od_1970_2020.csv` and "
+            "Built by `sim/tools/build/migration_size.py` from `kr_province_migration_od_1970_2020.csv` and "
             "`kr_province_population_annual_1992_2023.csv`.",
             "",
             f"- `migration_size_fit.json` — elasticity β of a province's share of all inter-provincial in-migrants "
@@ -95,7 +95,7 @@ def _provenance_section(report: dict) -> str:
 
 
 if __name__ == "__main__":
-    from sim.data import DATA_DIR
-    from sim.data.build.__main__ import DEFAULT_SHARED
+    from sim.inputs.data import DATA_DIR
+    from sim.tools.build.__main__ import DEFAULT_SHARED
 
     build(DEFAULT_SHARED, DATA_DIR / "korea")

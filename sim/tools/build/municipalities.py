@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.data.build import write_provenance_section
+from sim.tools.build import write_provenance_section
 
 MAX_AGE = 100
 SEXES = ("F", "M")
@@ -205,7 +205,7 @@ def _provenance(table: pd.DataFrame, pyramid: pd.DataFrame, units: pd.DataFrame,
     spread = table["fertility_relative"].describe()
     return f"""{SECTION_HEADING}
 
-Built by `sim/data/build/municipalities.py`. Municipality = 10-digit MOIS code of Dec 2023 (the 229 units of
+Built by `sim/tools/build/municipalities.py`. Municipality = 10-digit MOIS code of Dec 2023 (the 229 units of
 `kr_sigungu_code_crosswalk_2010_2023.csv`); region = KOSIS province code (Gangwon 42, Jeonbuk 45; Gunwi-gun in Daegu 27).
 Rows are in province order (regions.csv), then code: this order is the municipality index of the model.
 
