@@ -1,4 +1,4 @@
-"""The ``regsim`` command: a thin layer over ``sim.results.run`` and friends.
+"""The ``regsim`` command: a thin layer over the layers (``sim.results.run``, the experiments, the analysis).
 
 User mistakes (bad scenario, missing data, bad option) print one line to stderr and exit with
 status 2; no traceback.

@@ -36,6 +36,7 @@ import pandas as pd
 
 from sim.errors import RegsimError
 from sim.experiments.experiment import summarise
+from sim.inputs.data import DATA_DIR
 from sim.inputs.pack import capital_regions
 from sim.model.metrics import (
     EXTINCTION_RISK_THRESHOLD,
@@ -50,7 +51,7 @@ from sim.results.ledger import ALL, SUMMARY_COSTS, SUMMARY_MEASURES
 from sim.results.store import OPTIONAL_TABLES, RUN_INFO, RUNS, TABLES, empty_table, finished_keys, load_manifest, read_run_info
 
 DEFAULT_YEARS = (2030, 2035)
-REGIONS_CSV = Path(__file__).resolve().parent / "data" / "korea" / "regions.csv"
+REGIONS_CSV = DATA_DIR / "korea" / "regions.csv"
 RUN_COLUMNS = ("run_key", "scenario", "variant", "seed")
 """Identity columns every batch table carries."""
 NOT_SWEEP = {

@@ -67,7 +67,7 @@ def benchmark_batch(workers: tuple[int, ...] = (1, 2), seeds: int = 10, until: i
 
     from sim.experiments.batch import run_batch
 
-    scenarios = Path(__file__).resolve().parents[1] / "scenarios"
+    scenarios = Path(__file__).resolve().parents[2] / "scenarios"
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         experiment = Path(folder) / "bench.yaml"

@@ -1,4 +1,4 @@
-"""The Python interface: what the CLI calls, for notebooks and scripts too.
+"""Running one scenario (results layer): what commands and experiments call.
 
 ``run`` builds a model from a scenario, simulates it year by year and returns tables
 (pandas DataFrames) with the run's provenance; ``RunResult.write`` stores them.
@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.inputs import scenario as scenario_files
 from sim.errors import RegsimError
-from sim.results.ledger import SPENDING_COLUMNS, SUPPORT_COLUMNS, additionality_ledger, empty_ledger, firm_jobs_frame, records_frame
+from sim.inputs import scenario as scenario_files
+from sim.inputs.scenario import Scenario
 from sim.model.levers.base import check_levers
 from sim.model.metrics import add_municipal_counts, add_paired_differences, national_table, regions_table
 from sim.model.regional_model import RegionalModel
 from sim.provenance import git_commit, package_version
-from sim.inputs.scenario import Scenario
+from sim.results.ledger import SPENDING_COLUMNS, SUPPORT_COLUMNS, additionality_ledger, empty_ledger, firm_jobs_frame, records_frame
 from sim.results.store import write_tables
 
 ProgressCallback = Callable[[int, int], None]
@@ -190,20 +190,3 @@ def _resolve(scenario: Scenario | str | Path, **overrides) -> Scenario:
             return scenario
         return scenario_from_dict({**scenario.model_dump(), **changes}, source=f"scenario {scenario.name!r}")
     return load_scenario(scenario, **overrides)
-
-
-def compare_under_uncertainty(folder: str | Path, year: int | None = None, reference: str | None = None):
-    """A batch with uncertainty draws compared under them (``sim.analysis.compare.compare_under_uncertainty``):
-    per outcome the probability that each scenario beats the reference and each other one, rank
-    probabilities, regret, cost per bn KRW and EVPPI per parameter."""
-    from sim.analysis.compare import compare_under_uncertainty as compare
-
-    return compare(folder, year=year, reference=reference)
-
-
-def discover(folder: str | Path, outcome: str, condition: str, year: int | None = None, min_coverage: float = 0.8):
-    """Scenario discovery (PRIM) over a batch's uncertainty draws (``sim.analysis.compare.discover_batch``):
-    e.g. ``discover(DIR, "young_women_retained_non_capital", "korea_2023_regional_plan_mss > japan_style_package")``."""
-    from sim.analysis.compare import discover_batch
-
-    return discover_batch(folder, outcome, condition, year=year, min_coverage=min_coverage)

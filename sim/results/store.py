@@ -302,8 +302,8 @@ def query(folder: str | Path, sql: str) -> pd.DataFrame:
 
 def empty_table(name: str) -> pd.DataFrame:
     """An optional table without rows: the key columns and the table's own columns."""
-    from sim.results.ledger import empty_ledger
     from sim.model.metrics import empty_municipalities
+    from sim.results.ledger import empty_ledger
 
     tables = {"ledger": empty_ledger, "municipalities": empty_municipalities}
     keys = pd.DataFrame({"run_key": [], "scenario": [], "variant": [], "seed": []}).astype(
