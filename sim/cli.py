@@ -907,3 +907,7 @@ def viz(
         errors.print(f"regsim: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         errors.print("regsim viz: the page shows this error; fix the file and reload the page", markup=False, highlight=False)
     serve(scenario, port=port, host=host, seed=seed, scale=scale, until=until, show=show)
+
+
+if __name__ == "__main__":  # python -m sim.cli, as the regsim command
+    main()
