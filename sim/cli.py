@@ -773,6 +773,7 @@ def calibrate(
     import math
     import os
 
+    from sim.analysis.plots import write_calibration_figure
     from sim.experiments.calibrate import calibrate as run_calibration
     from sim.experiments.calibrate import load_calibration
     from sim.experiments.experiment import new_results_folder
@@ -794,6 +795,7 @@ def calibrate(
             executor=executor,
             scheduler=scheduler,
         )
+    write_calibration_figure(result.out)
     fit, holdout = (f"{years[0]}–{years[1]}" for years in (spec.fit_years, spec.holdout_years))
     table = Table(title=f"Calibration {spec.name}: evaluation seeds {spec.evaluation_seeds}, 1:{spec.scale} (errors in %)")
     headers = (
@@ -838,6 +840,7 @@ def sensitivity(
     sensitivity.json and sensitivity.png. Exits with status 1 if any run failed."""
     import math
 
+    from sim.analysis.plots import write_sensitivity_figure
     from sim.experiments.sensitivity import run_sensitivity
     from sim.results import store
 
@@ -864,6 +867,7 @@ def sensitivity(
             )
         console.print(f"no indices: fix the failures and continue with --resume --out {summary.out}", markup=False, highlight=False)
         raise typer.Exit(1)
+    write_sensitivity_figure(summary.out)
     method = result.design.spec.method
     columns = ("mu_star", "mu_star_conf", "sigma") if method == "morris" else ("S1", "S1_conf", "ST", "ST_conf")
     for name, rows in result.indices.groupby("outcome", sort=False):

@@ -111,6 +111,7 @@ def make_real_tuning(folder: Path) -> Path:
 
 def make_calibration(folder: Path) -> Path:
     """A real ``regsim calibrate`` folder: the housing-cost weight, 2 trials, 1:1000, fit 2016-2017."""
+    from sim.analysis.plots import write_calibration_figure
     from sim.experiments.calibrate import calibrate, load_calibration
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -121,7 +122,9 @@ def make_calibration(folder: Path) -> Path:
         "parameters:\n  parameters.migration.housing_cost_weight: {low: 0.0, high: 1.0}\n",
         encoding="utf-8",
     )
-    return calibrate(load_calibration(experiment), folder / "out").out
+    out = calibrate(load_calibration(experiment), folder / "out").out
+    write_calibration_figure(out)  # as regsim calibrate does
+    return out
 
 
 def make_mixed_batch(folder: Path) -> Path:

@@ -707,3 +707,99 @@ def tuning_pareto_figure(trials: pd.DataFrame, front: pd.DataFrame, objectives) 
     axis.grid(alpha=0.3)
     axis.legend(loc="best")
     return figure
+
+
+# --- sensitivity and calibration figures (drawn from the folder the experiment wrote) -------------
+def write_sensitivity_figure(folder: Path) -> Path:
+    """sensitivity.png in a ``regsim sensitivity`` folder, from its indices.csv and sensitivity.json."""
+    from sim.results.store import FOLDERS, read_output
+
+    info = read_output(folder, "sensitivity", "marker")
+    labels = {name: outcome["label"] for name, outcome in info["outcomes"].items()}
+    figure = sensitivity_figure(read_output(folder, "sensitivity", "indices"), info["method"], labels)
+    path = FOLDERS["sensitivity"].path(folder, "figure")
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def sensitivity_figure(indices: pd.DataFrame, method: str, labels: dict[str, str]) -> Figure:
+    """Horizontal bars per outcome, most influential parameter on top: Morris mu* with its interval
+    and sigma as a marker; Sobol S1 and ST with their intervals."""
+    names = list(dict.fromkeys(indices["outcome"]))
+    count = indices["parameter"].nunique()
+    figure, axes = plt.subplots(len(names), 1, figsize=(8, 0.45 * count * len(names) + 1.2 * len(names)), squeeze=False)
+    for axis, name in zip(axes[:, 0], names):
+        rows = indices[indices["outcome"] == name].sort_values("rank", ascending=False)
+        position = np.arange(len(rows))
+        labels_y = [p.removeprefix("parameters.") for p in rows["parameter"]]
+        if method == "morris":
+            axis.barh(position, rows["mu_star"], xerr=rows["mu_star_conf"], color="#4c72b0", capsize=3, label="mu* (95 % interval)")
+            axis.plot(rows["sigma"], position, "D", color="#dd8452", label="sigma")
+            noise = rows["mu_star_noise"].iloc[0]
+            axis.set_xlabel("elementary effect over the parameter's range (outcome units)")
+        else:
+            axis.barh(position + 0.2, rows["S1"], 0.4, xerr=rows["S1_conf"], color="#4c72b0", capsize=3, label="S1")
+            axis.barh(position - 0.2, rows["ST"], 0.4, xerr=rows["ST_conf"], color="#dd8452", capsize=3, label="ST")
+            noise = rows["noise_share"].iloc[0]
+            axis.set_xlabel("share of output variance")
+        if np.isfinite(noise):
+            axis.axvline(noise, color="black", linestyle="--", linewidth=0.8, label="seed noise level")
+        axis.set_yticks(position, labels_y)
+        axis.set_title(f"{name}\n{labels[name]}", fontsize=9, loc="left")
+        axis.axvline(0, color="grey", linewidth=0.6)
+        axis.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    return figure
+
+
+def write_calibration_figure(folder: Path) -> Path:
+    """calibration.png in a ``regsim calibrate`` folder, from its fit.csv and calibration.json."""
+    from sim.results.store import FOLDERS, read_output
+
+    years = read_output(folder, "calibration", "marker")["years"]
+    provinces = read_output(folder, "calibration", "fit").astype({"region": str})
+    figure = calibration_figure(provinces, years["start"], years["fit"], years["holdout"])
+    path = FOLDERS["calibration"].path(folder, "figure")
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def calibration_figure(provinces: pd.DataFrame, start_year: int, fit_years: list[int], holdout_years: list[int]) -> Figure:
+    """Error of the population at the end of the holdout, and mean net migration of the fit window, by
+    province (``provinces``: a calibration's fit.csv, ``sim.experiments.calibrate``)."""
+    from sim.experiments.calibrate import FORECASTS
+
+    last, fit_end = holdout_years[1], fit_years[1]
+    x = np.arange(len(provinces))
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), constrained_layout=True)
+    observed = provinces[f"population_{last}_observed"]
+    restart = f"population_{last}_default_from_{fit_end}" in provinces
+    for offset, (label, short) in zip((-0.3, -0.1, 0.1, 0.3), FORECASTS):
+        column = f"population_{last}_{short}_from_{fit_end}" if restart else f"population_{last}_{short}"
+        if column not in provinces:
+            continue
+        top.bar(x + offset, 100 * (provinces[column] / observed - 1), width=0.2, label=label)
+    top.axhline(0, color="black", linewidth=0.8)
+    top.set_ylabel(f"error of population {last} (%)")
+    origin = fit_end if restart else start_year
+    top.set_title(f"Out of sample: forecast {origin}→{last} from the observed {origin} population")
+    top.set_xticks(x, provinces["region"])
+    top.legend(ncols=4, fontsize=8)
+    if "net_migration_mean_observed" in provinces:
+        for offset, (column, label) in zip(
+            (-0.25, 0, 0.25),
+            (
+                ("net_migration_mean_observed", "observed"),
+                ("net_migration_mean_default", "default parameters"),
+                ("net_migration_mean_calibrated", "calibrated"),
+            ),
+        ):
+            bottom.bar(x + offset, provinces[column] / 1000, width=0.25, label=label)
+        bottom.axhline(0, color="black", linewidth=0.8)
+        bottom.set_ylabel("net internal migration (thousand/year)")
+        bottom.set_title(f"In sample: mean net migration {fit_years[0]}-{fit_years[1]}, back-cast from {start_year}")
+        bottom.set_xticks(x, provinces["region"])
+        bottom.legend(ncols=3, fontsize=8)
+    return figure

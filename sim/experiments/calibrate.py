@@ -80,7 +80,6 @@ from sim.results.run import load_scenario, scenario_from_dict
 FILES = store.FOLDERS["calibration"]
 """What a calibration folder holds (``sim.results.store.FOLDERS``)."""
 STUDY_FILE = FILES.files["study"]
-FIGURE = "calibration.png"
 DIGITS = 4
 """Decimals of the calibrated values (written and evaluated as rounded)."""
 FORECASTS = (("default parameters", "default"), ("calibrated", "calibrated"), ("no change", "no_change"), ("linear trend", "linear_trend"))
@@ -621,7 +620,6 @@ def _write(loaded: LoadedCalibration, result: CalibrationResult, study, paths: d
     provinces = _province_table(loaded, paths, observed)
     store.write_csv(FILES.path(out, "fit"), provinces)
     store.write_csv(FILES.path(out, "trials"), study.trials_dataframe(attrs=("number", "value", "params", "user_attrs", "state")))
-    _figure(loaded, provinces).savefig(out / FIGURE, dpi=120)
 
 
 def _relative(target: Path, folder: Path) -> str:
@@ -653,45 +651,3 @@ def _province_table(loaded: LoadedCalibration, paths: dict, observed: Observed) 
         for label, short in (("default parameters", "default"), ("calibrated", "calibrated")):
             table[f"net_migration_mean_{short}"] = paths[(label, "start")].net_migration[flow_years].mean(axis=1)
     return table.round(1).rename_axis("region").reset_index()
-
-
-def _figure(loaded: LoadedCalibration, provinces: pd.DataFrame):
-    """Error of the population at the end of the holdout, and mean net migration of the fit window, by province."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    spec = loaded.spec
-    last, fit_end = spec.holdout_years[1], spec.fit_years[1]
-    x = np.arange(len(provinces))
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), constrained_layout=True)
-    observed = provinces[f"population_{last}_observed"]
-    restart = f"population_{last}_default_from_{fit_end}" in provinces
-    for offset, (label, short) in zip((-0.3, -0.1, 0.1, 0.3), FORECASTS):
-        column = f"population_{last}_{short}_from_{fit_end}" if restart else f"population_{last}_{short}"
-        if column not in provinces:
-            continue
-        top.bar(x + offset, 100 * (provinces[column] / observed - 1), width=0.2, label=label)
-    top.axhline(0, color="black", linewidth=0.8)
-    top.set_ylabel(f"error of population {last} (%)")
-    origin = fit_end if restart else spec.start_year
-    top.set_title(f"Out of sample: forecast {origin}→{last} from the observed {origin} population")
-    top.set_xticks(x, provinces["region"])
-    top.legend(ncols=4, fontsize=8)
-    if "net_migration_mean_observed" in provinces:
-        for offset, (column, label) in zip(
-            (-0.25, 0, 0.25),
-            (
-                ("net_migration_mean_observed", "observed"),
-                ("net_migration_mean_default", "default parameters"),
-                ("net_migration_mean_calibrated", "calibrated"),
-            ),
-        ):
-            bottom.bar(x + offset, provinces[column] / 1000, width=0.25, label=label)
-        bottom.axhline(0, color="black", linewidth=0.8)
-        bottom.set_ylabel("net internal migration (thousand/year)")
-        bottom.set_title(f"In sample: mean net migration {_span(spec.fit_years)}, back-cast from {spec.start_year}")
-        bottom.set_xticks(x, provinces["region"])
-        bottom.legend(ncols=3, fontsize=8)
-    return figure

@@ -41,8 +41,8 @@ With two model seeds or more, the spread over seeds gives the seed-noise level o
 
 Output folder: the batch layout (``manifest.json``, ``runs/<key>/``, resumable), plus
 ``sensitivity.json`` (design, provenance, outcome summaries), ``indices.csv`` (one row per
-outcome × parameter), ``design.csv`` (parameter values and seed-mean outcomes per point) and
-``sensitivity.png`` (one bar panel per outcome).
+outcome × parameter), ``design.csv`` (parameter values and seed-mean outcomes per point); ``regsim sensitivity`` adds
+``sensitivity.png`` (one bar panel per outcome, ``sim.analysis.plots.write_sensitivity_figure``).
 """
 
 from __future__ import annotations
@@ -78,8 +78,6 @@ MORRIS_LEVELS = 4
 CONF_LEVEL = 0.95
 RESAMPLES = 1000
 """Bootstrap resamples of the confidence intervals."""
-
-FIGURE = "sensitivity.png"
 
 
 class SensitivityError(RegsimError):
@@ -413,8 +411,8 @@ def write_results(
     indices: pd.DataFrame,
     wall_time_s: float,
 ) -> pd.DataFrame:
-    """Write ``sensitivity.json``, ``indices.csv``, ``design.csv`` and ``sensitivity.png`` to
-    ``folder``; returns the seed-mean outcomes per design point."""
+    """Write ``sensitivity.json``, ``indices.csv`` and ``design.csv`` to ``folder`` (no figure:
+    ``sim.analysis.plots.write_sensitivity_figure``); returns the seed-mean outcomes per design point."""
     import importlib.metadata
 
     from sim.provenance import git_commit, package_version
@@ -467,44 +465,7 @@ def write_results(
         "git_commit": git_commit(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_time_s": round(wall_time_s, 3),
-        "files": {**files.files, "figure": FIGURE},
+        "files": files.files,
     }
     store.write_json(files.path(folder, "marker"), body)
-    figure = sensitivity_figure(indices, spec.method, {name: o.label() for name, o in spec.outcomes.items()})
-    figure.savefig(folder / FIGURE, dpi=120)
     return outcomes
-
-
-def sensitivity_figure(indices: pd.DataFrame, method: str, labels: dict[str, str]):
-    """Horizontal bars per outcome, most influential parameter on top: Morris mu* with its interval
-    and sigma as a marker; Sobol S1 and ST with their intervals."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = list(dict.fromkeys(indices["outcome"]))
-    count = indices["parameter"].nunique()
-    figure, axes = plt.subplots(len(names), 1, figsize=(8, 0.45 * count * len(names) + 1.2 * len(names)), squeeze=False)
-    for axis, name in zip(axes[:, 0], names):
-        rows = indices[indices["outcome"] == name].sort_values("rank", ascending=False)
-        position = np.arange(len(rows))
-        labels_y = [p.removeprefix("parameters.") for p in rows["parameter"]]
-        if method == "morris":
-            axis.barh(position, rows["mu_star"], xerr=rows["mu_star_conf"], color="#4c72b0", capsize=3, label="mu* (95 % interval)")
-            axis.plot(rows["sigma"], position, "D", color="#dd8452", label="sigma")
-            noise = rows["mu_star_noise"].iloc[0]
-            axis.set_xlabel("elementary effect over the parameter's range (outcome units)")
-        else:
-            axis.barh(position + 0.2, rows["S1"], 0.4, xerr=rows["S1_conf"], color="#4c72b0", capsize=3, label="S1")
-            axis.barh(position - 0.2, rows["ST"], 0.4, xerr=rows["ST_conf"], color="#dd8452", capsize=3, label="ST")
-            noise = rows["noise_share"].iloc[0]
-            axis.set_xlabel("share of output variance")
-        if np.isfinite(noise):
-            axis.axvline(noise, color="black", linestyle="--", linewidth=0.8, label="seed noise level")
-        axis.set_yticks(position, labels_y)
-        axis.set_title(f"{name}\n{labels[name]}", fontsize=9, loc="left")
-        axis.axvline(0, color="grey", linewidth=0.6)
-        axis.legend(fontsize=8, loc="lower right")
-    figure.tight_layout()
-    return figure

@@ -348,9 +348,15 @@ FOLDERS: dict[str, FolderKind] = {
         {"best_scenario": "best_scenario.yaml", "pareto_scenarios": "pareto_scenarios", "check": "paired_check.csv"},
     ),
     "calibration": FolderKind(
-        "calibration.json", {"study": "study.db", "scenario": "calibrated.yaml", "fit": "fit.csv", "trials": "trials.csv"}
+        "calibration.json",
+        {"study": "study.db", "scenario": "calibrated.yaml", "fit": "fit.csv", "trials": "trials.csv"},
+        {"figure": "calibration.png"},  # drawn by regsim calibrate (sim.analysis.plots.write_calibration_figure)
     ),
-    "sensitivity": FolderKind("sensitivity.json", {"manifest": MANIFEST, "indices": "indices.csv", "design": "design.csv"}),
+    "sensitivity": FolderKind(
+        "sensitivity.json",
+        {"manifest": MANIFEST, "indices": "indices.csv", "design": "design.csv"},
+        {"figure": "sensitivity.png"},  # drawn by regsim sensitivity (sim.analysis.plots.write_sensitivity_figure)
+    ),
     "batch": FolderKind(MANIFEST),
     "run": FolderKind(
         RUN_INFO,
