@@ -35,7 +35,7 @@ check: setup
 	$(BIN)/regsim check --out results/check
 
 data: setup
-	$(BIN)/python -m sim.data.build
+	$(BIN)/python -m sim.tools.build
 
 clean:
 	rm -rf $(VENV) .pytest_cache

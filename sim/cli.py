@@ -1,4 +1,4 @@
-"""The ``regsim`` command: a thin layer over ``sim.api`` and friends.
+"""The ``regsim`` command: a thin layer over the layers (``sim.results.run``, the experiments, the analysis).
 
 User mistakes (bad scenario, missing data, bad option) print one line to stderr and exit with
 status 2; no traceback.
@@ -24,7 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from sim.errors import ArgumentError, RegsimError
-from sim.executors import EXECUTORS
+from sim.experiments.executors import EXECUTORS
 
 app = typer.Typer(
     add_completion=False,
@@ -81,7 +81,7 @@ def _one_of(*choices: str):
 
 def _years() -> tuple[int, int]:
     """The first and last year a run can reach (the scenario module is imported only when needed)."""
-    from sim.scenario import LAST_YEAR, START_YEARS
+    from sim.inputs.scenario import LAST_YEAR, START_YEARS
 
     return START_YEARS[0], LAST_YEAR
 
@@ -156,7 +156,7 @@ def _executor_options(executor: str, scheduler: str | None) -> None:
 
 def _resume_options(resume: bool, out: Path | None, kind: str, holds: str) -> None:
     """--resume continues the folder given with --out; without it, --out must not hold the ``holds``
-    file of a ``kind`` folder already (``sim.store.FOLDERS``)."""
+    file of a ``kind`` folder already (``sim.results.store.FOLDERS``)."""
     if resume and out is None:
         raise RegsimError("--resume: give the folder to continue with --out")
     if not resume and out is not None and (out / holds).exists():
@@ -188,12 +188,12 @@ def run(
     out: Annotated[Path | None, typer.Option(help="output folder (default: a new folder under results/)")] = None,
 ) -> None:
     """Run one scenario; print a summary table (and, with levers, the additionality ledger) and write regions/national/levers/ledger Parquet files, run.json and a figure."""
-    from sim.api import load_scenario
-    from sim.api import run as run_scenario
-    from sim.experiment import new_results_folder
-    from sim.ledger import ledger_summary
-    from sim.plots import SUMMARY_FIGURE, run_summary_figure
-    from sim.store import RUN_INFO, TABLES
+    from sim.analysis.plots import SUMMARY_FIGURE, run_summary_figure
+    from sim.experiments.experiment import new_results_folder
+    from sim.results.ledger import ledger_summary
+    from sim.results.run import load_scenario
+    from sim.results.run import run as run_scenario
+    from sim.results.store import RUN_INFO, TABLES
 
     spec = load_scenario(scenario, scale=scale, end_year=until)
     with _progress("years") as advance:
@@ -220,8 +220,8 @@ def check(
 
     Exits with status 1 if a criterion is outside its tolerance.
     """
-    from sim.api import load_scenario
-    from sim.validation import run_checks
+    from sim.experiments.validation import run_checks
+    from sim.results.run import load_scenario
 
     report = run_checks(load_scenario(scenario, scale=scale), seeds=seeds)
     console.print(_frame_table("Baseline 2023→2052 vs official projection (mean over seeds)", report.criteria))
@@ -258,7 +258,7 @@ def effects(
     """The additionality ledger of a scenario's lever package over seeds: gross jobs in supported
     firms, displacement, leakage, net jobs, persons and young persons retained, spending and costs,
     as paired differences against the baseline with the same seed (mean and 95 % interval)."""
-    from sim.effects import effects_table, paired_effects
+    from sim.experiments.effects import effects_table, paired_effects
 
     wanted = _year_list("--years", years)
     target = _positive_number("--target-jobs", target_jobs)
@@ -289,7 +289,7 @@ def bench(
     resolution: Annotated[str, typer.Option(help="province, or sigungu (the 229 municipalities; its scenario's scale is 20)")] = "province",
 ) -> None:
     """Speed and memory of the Korea baseline, each scale in a fresh process (and batch throughput)."""
-    from sim.bench import benchmark_baseline
+    from sim.experiments.bench import benchmark_baseline
 
     values = _scale_list("--scales", scales)
     rows = []
@@ -300,7 +300,7 @@ def bench(
 
     console.print(_frame_table(f"Benchmark (Korea baseline, resolution {resolution})", pd.DataFrame(rows)))
     if batch:
-        from sim.bench import benchmark_batch
+        from sim.experiments.bench import benchmark_batch
 
         console.print("batch throughput (local executor) …")
         console.print(_frame_table("Batch: 2 scenarios × 10 seeds, 2023–2035, 1:100", pd.DataFrame(benchmark_batch())))
@@ -316,8 +316,8 @@ def levers(
     parameter's default, plausible range and evidence (or that it is a named assumption)."""
     import json
 
-    import sim.levers  # noqa: F401  (importing the package registers every lever family)
-    from sim.levers.base import REGISTRY, describe_params
+    import sim.model.levers  # noqa: F401  (importing the package registers every lever family)
+    from sim.model.levers.base import REGISTRY, describe_params
 
     entries = [
         {
@@ -345,8 +345,8 @@ def levers(
 def backcast_municipalities(
     out: Annotated[Path | None, typer.Option(help="write the forecasts per municipality as CSV to this file")] = None,
 ) -> None:
-    """Back-cast Dec 2022 → Dec 2023 by si-gun-gu against the registered populations (``sim.municipal_backcast``)."""
-    from sim.municipal_backcast import municipal_backcast
+    """Back-cast Dec 2022 → Dec 2023 by si-gun-gu against the registered populations (``sim.experiments.municipal_backcast``)."""
+    from sim.experiments.municipal_backcast import municipal_backcast
 
     summary, detail = municipal_backcast()
     console.print(_frame_table("Municipal back-cast Dec 2022 → Dec 2023 (229 si-gun-gu, expected values)", summary, digits=3))
@@ -374,8 +374,8 @@ def validate(
 
     Prints one line per file; exits with status 2 if any file is invalid.
     """
-    from sim.api import load_scenario
     from sim.errors import ScenarioError
+    from sim.results.run import load_scenario
 
     invalid = 0
     for file in files:
@@ -420,7 +420,7 @@ def _summary_years(result) -> list[int]:
 
 
 def _summary_table(result) -> Table:
-    from sim.metrics import EXTINCTION_RISK_THRESHOLD, HIGH_EXTINCTION_RISK_THRESHOLD
+    from sim.model.metrics import EXTINCTION_RISK_THRESHOLD, HIGH_EXTINCTION_RISK_THRESHOLD
 
     national = result.national.set_index("year")
     years = _summary_years(result)
@@ -479,8 +479,8 @@ def batch(
 
     Exits with status 1 if any run failed (the other runs are stored).
     """
-    from sim import store
-    from sim.batch import run_batch
+    from sim.experiments.batch import run_batch
+    from sim.results import store
 
     _executor_options(executor, scheduler)
     _resume_options(resume, out, "batch", store.MANIFEST)
@@ -530,7 +530,7 @@ def compare(
     targeted regions beside the rest, and its paired differences against the reference (same seed);
     then the assumption variants (scenarios without levers) apart; provenance last. Mean and 95 %
     interval over seeds. --csv: the paired differences as one long table with a kind column."""
-    from sim.compare import (
+    from sim.analysis.compare import (
         ASSUMPTION,
         ASSUMPTION_TITLE,
         DEFAULT_YEARS,
@@ -548,7 +548,7 @@ def compare(
         reference_table,
         to_markdown,
     )
-    from sim.compare import compare as compare_batch
+    from sim.analysis.compare import compare as compare_batch
 
     if as_csv and as_markdown:
         raise RegsimError("--csv and --markdown: choose one")
@@ -569,7 +569,7 @@ def compare(
     if as_markdown:
         text = to_markdown(summary, ledger, origin)
         if uncertain is not None:
-            from sim.compare import uncertainty_markdown
+            from sim.analysis.compare import uncertainty_markdown
 
             text = text.replace("## Assumption variants", uncertainty_markdown(uncertain) + "\n## Assumption variants", 1)
         sys.stdout.write(text)
@@ -588,7 +588,7 @@ def compare(
     else:
         console.print(_text_table(POLICY_TITLE.format(reference=ref), policies))
     if uncertain is not None:
-        from sim.compare import UNCERTAINTY_SECTION, uncertainty_tables
+        from sim.analysis.compare import UNCERTAINTY_SECTION, uncertainty_tables
 
         console.rule(UNCERTAINTY_SECTION)
         for title, table in uncertainty_tables(uncertain):
@@ -612,7 +612,7 @@ def compare(
 
 def _uncertain_comparison(folder: Path, reference: str | None, years):
     """The comparison under uncertainty of a batch with draws, in the last of the wanted years (None without draws)."""
-    from sim.compare import compare_under_uncertainty, has_draws
+    from sim.analysis.compare import compare_under_uncertainty, has_draws
 
     if not has_draws(folder):
         return None
@@ -636,7 +636,7 @@ def discover(
 
     import numpy as np
 
-    from sim.compare import discover_batch, write_discovery
+    from sim.analysis.compare import discover_batch, write_discovery
 
     if not 0 < min_coverage <= 1:
         raise RegsimError(f"--min-coverage: expected a fraction in (0, 1], found {min_coverage}")
@@ -670,7 +670,7 @@ def shock(
 ) -> None:
     """How a regional labour-demand shock is absorbed: the paired change in the province's jobs split
     into unemployment, participation, migration and commuting (shares, 95 % intervals over seeds)."""
-    from sim.absorption import COMPONENTS, absorption, shock_figure
+    from sim.analysis.absorption import COMPONENTS, absorption, shock_figure
 
     table = absorption(folder, region)
     if table.empty:
@@ -698,7 +698,7 @@ def plot(
     fmt: Annotated[str, typer.Option("--format", help="comma-separated file formats (png, svg, pdf)")] = "png,svg",
 ) -> None:
     """Figures of a batch for a report: scenarios over time, paired differences, provinces, a tile map, sweeps."""
-    from sim.plots import plot_dir
+    from sim.analysis.plots import plot_dir
 
     written = plot_dir(folder, out=out, lang=lang, formats=_formats("--format", fmt))
     folders = sorted({str(path.parent) for path in written})
@@ -711,13 +711,13 @@ def report(
     out: Annotated[Path | None, typer.Option(help="HTML file to write (default: FOLDER/report.html)")] = None,
 ) -> None:
     """One self-contained HTML file: provenance, comparison table, figures, levers and assumptions."""
-    from sim.report import build_report
+    from sim.analysis.report import build_report
 
     console.print(str(build_report(folder, out)), markup=False, highlight=False, soft_wrap=True)
 
 
 def _listing(folder: Path) -> str:
-    """What a command wrote: the files and folders in ``folder`` (``sim.store.FOLDERS`` names them)."""
+    """What a command wrote: the files and folders in ``folder`` (``sim.results.store.FOLDERS`` names them)."""
     return ", ".join(sorted(path.name + ("/" if path.is_dir() else "") for path in Path(folder).iterdir() if not path.name.startswith(".")))
 
 
@@ -745,8 +745,8 @@ def tune(
     Trials are scored by paired differences against the baseline over the same seeds; the study is
     kept in an SQLite file in the folder, so running the command again continues it.
     """
-    from sim.plots import write_tuning_figures
-    from sim.tuning import tune as run_tuning
+    from sim.analysis.plots import write_tuning_figures
+    from sim.experiments.tuning import tune as run_tuning
 
     _executor_options(executor, scheduler)
     with _progress("trials") as advance:
@@ -777,10 +777,11 @@ def calibrate(
     import math
     import os
 
-    from sim import store
-    from sim.calibrate import calibrate as run_calibration
-    from sim.calibrate import load_calibration
-    from sim.experiment import new_results_folder
+    from sim.analysis.plots import write_calibration_figure
+    from sim.experiments.calibrate import calibrate as run_calibration
+    from sim.experiments.calibrate import load_calibration
+    from sim.experiments.experiment import new_results_folder
+    from sim.results import store
 
     _executor_options(executor, scheduler)
     _resume_options(resume, out, "calibration study", store.FOLDERS["calibration"].files["study"])
@@ -798,6 +799,7 @@ def calibrate(
             executor=executor,
             scheduler=scheduler,
         )
+    write_calibration_figure(result.out)
     fit, holdout = (f"{years[0]}–{years[1]}" for years in (spec.fit_years, spec.holdout_years))
     table = Table(title=f"Calibration {spec.name}: evaluation seeds {spec.evaluation_seeds}, 1:{spec.scale} (errors in %)")
     headers = (
@@ -842,8 +844,9 @@ def sensitivity(
     sensitivity.json and sensitivity.png. Exits with status 1 if any run failed."""
     import math
 
-    from sim import store
-    from sim.sensitivity import run_sensitivity
+    from sim.analysis.plots import write_sensitivity_figure
+    from sim.experiments.sensitivity import run_sensitivity
+    from sim.results import store
 
     _executor_options(executor, scheduler)
     _resume_options(resume, out, "batch", store.MANIFEST)
@@ -868,6 +871,7 @@ def sensitivity(
             )
         console.print(f"no indices: fix the failures and continue with --resume --out {summary.out}", markup=False, highlight=False)
         raise typer.Exit(1)
+    write_sensitivity_figure(summary.out)
     method = result.design.spec.method
     columns = ("mu_star", "mu_star_conf", "sigma") if method == "morris" else ("S1", "S1_conf", "ST", "ST_conf")
     for name, rows in result.indices.groupby("outcome", sort=False):
@@ -902,8 +906,8 @@ def viz(
     """
     if not scenario.is_file():
         raise RegsimError(f"{scenario}: scenario file not found")
-    from sim.api import load_scenario
-    from sim.viz import serve  # Panel and Bokeh: imported only for this command
+    from sim.analysis.viz import serve  # Panel and Bokeh: imported only for this command
+    from sim.results.run import load_scenario
 
     try:
         load_scenario(scenario, scale=scale, end_year=until)
@@ -911,3 +915,7 @@ def viz(
         errors.print(f"regsim: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         errors.print("regsim viz: the page shows this error; fix the file and reload the page", markup=False, highlight=False)
     serve(scenario, port=port, host=host, seed=seed, scale=scale, until=until, show=show)
+
+
+if __name__ == "__main__":  # python -m sim.cli, as the regsim command
+    main()

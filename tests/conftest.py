@@ -13,7 +13,7 @@ from sim.api import RunResult, load_scenario, run
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "korea_baseline.yaml"
-PACK = ROOT / "sim" / "data" / "korea"
+PACK = ROOT / "sim" / "inputs" / "data" / "korea"
 CAPITAL_CODES = ("11", "28", "41")  # Seoul, Incheon, Gyeonggi
 REGSIM = Path(sys.executable).parent / "regsim"
 REGION_CODES = ("11", "26", "27", "28", "29", "30", "31", "36", "41", "42", "43", "44", "45", "46", "47", "48", "50")

@@ -15,7 +15,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from sim.batch import run_batch
+from sim.experiments.batch import run_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -92,8 +92,8 @@ def make_tuning(folder: Path, study: str = "tune_rd_grants") -> Path:
 
 def make_real_tuning(folder: Path) -> Path:
     """A real ``regsim tune`` folder: the R&D-grant scenario's budget, 3 trials, one seed, 1:1000 to 2025."""
-    from sim.plots import write_tuning_figures
-    from sim.tuning import tune
+    from sim.analysis.plots import write_tuning_figures
+    from sim.experiments.tuning import tune
 
     folder.mkdir(parents=True, exist_ok=True)
     experiment = folder / "tune.yaml"
@@ -111,7 +111,8 @@ def make_real_tuning(folder: Path) -> Path:
 
 def make_calibration(folder: Path) -> Path:
     """A real ``regsim calibrate`` folder: the housing-cost weight, 2 trials, 1:1000, fit 2016-2017."""
-    from sim.calibrate import calibrate, load_calibration
+    from sim.analysis.plots import write_calibration_figure
+    from sim.experiments.calibrate import calibrate, load_calibration
 
     folder.mkdir(parents=True, exist_ok=True)
     experiment = folder / "calibrate.yaml"
@@ -121,7 +122,9 @@ def make_calibration(folder: Path) -> Path:
         "parameters:\n  parameters.migration.housing_cost_weight: {low: 0.0, high: 1.0}\n",
         encoding="utf-8",
     )
-    return calibrate(load_calibration(experiment), folder / "out").out
+    out = calibrate(load_calibration(experiment), folder / "out").out
+    write_calibration_figure(out)  # as regsim calibrate does
+    return out
 
 
 def make_mixed_batch(folder: Path) -> Path:

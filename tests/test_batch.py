@@ -20,8 +20,8 @@ from conftest import BASELINE, PACK, ROOT
 from pandas.testing import assert_frame_equal
 
 from sim.api import load_scenario, run
-from sim.batch import ExperimentError, expand, load_experiment, run_batch, sweep_points
-from sim.store import KEY_COLUMNS, finished_keys, load_manifest, query
+from sim.experiments.batch import ExperimentError, expand, load_experiment, run_batch, sweep_points
+from sim.results.store import KEY_COLUMNS, finished_keys, load_manifest, query
 
 REGSIM = Path(sys.executable).parent / "regsim"
 SCENARIOS = ROOT / "scenarios"
@@ -48,7 +48,7 @@ def read_tables(folder: Path, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def assert_same_as_alone(folder: Path, specs) -> None:
-    """Every stored run equals sim.api.run of its scenario alone with the same seed."""
+    """Every stored run equals sim.results.run.run of its scenario alone with the same seed."""
     for spec in specs:
         regions, national = read_tables(folder, spec.key)
         added = [*KEY_COLUMNS, *spec.sweep]

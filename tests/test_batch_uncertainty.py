@@ -14,7 +14,8 @@ import pytest
 from conftest import BASELINE, REGSIM, ROOT
 from pandas.testing import assert_frame_equal
 
-from sim.batch import (
+from sim.analysis.compare import compare_under_uncertainty
+from sim.experiments.batch import (
     DRAWS_FILE,
     ExperimentError,
     expand,
@@ -22,8 +23,7 @@ from sim.batch import (
     resolve_uncertainties,
     run_batch,
 )
-from sim.compare import compare_under_uncertainty
-from sim.store import finished_keys
+from sim.results.store import finished_keys
 
 SCENARIOS = ROOT / "scenarios"
 DECLINE = SCENARIOS / "decline_area_targeting.yaml"

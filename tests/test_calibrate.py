@@ -14,9 +14,19 @@ import yaml
 from conftest import BASELINE, REGION_CODES, ROOT, assert_one_line_error
 from pandas.testing import assert_frame_equal
 
+from sim.analysis.plots import write_calibration_figure
 from sim.api import load_scenario, run
-from sim.calibrate import CalibrationError, Observed, Paths, calibrate, fit_measures, load_calibration, naive_forecasts, simulate
-from sim.parameters import parameter_range
+from sim.experiments.calibrate import (
+    CalibrationError,
+    Observed,
+    Paths,
+    calibrate,
+    fit_measures,
+    load_calibration,
+    naive_forecasts,
+    simulate,
+)
+from sim.inputs.parameters import parameter_range
 
 REGSIM = Path(sys.executable).parent / "regsim"
 SEJONG = "36"
@@ -112,7 +122,9 @@ def test_recovers_a_known_fertility_multiplier_and_resumes(tmp_path):
     report = json.loads((out / "calibration.json").read_text())
     assert report["loss"]["calibrated_on_fit_seeds"] <= report["loss"]["default_on_fit_seeds"]
     assert {"experiment_hash", "git_commit", "package_version", "seeds", "errors"} <= set(report)
-    assert {"fit.csv", "calibration.png", "calibrated.yaml", "study.db"} <= {path.name for path in out.iterdir()}
+    assert {"fit.csv", "calibrated.yaml", "study.db"} <= {path.name for path in out.iterdir()}
+    assert not (out / "calibration.png").exists()  # computing results draws no figure
+    assert write_calibration_figure(out).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     calibrated = load_scenario(out / "calibrated.yaml")  # extends the base scenario by a relative path
     assert calibrated.start_year == 2023
     assert calibrated.parameters["demography.fertility_multiplier"][SEJONG] == result.best["parameters.demography.fertility_multiplier"]
@@ -139,7 +151,7 @@ def test_recovers_a_known_fertility_multiplier_and_resumes(tmp_path):
             {"parameters": {"migration.housing_cost_weight": {"low": 0.0, "high": 1.0}}},  # the form before one field-path language
             ("parameters.migration.housing_cost_weight", "a parameter is written as a field path"),
         ),
-        ({"parameters": {"parameters.migration.amenity_weight": None}}, ("amenity_weight", "no range in sim/data/parameters.yaml")),
+        ({"parameters": {"parameters.migration.amenity_weight": None}}, ("amenity_weight", "no range in sim/inputs/data/parameters.yaml")),
         ({"holdout_years": [2019, 2021]}, ("holdout_years 2019-2021 overlap fit_years 2016-2019",)),
     ],
 )

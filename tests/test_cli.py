@@ -105,7 +105,7 @@ def test_national_parquet_and_run_json(cli_run):
 
 
 def test_cli_output_equals_the_python_api(cli_run):
-    """The command and ``sim.api.run`` with the same scenario and seed give the same tables."""
+    """The command and ``sim.results.run.run`` with the same scenario and seed give the same tables."""
     _, out = cli_run
     expected = run(BASELINE, seed=0, until=2025)
     assert_frame_equal(pd.read_parquet(out / "regions.parquet"), expected.regions, check_dtype=False)
@@ -242,7 +242,7 @@ def test_check_runs_and_writes_its_tables(check_run):
 
 @pytest.mark.slow
 def test_baseline_meets_its_validity_criteria(check_run):
-    """The acceptance criteria of ``regsim check`` (sim/validation.py TOLERANCES) all pass."""
+    """The acceptance criteria of ``regsim check`` (sim/experiments/validation.py TOLERANCES) all pass."""
     _, out = check_run
     criteria = pd.read_csv(out / "projection_criteria.csv")
     assert criteria["passed"].all(), criteria.to_string()

@@ -1,7 +1,7 @@
-"""``sim.compare`` and the batch figures of ``sim.plots`` on a small fake batch folder.
+"""``sim.analysis.compare`` and the batch figures of ``sim.analysis.plots`` on a small fake batch folder.
 
 The folder is written here with the layout of ``regsim batch`` (manifest.json, runs/<key>/*.parquet
-with run_key, scenario, variant, seed and sweep columns) from real runs of ``sim.api.run``: the
+with run_key, scenario, variant, seed and sweep columns) from real runs of ``sim.results.run.run``: the
 baseline (the reference) and the 2023 regional plan, three seeds each, 1:400, 2023 → 2026.
 """
 
@@ -21,11 +21,11 @@ from conftest import CAPITAL_CODES, REGION_CODES, ROOT
 from scipy import stats
 from typer.testing import CliRunner
 
+from sim.analysis.compare import compare, ledger_by_area, open_batch, provenance, region_names, to_markdown
+from sim.analysis.plots import TILE_GRID, plot_dir, sweep_figure, tile_map_figure
 from sim.api import run
 from sim.cli import app
-from sim.compare import compare, ledger_by_area, open_batch, provenance, region_names, to_markdown
 from sim.errors import RegsimError
-from sim.plots import TILE_GRID, plot_dir, sweep_figure, tile_map_figure
 
 REGSIM = Path(sys.executable).parent / "regsim"
 REFERENCE, VARIANT = "korea_baseline", "korea_2023_regional_plan"
@@ -147,7 +147,7 @@ def test_variant_differences_are_exact_paired_differences(summary, results):
 
 
 def test_cost_per_job_needs_money_spent_and_jobs_gained():
-    from sim.metrics import cost_per_job_krw
+    from sim.model.metrics import cost_per_job_krw
 
     cost = cost_per_job_krw([2e9, 0.0, 2e9, 0.0], [1_000, 6_415, -425, 0])
     assert cost[0] == pytest.approx(2e6)  # 2 bn KRW for 1,000 jobs: 2 m KRW per job
@@ -260,7 +260,7 @@ def test_tile_map_has_17_labelled_tiles(batch_dir):
 
 
 def test_province_maps_colour_the_17_provinces_by_the_batch_values(batch_dir):
-    from sim.maps import province_map_figures
+    from sim.analysis.maps import province_map_figures
 
     figures = dict(province_map_figures(batch_dir))
     assert set(figures) == {"map_extinction_risk", "map_extinction_risk_change", "map_population_change"}

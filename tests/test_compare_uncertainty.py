@@ -13,9 +13,7 @@ import pandas as pd
 import pytest
 from conftest import REGSIM
 
-from sim import store
-from sim.batch import DRAWS_FILE
-from sim.compare import (
+from sim.analysis.compare import (
     compare_under_uncertainty,
     discover_batch,
     parse_condition,
@@ -23,8 +21,10 @@ from sim.compare import (
     write_discovery,
 )
 from sim.errors import ArgumentError, RegsimError
-from sim.ledger import LEDGER_COLUMNS
-from sim.uncertainty import Marginal, draw_points
+from sim.experiments.batch import DRAWS_FILE
+from sim.experiments.uncertainty import Marginal, draw_points
+from sim.results import store
+from sim.results.ledger import LEDGER_COLUMNS
 
 YEAR = 2035
 N = 200
@@ -179,8 +179,8 @@ def test_a_folder_without_draws_is_a_one_line_error(tmp_path):
 
 
 def test_the_report_section_shows_the_comparison_discoveries_and_figures(small):
+    from sim.analysis.report import Report, _render, _uncertainty_section
     from sim.api import discover
-    from sim.report import Report, _render, _uncertainty_section
 
     write_discovery(discover(small, "net_jobs", "A > B"), small / "discover" / "net_jobs-A_B")
     report = Report("batch", small, "synthetic")

@@ -1,4 +1,4 @@
-"""Common random numbers (sim.crn): keyed uniforms, derived identities, salts, keyed choices and counts.
+"""Common random numbers (sim.model.crn): keyed uniforms, derived identities, salts, keyed choices and counts.
 
 Every check here is deterministic (the draws are keyed, not sequential), so a statistical tolerance
 either always passes or always fails; tolerances are a few standard errors.
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.crn import (
+from sim.model.crn import (
     POISSON_WALK_MEAN,
     CommonRandomNumbers,
     Purpose,
@@ -108,7 +108,7 @@ def test_same_seed_same_numbers_in_a_fresh_process():
     prints the draws and the salt; they match this process bit for bit."""
     code = (
         "import numpy as np\n"
-        "from sim.crn import CommonRandomNumbers, Purpose, identities, label_salt\n"
+        "from sim.model.crn import CommonRandomNumbers, Purpose, identities, label_salt\n"
         "crn = CommonRandomNumbers(20240607)\n"
         "u = crn.uniforms(np.arange(50, dtype=np.uint64), 2031, Purpose.DESTINATION)\n"
         "s = crn.uniforms(identities(3, np.arange(50, dtype=np.uint64)), 2031, Purpose.GRANT, salt=label_salt('grant'))\n"

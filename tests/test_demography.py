@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.data.build.demography import life_expectancy
-from sim.mechanisms import demography as dm
+from sim.model.mechanisms import demography as dm
+from sim.tools.build.demography import life_expectancy
 
-PACK = Path(__file__).parents[1] / "sim" / "data" / "korea"
+PACK = Path(__file__).parents[1] / "sim" / "inputs" / "data" / "korea"
 SHARED = Path(__file__).parents[2] / "shared" / "data"
 N_REGIONS = 17
 SEED = 20240101

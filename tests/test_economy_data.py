@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from sim.data import DATA_DIR, read_table
+from sim.inputs.data import DATA_DIR, read_table
 
 PROVINCES = 17
 HALF_A_THOUSAND = 500  # EAPS is published in thousands: each province can be off by 500 persons

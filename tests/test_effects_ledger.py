@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from conftest import BASELINE, ROOT, assert_one_line_error, regsim
 
-from sim.batch import run_batch
-from sim.compare import LEDGER_TITLE, compare, ledger_by_area, ledger_table, to_markdown
-from sim.effects import NATIONAL, REST, TARGETED, effects_table, paired_effects, targeted_regions
-from sim.ledger import ALL, LEDGER_COLUMNS, SUMMARY_MEASURES
-from sim.report import build_report
-from sim.store import query
+from sim.analysis.compare import LEDGER_TITLE, compare, ledger_by_area, ledger_table, to_markdown
+from sim.analysis.report import build_report
+from sim.experiments.batch import run_batch
+from sim.experiments.effects import NATIONAL, REST, TARGETED, effects_table, paired_effects, targeted_regions
+from sim.results.ledger import ALL, LEDGER_COLUMNS, SUMMARY_MEASURES
+from sim.results.store import query
 
 MSS = ROOT / "scenarios" / "korea_2023_regional_plan_mss.yaml"
 SCALE, UNTIL = 1000, 2025

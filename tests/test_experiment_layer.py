@@ -1,5 +1,5 @@
 """One experiment layer: executors, the field-path language, documented parameter ranges, result
-folders read through ``sim.store``, and the four experiment kinds on Dask from the command line."""
+folders read through ``sim.results.store``, and the four experiment kinds on Dask from the command line."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ import pytest
 import yaml
 from conftest import BASELINE, ROOT, assert_one_line_error, regsim
 
-from sim import parameters, store
 from sim.errors import DataError, RegsimError
-from sim.executors import open_executor
-from sim.experiment import check_field_paths, default_bounds, get_path, set_path, t_interval
+from sim.experiments.executors import open_executor
+from sim.experiments.experiment import check_field_paths, default_bounds, get_path, set_path, t_interval
+from sim.inputs import parameters
+from sim.results import store
 
 UNTIL, SCALE = 2025, 1000
 
@@ -121,7 +122,7 @@ def test_a_broken_range_is_refused_when_the_file_is_read(tmp_path, monkeypatch, 
 
 
 def test_sensitivity_bounds_default_to_the_documented_range(tmp_path):
-    from sim.sensitivity import load_design
+    from sim.experiments.sensitivity import load_design
 
     path = tmp_path / "sensitivity.yaml"
     path.write_text(
@@ -145,7 +146,7 @@ def test_sensitivity_bounds_default_to_the_documented_range(tmp_path):
     assert load_design(path).problem["bounds"] == [[0.0, 2.0], [0.65, 0.7]]
 
 
-# --- result folders through sim.store ------------------------------------------------------------
+# --- result folders through sim.results.store ------------------------------------------------------------
 def test_writers_leave_no_temporary_file_and_readers_name_a_missing_file(tmp_path):
     store.write_json(tmp_path / "tune.json", {"experiment": "x", "value": 1})
     store.write_csv(tmp_path / "top_trials.csv", pd.DataFrame({"number": [0]}))
@@ -286,11 +287,11 @@ def test_packaged_experiments_use_the_field_path_language():
 
 def test_outcome_regions_come_from_the_scenario_data_pack(tmp_path):
     from sim.api import scenario_from_dict
-    from sim.outcomes import Outcome, outcome_level, region_sets
+    from sim.results.outcomes import Outcome, outcome_level, region_sets
 
     pack = tmp_path / "pack"
     pack.mkdir()
-    table = pd.read_csv(ROOT / "sim" / "data" / "korea" / "regions.csv", dtype={"region": str})
+    table = pd.read_csv(ROOT / "sim" / "inputs" / "data" / "korea" / "regions.csv", dtype={"region": str})
     table.loc[table["region"] == "26", "capital_region"] = 1  # Busan counted with the capital region
     table.to_csv(pack / "regions.csv", index=False)
     packaged = region_sets(scenario_from_dict({"name": "packaged"}))

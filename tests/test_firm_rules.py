@@ -1,4 +1,4 @@
-"""Firm rules (sim.mechanisms.firms, sim.agents.firm.FirmPopulation): closure hazards and counts, whole
+"""Firm rules (sim.model.mechanisms.firms, sim.model.agents.firm.FirmPopulation): closure hazards and counts, whole
 jobs, entrant cohorts, reallocation of closed demand and innovation, on tiny hand-built populations
 whose answers are computed by hand in the comments."""
 
@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.agents.firm import FirmPopulation
-from sim.crn import CommonRandomNumbers, Purpose
-from sim.mechanisms.firms import (
+from sim.inputs.parameters import default_parameters
+from sim.model.agents.firm import FirmPopulation
+from sim.model.crn import CommonRandomNumbers, Purpose
+from sim.model.mechanisms.firms import (
     DERIVED_UID_BIT,
     SPINOFF_TAG,
     STARTUP_TAG,
@@ -17,7 +18,6 @@ from sim.mechanisms.firms import (
     entrant_cohorts,
     reallocate_closed_demand,
 )
-from sim.parameters import default_parameters
 
 
 def firms(**columns) -> FirmPopulation:

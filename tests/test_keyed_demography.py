@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.mechanisms import demography as dm
+from sim.model.mechanisms import demography as dm
 
 N_REGIONS = 3
 CELLS = (N_REGIONS, 2, dm.MAX_AGE + 1)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.mechanisms.labour import assign_to_slots, layoff_mask
+from sim.model.mechanisms.labour import assign_to_slots, layoff_mask
 
 
 def parking_reference(taker_position: np.ndarray, slot_position: np.ndarray) -> np.ndarray:

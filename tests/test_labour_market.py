@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.agents.firm import FirmPopulation
-from sim.agents.talent import NOT_EMPLOYED, TalentPool
-from sim.crn import CommonRandomNumbers
-from sim.mechanisms import labour
-from sim.parameters import default_parameters
+from sim.inputs.parameters import default_parameters
+from sim.model.agents.firm import FirmPopulation
+from sim.model.agents.talent import NOT_EMPLOYED, TalentPool
+from sim.model.crn import CommonRandomNumbers
+from sim.model.mechanisms import labour
 
 
 def test_matching_function_hand_computed():

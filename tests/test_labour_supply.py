@@ -10,15 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.agents.firm import FirmPopulation
-from sim.agents.talent import TalentPool
 from sim.api import load_scenario, scenario_from_dict
 from sim.errors import ScenarioError
-from sim.mechanisms import firms as firm_rules
-from sim.mechanisms import labour, migration
-from sim.model import RegionalModel
-from sim.parameters import default_parameters
-from sim.scenario import LabourDemandShock
+from sim.inputs.parameters import default_parameters
+from sim.inputs.scenario import LabourDemandShock
+from sim.model.agents.firm import FirmPopulation
+from sim.model.agents.talent import TalentPool
+from sim.model.mechanisms import firms as firm_rules
+from sim.model.mechanisms import labour, migration
+from sim.model.regional_model import RegionalModel
 
 
 def test_participation_response_hand_computed():
@@ -153,7 +153,7 @@ def test_bad_shocks_are_one_line_errors(shock, message):
 def test_shock_decomposition_adds_up_and_reads_each_margin():
     """Jobs +2 %: employed residents +1 % (commuting the other ~1 %), of which the labour force
     +0.5 %, with residents aged 15+ unchanged: unemployment and participation take ~0.25 each."""
-    from sim.absorption import COMPONENTS, paired_components, shares
+    from sim.analysis.absorption import COMPONENTS, paired_components, shares
 
     ref = {"jobs": 1000.0, "employed": 900.0, "unemployed": 100.0, "persons_15_plus": 2000.0}
     mine = {"jobs": 1020.0, "employed": 909.0, "unemployed": 96.0, "persons_15_plus": 2000.0}

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.ledger import (
+from sim.results.ledger import (
     ALL,
     LEDGER_COLUMNS,
     OTHER_FIRMS,

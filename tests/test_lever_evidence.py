@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import sim.levers  # noqa: F401  (registers the catalogue)
+import sim.model.levers  # noqa: F401  (registers the catalogue)
 from sim.api import scenario_from_dict
 from sim.cli import app
-from sim.levers.base import (
+from sim.model.levers.base import (
     REGISTRY,
     LeverParams,
     PolicyEffects,
     lever_field,
     parameter_evidence,
 )
-from sim.model import RegionalModel
+from sim.model.regional_model import RegionalModel
 
 PARAMETERS = [(name, key) for name, cls in sorted(REGISTRY.items()) for key in cls.Params.model_fields]
 
@@ -92,7 +92,7 @@ def test_levers_json_carries_evidence_and_range():
 
 def test_levers_table_shows_ranges_and_assumptions():
     from sim.cli import _parameter_line
-    from sim.levers.base import describe_params
+    from sim.model.levers.base import describe_params
 
     complex_cost = describe_params(REGISTRY["industrial_complex_investment"])["cost_per_job_krw"]
     decline_cost = describe_params(REGISTRY["local_industries_decline_areas"])["cost_per_job_krw"]
@@ -168,7 +168,7 @@ def test_startup_cost_removes_deadweight():
 
 
 def test_report_lists_range_and_evidence_of_each_lever_used():
-    from sim.report import _levers_used
+    from sim.analysis.report import _levers_used
 
     runs = [{"scenario": "plan", "resolved": {"levers": [{"lever": "key_industry_rnd", "params": {"cofunding_rate": 0.7}}]}}]
     (used,) = _levers_used(runs)
@@ -180,7 +180,7 @@ def test_report_lists_range_and_evidence_of_each_lever_used():
 
 
 def test_report_assumption_table_carries_ranges():
-    from sim.report import Report, _assumptions, _levers_used
+    from sim.analysis.report import Report, _assumptions, _levers_used
 
     runs = [{"scenario": "plan", "hash": "h", "resolved": {"levers": [{"lever": "local_industries_decline_areas"}]}}]
     report = Report(kind="batch", folder=None, title="", runs=runs)

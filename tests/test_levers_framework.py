@@ -1,4 +1,4 @@
-"""The lever framework, exercised with ``key_industry_rnd`` (sim/levers/rd_grants.py).
+"""The lever framework, exercised with ``key_industry_rnd`` (sim/model/levers/rd_grants.py).
 
 Framework guarantees, not the size of any effect: a lever that spends nothing changes nothing,
 spending is exactly the budget in active years and never more, the paired differences are
@@ -20,9 +20,9 @@ from conftest import BASELINE, CAPITAL_CODES, ROOT
 from pandas.testing import assert_frame_equal
 
 from sim.api import load_scenario, run, scenario_from_dict
-from sim.levers.base import PolicyEffects, allocate_grants, build_lever
-from sim.model import RegionalModel
-from sim.scenario import Scenario
+from sim.inputs.scenario import Scenario
+from sim.model.levers.base import PolicyEffects, allocate_grants, build_lever
+from sim.model.regional_model import RegionalModel
 
 REGSIM = Path(sys.executable).parent / "regsim"
 SCALE = 400
@@ -335,9 +335,12 @@ def test_lever_view_shows_this_years_model_state(small_model):
 
 def test_levers_do_not_import_the_model_class():
     """The levers' modules reach the model only through LeverView (also an import-linter contract)."""
-    import sim.levers
+    import sim.model.levers
 
     done = subprocess.run(
-        [sys.executable, "-c", "import sys, sim.levers; print('sim.model' in sys.modules)"], capture_output=True, text=True, check=True
+        [sys.executable, "-c", "import sys, sim.model.levers; print('sim.model.regional_model' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    assert done.stdout.strip() == "False" and sim.levers.REGISTRY
+    assert done.stdout.strip() == "False" and sim.model.levers.REGISTRY

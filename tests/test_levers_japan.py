@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from sim.api import RunResult, run, scenario_from_dict
-from sim.levers.base import PolicyEffects
-from sim.levers.japan_clusters import SUPER_REGIONAL_PARTNERSHIPS
-from sim.model import RegionalModel
-from sim.pack import INDUSTRIES
+from sim.inputs.pack import INDUSTRIES
+from sim.model.levers.base import PolicyEffects
+from sim.model.levers.japan_clusters import SUPER_REGIONAL_PARTNERSHIPS
+from sim.model.regional_model import RegionalModel
 
 KRW_PER_JPY = 9.31  # parameters policy.krw_per_jpy
 SEEDS = range(4)

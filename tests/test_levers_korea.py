@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from sim.api import run, scenario_from_dict
-from sim.levers.base import REGISTRY, PolicyEffects
-from sim.levers.korea_cooperation import SUPER_REGIONAL_PARTNERSHIPS
-from sim.model import RegionalModel
+from sim.model.levers.base import REGISTRY, PolicyEffects
+from sim.model.levers.korea_cooperation import SUPER_REGIONAL_PARTNERSHIPS
+from sim.model.regional_model import RegionalModel
 
 KOREA_LEVERS = {
     # lever: targeting used in the spending test (and the regions it may spend in)

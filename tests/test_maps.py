@@ -1,4 +1,4 @@
-"""Map geometry (``sim/data/korea/*.geojson``, ``sim/data/build/geometry.py``) and choropleths (``sim.maps``)."""
+"""Map geometry (``sim/inputs/data/korea/*.geojson``, ``sim/tools/build/geometry.py``) and choropleths (``sim.analysis.maps``)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.data import DATA_DIR
-from sim.errors import RegsimError
-from sim.maps import (
+from sim.analysis.maps import (
     keyed_values,
     municipal_figures,
     municipal_geometry,
     municipal_map_figure,
     province_geometry,
 )
+from sim.errors import RegsimError
+from sim.inputs.data import DATA_DIR
 
 PACK = DATA_DIR / "korea"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -72,7 +72,7 @@ def test_province_geometries_dissolve_to_17_in_2023_boundaries():
 
 
 def test_rebuild_reproduces_the_packaged_geometry(shared, tmp_path):
-    from sim.data.build import geometry
+    from sim.tools.build import geometry
 
     geometry.build(shared, tmp_path)
     geometry.build(shared, tmp_path)  # a second run replaces, not duplicates, the PROVENANCE section

@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sim.data import DATA_DIR, read_table
-from sim.mechanisms.migration import (
+from sim.inputs.data import DATA_DIR, read_table
+from sim.inputs.parameters import Migration, default_parameters
+from sim.model.mechanisms.migration import (
     MAX_AGE,
     N_AGES,
     choice_probabilities,
@@ -24,7 +25,6 @@ from sim.mechanisms.migration import (
     move_probability_table,
     rogers_castro,
 )
-from sim.parameters import Migration, default_parameters
 
 SHARED = Path(__file__).parents[2] / "shared" / "data"
 PACK = DATA_DIR / "korea"
@@ -367,7 +367,7 @@ def test_raw_flows_reproduce_official_2020_net_migration(shared):
 
 
 def test_rebuild_reproduces_packaged_tables(shared, tmp_path):
-    from sim.data.build import migration
+    from sim.tools.build import migration
 
     shutil.copy(PACK / "regions.csv", tmp_path / "regions.csv")
     migration.build(shared, tmp_path)
@@ -401,7 +401,7 @@ def test_age_specific_constants_reproduce_target_nets_and_regional_totals():
 
 
 def test_pack_age_bands_cover_every_age_once():
-    from sim.pack import AGES, RegionPack
+    from sim.inputs.pack import AGES, RegionPack
 
     group_of_age, constants = RegionPack.load("korea", 2023).migration_constants_by_age("2011-2020")
     table = read_table("migration_logit_by_age", required=("region", "age_min", "age_max", "destination_constant"))
@@ -412,7 +412,7 @@ def test_pack_age_bands_cover_every_age_once():
 
 
 def test_rebuild_reproduces_packaged_age_tables(shared, tmp_path):
-    from sim.data.build import migration_age
+    from sim.tools.build import migration_age
 
     for name in (
         "regions.csv",
@@ -489,7 +489,7 @@ def test_recent_window_constants_reproduce_its_inflows_with_the_default_elastici
 
 def test_pack_loads_the_chosen_window_and_rejects_an_unknown_one():
     from sim.errors import DataError
-    from sim.pack import MIGRATION_CALIBRATION_PERIODS, RegionPack
+    from sim.inputs.pack import MIGRATION_CALIBRATION_PERIODS, RegionPack
 
     pack = RegionPack.load("korea", 2023)
     assert migration_parameters().calibration_period in MIGRATION_CALIBRATION_PERIODS
@@ -526,14 +526,14 @@ def test_latest_window_is_fitted_to_the_flows_of_2019_to_2023(shared):
         assert target_totals[region] == pytest.approx(value, abs=0.2)  # both rounded to 0.1 in the JSON
     assert fit["residual_check"]["correlation"] > 0.99  # the cohort residual agrees with the O-D nets
 
-    from sim.pack import RegionPack
+    from sim.inputs.pack import RegionPack
 
     pack = RegionPack.load("korea", 2023)
     assert not np.allclose(pack.migration_outflow_rate("2019-2023"), pack.migration_outflow_rate("2016-2020"))
 
 
 def test_gunwi_transfer_is_restated_on_the_2022_boundaries(shared):
-    from sim.data.build.migration_age import GUNWI_FROM, GUNWI_TO, restate_gunwi
+    from sim.tools.build.migration_age import GUNWI_FROM, GUNWI_TO, restate_gunwi
 
     codes = read_table("regions").region.astype(str).tolist()
     shape = (len(codes), 2, 18)
@@ -552,7 +552,7 @@ def test_gunwi_transfer_is_restated_on_the_2022_boundaries(shared):
 
 
 def test_population_elasticity_recovers_a_known_beta_from_a_synthetic_panel():
-    from sim.data.build.migration_size import population_elasticity
+    from sim.tools.build.migration_size import population_elasticity
 
     rng = np.random.default_rng(3)
     regions, years = [f"{code:02d}" for code in range(10, 20)], range(2011, 2021)
@@ -574,7 +574,7 @@ def test_population_elasticity_recovers_a_known_beta_from_a_synthetic_panel():
 
 
 def test_rebuild_reproduces_packaged_size_fit(shared, tmp_path):
-    from sim.data.build import migration_size
+    from sim.tools.build import migration_size
 
     shutil.copy(PACK / "regions.csv", tmp_path / "regions.csv")
     migration_size.build(shared, tmp_path)

@@ -15,10 +15,10 @@ from conftest import BASELINE, CAPITAL_CODES, PACK, REGION_CODES, packaged_popul
 from pandas.testing import assert_frame_equal
 
 from sim.api import run, scenario_from_dict
-from sim.mechanisms import demography
-from sim.metrics import regions_table
-from sim.model import RegionalModel
-from sim.pack import AGES, RegionPack
+from sim.inputs.pack import AGES, RegionPack
+from sim.model.mechanisms import demography
+from sim.model.metrics import regions_table
+from sim.model.regional_model import RegionalModel
 
 FLOWS = ("births", "deaths", "in_migrants", "out_migrants", "net_migration", "international_net_migration")
 ADDITIVE = (
@@ -164,7 +164,7 @@ def test_same_seed_gives_identical_results_in_a_fresh_process():
 
 
 def test_keyed_draws_use_the_published_splitmix64_and_leave_ids_unchanged():
-    from sim.crn import CommonRandomNumbers, Purpose, splitmix64
+    from sim.model.crn import CommonRandomNumbers, Purpose, splitmix64
 
     # SplitMix64 (Steele, Lea & Flood 2014) from state 0: first output 0xE220A8397B1DCDAF
     assert splitmix64(np.zeros(1, dtype=np.uint64))[0] == np.uint64(0xE220A8397B1DCDAF)
@@ -282,7 +282,7 @@ def test_without_events_the_pyramid_shifts_up_one_year(monkeypatch):
 
 
 def test_cell_lookups_equal_numpy_indexing_in_the_smallest_code_type():
-    from sim.cells import cell_codes, per_person
+    from sim.model.cells import cell_codes, per_person
 
     rng = np.random.default_rng(9)
     table = rng.random((47, 2, 101))
@@ -299,7 +299,7 @@ def test_cell_lookups_equal_numpy_indexing_in_the_smallest_code_type():
 
 
 def test_counts_by_region_status_and_age_match_a_person_by_person_count():
-    from sim.agents.talent import TalentPool
+    from sim.model.agents.talent import TalentPool
 
     rng = np.random.default_rng(4)
     n, n_regions = 5_000, 47  # as many regions as Japan's prefectures: the byte codes must not overflow

@@ -10,16 +10,16 @@ import pandas as pd
 import pytest
 
 from sim.api import run, scenario_from_dict
-from sim.crn import CommonRandomNumbers
 from sim.errors import ScenarioError
-from sim.mechanisms.municipalities import (
+from sim.inputs.pack import RegionPack
+from sim.model.crn import CommonRandomNumbers
+from sim.model.mechanisms.municipalities import (
     Municipalities,
     destination_weights,
     expected_inflow,
     fertility_schedule,
     fit_destination_constants,
 )
-from sim.pack import RegionPack
 
 ROOT = Path(__file__).resolve().parents[1]
 SIGUNGU = {"name": "sigungu_test", "resolution": "sigungu", "scale": 200, "end_year": 2026}
@@ -165,7 +165,7 @@ def test_bad_municipal_input_is_one_line(change, fragment):
 
 def test_a_pack_without_municipal_tables_has_no_sigungu_resolution(tmp_path):
     pack = tmp_path / "pack"
-    shutil.copytree(ROOT / "sim" / "data" / "korea", pack, ignore=shutil.ignore_patterns("municipal*"))
+    shutil.copytree(ROOT / "sim" / "inputs" / "data" / "korea", pack, ignore=shutil.ignore_patterns("municipal*"))
     with pytest.raises(ScenarioError, match="has no municipal tables .* available: province"):
         scenario_from_dict({**SIGUNGU, "data_pack": str(pack)}, source="s.yaml")
 
@@ -215,7 +215,7 @@ def test_provinces_agree_with_the_provincial_model(result):
 
 
 def test_the_backcast_closes_with_fitted_constants_and_keeps_provincial_totals():
-    from sim.municipal_backcast import municipal_backcast
+    from sim.experiments.municipal_backcast import municipal_backcast
 
     summary, detail = municipal_backcast()
     errors = summary.set_index("forecast")["mape_pct"]
@@ -248,11 +248,11 @@ SHARED = ROOT.parent / "shared" / "data"
 
 
 def test_rebuild_reproduces_the_packaged_municipal_tables(tmp_path):
-    from sim.data.build import municipalities
+    from sim.tools.build import municipalities
 
     if not SHARED.is_dir():
         pytest.skip(f"raw statistics not available at {SHARED}")
-    pack = ROOT / "sim" / "data" / "korea"
+    pack = ROOT / "sim" / "inputs" / "data" / "korea"
     for name in ("regions", "population_2023", "population_annual", "fertility", "mortality", "mortality_region_factor"):
         shutil.copy(pack / f"{name}.csv", tmp_path / f"{name}.csv")
     municipalities.build(SHARED, tmp_path)

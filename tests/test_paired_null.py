@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.agents.firm import FirmPopulation
-from sim.api import _resolve
-from sim.crn import CommonRandomNumbers, Purpose
-from sim.metrics import REGION_MEASURES, regions_table
-from sim.model import RegionalModel
+from sim.model.agents.firm import FirmPopulation
+from sim.model.crn import CommonRandomNumbers, Purpose
+from sim.model.metrics import REGION_MEASURES, regions_table
+from sim.model.regional_model import RegionalModel
+from sim.results.run import _resolve
 
 SCALE = 400
 UNTIL = 2029

@@ -1,5 +1,5 @@
-"""Parameters declared once: ``sim/data/parameters.yaml`` (value, unit, source, range) and the typed
-sections of ``sim/parameters.py`` (name and type) describe the same entries; overrides keep their errors."""
+"""Parameters declared once: ``sim/inputs/data/parameters.yaml`` (value, unit, source, range) and the typed
+sections of ``sim/inputs/parameters.py`` (name and type) describe the same entries; overrides keep their errors."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from sim import parameters
 from sim.api import scenario_from_dict
 from sim.errors import DataError, ScenarioError
-from sim.parameters import ByAgeBand, ByRegion, Parameters, default_parameters, documented_parameters, parameter_keys, with_overrides
+from sim.inputs import parameters
+from sim.inputs.parameters import ByAgeBand, ByRegion, Parameters, default_parameters, documented_parameters, parameter_keys, with_overrides
 
 
 def test_every_yaml_entry_has_a_field_and_every_field_an_entry():
@@ -182,7 +182,7 @@ def _regions(value: float) -> dict[str, float]:
 
 
 def test_region_codes_of_mappings_are_the_packs():
-    from sim.pack import RegionPack
+    from sim.inputs.pack import RegionPack
 
     codes = list(RegionPack.load("korea", 2023).codes)
     p = default_parameters()

@@ -19,8 +19,7 @@ import pytest
 from report_folders import make_mixed_batch
 from typer.testing import CliRunner
 
-from sim.cli import app
-from sim.compare import (
+from sim.analysis.compare import (
     ASSUMPTION,
     ASSUMPTION_TITLE,
     LEDGER_TITLE,
@@ -34,10 +33,11 @@ from sim.compare import (
     provenance,
     to_markdown,
 )
-from sim.effects import NATIONAL, REST, TARGETED
-from sim.ledger import SUMMARY_MEASURES
-from sim.plots import differences_figure, plot_dir
-from sim.report import build_report
+from sim.analysis.plots import differences_figure, plot_dir
+from sim.analysis.report import build_report
+from sim.cli import app
+from sim.experiments.effects import NATIONAL, REST, TARGETED
+from sim.results.ledger import SUMMARY_MEASURES
 
 BASE, POLICY_NAME, WINDOW = "korea_baseline", "rd_grant_only", "korea_baseline_2011_2020"
 
@@ -194,7 +194,7 @@ def test_plots_put_policies_and_assumptions_in_separate_figures(batch_dir, tmp_p
 
 
 def test_ledger_figure_has_bars_for_each_area(batch_dir):
-    from sim.plots import ledger_figure
+    from sim.analysis.plots import ledger_figure
 
     figure = ledger_figure(batch_dir)
     axis = figure.axes[0]

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.api import _resolve, run
-from sim.ledger import ALL
+from sim.results.ledger import ALL
+from sim.results.run import _resolve, run
 
 BUDGETS = (2e9, 5e9, 10e9, 20e9)  # 10 to 100 projects: within Jeju's eligible establishments at 1:400
 CAP = 2e8  # key_industry_rnd: KRW per establishment and year (seed 003 table)

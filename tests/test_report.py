@@ -20,9 +20,9 @@ from conftest import assert_one_line_error
 from markupsafe import escape
 from report_folders import OVERRIDE, make_batch, make_calibration, make_real_tuning, make_tuning, write_png
 
+from sim.analysis.report import _trials_table, build_report
 from sim.api import load_scenario
-from sim.levers.base import REGISTRY
-from sim.report import _trials_table, build_report
+from sim.model.levers.base import REGISTRY
 
 REGSIM = Path(sys.executable).parent / "regsim"
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""", re.IGNORECASE)

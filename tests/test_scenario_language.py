@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from sim.api import load_scenario, scenario_from_dict
 from sim.errors import ScenarioError
-from sim.scenario import Scenario
+from sim.inputs.scenario import Scenario
 
 REGSIM = Path(sys.executable).parent / "regsim"
 

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from conftest import REGSIM, ROOT, assert_one_line_error, regsim
 
-from sim.plots import write_tuning_figures
-from sim.tuning import TuningError, load_tuning, project_shares, tune
+from sim.analysis.plots import write_tuning_figures
+from sim.experiments.tuning import TuningError, load_tuning, project_shares, tune
 
 PLAN = ROOT / "scenarios" / "korea_2023_regional_plan_mss.yaml"
 TOTAL = 100e9

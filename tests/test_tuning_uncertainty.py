@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from conftest import ROOT, assert_one_line_error, regsim
 
-import sim.api
+import sim.results.run
 from sim.errors import RegsimError
-from sim.tuning import Scorer, load_tuning, objective_function
+from sim.experiments.tuning import Scorer, load_tuning, objective_function
 
 
 def robust_experiment(tmp_path: Path, score: str, extra: str = "") -> Path:
@@ -48,7 +48,7 @@ objectives:
 
 
 class FakeRun:
-    """Stands in for sim.api.run: non-capital spending in 2025 is lever a's drawn cofunding rate × 1e9
+    """Stands in for sim.results.run.run: non-capital spending in 2025 is lever a's drawn cofunding rate × 1e9
     (0 without levers); every scenario it was given is kept."""
 
     def __init__(self) -> None:
@@ -71,7 +71,7 @@ class FakeRun:
 )
 def test_a_trial_is_scored_over_the_draws_of_its_seeds(tmp_path, monkeypatch, score, statistic):
     fake = FakeRun()
-    monkeypatch.setattr(sim.api, "run", fake)
+    monkeypatch.setattr(sim.results.run, "run", fake)
     loaded = load_tuning(robust_experiment(tmp_path, score))
     scorer = Scorer(loaded)
     assert sorted(scorer.points) == list(range(11))  # 8 tuning seeds and 3 fresh check seeds, each with a draw

@@ -1,4 +1,4 @@
-"""Known-answer tests of the analysis under uncertainty (sim.uncertainty): draws, comparison, PRIM, EVPPI."""
+"""Known-answer tests of the analysis under uncertainty (sim.experiments.uncertainty): draws, comparison, PRIM, EVPPI."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.uncertainty import (
+from sim.experiments.uncertainty import (
     Marginal,
     cost_effectiveness,
     discover,
@@ -157,7 +157,7 @@ def test_evppi_is_zero_when_one_decision_dominates():
 
 
 def test_conditional_mean_of_a_parameter_with_few_values_is_the_mean_at_each_value():
-    from sim.uncertainty import conditional_mean
+    from sim.experiments.uncertainty import conditional_mean
 
     x = np.array([2.0, 1.0, 2.0, 1.0, 3.0, 3.0])
     y = np.array([4.0, 1.0, 6.0, 3.0, 7.0, 9.0])
@@ -165,7 +165,7 @@ def test_conditional_mean_of_a_parameter_with_few_values_is_the_mean_at_each_val
 
 
 def test_robust_scores_are_the_mean_a_quantile_or_the_worst_case():
-    from sim.uncertainty import robust_score
+    from sim.experiments.uncertainty import robust_score
 
     values = np.array([3.0, -1.0, 5.0, 1.0, 2.0])
     assert robust_score(values) == pytest.approx(2.0)

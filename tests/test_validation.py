@@ -1,4 +1,4 @@
-"""The rolling-origin migration back-test of ``sim.validation`` (part of ``regsim check``)."""
+"""The rolling-origin migration back-test of ``sim.experiments.validation`` (part of ``regsim check``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from conftest import ROOT
 
 from sim.api import load_scenario
-from sim.data import read_table
-from sim.validation import TREND_SPANS, migration_backtest
+from sim.experiments.validation import TREND_SPANS, migration_backtest
+from sim.inputs.data import read_table
 
 
 @pytest.fixture(scope="module")

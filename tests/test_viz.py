@@ -1,4 +1,4 @@
-"""The pure parts of `regsim viz` (sim.viz): scenarios from control values, chart data, summary;
+"""The pure parts of `regsim viz` (sim.analysis.viz): scenarios from control values, chart data, summary;
 and the CLI's one-line error for a missing file. The page itself: tests/browser/test_viz_page.py."""
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import REGION_CODES, ROOT, assert_one_line_error
 
-from sim.api import load_scenario, scenario_from_dict
-from sim.errors import ScenarioError
-from sim.plots import TILE_GRID
-from sim.viz import (
+from sim.analysis.plots import TILE_GRID
+from sim.analysis.viz import (
     LeverSetting,
     ledger_text,
     lever_settings,
@@ -26,6 +24,8 @@ from sim.viz import (
     tile_map_data,
     variant_scenario,
 )
+from sim.api import load_scenario, scenario_from_dict
+from sim.errors import ScenarioError
 
 MSS = ROOT / "scenarios" / "korea_2023_regional_plan_mss.yaml"
 

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from report_folders import make_batch
 
-from sim.batch import run_batch
-from sim.report import build_report
+from sim.analysis.report import build_report
+from sim.experiments.batch import run_batch
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,1 @@
+"""Layer 4, experiments: the field-path language, executors, batch, sensitivity, tuning, calibration, validation."""
