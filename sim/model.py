@@ -28,7 +28,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.agents import FirmPopulation, Region, TalentPool, University
+from sim.agents import FirmPopulation, Municipality, Region, TalentPool, University
 from sim.agents.talent import NOT_EMPLOYED
 from sim.crn import CommonRandomNumbers, Purpose
 from sim.levers.base import PolicyEffects, build_lever
@@ -36,7 +36,7 @@ from sim.levers.view import LeverView
 from sim.mechanisms import demography, education, labour, migration
 from sim.mechanisms import firms as firm_rules
 from sim.mechanisms.municipalities import Municipalities
-from sim.metrics import REGION_MEASURES, WORKING_AGES, municipal_measures, region_measures
+from sim.metrics import MUNICIPAL_MEASURES, REGION_MEASURES, WORKING_AGES, municipal_measures, region_measures
 from sim.pack import AGES, INDUSTRIES, LAST_OBSERVED_YEAR, RegionPack
 from sim.scenario import Scenario
 
@@ -92,6 +92,7 @@ class RegionalModel(mesa.Model):
             if scenario.resolution == "sigungu"
             else None
         )  # persons placed in si-gun-gu (``resolution: sigungu``)
+        self.municipalities = self._build_municipalities()
         self._build_talent()
         self._build_firms()
         self._build_universities()
@@ -103,11 +104,22 @@ class RegionalModel(mesa.Model):
         self.effects = PolicyEffects.neutral(len(self.firms), self.n_regions)
         self.datacollector = mesa.DataCollector(
             model_reporters={"year": "year"},
-            agenttype_reporters={Region: {name: _measure(name) for name in REGION_MEASURES}},
+            agenttype_reporters={Region: {name: _measure(name) for name in REGION_MEASURES}}
+            | ({Municipality: {name: _measure(name) for name in MUNICIPAL_MEASURES}} if self.municipalities else {}),
         )
         self._record_year(initial=True)
 
     # --- construction ----------------------------------------------------------------------
+    def _build_municipalities(self) -> list[Municipality]:
+        """One Municipality agent per si-gun-gu, in the order of ``municipalities.csv`` (none at province resolution)."""
+        if self.municipal is None:
+            return []
+        pack = self.municipal.pack
+        return [
+            Municipality(self, i, code, name, self.regions[region])
+            for i, (code, name, region) in enumerate(zip(pack.codes, pack.names, pack.region))
+        ]
+
     def _build_talent(self) -> None:
         """Persons from the start-year pyramid; education by the assumed attainment profile."""
         cells = self.pack.start_population if self.municipal is None else self.municipal.pack.start_population
@@ -728,20 +740,18 @@ class RegionalModel(mesa.Model):
                 housing_elasticity=self.params["migration"]["housing_cost_population_elasticity"],
             )
             region.record({name: values[i] for name, values in measures.items()})
-        self.datacollector.collect(self)
         if self.municipal is not None:
-            m = self.municipal
-            pyramid, flows = m.state(self.talent.municipality, self.talent.sex, self.talent.age)
-            m.rows.append(
-                municipal_measures(
-                    self.year,
-                    m.pack.codes,
-                    np.asarray(self.pack.codes)[m.region].tolist(),
-                    m.pack.names,
-                    pyramid,
-                    None if initial else flows,
-                )
-            )
+            self._record_municipalities(initial)
+        self.datacollector.collect(self)
+
+    def _record_municipalities(self, initial: bool) -> None:
+        """Each Municipality agent's measures of the year, from the person arrays (``municipal_measures``)."""
+        pyramid, flows = self.municipal.state(self.talent.municipality, self.talent.sex, self.talent.age)
+        measures = municipal_measures(pyramid, None if initial else flows)
+        if initial:
+            self.municipal.start_extinction_risk_index = measures["extinction_risk_index"]
+        for municipality in self.municipalities:
+            municipality.record({name: values[municipality.index] for name, values in measures.items()})
 
 
 @dataclass(frozen=True)
