@@ -11,7 +11,8 @@ The model owns the schedule. Each year, in order:
    labour demand to wages. Before it, at the end of the firms' step, local (non-tradable) demand follows
    the residents and the local multiplier of every change in tradable jobs, and participation responds
    to the year's job openings; migrants weigh new openings, wages and the chance of a job;
-6. regions update their place attributes and record the year's measures (DataCollector).
+6. regions update their place attributes and record the year's measures, as do the municipalities at
+   ``resolution: sigungu`` (``Municipality`` agents, counted from the person arrays); the DataCollector reads them.
 
 Persons and firms are arrays (``TalentPool``, ``FirmPopulation``): a person agent stands for
 ``scenario.scale`` persons, a firm agent for a cohort of up to ``scale`` establishments, and every

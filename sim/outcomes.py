@@ -93,7 +93,7 @@ class Outcome(BaseModel):
         return codes
 
     @model_validator(mode="after")
-    def _threshold(self) -> Outcome:
+    def _fields_agree(self) -> Outcome:
         if self.threshold is not None and self.measure not in (RISK_COUNT, MUNICIPAL_RISK_COUNT):
             raise ValueError(f"threshold is only for measures {RISK_COUNT} and {MUNICIPAL_RISK_COUNT}")
         municipal = [MUNICIPAL_RISK_COUNT, *MUNICIPAL_LEVELS, "population_retained"]

@@ -168,7 +168,8 @@ def migration_2023(
 
 
 class Municipalities:
-    """The municipal layer of one run: destination constants, move schedules, yearly flows and records."""
+    """The municipal layer of one run: destination constants, move schedules and yearly flows (the measures are
+    the model's ``Municipality`` agents')."""
 
     def __init__(self, pack: MunicipalPack, n_regions: int, between_municipality_share: float, scale: int) -> None:
         self.pack = pack
