@@ -226,6 +226,9 @@ def _check_outcome(path: Path, name: str, outcome: Outcome, scenario, regions: R
     unknown = outcome.check_regions(regions)
     if unknown:
         raise SensitivityError(f"{where}.regions: {unknown}")
+    municipal = outcome.check_municipalities(regions)
+    if municipal:
+        raise SensitivityError(f"{where}.{municipal[0]}: {municipal[1]}")
     first = outcome.first_year(scenario.start_year)
     if not first <= outcome.year <= scenario.end_year:
         raise SensitivityError(f"{where}.year: expected a year in {first}-{scenario.end_year} for {outcome.measure}, found {outcome.year}")
@@ -325,20 +328,20 @@ def run_sensitivity(
 
 def outcome_runs(folder: Path, design: Design) -> dict[str, np.ndarray]:
     """Every outcome of every run: outcome name -> array [design points, model seeds]."""
-    cache: dict[str, pd.DataFrame] = {}
+    cache: dict[tuple[str, str], pd.DataFrame] = {}
 
-    def regions(key: str) -> pd.DataFrame:
-        if key not in cache:
-            cache[key] = store.read_run(folder, key, "regions")
-        return cache[key]
+    def table(key: str, name: str) -> pd.DataFrame:
+        if (key, name) not in cache:
+            cache[key, name] = store.read_run(folder, key, name)
+        return cache[key, name]
 
     values = {}
     for name, outcome in design.spec.outcomes.items():
         per_run = np.empty(design.keys.shape)
         for index in np.ndindex(design.keys.shape):
-            level = outcome_level(regions(design.keys[index]), outcome, design.regions)
+            level = outcome_level(table(design.keys[index], outcome.table), outcome, design.regions)
             if outcome.paired:
-                level -= outcome_level(regions(design.lever_free_keys[index]), outcome, design.regions)
+                level -= outcome_level(table(design.lever_free_keys[index], outcome.table), outcome, design.regions)
             per_run[index] = level
         values[name] = per_run
     return values

@@ -273,6 +273,9 @@ def _check_against_scenario(loaded: LoadedTuning) -> None:
         unknown = objective.check_regions(regions)
         if unknown:
             raise TuningError(f"{path}: objectives[{i}].regions: {unknown}")
+        municipal = objective.check_municipalities(regions)
+        if municipal:
+            raise TuningError(f"{path}: objectives[{i}].{municipal[0]}: {municipal[1]}")
         first = objective.first_year(scenario.start_year)
         if not first <= objective.year <= scenario.end_year:
             raise TuningError(
@@ -379,7 +382,7 @@ class Scorer:
     def __init__(self, loaded: LoadedTuning) -> None:
         self.loaded = loaded
         self.regions = region_sets(loaded.scenario)
-        self._baselines: dict[int, pd.DataFrame] = {}
+        self._baselines: dict[int, dict[str, pd.DataFrame]] = {}
         self.points: dict[int, pd.Series] = {}
         """Seed -> its draw of the uncertain parameters: the tuning seeds' draws, and other ones for the check seeds."""
         if loaded.uncertain:
@@ -400,13 +403,19 @@ class Scorer:
         raw = with_draw(scenario.model_dump(), self.loaded.uncertain, self.points[seed])
         return scenario_from_dict(raw, source=f"{scenario.name} with the draw of seed {seed}")
 
-    def baseline(self, seed: int) -> pd.DataFrame:
-        """Region table of the scenario without levers for ``seed`` and its draw (run once per process)."""
+    def baseline(self, seed: int) -> dict[str, pd.DataFrame]:
+        """The tables the objectives read, of the scenario without levers for ``seed`` and its draw (run once per process)."""
         from sim.results.run import run
 
         if seed not in self._baselines:
-            self._baselines[seed] = run(self.drawn(self.loaded.scenario.without_levers(), seed), seed=seed, paired_baseline=False).regions
+            self._baselines[seed] = self._tables(
+                run(self.drawn(self.loaded.scenario.without_levers(), seed), seed=seed, paired_baseline=False)
+            )
         return self._baselines[seed]
+
+    def _tables(self, result: Any) -> dict[str, pd.DataFrame]:
+        """The tables of ``result`` (a ``sim.results.run.RunResult``) the objectives read (``Outcome.table``), by name."""
+        return {objective.table: getattr(result, objective.table) for objective in self.loaded.spec.objectives}
 
     def per_seed(self, scenario: Scenario, seeds: list[int]) -> pd.DataFrame:
         """One row per seed (and its draw): the paired difference of every objective (persons or provinces)."""
@@ -414,12 +423,13 @@ class Scorer:
 
         rows = []
         for seed in seeds:
-            regions = run(self.drawn(scenario, seed), seed=seed, paired_baseline=False).regions
+            tables = self._tables(run(self.drawn(scenario, seed), seed=seed, paired_baseline=False))
             baseline = self.baseline(seed)
             rows.append(
                 {"seed": seed}
                 | {
-                    objective.name: outcome_level(regions, objective, self.regions) - outcome_level(baseline, objective, self.regions)
+                    objective.name: outcome_level(tables[objective.table], objective, self.regions)
+                    - outcome_level(baseline[objective.table], objective, self.regions)
                     for objective in self.loaded.spec.objectives
                 }
             )

@@ -226,24 +226,42 @@ def _typed(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def municipal_measures(
-    year: int, codes: list[str], provinces: list[str], names: list[str], pyramid: np.ndarray, flows: dict[str, np.ndarray] | None
-) -> pd.DataFrame:
-    """The rows of one year of ``municipalities.parquet``: ``pyramid`` persons [municipality, sex, age],
-    ``flows`` births, deaths and net_migration by municipality (persons; None in the start year)."""
+def municipal_measures(pyramid: np.ndarray, flows: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    """The MUNICIPAL_MEASURES of one year (arrays over municipalities, persons): ``pyramid`` persons [municipality,
+    sex, age], ``flows`` births, deaths and net_migration by municipality (None in the start year: NaN)."""
     women_20_39 = pyramid[:, FEMALE, YOUTH_AGES].sum(axis=1)
     persons_65_plus = pyramid[:, :, OLD_AGES].sum(axis=(1, 2))
-    missing = pd.array([pd.NA] * len(codes), dtype="Int64")
+    missing = np.full(len(pyramid), np.nan)
+    measures = {
+        "population": pyramid.sum(axis=(1, 2)),
+        "women_20_39": women_20_39,
+        "persons_65_plus": persons_65_plus,
+        "extinction_risk_index": _ratio(women_20_39, persons_65_plus),
+    } | {name: missing if flows is None else flows[name].astype(float) for name in ("births", "deaths", "net_migration")}
+    return {name: measures[name] for name in MUNICIPAL_MEASURES}
+
+
+def municipalities_table(model: RegionalModel) -> pd.DataFrame:
+    """``municipalities.parquet``: one row per (year, municipality) from the model's DataCollector, which reads
+    the Municipality agents' measures; counts as nullable integers (flows <NA> in the start year)."""
+    from sim.model.agents import Municipality
+
+    raw = model.datacollector.get_agenttype_vars_dataframe(Municipality).reset_index()
+    years = model.datacollector.get_model_vars_dataframe()["year"]
+    agent = raw["AgentID"].map({municipality.unique_id: municipality for municipality in model.municipalities})
     table = pd.DataFrame(
-        {"year": np.full(len(codes), year, np.int64), "municipality": codes, "province": provinces, "municipality_name": names}
+        {
+            "year": raw["Step"].map(years).astype("int64").to_numpy(),
+            "index": agent.map(lambda m: m.index).to_numpy(),
+            "municipality": agent.map(lambda m: m.code).tolist(),
+            "province": agent.map(lambda m: m.province.code).tolist(),
+            "municipality_name": agent.map(lambda m: m.municipality_name).tolist(),
+        }
     )
-    table["population"] = pyramid.sum(axis=(1, 2)).round().astype(np.int64)
-    for name in ("births", "deaths", "net_migration"):
-        table[name] = missing if flows is None else pd.array(np.rint(flows[name]).astype(np.int64), dtype="Int64")
-    table["women_20_39"] = women_20_39.round().astype(np.int64)
-    table["persons_65_plus"] = persons_65_plus.round().astype(np.int64)
-    table["extinction_risk_index"] = _ratio(women_20_39, persons_65_plus)
-    return table.astype({"population": "Int64", "women_20_39": "Int64", "persons_65_plus": "Int64"})
+    for name in MUNICIPAL_MEASURES:
+        values = raw[name].to_numpy(float)
+        table[name] = values if name == "extinction_risk_index" else pd.array(values.round(), dtype="Int64")
+    return table.sort_values(["year", "index"], ignore_index=True).drop(columns="index")
 
 
 def empty_municipalities() -> pd.DataFrame:

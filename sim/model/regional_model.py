@@ -11,7 +11,8 @@ The model owns the schedule. Each year, in order:
    labour demand to wages. Before it, at the end of the firms' step, local (non-tradable) demand follows
    the residents and the local multiplier of every change in tradable jobs, and participation responds
    to the year's job openings; migrants weigh new openings, wages and the chance of a job;
-6. regions update their place attributes and record the year's measures (DataCollector).
+6. regions update their place attributes and record the year's measures, as do the municipalities at
+   ``resolution: sigungu`` (``Municipality`` agents, counted from the person arrays); the DataCollector reads them.
 
 Persons and firms are arrays (``TalentPool``, ``FirmPopulation``): a person agent stands for
 ``scenario.scale`` persons, a firm agent for a cohort of up to ``scale`` establishments, and every
@@ -31,7 +32,7 @@ import pandas as pd
 from sim.inputs.pack import AGES, INDUSTRIES, LAST_OBSERVED_YEAR, RegionPack
 from sim.inputs.parameters import Firms, Universities
 from sim.inputs.scenario import Scenario
-from sim.model.agents import FirmPopulation, Region, TalentPool, University
+from sim.model.agents import FirmPopulation, Municipality, Region, TalentPool, University
 from sim.model.agents.talent import NOT_EMPLOYED
 from sim.model.crn import CommonRandomNumbers, Purpose
 from sim.model.levers.base import PolicyEffects, build_lever
@@ -39,7 +40,7 @@ from sim.model.levers.view import LeverView
 from sim.model.mechanisms import demography, education, labour, migration
 from sim.model.mechanisms import firms as firm_rules
 from sim.model.mechanisms.municipalities import Municipalities
-from sim.model.metrics import REGION_MEASURES, WORKING_AGES, YOUTH_LEAVE_AGES, municipal_measures, region_measures
+from sim.model.metrics import MUNICIPAL_MEASURES, REGION_MEASURES, WORKING_AGES, YOUTH_LEAVE_AGES, municipal_measures, region_measures
 
 NEWBORN_UID_BIT = np.uint64(1 << 62)
 ARRIVAL_NAMESPACE = np.uint64(1 << 61)
@@ -91,6 +92,7 @@ class RegionalModel(mesa.Model):
             if scenario.resolution == "sigungu"
             else None
         )  # persons placed in si-gun-gu (``resolution: sigungu``)
+        self.municipalities = self._build_municipalities()
         self._build_talent()
         self._build_firms()
         self._build_universities()
@@ -102,11 +104,22 @@ class RegionalModel(mesa.Model):
         self.effects = PolicyEffects.neutral(len(self.firms), self.n_regions)
         self.datacollector = mesa.DataCollector(
             model_reporters={"year": "year"},
-            agenttype_reporters={Region: {name: _measure(name) for name in REGION_MEASURES}},
+            agenttype_reporters={Region: {name: _measure(name) for name in REGION_MEASURES}}
+            | ({Municipality: {name: _measure(name) for name in MUNICIPAL_MEASURES}} if self.municipalities else {}),
         )
         self._record_year(initial=True)
 
     # --- construction ----------------------------------------------------------------------
+    def _build_municipalities(self) -> list[Municipality]:
+        """One Municipality agent per si-gun-gu, in the order of ``municipalities.csv`` (none at province resolution)."""
+        if self.municipal is None:
+            return []
+        pack = self.municipal.pack
+        return [
+            Municipality(self, i, code, name, self.regions[region])
+            for i, (code, name, region) in enumerate(zip(pack.codes, pack.names, pack.region))
+        ]
+
     def _build_talent(self) -> None:
         """Persons from the start-year pyramid; education by the assumed attainment profile."""
         cells = self.pack.start_population if self.municipal is None else self.municipal.pack.start_population
@@ -719,20 +732,18 @@ class RegionalModel(mesa.Model):
                 housing_elasticity=self.params.migration.housing_cost_population_elasticity,
             )
             region.record({name: values[i] for name, values in measures.items()})
-        self.datacollector.collect(self)
         if self.municipal is not None:
-            m = self.municipal
-            pyramid, flows = m.state(self.talent.municipality, self.talent.sex, self.talent.age)
-            m.rows.append(
-                municipal_measures(
-                    self.year,
-                    m.pack.codes,
-                    np.asarray(self.pack.codes)[m.region].tolist(),
-                    m.pack.names,
-                    pyramid,
-                    None if initial else flows,
-                )
-            )
+            self._record_municipalities(initial)
+        self.datacollector.collect(self)
+
+    def _record_municipalities(self, initial: bool) -> None:
+        """Each Municipality agent's measures of the year, from the person arrays (``municipal_measures``)."""
+        pyramid, flows = self.municipal.state(self.talent.municipality, self.talent.sex, self.talent.age)
+        measures = municipal_measures(pyramid, None if initial else flows)
+        if initial:
+            self.municipal.start_extinction_risk_index = measures["extinction_risk_index"]
+        for municipality in self.municipalities:
+            municipality.record({name: values[municipality.index] for name, values in measures.items()})
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from sim.errors import RegsimError
 from sim.inputs import scenario as scenario_files
 from sim.inputs.scenario import Scenario
 from sim.model.levers.base import check_levers
-from sim.model.metrics import add_municipal_counts, add_paired_differences, national_table, regions_table
+from sim.model.metrics import add_municipal_counts, add_paired_differences, municipalities_table, national_table, regions_table
 from sim.model.regional_model import RegionalModel
 from sim.provenance import git_commit, package_version
 from sim.results.ledger import SPENDING_COLUMNS, SUPPORT_COLUMNS, additionality_ledger, empty_ledger, firm_jobs_frame, records_frame
@@ -129,7 +129,7 @@ def run(
     national = national_table(regions, capital)
     municipalities = None
     if model.municipal is not None:
-        municipalities = pd.concat(model.municipal.rows, ignore_index=True)
+        municipalities = municipalities_table(model)
         national = add_municipal_counts(national, municipalities)
     return RunResult(
         regions=regions,

@@ -28,7 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from sim.inputs.pack import AGES, MunicipalPack
 from sim.model.cells import persons_per_cell
@@ -169,7 +168,8 @@ def migration_2023(
 
 
 class Municipalities:
-    """The municipal layer of one run: destination constants, move schedules, yearly flows and records."""
+    """The municipal layer of one run: destination constants, move schedules and yearly flows (the measures are
+    the model's ``Municipality`` agents')."""
 
     def __init__(self, pack: MunicipalPack, n_regions: int, between_municipality_share: float, scale: int) -> None:
         self.pack = pack
@@ -181,15 +181,14 @@ class Municipalities:
             np.bincount(pack.region, minlength=n_regions) > 1, pack.within_province_rate * between_municipality_share, 0.0
         )
         self.flows = self._empty_flows()
-        self.rows: list[pd.DataFrame] = []  # one table per recorded year (``sim.model.metrics.municipal_measures``)
+        self.start_extinction_risk_index: np.ndarray | None = None  # set by the model's first record
         self.agents = np.zeros((self.n, 2, AGES), np.int64)  # agents by municipality × sex × age at the last record (``state``)
 
     @property
     def local_industry_eligible(self) -> np.ndarray:
         """Seed 003's restriction of local-industry support: the 89 decline areas and the municipalities at
         extinction risk (index below 0.5) in the start year's record."""
-        start = self.rows[0]["extinction_risk_index"].to_numpy(float)
-        return self.pack.decline_area | (start < EXTINCTION_RISK_THRESHOLD)
+        return self.pack.decline_area | (self.start_extinction_risk_index < EXTINCTION_RISK_THRESHOLD)
 
     def _empty_flows(self) -> dict[str, np.ndarray]:
         return {name: np.zeros(self.n, np.int64) for name in ("births", "deaths", "net_migration")}
