@@ -587,9 +587,10 @@ class RegionalModel(mesa.Model):
         workers = np.flatnonzero(employer >= 0)
         employer[workers] = new_index[employer[workers]]
         f.age += 1
-        self._local_demand()
+        residents = self.labour.expected_labour_force(self.talent, self.n_regions)  # persons stay as they are until the labour market
+        self._local_demand(residents)
         self.labour.participation_factor = labour.participation_response(
-            self._openings_change(), self.params["labour"]["participation_openings_elasticity"]
+            self._openings_change(residents), self.params["labour"]["participation_openings_elasticity"]
         )
         self.in_labour_force = self.labour.labour_force(self.talent)
 
@@ -662,24 +663,29 @@ class RegionalModel(mesa.Model):
         t = self.talent
         return t.count_by_region(self.n_regions, (t.age >= WORKING_AGES.start) & (t.age < WORKING_AGES.stop)).astype(float)
 
-    def _openings(self) -> np.ndarray:
+    def _openings(self, residents: np.ndarray | None = None) -> np.ndarray:
         """Log labour-market tightness (ln θ) by region: jobs firms want per member of the labour force the residents would have at the
         start's participation (``LabourMarket.expected_labour_force``), so participation's response to θ
-        does not move θ itself."""
+        does not move θ itself. ``residents``: that expected labour force (agents) of the current persons,
+        when the caller has it already (it is a pass over every person)."""
+        if residents is None:
+            residents = self.labour.expected_labour_force(self.talent, self.n_regions)
         demand = np.bincount(self.firms.region, weights=self.firms.workers(), minlength=self.n_regions)
-        supply = self.labour.expected_labour_force(self.talent, self.n_regions) * self.scale
+        supply = residents * self.scale
         return np.log(np.maximum(demand, 1.0) / np.maximum(supply, 1.0))
 
-    def _openings_change(self) -> np.ndarray:
+    def _openings_change(self, residents: np.ndarray | None = None) -> np.ndarray:
         """Δln θ: job openings (jobs wanted per member of the expected labour force) against the start (``_openings``)."""
-        return self._openings() - self.base_openings
+        return self._openings(residents) - self.base_openings
 
-    def _local_demand(self) -> None:
+    def _local_demand(self, residents: np.ndarray | None = None) -> None:
         """Non-tradable jobs: local demand (the residents' expected labour force and the multiplier of this
         year's change in tradable jobs, ``firms.local_demand``) times the wage response exp(−η · premium),
-        the premium being the wage curve's (``labour.wage_curve``) of the last labour market."""
+        the premium being the wage curve's (``labour.wage_curve``) of the last labour market. ``residents``:
+        the current persons' expected labour force (agents), when the caller has it already."""
         lp = self.params["labour"]
-        residents = self.labour.expected_labour_force(self.talent, self.n_regions)
+        if residents is None:
+            residents = self.labour.expected_labour_force(self.talent, self.n_regions)
         tradable = firm_rules.tradable_jobs(self.firms, self.tradable, self.n_regions)
         self.local_demand_jobs = firm_rules.local_demand(
             self.local_demand_jobs, residents / self.residents_last, tradable - self.tradable_jobs_last, lp["local_multiplier_tradable"]
