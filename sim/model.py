@@ -324,11 +324,13 @@ class RegionalModel(mesa.Model):
         """Active levers write this year's effects and spend; spending is recorded by region and lever."""
         self.effects = PolicyEffects.neutral(len(self.firms), self.n_regions)
         krw_per_jpy = self.params["policy"]["krw_per_jpy"]
-        view = self.lever_view()
+        view = None  # built for the first active lever: it counts every person (none in a baseline)
         for lever in self.levers:
             budget = lever.spec.budget_krw(krw_per_jpy)
             if not lever.active(self.year) or budget <= 0:
                 continue
+            if view is None:
+                view = self.lever_view()
             self.effects.supported_establishments[:] = 0.0
             spending = lever.apply(view, self.effects, budget)
             supported = np.flatnonzero(self.effects.supported_establishments > 0)
