@@ -337,3 +337,15 @@ def test_splitmix64_in_chunks_equals_one_value_at_a_time():
     grid = values[:12].reshape(3, 4)
     np.testing.assert_array_equal(splitmix64(np.asfortranarray(grid)), splitmix64(grid))
     np.testing.assert_array_equal(splitmix64(grid).ravel(), splitmix64(values[:12]))
+
+
+def test_uniforms_are_the_top_53_bits_of_the_hashes():
+    """A uniform is hash >> 11 over 2^53, over more than one chunk and whatever was drawn before (the
+    stream's salt is kept between calls)."""
+    crn = CommonRandomNumbers(3)
+    uid = np.arange(HASH_CHUNK + 10, dtype=np.uint64) * np.uint64(977)
+    crn.uniforms(uid[:5], 2031, Purpose.DEATH)  # the salt of (2031, DEATH) is now kept
+    expected = (crn.hashes(uid, 2031, Purpose.DEATH) >> np.uint64(11)).astype(np.float64) / 2.0**53
+    np.testing.assert_array_equal(crn.uniforms(uid, 2031, Purpose.DEATH), expected)
+    np.testing.assert_array_equal(CommonRandomNumbers(3).uniforms(uid, 2031, Purpose.DEATH), expected)
+    assert crn.uniforms(uid, 2031, Purpose.DEATH).dtype == np.float64
