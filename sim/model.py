@@ -263,7 +263,8 @@ class RegionalModel(mesa.Model):
         vacancies = employed * lp["initial_vacancy_rate"] + separation * employed
         alpha = lp["matching_elasticity_unemployment"]
         self.labour.matching_efficiency = lp["matching_efficiency"] * labour.matching_efficiency_for(finding, seekers, vacancies, alpha)
-        self.unemployment_rate = labour.unemployment_rate(t, active, self.n_regions)
+        self.labour_status = t.status_by_region(self.n_regions, active)
+        self.unemployment_rate = labour.unemployment_rate(self.labour_status)
         self.base_openings = self.openings_last = self._openings()
 
     def _job_loss_rate_from_exits_and_moves(self) -> np.ndarray:
@@ -433,7 +434,7 @@ class RegionalModel(mesa.Model):
         multiplier = self.region_values(self.params["demography"]["fertility_multiplier"], 1.0)[:, None]
         if year <= LAST_OBSERVED_YEAR:
             return self.pack.observed_asfr(year) * multiplier
-        women = self.talent.pyramid(self.n_regions)[:, 0, :].astype(float)
+        women = self.persons[:, 0, :].astype(float)  # at the start of the year: as recorded at the end of the last
         return demography.scale_asfr_to_tfr(self.pack.observed_asfr(LAST_OBSERVED_YEAR) * multiplier, women, self._target_tfr(year))
 
     def region_values(self, by_code: dict[str, float], neutral: float) -> np.ndarray:
@@ -702,7 +703,8 @@ class RegionalModel(mesa.Model):
         respond to the year's unemployment (``labour.wage_curve``) and tradable firms' demand to the wages."""
         links = self.pack.adjacency | self.effects.commuting_links
         self.labour.step(self.talent, self.firms, self.in_labour_force, links, self.crn, self.year, self.scale)
-        self.unemployment_rate = labour.unemployment_rate(self.talent, self.in_labour_force, self.n_regions)
+        self.labour_status = self.talent.status_by_region(self.n_regions, self.in_labour_force)  # also the year's record
+        self.unemployment_rate = labour.unemployment_rate(self.labour_status)
         premium = labour.wage_curve(self.unemployment_rate, self.base_unemployment_rate, self.params["labour"]["wage_curve_elasticity"])
         growth = premium - self.log_wage_tightness
         self.log_wage_growth = self.log_wage_growth + growth
@@ -721,6 +723,7 @@ class RegionalModel(mesa.Model):
             )
             self.log_wage_growth = np.zeros(self.n_regions)
             self.log_wage_tightness = np.zeros(self.n_regions)
+        self.persons = self.talent.pyramid(self.n_regions)  # agents by region, sex and age at 31 December (also next year's fertility)
         measures = region_measures(self, initial)
         f = self.firms
         if self.record_firm_jobs:

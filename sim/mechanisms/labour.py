@@ -286,12 +286,13 @@ class LabourMarket:
             seekers = seekers[t.employer[seekers] == NOT_EMPLOYED]
 
 
-def unemployment_rate(talent: TalentPool, in_labour_force: np.ndarray, n_regions: int) -> np.ndarray:
-    """Each region's unemployment rate among its labour force (fraction)."""
-    status = talent.status_by_region(n_regions, in_labour_force).astype(float)
+def unemployment_rate(status: np.ndarray) -> np.ndarray:
+    """Each region's unemployment rate among its labour force (fraction), from the agents by region and
+    labour status [regions, 4] (``TalentPool.status_by_region``, which the year's record reuses)."""
+    status = status.astype(float)
     employed = status[:, 1] + status[:, 3]
     labour_force = status[:, 1:].sum(axis=1)  # the labour force, and those employed outside it
-    return 1.0 - np.divide(employed, labour_force, out=np.ones(n_regions), where=labour_force > 0)
+    return 1.0 - np.divide(employed, labour_force, out=np.ones(len(status)), where=labour_force > 0)
 
 
 def fill_vacancies(
