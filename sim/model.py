@@ -398,7 +398,7 @@ class RegionalModel(mesa.Model):
         place, asfr = t.region, self._fertility_schedule(year)
         if self.municipal is not None:
             place, asfr = self.municipal.births(asfr, t.municipality)
-        mothers = demography.birth_mask(t.age, t.sex, place, asfr, crn.stream(t.uid, year, Purpose.BIRTH)) & ~dies
+        mothers = demography.birth_mask(t.age, t.sex, place, asfr, lambda women: crn.uniforms(t.uid[women], year, Purpose.BIRTH)) & ~dies
         newborn_region = t.region[mothers]
         newborn_uid = (crn.hashes(t.uid[mothers], year, Purpose.NEWBORN_ID) >> np.uint64(2)) | NEWBORN_UID_BIT
         newborn_sex = demography.newborn_sex(

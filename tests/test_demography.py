@@ -71,13 +71,30 @@ def test_death_rate_matches_qx_within_sampling_error(rng):
 
 def test_zero_asfr_no_births(rng):
     age, sex, region = population(10_000, rng)
-    assert not dm.birth_mask(age, sex, region, np.zeros((N_REGIONS, 101)), rng).any()
+    assert not dm.birth_mask(age, sex, region, np.zeros((N_REGIONS, 101)), lambda women: rng.random(len(women))).any()
 
 
 def test_only_women_give_birth(rng):
     age, sex, region = population(10_000, rng)
-    births = dm.birth_mask(age, sex, region, np.ones((N_REGIONS, 101)), rng)
+    births = dm.birth_mask(age, sex, region, np.ones((N_REGIONS, 101)), lambda women: rng.random(len(women)))
     assert births.sum() == (sex == dm.FEMALE).sum()
+
+
+def test_births_draw_only_for_women_who_can_give_birth():
+    """Women aged 30 (rate 0.5) with draws 0.2 and 0.7: the first gives birth; a man of 30 and a woman
+    of 60 (rate 0) are not drawn for at all."""
+    asfr = np.zeros((N_REGIONS, 101))
+    asfr[:, 30] = 0.5
+    asked = []
+
+    def uniforms(women: np.ndarray) -> np.ndarray:
+        asked.append(women.tolist())
+        return np.array([0.2, 0.7])
+
+    age, sex = np.array([30, 30, 30, 60]), np.array([dm.FEMALE, dm.FEMALE, dm.MALE, dm.FEMALE])
+    births = dm.birth_mask(age, sex, np.zeros(4, np.int16), asfr, uniforms)
+    assert births.tolist() == [True, False, False, False]
+    assert asked == [[0, 1]]
 
 
 def test_scale_asfr_hits_target_and_keeps_regional_ratios(rng):
