@@ -468,7 +468,7 @@ class RegionalModel(mesa.Model):
             dp["international_migrant_child_level"],
             dp["international_migrant_constant_level"],
         )
-        population = t.count_by_region(self.n_regions).astype(float)
+        population = self.persons.sum(axis=(1, 2)).astype(float)  # residents as recorded at the end of the last year
         expected = abs(net) / self.scale * (population / population.sum())[:, None, None] * profile[None, :, :]
         if net < 0:
             leaves = demography.departure_mask(t.age, t.sex, t.region, expected, self.crn.uniforms(t.uid, year, Purpose.EMIGRATION)) & ~dies
