@@ -15,6 +15,7 @@ import pytest
 from scipy import stats
 
 from sim.model.crn import (
+    HASH_CHUNK,
     POISSON_WALK_MEAN,
     CommonRandomNumbers,
     Purpose,
@@ -23,6 +24,7 @@ from sim.model.crn import (
     poisson_from_uniform,
     rounded_count,
     smallest_keys,
+    splitmix64,
 )
 
 LARGEST_UNIFORM = 1.0 - 2.0**-53
@@ -322,3 +324,28 @@ def test_poisson_monotone_in_mean_at_fixed_uniform():
 def test_poisson_count_at_zero_uniform_is_zero_for_every_mean():
     means = np.array([1.0, 30.0, 30.5, 800.0])
     assert poisson_from_uniform(np.zeros(4), means).tolist() == [0, 0, 0, 0]
+
+
+def test_splitmix64_in_chunks_equals_one_value_at_a_time():
+    """The finaliser runs HASH_CHUNK identities per pass: arrays longer than a chunk, and 2-D arrays in
+    either memory order, hash element by element exactly as single values (0 → the published
+    0xE220A8397B1DCDAF, SplitMix64's first output from state 0)."""
+    values = np.arange(2 * HASH_CHUNK + 3, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    one_by_one = np.array([splitmix64(np.array([v], dtype=np.uint64))[0] for v in values[:: HASH_CHUNK // 2]])
+    np.testing.assert_array_equal(splitmix64(values)[:: HASH_CHUNK // 2], one_by_one)
+    assert splitmix64(np.zeros(HASH_CHUNK + 1, np.uint64))[-1] == np.uint64(0xE220A8397B1DCDAF)
+    grid = values[:12].reshape(3, 4)
+    np.testing.assert_array_equal(splitmix64(np.asfortranarray(grid)), splitmix64(grid))
+    np.testing.assert_array_equal(splitmix64(grid).ravel(), splitmix64(values[:12]))
+
+
+def test_uniforms_are_the_top_53_bits_of_the_hashes():
+    """A uniform is hash >> 11 over 2^53, over more than one chunk and whatever was drawn before (the
+    stream's salt is kept between calls)."""
+    crn = CommonRandomNumbers(3)
+    uid = np.arange(HASH_CHUNK + 10, dtype=np.uint64) * np.uint64(977)
+    crn.uniforms(uid[:5], 2031, Purpose.DEATH)  # the salt of (2031, DEATH) is now kept
+    expected = (crn.hashes(uid, 2031, Purpose.DEATH) >> np.uint64(11)).astype(np.float64) / 2.0**53
+    np.testing.assert_array_equal(crn.uniforms(uid, 2031, Purpose.DEATH), expected)
+    np.testing.assert_array_equal(CommonRandomNumbers(3).uniforms(uid, 2031, Purpose.DEATH), expected)
+    assert crn.uniforms(uid, 2031, Purpose.DEATH).dtype == np.float64

@@ -71,13 +71,30 @@ def test_death_rate_matches_qx_within_sampling_error(rng):
 
 def test_zero_asfr_no_births(rng):
     age, sex, region = population(10_000, rng)
-    assert not dm.birth_mask(age, sex, region, np.zeros((N_REGIONS, 101)), rng).any()
+    assert not dm.birth_mask(age, sex, region, np.zeros((N_REGIONS, 101)), lambda women: rng.random(len(women))).any()
 
 
 def test_only_women_give_birth(rng):
     age, sex, region = population(10_000, rng)
-    births = dm.birth_mask(age, sex, region, np.ones((N_REGIONS, 101)), rng)
+    births = dm.birth_mask(age, sex, region, np.ones((N_REGIONS, 101)), lambda women: rng.random(len(women)))
     assert births.sum() == (sex == dm.FEMALE).sum()
+
+
+def test_births_draw_only_for_women_who_can_give_birth():
+    """Women aged 30 (rate 0.5) with draws 0.2 and 0.7: the first gives birth; a man of 30 and a woman
+    of 60 (rate 0) are not drawn for at all."""
+    asfr = np.zeros((N_REGIONS, 101))
+    asfr[:, 30] = 0.5
+    asked = []
+
+    def uniforms(women: np.ndarray) -> np.ndarray:
+        asked.append(women.tolist())
+        return np.array([0.2, 0.7])
+
+    age, sex = np.array([30, 30, 30, 60]), np.array([dm.FEMALE, dm.FEMALE, dm.MALE, dm.FEMALE])
+    births = dm.birth_mask(age, sex, np.zeros(4, np.int16), asfr, uniforms)
+    assert births.tolist() == [True, False, False, False]
+    assert asked == [[0, 1]]
 
 
 def test_scale_asfr_hits_target_and_keeps_regional_ratios(rng):
@@ -206,3 +223,27 @@ def test_migration_residual_matches_accounting_identity():
     vital = shared_file("kr_province_deaths_tfr_eaps_2000_2023.csv").query("region_code == '00'").set_index("year")
     expected_2023 = annual.loc[2023, "population"] - annual.loc[2022, "population"] - vital.loc[2023, "births"] + vital.loc[2023, "deaths"]
     assert pack_table("international_migration").set_index("year").loc[2023, "net_persons"] == expected_2023
+
+
+def test_pack_year_tables_hold_the_csv_rows(tmp_path):
+    """Life tables, regional mortality factors and fertility schedules are built per year from the
+    CSV rows: each value sits in its cell, and a year without some province is a one-line DataError."""
+    from sim.errors import DataError
+    from sim.inputs.pack import RegionPack
+
+    pack = RegionPack.load("korea", 2023)
+    mortality, factors, fertility = pack_table("mortality"), pack_table("mortality_region_factor"), pack_table("fertility")
+    row = mortality[(mortality["year"] == 2030) & (mortality["sex"] == "M") & (mortality["age"] == 80)].iloc[0]
+    assert pack.qx(2030)[1, 80] == row["qx"]
+    busan = factors[(factors["year"] == factors["year"].max()) & (factors["region"] == "26")].iloc[0]
+    assert pack.mortality_factor(int(busan["year"]))[pack.index_of["26"]] == busan["factor"]
+    births = fertility[(fertility["year"] == 2023) & (fertility["region"] == "50") & (fertility["mother_age"] == 31)].iloc[0]
+    schedule = pack.observed_asfr(2023)
+    assert schedule[pack.index_of["50"], 31] == births["asfr"]
+    schedule[:] = 0.0  # a copy: the pack's schedule is unchanged
+    assert pack.observed_asfr(2023)[pack.index_of["50"], 31] == births["asfr"]
+    for path in PACK.glob("*.csv"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    factors[~((factors["year"] == 2020) & (factors["region"] == "11"))].to_csv(tmp_path / "mortality_region_factor.csv", index=False)
+    with pytest.raises(DataError, match=r"mortality_region_factor\.csv: no value for region\(s\) 11$"):
+        RegionPack.load("korea", 2023, tmp_path).mortality_factor(2020)

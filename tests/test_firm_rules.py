@@ -16,6 +16,7 @@ from sim.model.mechanisms.firms import (
     STARTUP_TAG,
     closure_hazard,
     entrant_cohorts,
+    lose_jobs_at_closures,
     reallocate_closed_demand,
 )
 
@@ -451,3 +452,21 @@ def test_subsidy_never_lowers_any_innovation_in_a_single_region():
 
 def one_region_copy(population: FirmPopulation) -> FirmPopulation:
     return FirmPopulation(**{name: np.copy(value) for name, value in vars(population).items()})
+
+
+def test_job_losses_at_closing_establishments():
+    """Firm 0 closes 1 of its 4 establishments (each worker leaves with probability 1/4, by the keyed draw),
+    firm 1 none of 2 (nobody leaves), firm 2 all 5 (everybody leaves); the non-employed stay so."""
+    from sim.model.agents.talent import NOT_EMPLOYED, TalentPool
+
+    n = 4_000
+    employer = np.tile(np.array([0, 1, 2, NOT_EMPLOYED]), n // 4)
+    people = TalentPool.new(np.full(n, 40), np.zeros(n), np.zeros(n), np.zeros(n), np.arange(n) * 7, np.full(n, 0.5))
+    people.employer[:] = employer
+    cohort = firms(establishments=np.array([4, 2, 5]), size=np.full(3, 2.0), region=np.zeros(3), industry=np.zeros(3))
+    crn = CommonRandomNumbers(1)
+    draws = crn.uniforms(people.uid, 2030, Purpose.CLOSURE_JOB_LOSS)
+    lose_jobs_at_closures(people, cohort, np.array([1, 0, 5]), crn, 2030)
+    expected = np.where((employer == 2) | ((employer == 0) & (draws < 0.25)), NOT_EMPLOYED, employer)
+    np.testing.assert_array_equal(people.employer, expected)
+    assert abs((people.employer[employer == 0] == NOT_EMPLOYED).mean() - 0.25) < 0.04

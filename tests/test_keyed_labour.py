@@ -129,3 +129,22 @@ def test_markets_are_separate_circles():
         np.testing.assert_array_equal(together[mine], theirs[alone])
     with pytest.raises(ValueError, match="market 2"):
         assign_to_slots(np.array([0.1, 0.2]), np.array([0.3, 0.4]), np.array([2, 2]), np.array([2, 0]))
+
+
+def test_deep_nesting_innermost_first():
+    """All takers before all slots: the walk climbs to 40,000 (the wide-key path of the grouping sort);
+    the r-th highest taker takes the r-th slot clockwise."""
+    rng = np.random.default_rng(12)
+    takers, slots = rng.random(40_000) * 0.5, 0.5 + rng.random(50_000) * 0.5
+    assignment = assign_to_slots(takers, slots)
+    slot_rank = np.argsort(slots)
+    expected = np.empty(len(takers), np.int64)
+    expected[np.argsort(-takers)] = slot_rank[: len(takers)]
+    np.testing.assert_array_equal(assignment, expected)
+
+
+def test_empty_market_between_markets():
+    # market 0: taker 0.9 wraps to slot 0.1 (index 0); market 1 empty; market 2: taker 0.2 takes slot 0.3
+    # (index 2) before 0.5 (index 1).
+    assignment = assign_to_slots(np.array([0.9, 0.2]), np.array([0.1, 0.5, 0.3]), np.array([0, 2]), np.array([0, 2, 2]))
+    assert assignment.tolist() == [0, 2]

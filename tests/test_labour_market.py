@@ -33,7 +33,7 @@ def test_unemployment_rate_by_region():
     people = TalentPool.new(np.full(5, 30), np.zeros(5), np.array([0, 0, 0, 0, 1]), np.zeros(5), np.arange(5), np.full(5, 0.5))
     people.employer[[0, 1, 4]] = 0
     in_labour_force = np.array([True, True, True, False, False])
-    assert labour.unemployment_rate(people, in_labour_force, 2) == pytest.approx([1 / 3, 0.0])
+    assert labour.unemployment_rate(people.status_by_region(2, in_labour_force)) == pytest.approx([1 / 3, 0.0])
 
 
 def economy(workers: int, seekers: int) -> tuple[TalentPool, FirmPopulation]:

@@ -148,15 +148,27 @@ class RegionPack:
     def _fertility(self) -> pd.DataFrame:
         return self.table("fertility", required=("region", "year", "mother_age", "asfr"))
 
+    @cached_property
+    def _observed_asfr(self) -> dict[int, np.ndarray]:
+        """Each observed year's schedule, built once: the model reads one every simulated year, and
+        selecting it from the table with pandas took a twentieth of a 1:100 run."""
+        table = self._fertility
+        region = self._region_index(table["region"], "fertility")
+        age = table["mother_age"].to_numpy(int)
+        rates = table["asfr"].to_numpy(float)
+        years = table["year"].to_numpy(int)
+        schedules: dict[int, np.ndarray] = {}
+        for year in np.unique(years):
+            rows = years == year
+            schedules[int(year)] = np.zeros((self.n_regions, AGES))
+            schedules[int(year)][region[rows], age[rows]] = rates[rows]
+        return schedules
+
     def observed_asfr(self, year: int) -> np.ndarray:
-        """Births per woman [n_regions, 101] by mother's age in an observed year."""
-        rows = self._fertility[self._fertility["year"] == year]
-        if rows.empty:
+        """Births per woman [n_regions, 101] by mother's age in an observed year (a new array)."""
+        if year not in self._observed_asfr:
             raise DataError(f"{self.folder / 'fertility.csv'}: no rates for {year}")
-        asfr = np.zeros((self.n_regions, AGES))
-        region = self._region_index(rows["region"], "fertility")
-        asfr[region, rows["mother_age"].to_numpy(int)] = rows["asfr"].to_numpy(float)
-        return asfr
+        return self._observed_asfr[year].copy()
 
     @cached_property
     def official_tfr_path(self) -> dict[int, float]:
@@ -166,12 +178,16 @@ class RegionPack:
 
     @cached_property
     def _mortality(self) -> dict[int, np.ndarray]:
+        """Each year's life table [2, 101], from columns read once (a pandas group per year took a
+        twentieth of a 1:100 run)."""
         table = self.table("mortality", required=("year", "sex", "age", "qx"))
+        sex = table["sex"].map({s: i for i, s in enumerate(SEXES)}).to_numpy(int)
+        age, years, rates = table["age"].to_numpy(int), table["year"].to_numpy(int), table["qx"].to_numpy(float)
         qx: dict[int, np.ndarray] = {}
-        for year, rows in table.groupby("year"):
-            grid = np.zeros((2, AGES))
-            grid[rows["sex"].map({s: i for i, s in enumerate(SEXES)}).to_numpy(int), rows["age"].to_numpy(int)] = rows["qx"]
-            qx[int(year)] = grid
+        for year in np.unique(years):
+            rows = years == year
+            qx[int(year)] = np.zeros((2, AGES))
+            qx[int(year)][sex[rows], age[rows]] = rates[rows]
         return qx
 
     def qx(self, year: int) -> np.ndarray:
@@ -182,8 +198,20 @@ class RegionPack:
 
     @cached_property
     def _mortality_factors(self) -> dict[int, np.ndarray]:
-        table = self.table("mortality_region_factor", required=("region", "year", "factor"))
-        return {int(year): self._by_region(rows, "factor", "mortality_region_factor") for year, rows in table.groupby("year")}
+        """Each year's factor by region, from columns read once; a year without some region is a DataError."""
+        name = "mortality_region_factor"
+        table = self.table(name, required=("region", "year", "factor"))
+        region = self._region_index(table["region"], name)
+        years, values = table["year"].to_numpy(int), table["factor"].to_numpy(float)
+        factors: dict[int, np.ndarray] = {}
+        for year in np.unique(years):
+            rows = years == year
+            missing = np.setdiff1d(np.arange(self.n_regions), region[rows])
+            if missing.size:
+                raise DataError(f"{self.folder / (name + '.csv')}: no value for region(s) {', '.join(self.codes[i] for i in missing)}")
+            factors[int(year)] = np.zeros(self.n_regions)
+            factors[int(year)][region[rows]] = values[rows]
+        return factors
 
     def mortality_factor(self, year: int) -> np.ndarray:
         """Regional hazard multipliers: observed in data years; afterwards the last observed

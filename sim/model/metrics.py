@@ -131,14 +131,16 @@ def cost_per_job_krw(spending_krw: np.ndarray | float, jobs_created: np.ndarray 
 
 
 def region_measures(model: RegionalModel, initial: bool) -> dict[str, np.ndarray]:
-    """All region measures of the model's current state (arrays over regions, real units)."""
+    """All region measures of the model's current state (arrays over regions, real units): persons from
+    the agents by region, sex and age (``model.persons``) and by region and labour status
+    (``model.labour_status``) that the model counted at the end of the year."""
     t, f, n, scale = model.talent, model.firms, model.n_regions, model.scale
-    pyramid = t.pyramid(n).astype(float) * scale  # [region, sex, age]
+    pyramid = model.persons.astype(float) * scale  # [region, sex, age]
     population = pyramid.sum(axis=(1, 2))
     women_20_39 = pyramid[:, FEMALE, YOUTH_AGES].sum(axis=1)
     persons_20_39 = pyramid[:, :, YOUTH_AGES].sum(axis=(1, 2))
     persons_65_plus = pyramid[:, :, OLD_AGES].sum(axis=(1, 2))
-    by_status = t.status_by_region(n, model.in_labour_force).astype(float) * scale  # columns: see TalentPool
+    by_status = model.labour_status.astype(float) * scale  # columns: see TalentPool.status_by_region
     employees = f.employees(t.employer)
     measures = {
         "population": population,

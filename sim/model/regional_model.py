@@ -275,7 +275,8 @@ class RegionalModel(mesa.Model):
         vacancies = employed * lp.initial_vacancy_rate + separation * employed
         alpha = lp.matching_elasticity_unemployment
         self.labour.matching_efficiency = lp.matching_efficiency * labour.matching_efficiency_for(finding, seekers, vacancies, alpha)
-        self.unemployment_rate = labour.unemployment_rate(t, active, self.n_regions)
+        self.labour_status = t.status_by_region(self.n_regions, active)
+        self.unemployment_rate = labour.unemployment_rate(self.labour_status)
         self.base_openings = self.openings_last = self._openings()
 
     def _job_loss_rate_from_exits_and_moves(self) -> np.ndarray:
@@ -334,11 +335,13 @@ class RegionalModel(mesa.Model):
         """Active levers write this year's effects and spend; spending is recorded by region and lever."""
         self.effects = PolicyEffects.neutral(len(self.firms), self.n_regions)
         krw_per_jpy = self.params.policy.krw_per_jpy
-        view = self.lever_view()
+        view = None  # built for the first active lever: it counts every person (none in a baseline)
         for lever in self.levers:
             budget = lever.spec.budget_krw(krw_per_jpy)
             if not lever.active(self.year) or budget <= 0:
                 continue
+            if view is None:
+                view = self.lever_view()
             self.effects.supported_establishments[:] = 0.0
             spending = lever.apply(view, self.effects, budget)
             supported = np.flatnonzero(self.effects.supported_establishments > 0)
@@ -405,7 +408,7 @@ class RegionalModel(mesa.Model):
         place, asfr = t.region, self._fertility_schedule(year)
         if self.municipal is not None:
             place, asfr = self.municipal.births(asfr, t.municipality)
-        mothers = demography.birth_mask(t.age, t.sex, place, asfr, crn.stream(t.uid, year, Purpose.BIRTH)) & ~dies
+        mothers = demography.birth_mask(t.age, t.sex, place, asfr, lambda women: crn.uniforms(t.uid[women], year, Purpose.BIRTH)) & ~dies
         newborn_region = t.region[mothers]
         newborn_uid = (crn.hashes(t.uid[mothers], year, Purpose.NEWBORN_ID) >> np.uint64(2)) | NEWBORN_UID_BIT
         newborn_sex = demography.newborn_sex(len(newborn_region), crn.stream(newborn_uid, year, Purpose.NEWBORN_SEX), dp.sex_ratio_at_birth)
@@ -439,7 +442,7 @@ class RegionalModel(mesa.Model):
         multiplier = self.params.demography.fertility_multiplier.in_order(self.pack.codes, 1.0)[:, None]
         if year <= LAST_OBSERVED_YEAR:
             return self.pack.observed_asfr(year) * multiplier
-        women = self.talent.pyramid(self.n_regions)[:, 0, :].astype(float)
+        women = self.persons[:, 0, :].astype(float)  # at the start of the year: as recorded at the end of the last
         return demography.scale_asfr_to_tfr(self.pack.observed_asfr(LAST_OBSERVED_YEAR) * multiplier, women, self._target_tfr(year))
 
     def _target_tfr(self, year: int) -> float:
@@ -469,7 +472,7 @@ class RegionalModel(mesa.Model):
             dp.international_migrant_child_level,
             dp.international_migrant_constant_level,
         )
-        population = t.count_by_region(self.n_regions).astype(float)
+        population = self.persons.sum(axis=(1, 2)).astype(float)  # residents as recorded at the end of the last year
         expected = abs(net) / self.scale * (population / population.sum())[:, None, None] * profile[None, :, :]
         if net < 0:
             leaves = demography.departure_mask(t.age, t.sex, t.region, expected, self.crn.uniforms(t.uid, year, Purpose.EMIGRATION)) & ~dies
@@ -591,9 +594,10 @@ class RegionalModel(mesa.Model):
         workers = np.flatnonzero(employer >= 0)
         employer[workers] = new_index[employer[workers]]
         f.age += 1
-        self._local_demand()
+        residents = self.labour.expected_labour_force(self.talent, self.n_regions)  # persons stay as they are until the labour market
+        self._local_demand(residents)
         self.labour.participation_factor = labour.participation_response(
-            self._openings_change(), self.params.labour.participation_openings_elasticity
+            self._openings_change(residents), self.params.labour.participation_openings_elasticity
         )
         self.in_labour_force = self.labour.labour_force(self.talent)
 
@@ -666,24 +670,29 @@ class RegionalModel(mesa.Model):
         t = self.talent
         return t.count_by_region(self.n_regions, (t.age >= WORKING_AGES.start) & (t.age < WORKING_AGES.stop)).astype(float)
 
-    def _openings(self) -> np.ndarray:
+    def _openings(self, residents: np.ndarray | None = None) -> np.ndarray:
         """Log labour-market tightness (ln θ) by region: jobs firms want per member of the labour force the residents would have at the
         start's participation (``LabourMarket.expected_labour_force``), so participation's response to θ
-        does not move θ itself."""
+        does not move θ itself. ``residents``: that expected labour force (agents) of the current persons,
+        when the caller has it already (it is a pass over every person)."""
+        if residents is None:
+            residents = self.labour.expected_labour_force(self.talent, self.n_regions)
         demand = np.bincount(self.firms.region, weights=self.firms.workers(), minlength=self.n_regions)
-        supply = self.labour.expected_labour_force(self.talent, self.n_regions) * self.scale
+        supply = residents * self.scale
         return np.log(np.maximum(demand, 1.0) / np.maximum(supply, 1.0))
 
-    def _openings_change(self) -> np.ndarray:
+    def _openings_change(self, residents: np.ndarray | None = None) -> np.ndarray:
         """Δln θ: job openings (jobs wanted per member of the expected labour force) against the start (``_openings``)."""
-        return self._openings() - self.base_openings
+        return self._openings(residents) - self.base_openings
 
-    def _local_demand(self) -> None:
+    def _local_demand(self, residents: np.ndarray | None = None) -> None:
         """Non-tradable jobs: local demand (the residents' expected labour force and the multiplier of this
         year's change in tradable jobs, ``firms.local_demand``) times the wage response exp(−η · premium),
-        the premium being the wage curve's (``labour.wage_curve``) of the last labour market."""
+        the premium being the wage curve's (``labour.wage_curve``) of the last labour market. ``residents``:
+        the current persons' expected labour force (agents), when the caller has it already."""
         lp = self.params.labour
-        residents = self.labour.expected_labour_force(self.talent, self.n_regions)
+        if residents is None:
+            residents = self.labour.expected_labour_force(self.talent, self.n_regions)
         tradable = firm_rules.tradable_jobs(self.firms, self.tradable, self.n_regions)
         self.local_demand_jobs = firm_rules.local_demand(
             self.local_demand_jobs, residents / self.residents_last, tradable - self.tradable_jobs_last, lp.local_multiplier_tradable
@@ -698,7 +707,8 @@ class RegionalModel(mesa.Model):
         respond to the year's unemployment (``labour.wage_curve``) and tradable firms' demand to the wages."""
         links = self.pack.adjacency | self.effects.commuting_links
         self.labour.step(self.talent, self.firms, self.in_labour_force, links, self.crn, self.year, self.scale)
-        self.unemployment_rate = labour.unemployment_rate(self.talent, self.in_labour_force, self.n_regions)
+        self.labour_status = self.talent.status_by_region(self.n_regions, self.in_labour_force)  # also the year's record
+        self.unemployment_rate = labour.unemployment_rate(self.labour_status)
         premium = labour.wage_curve(self.unemployment_rate, self.base_unemployment_rate, self.params.labour.wage_curve_elasticity)
         growth = premium - self.log_wage_tightness
         self.log_wage_growth = self.log_wage_growth + growth
@@ -717,6 +727,7 @@ class RegionalModel(mesa.Model):
             )
             self.log_wage_growth = np.zeros(self.n_regions)
             self.log_wage_tightness = np.zeros(self.n_regions)
+        self.persons = self.talent.pyramid(self.n_regions)  # agents by region, sex and age at 31 December (also next year's fertility)
         measures = region_measures(self, initial)
         f = self.firms
         if self.record_firm_jobs:

@@ -8,6 +8,8 @@ persons in Python, so they scale to tens of millions of agents.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from sim.model.cells import per_person
@@ -50,15 +52,20 @@ def birth_mask(
     sex: np.ndarray,
     region: np.ndarray,
     asfr: np.ndarray,
-    rng: np.random.Generator,
+    uniforms: Callable[[np.ndarray], np.ndarray],
 ) -> np.ndarray:
     """Women who give birth this year.
 
     ``asfr[region, age]`` is births per woman per year (zero outside ages 15..49); it is used as the
     probability of one birth (multiple births are not distinguished), clipped to [0, 1]. Men never give birth.
+    ``uniforms(persons)`` gives the U(0,1) draws of the persons at those indices: only women with a positive
+    probability are drawn for (about one person in eight; the others cannot give birth whatever their draw).
     """
     probability = per_person(np.clip(np.asarray(asfr, dtype=float), 0.0, 1.0), region, age)
-    return (sex == FEMALE) & (rng.random(age.shape[0]) < probability)
+    at_risk = np.flatnonzero((sex == FEMALE) & (probability > 0))
+    mothers = np.zeros(len(age), bool)
+    mothers[at_risk] = uniforms(at_risk) < probability[at_risk]
+    return mothers
 
 
 def national_tfr(asfr: np.ndarray, female_pop: np.ndarray) -> float:

@@ -128,10 +128,11 @@ def reallocate_closed_demand(firms: FirmPopulation, market: np.ndarray, workers_
 def lose_jobs_at_closures(talent: TalentPool, firms: FirmPopulation, closed: np.ndarray, crn: CommonRandomNumbers, year: int) -> None:
     """Workers of closing establishments lose their jobs: each worker of a firm agent with a share s
     of its establishments closing leaves with probability s (keyed by the worker)."""
-    share = np.divide(closed, firms.establishments, out=np.zeros(len(firms)), where=firms.establishments > 0)
-    workers = np.flatnonzero(talent.employer >= 0)
-    at_risk = workers[share[talent.employer[workers]] > 0]
-    loses = crn.uniforms(talent.uid[at_risk], year, Purpose.CLOSURE_JOB_LOSS) < share[talent.employer[at_risk]]
+    share = np.zeros(len(firms) + 1)  # share[0]: persons without a job (employer NOT_EMPLOYED = −1)
+    np.divide(closed, firms.establishments, out=share[1:], where=firms.establishments > 0)
+    share_of = share[talent.employer + 1]  # each person's firm's closing share
+    at_risk = np.flatnonzero(share_of > 0)
+    loses = crn.uniforms(talent.uid[at_risk], year, Purpose.CLOSURE_JOB_LOSS) < share_of[at_risk]
     talent.employer[at_risk[loses]] = NOT_EMPLOYED
 
 

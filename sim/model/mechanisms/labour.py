@@ -114,48 +114,45 @@ def assign_to_slots(
     taker_market = np.zeros(n_takers, np.int64) if taker_market is None else np.asarray(taker_market, np.int64)
     slot_market = np.zeros(n_slots, np.int64) if slot_market is None else np.asarray(slot_market, np.int64)
     n_markets = int(max(taker_market.max(initial=-1), slot_market.max(initial=-1))) + 1
-    short = np.bincount(taker_market, minlength=n_markets) > np.bincount(slot_market, minlength=n_markets)
-    if short.any():
-        raise ValueError(f"more takers than slots in market {int(np.argmax(short))}")
+    takers_in = np.bincount(taker_market, minlength=n_markets)
+    surplus = takers_in - np.bincount(slot_market, minlength=n_markets)  # takers minus slots: each market's final level
+    if (surplus > 0).any():
+        raise ValueError(f"more takers than slots in market {int(np.argmax(surplus > 0))}")
     if n_takers == 0:
         return np.zeros(0, dtype=np.int64)
-    n_points = n_takers + n_slots
     # Clockwise order of all points within each market; point ids < n_takers are takers, the rest slots.
     order = _sorted_ids(np.concatenate((taker_market + taker_position, slot_market + slot_position)))
-    market = np.concatenate((taker_market, slot_market))[order]
-    starts = np.searchsorted(market, np.arange(n_markets))
-    sizes = np.diff(np.append(starts, n_points))
-    step = np.where(order < n_takers, 1, -1)
-    balance = np.cumsum(step)
-    balance -= np.repeat(balance[starts] - step[starts], sizes)  # balance within the market
-    # Start each market just after its lowest balance: every level of the rotated walk is then >= its
-    # final level, so each taker's level comes back down before the market's end and no match wraps.
-    present = starts[sizes > 0]
-    lowest_balance = np.minimum.reduceat(balance, present)
-    at_lowest = np.flatnonzero(balance == np.repeat(lowest_balance, sizes[sizes > 0]))
-    first_lowest = at_lowest[np.searchsorted(at_lowest, present)]
-    shift = np.zeros(n_markets, np.int64)
-    shift[sizes > 0] = first_lowest + 1 - present
-    rotated = np.arange(n_points) + shift[market]  # each market's walk begins after its lowest balance
-    rotated -= np.where(rotated >= (starts + sizes)[market], sizes[market], 0)  # (markets stay in place)
-    order = order[rotated]
     is_taker = order < n_takers
-    step = np.where(is_taker, 1, -1)
-    level = np.cumsum(step)
-    level -= np.repeat(level[starts] - step[starts], sizes)  # level after each point, within the market
-    # A taker whose level is L matches the first later slot of its market whose level is L - 1. Slots
-    # sorted by (market, level, place in the walk) let searchsorted find it for all takers.
-    floor = int(level.min()) - 1
-    span = int(level.max()) - floor + 1
-    place = np.arange(n_points, dtype=np.int64)
-    slot_places = place[~is_taker]
-    slot_keys = (market[slot_places] * span + level[slot_places] - floor) * n_points + slot_places
-    slot_keys.sort()
-    taker_places = place[is_taker]
-    wanted = (market[taker_places] * span + level[taker_places] - 1 - floor) * n_points + taker_places
-    matched_place = slot_keys[np.searchsorted(slot_keys, wanted)] % n_points
+    sizes = 2 * takers_in - surplus
+    present = np.flatnonzero(sizes)
+    surplus, sizes = surplus[present], sizes[present]
+    first = np.cumsum(sizes) - sizes  # each non-empty market's first place in ``order``
+    # The walk steps +1 at a taker, −1 at a slot; ``walk`` is its level after each point (markets in turn).
+    walk = np.cumsum(is_taker.view(np.int8) * np.int8(2) - np.int8(1), dtype=np.int64)
+    # Read each market's walk from just after its first lowest level (``turn``): every level of that
+    # rotated walk is then >= its final level, so each taker's level comes back down before the end
+    # and no match wraps. Its level after a point is walk − lowest, plus ``surplus`` for the points it
+    # reaches after passing the market's end (first … turn: "wrapped").
+    lowest = np.minimum.reduceat(walk, first)
+    at_lowest = np.flatnonzero(walk == np.repeat(lowest, sizes))
+    turn = at_lowest[np.searchsorted(at_lowest, first)]
+    # A taker stepping up to level L parks at the first later slot stepping down from L (both at depth
+    # L: a taker's level after it, a slot's before it), and no point between them has depth L. Ordered
+    # stably by (market, depth, wrapped), the points of one depth keep their rotated order and each
+    # taker's slot comes right after it. Key 2·depth + wrapped, offset per market so that markets follow
+    # each other; depths lie between ``surplus`` and the market's highest level + 1.
+    width = 2 * (np.maximum.reduceat(walk, first) - lowest - surplus + 2)
+    base = np.cumsum(width) - width - 2 * surplus - 2 * lowest
+    wrapped = turn - first + 1
+    key = walk
+    key += ~is_taker
+    key *= 2
+    key += np.repeat(np.column_stack((base + 2 * surplus + 1, base)).ravel(), np.column_stack((wrapped, sizes - wrapped)).ravel())
+    small = width.sum() <= 1 << 16
+    grouped = np.argsort(key.astype(np.uint16) if small else key, kind="stable")  # numpy sorts 16-bit keys by radix
+    parked = np.flatnonzero(is_taker[grouped])
     assignment = np.empty(n_takers, dtype=np.int64)
-    assignment[order[taker_places]] = order[matched_place] - n_takers
+    assignment[order[grouped[parked]]] = order[grouped[parked + 1]] - n_takers
     return assignment
 
 
@@ -290,12 +287,13 @@ class LabourMarket:
             seekers = seekers[t.employer[seekers] == NOT_EMPLOYED]
 
 
-def unemployment_rate(talent: TalentPool, in_labour_force: np.ndarray, n_regions: int) -> np.ndarray:
-    """Each region's unemployment rate among its labour force (fraction)."""
-    status = talent.status_by_region(n_regions, in_labour_force).astype(float)
+def unemployment_rate(status: np.ndarray) -> np.ndarray:
+    """Each region's unemployment rate among its labour force (fraction), from the agents by region and
+    labour status [regions, 4] (``TalentPool.status_by_region``, which the year's record reuses)."""
+    status = status.astype(float)
     employed = status[:, 1] + status[:, 3]
     labour_force = status[:, 1:].sum(axis=1)  # the labour force, and those employed outside it
-    return 1.0 - np.divide(employed, labour_force, out=np.ones(n_regions), where=labour_force > 0)
+    return 1.0 - np.divide(employed, labour_force, out=np.ones(len(status)), where=labour_force > 0)
 
 
 def fill_vacancies(
