@@ -91,7 +91,7 @@ def evppi_figure(result: UncertainComparison) -> Figure:
                 fontsize=8,
             )
             ax.set_xlim(0, 1)
-        ax.set_xlabel("persons")
+        ax.set_xlabel("jobs" if outcome == "net_jobs" else "persons")
         ax.set_title(UNCERTAIN_OUTCOMES[outcome][2], fontsize=9)
         ax.tick_params(axis="y", labelsize=7)
     axes[0][-1].legend(fontsize=8)
