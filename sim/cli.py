@@ -529,7 +529,9 @@ def compare(
     levers) its additionality ledger against its own lever-free baseline, nationally and in the
     targeted regions beside the rest, and its paired differences against the reference (same seed);
     then the assumption variants (scenarios without levers) apart; provenance last. Mean and 95 %
-    interval over seeds. --csv: the paired differences as one long table with a kind column."""
+    interval over seeds. A batch with uncertainty draws adds the comparison under uncertainty and
+    writes its rank-probability and EVPPI figures into the folder. --csv: the paired differences as
+    one long table with a kind column."""
     from sim.analysis.compare import (
         ASSUMPTION,
         ASSUMPTION_TITLE,
@@ -566,6 +568,10 @@ def compare(
     ledger = ledger_by_area(folder, years=wanted, reference=reference)
     origin = provenance(batch)
     uncertain = _uncertain_comparison(folder, reference, wanted)
+    if uncertain is not None:
+        from sim.analysis.compare import write_uncertainty_figures
+
+        figures = write_uncertainty_figures(uncertain, folder)
     if as_markdown:
         text = to_markdown(summary, ledger, origin)
         if uncertain is not None:
@@ -593,6 +599,7 @@ def compare(
         console.rule(UNCERTAINTY_SECTION)
         for title, table in uncertainty_tables(uncertain):
             console.print(_text_table(title, table))
+        console.print(f"wrote {', '.join(str(path) for path in figures)}", markup=False, highlight=False)
     console.rule("Assumption variants")
     assumptions = effects_table(summary, ASSUMPTION)
     if assumptions.empty:

@@ -14,7 +14,7 @@ import pytest
 from conftest import BASELINE, REGSIM, ROOT
 from pandas.testing import assert_frame_equal
 
-from sim.analysis.compare import compare_under_uncertainty
+from sim.analysis.compare import UNCERTAINTY_FIGURES, compare_under_uncertainty
 from sim.experiments.batch import (
     DRAWS_FILE,
     ExperimentError,
@@ -104,16 +104,25 @@ def test_bad_uncertainties_are_one_line_errors_naming_file_and_field(tmp_path, e
     assert text.startswith(f"{path}: uncertainties.parameters.") and message in text and "\n" not in text
 
 
-def test_cli_rejects_a_bad_uncertainty_with_exit_2(tmp_path):
-    path = experiment(
-        tmp_path,
-        f"scenarios: [{BASELINE}]\nseeds: 2\nuncertainties:\n  parameters:\n    parameters.migration.wage_weight: {{low: 2, high: 1}}\n",
-    )
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("parameters.migration.wage_wieght: {}", "parameters.migration.wage_wieght: unknown parameter 'migration.wage_wieght'"),
+        ("parameters.migration.wage_weight: {low: 2, high: 1}", "parameters.migration.wage_weight: reversed range"),
+        ("parameters.migration.wage_weight: {low: 1, high: 1}", "parameters.migration.wage_weight: degenerate range"),
+        (
+            "parameters.demography.international_migrant_male_share: {low: 0.5, high: 1.2}",
+            "parameters.demography.international_migrant_male_share: range [0.5, 1.2] is outside the parameter's valid values [0, 1]",
+        ),
+    ],
+)
+def test_cli_rejects_a_bad_uncertainty_with_exit_2(tmp_path, entry, message):
+    path = experiment(tmp_path, f"scenarios: [{BASELINE}]\nseeds: 2\nuncertainties:\n  parameters:\n    {entry}\n")
     done = subprocess.run(
         [str(REGSIM), "batch", str(path), "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
-    assert "uncertainties.parameters.parameters.migration.wage_weight: reversed range" in done.stderr
+    assert f"{path}: uncertainties.parameters.{message}" in done.stderr
     assert not (tmp_path / "o").exists()
 
 
@@ -164,3 +173,10 @@ def test_killed_batch_resumes_to_the_same_runs_and_draws_and_dask_agrees(tmp_pat
         "levers[0].params.cost_per_job_krw",
     ]
     assert draws["seed"].tolist() == [0, 1, 2, 3]
+    shown = subprocess.run(
+        [str(REGSIM), "compare", str(out), "--years", str(UNTIL)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "Under uncertainty" in shown.stdout
+    for name in UNCERTAINTY_FIGURES:  # the rank-probability and EVPPI figures, written into the batch folder
+        assert (out / name).read_bytes().startswith(b"\x89PNG")

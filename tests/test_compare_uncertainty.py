@@ -5,6 +5,7 @@ and x2 < 0.5 (x3 does nothing); A's net jobs rise with x1 alone."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,11 +15,13 @@ import pytest
 from conftest import REGSIM
 
 from sim.analysis.compare import (
+    UNCERTAINTY_FIGURES,
     compare_under_uncertainty,
     discover_batch,
     parse_condition,
     uncertainty_tables,
     write_discovery,
+    write_uncertainty_figures,
 )
 from sim.errors import ArgumentError, RegsimError
 from sim.experiments.batch import DRAWS_FILE
@@ -191,3 +194,14 @@ def test_the_report_section_shows_the_comparison_discoveries_and_figures(small):
     assert [image.name for image in report.uncertainty_figures] == ["rank_probabilities", "evppi", "discovery"]
     html = _render(report)
     assert 'id="under-uncertainty"' in html and "Figure 3: Peeling trajectory" in html
+
+
+def test_the_uncertainty_figures_go_into_the_folder_and_the_report_draws_them_once(small, tmp_path):
+    from sim.analysis.report import _folder_images
+
+    folder = tmp_path / "copy"
+    shutil.copytree(small, folder)
+    written = write_uncertainty_figures(compare_under_uncertainty(folder), folder)
+    assert [path.name for path in written] == list(UNCERTAINTY_FIGURES) == ["rank_probabilities.png", "evppi.png"]
+    assert all(path.read_bytes().startswith(b"\x89PNG") and path.stat().st_size > 10_000 for path in written)
+    assert not {image.name for image in _folder_images(folder)} & set(UNCERTAINTY_FIGURES)

@@ -1006,7 +1006,11 @@ def uncertainty_tables(result: UncertainComparison) -> list[tuple[str, pd.DataFr
         evppi=[f"{v:,.0f}" for v in result.evppi["evppi"]],
         evpi=[f"{v:,.0f}" for v in result.evppi["evpi"]],
     ).rename(
-        columns={"evppi": "EVPPI (persons)", "evpi": "EVPI, all parameters and seed (persons)", "best_on_mean": "best scenario on the mean"}
+        columns={
+            "evppi": "EVPPI (jobs or persons)",
+            "evpi": "EVPI, all parameters and seed",
+            "best_on_mean": "best scenario on the mean",
+        }
     )
     tables.append((f"Which assumption is worth measuring: EVPPI of the choice between the scenarios, {result.year}", evppi))
     return tables
@@ -1111,6 +1115,29 @@ def write_discovery(result: DiscoveryResult, out: Path) -> list[Path]:
 
 
 UNCERTAINTY_SECTION = "Under uncertainty"
+
+UNCERTAINTY_FIGURES = ("rank_probabilities.png", "evppi.png")
+"""Figures ``write_uncertainty_figures`` puts in a batch folder (the report draws them itself)."""
+
+
+def write_uncertainty_figures(result: UncertainComparison, folder: Path) -> list[Path]:
+    """The rank-probability and EVPPI figures of a comparison under uncertainty, as
+    ``UNCERTAINTY_FIGURES`` in the batch folder; the paths written."""
+    import matplotlib.pyplot as plt
+
+    from sim.analysis.uncertainty_figures import evppi_figure, rank_probability_figure
+
+    written = []
+    for name, make in zip(UNCERTAINTY_FIGURES, (rank_probability_figure, evppi_figure)):
+        figure = make(result)
+        try:
+            figure.savefig(folder / name, dpi=120)
+        except OSError as exc:
+            raise RegsimError(f"cannot write {folder / name}: {exc.strerror}") from None
+        finally:
+            plt.close(figure)
+        written.append(folder / name)
+    return written
 
 
 def has_draws(folder: Path | str) -> bool:

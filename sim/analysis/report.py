@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from sim.analysis.compare import UNCERTAINTY_FIGURES
 from sim.analysis.compare import manifest_provenance as _manifest_provenance
 from sim.analysis.compare import run_infos as _run_infos
 from sim.errors import RegsimError
@@ -534,11 +535,12 @@ def _png_uri(figure) -> str:
 
 
 def _folder_images(folder: Path) -> list[Image]:
-    """Every PNG and SVG in the folder's top level (e.g. a tuning history), captioned by file name."""
+    """Every PNG and SVG in the folder's top level (e.g. a tuning history), captioned by file name,
+    except the uncertainty figures, which the report draws in their own section."""
     types = {".png": "image/png", ".svg": "image/svg+xml"}
     images = []
     for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix.lower() in types:
+        if path.is_file() and path.suffix.lower() in types and path.name not in UNCERTAINTY_FIGURES:
             data = base64.b64encode(path.read_bytes()).decode("ascii")
             images.append(Image(path.name, f"data:{types[path.suffix.lower()]};base64,{data}"))
     return images

@@ -31,9 +31,10 @@ def rank_probability_figure(result: UncertainComparison) -> Figure:
         ax.set_xlabel("probability over replicates")
         ax.set_title(UNCERTAIN_OUTCOMES[outcome][2], fontsize=9)
         ax.invert_yaxis()
-    axes[0][-1].legend(fontsize=8, loc="lower right")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, fontsize=8, loc="lower center", ncol=len(labels), frameon=False)  # below the panels, off the bars
     figure.suptitle(f"Rank of each scenario under uncertainty, {result.year} ({result.replicates} replicates)", fontsize=10)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.07, 1, 1))
     return figure
 
 
@@ -91,7 +92,7 @@ def evppi_figure(result: UncertainComparison) -> Figure:
                 fontsize=8,
             )
             ax.set_xlim(0, 1)
-        ax.set_xlabel("persons")
+        ax.set_xlabel("jobs" if outcome == "net_jobs" else "persons")
         ax.set_title(UNCERTAIN_OUTCOMES[outcome][2], fontsize=9)
         ax.tick_params(axis="y", labelsize=7)
     axes[0][-1].legend(fontsize=8)
