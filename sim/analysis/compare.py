@@ -36,7 +36,7 @@ import pandas as pd
 
 from sim.errors import ArgumentError, RegsimError
 from sim.experiments.experiment import summarise
-from sim.inputs.data import DATA_DIR
+from sim.inputs.data import read_table
 from sim.inputs.pack import capital_regions
 from sim.model.metrics import (
     EXTINCTION_RISK_THRESHOLD,
@@ -51,7 +51,6 @@ from sim.results.ledger import ALL, SUMMARY_COSTS, SUMMARY_MEASURES
 from sim.results.store import OPTIONAL_TABLES, RUN_INFO, RUNS, TABLES, empty_table, finished_keys, load_manifest, read_run_info
 
 DEFAULT_YEARS = (2030, 2035)
-REGIONS_CSV = DATA_DIR / "korea" / "regions.csv"
 RUN_COLUMNS = ("run_key", "scenario", "variant", "seed")
 """Identity columns every batch table carries."""
 NOT_SWEEP = {
@@ -102,8 +101,8 @@ OUTCOMES: dict[str, tuple[str, str, str]] = {
 
 def region_names(lang: str = "en") -> dict[str, str]:
     """Region code → name (``lang`` "en" or "ko", from the packaged regions.csv)."""
-    table = pd.read_csv(REGIONS_CSV, dtype={"region": str})
     column = {"en": "region_name", "ko": "region_name_ko"}[lang]
+    table = read_table("regions", "korea", ("region", column))
     return dict(zip(table["region"], table[column]))
 
 

@@ -16,7 +16,19 @@ from sim.errors import DataError
 DATA_DIR = Path(__file__).parent
 
 TEXT_COLUMNS = frozenset(
-    {"region", "origin", "destination", "sex", "industry", "sector_code", "region_name", "adjacent", "municipality", "municipality_name"}
+    {
+        "region",
+        "origin",
+        "destination",
+        "sex",
+        "industry",
+        "sector_code",
+        "region_name",
+        "region_name_ko",
+        "adjacent",
+        "municipality",
+        "municipality_name",
+    }
 )
 """Columns holding codes or names; every other required column must be numeric and complete."""
 
