@@ -18,6 +18,7 @@ from sim.model.mechanisms.firms import (
     entrant_cohorts,
     lose_jobs_at_closures,
     reallocate_closed_demand,
+    within_founders,
 )
 
 
@@ -300,6 +301,16 @@ def test_no_entrants_without_expectation():
     cohorts = entrants(2024, np.zeros(EXPECTED.shape))
     assert len(cohorts) == 0
     assert cohorts.uid.dtype == np.uint64
+
+
+def test_entry_within_founders_hand_computed():
+    """Region 0 expects 3 + 1 = 4 entrants for 5 working-age residents: unchanged, to the bit. Region 1
+    expects 10 + 30 = 40 for 8: scaled by 8 / 40 = 0.2 to 2 + 6. Region 2 expects none."""
+    expected = np.array([[3.0, 1.0], [10.0, 30.0], [0.0, 0.0]])
+    bounded = within_founders(expected, np.array([5.0, 8.0, 0.0]))
+    np.testing.assert_array_equal(bounded[0], expected[0])
+    assert bounded[1] == pytest.approx([2.0, 6.0])
+    np.testing.assert_array_equal(bounded[2], [0.0, 0.0])
 
 
 # --- reallocate_closed_demand -----------------------------------------------------------------------

@@ -47,8 +47,19 @@ def test_wage_curve_hand_computed():
 
 
 def test_local_demand_hand_computed():
-    demand = firm_rules.local_demand(np.array([100.0, 50.0]), np.array([1.02, 1.0]), np.array([10.0, -40.0]), 1.6)
+    demand = firm_rules.local_demand(np.array([100.0, 50.0]), np.array([1.02, 1.0]), np.array([10.0, -40.0]), 1.6, np.full(2, 1e4))
     assert demand == pytest.approx([100 * 1.02 + 16.0, 0.0])  # never below zero
+
+
+def test_local_demand_never_exceeds_the_residents():
+    """A province that emptied (5 residents left beside 400 local jobs) and refills 1000-fold: 400 × 1000 +
+    1.6 × 50 = 400 080 local jobs for 5000 residents without the bound; with it, 5000. The other province
+    (118 jobs for 1000 residents) is untouched, to the bit."""
+    demand = firm_rules.local_demand(
+        np.array([400.0, 100.0]), np.array([1000.0, 1.02]), np.array([50.0, 10.0]), 1.6, np.array([5000.0, 1000.0])
+    )
+    assert demand[0] == 5000.0
+    assert demand[1] == 100.0 * 1.02 + 1.6 * 10.0
 
 
 def _two_firm_market() -> tuple[FirmPopulation, np.ndarray]:

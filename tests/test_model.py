@@ -359,3 +359,35 @@ def test_full_scale_start_population_is_exact():
     assert (start.sort_index() == observed.sort_index().reindex(start.sort_index().index)).all()
     assert int(start.sum()) == int(observed.sum())
     assert result.regions["year"].max() == 2024
+
+
+# --- a diverging draw -----------------------------------------------------------------------------
+DIVERGING_DRAW = {  # replicate 3 of experiments/policy_uncertainty_five.yaml (its draws.csv, full precision)
+    "labour.local_multiplier_tradable": 1.3315618731140895,
+    "migration.wage_weight": 0.8636234360599331,
+    "migration.employment_weight": 7.9044168247102,
+    "labour.matching_efficiency": 0.5008003909120424,
+}
+
+
+def test_a_diverging_draw_runs_without_negative_counts_and_keeps_the_population_balance():
+    """Weak matching with a strong employment weight: unemployment and leaving feed each other until
+    provinces empty and refill. The run used to end in NaN jobs and negative counts (2031); it now
+    reaches 2035 with every count non-negative and population = last year + births − deaths + net
+    migration in every province."""
+    scenario = scenario_from_dict(
+        {"name": "diverging", "country": "korea", "start_year": 2023, "end_year": 2035, "parameters": DIVERGING_DRAW}
+    )
+    result = run(scenario, seed=3, scale=1000, paired_baseline=False)
+    national = result.national.set_index("year")
+    assert national["unemployment_rate"].max() > 0.3  # the diverging regime, not an ordinary run
+    assert national.index.max() == 2035
+    counts = result.regions.drop(columns=["net_migration", "international_net_migration"]).select_dtypes("number")
+    assert (counts.fillna(0) >= 0).all().all()
+    table = by_region(result)
+    previous = table.groupby(level="region")["population"].shift(1)
+    later = table.index.get_level_values("year") > 2023
+    t = table[later]
+    expected = previous[later] + t["births"] - t["deaths"] + t["net_migration"] + t["international_net_migration"]
+    assert (t["population"] == expected).all()
+    assert (t["population"] == 0).any()  # provinces did empty: the bounds were exercised

@@ -641,6 +641,7 @@ class RegionalModel(mesa.Model):
             return np.bincount(cell[mask], weights=f.establishments[mask], minlength=np.prod(shape)).reshape(shape).astype(float)
 
         startups = fp.birth_rate * establishments(active) * (growth * self.effects.startup_multiplier)[:, None]
+        startups = firm_rules.within_founders(startups, working_age * self.scale)
         performers = establishments(active & (f.rd_intensity > 0))
         research = np.array([u.research_krw for u in self.universities])
         spinoffs_by_region = research / 1e12 * up.spinoffs_per_trillion_krw_research * self.effects.spinoff_multiplier
@@ -694,8 +695,13 @@ class RegionalModel(mesa.Model):
         if residents is None:
             residents = self.labour.expected_labour_force(self.talent, self.n_regions)
         tradable = firm_rules.tradable_jobs(self.firms, self.tradable, self.n_regions)
+        growth = np.divide(residents, self.residents_last, out=np.ones(self.n_regions), where=self.residents_last > 0)
         self.local_demand_jobs = firm_rules.local_demand(
-            self.local_demand_jobs, residents / self.residents_last, tradable - self.tradable_jobs_last, lp.local_multiplier_tradable
+            self.local_demand_jobs,
+            growth,
+            tradable - self.tradable_jobs_last,
+            lp.local_multiplier_tradable,
+            self.talent.count_by_region(self.n_regions) * float(self.scale),
         )
         wage_response = np.exp(-lp.labour_demand_wage_elasticity * self.log_wage_tightness)
         firm_rules.set_local_jobs(self.firms, self.tradable, self.local_demand_jobs * wage_response)

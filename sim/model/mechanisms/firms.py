@@ -12,12 +12,14 @@ every other firm's draws unchanged.
   enter the mean).
 - Entry: new establishments per region and industry = birth rate × establishments × growth of the
   working-age population (Poisson by keyed inversion), one cohort per cell and year (R&D performers
-  apart), so the number of firm agents stays near its start however long a cohort lives.
+  apart), so the number of firm agents stays near its start however long a cohort lives; never more
+  than the region's working-age residents (``within_founders``).
 - Spin-offs: from university research, in the region's R&D-performing industries.
 - Closed establishments' workers lose their jobs; the demand they served goes to the survivors of
   their market.
 - Local demand: non-tradable jobs follow the residents' labour force and the local multiplier of every
-  change in tradable jobs, and fall as local wages rise (the model scales them by the wage response).
+  change in tradable jobs, never more than the residents, and fall as local wages rise (the model scales
+  them by the wage response).
 """
 
 from __future__ import annotations
@@ -136,13 +138,31 @@ def lose_jobs_at_closures(talent: TalentPool, firms: FirmPopulation, closed: np.
     talent.employer[at_risk[loses]] = NOT_EMPLOYED
 
 
-def local_demand(demand: np.ndarray, resident_growth: np.ndarray, tradable_change: np.ndarray, multiplier: float) -> np.ndarray:
+def local_demand(
+    demand: np.ndarray, resident_growth: np.ndarray, tradable_change: np.ndarray, multiplier: float, residents: np.ndarray
+) -> np.ndarray:
     """Non-tradable jobs the region's spending supports at base wages (persons): last year's grown with
     ``resident_growth`` (the growth of the labour force the residents would have at the start's
     participation, so that ageing shifts local demand and local supply alike), plus the local multiplier
     times the year's change in tradable jobs (every change: growth, entry and exit, funded jobs, wage
-    responses and shocks). Moretti (2010): each tradable job supports about 1.6 local jobs."""
-    return np.maximum(demand * resident_growth + multiplier * tradable_change, 0.0)
+    responses and shocks). Moretti (2010): each tradable job supports about 1.6 local jobs.
+
+    Bounded by ``residents`` (persons living in the region): local jobs serve the residents' own spending,
+    so there cannot be more of them than residents (0.1-0.6 per resident in the Korean provinces at the start). The bound
+    acts only when a province all but empties and fills again, where the growth factor and the tradable
+    change would otherwise multiply a demand left over from residents who are gone."""
+    return np.clip(demand * resident_growth + multiplier * tradable_change, 0.0, residents)
+
+
+def within_founders(expected: np.ndarray, founders: np.ndarray) -> np.ndarray:
+    """Expected new establishments [regions, industries], scaled down in a region whose total exceeds
+    ``founders`` [regions] (its working-age residents, persons): every new establishment needs at least one
+    founder, so a year's entry cannot exceed them (at most 3 entrants per 100 working-age persons in a Korean province).
+    The bound acts only where establishments stay in a province that has all but emptied and the growth
+    of its working-age population multiplies their entry; elsewhere ``expected`` is returned unchanged."""
+    total = expected.sum(axis=1)
+    factor = np.divide(founders, total, out=np.ones(len(total)), where=total > founders)
+    return expected * factor[:, None]
 
 
 def set_local_jobs(firms: FirmPopulation, tradable: np.ndarray, target: np.ndarray) -> None:
