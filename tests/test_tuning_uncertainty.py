@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT, assert_one_line_error, regsim
 
-import sim.results.run
+import sim.experiments.tuning
 from sim.errors import RegsimError
 from sim.experiments.tuning import Scorer, load_tuning, objective_function
 
@@ -71,7 +71,7 @@ class FakeRun:
 )
 def test_a_trial_is_scored_over_the_draws_of_its_seeds(tmp_path, monkeypatch, score, statistic):
     fake = FakeRun()
-    monkeypatch.setattr(sim.results.run, "run", fake)
+    monkeypatch.setattr(sim.experiments.tuning, "run", fake)  # where the Scorer looks it up
     loaded = load_tuning(robust_experiment(tmp_path, score))
     scorer = Scorer(loaded)
     assert sorted(scorer.points) == list(range(11))  # 8 tuning seeds and 3 fresh check seeds, each with a draw

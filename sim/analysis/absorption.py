@@ -88,10 +88,10 @@ def shock_figure(table: pd.DataFrame, region_name: str = ""):
     """Each margin's part of the change in jobs (% against the baseline, stacked: share × Δln J) by year,
     one panel per shock scenario, with the change in jobs as a line. Parts rather than shares, so that a
     shock that has ended (jobs back near the baseline) shows small bars, not ratios of small numbers."""
-    import matplotlib
+    import matplotlib  # matplotlib: only for this figure
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # after use("Agg")
 
     scenarios = list(dict.fromkeys(table["scenario"]))
     fig, axes = plt.subplots(1, len(scenarios), figsize=(5.5 * len(scenarios), 4.2), squeeze=False, sharey=True)

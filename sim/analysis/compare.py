@@ -33,8 +33,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from sim.errors import ArgumentError, RegsimError
+from sim.experiments import uncertainty
+from sim.experiments.batch import DRAWS_FILE, UNCERTAINTY_FILE
+from sim.experiments.effects import NATIONAL, TARGETED, ledger_areas, summarise_effects, targeted_regions
+from sim.experiments.effects import area_label as effects_area_label
 from sim.experiments.experiment import summarise
 from sim.inputs.data import read_table
 from sim.inputs.pack import capital_regions
@@ -119,7 +124,7 @@ class Batch:
     @cached_property
     def con(self):
         """A DuckDB connection with one view per table (national, regions, levers, ledger) over the runs' parquet files."""
-        import duckdb
+        import duckdb  # DuckDB: only when a batch is queried
 
         con = duckdb.connect()
         for table in ("national", "regions", "levers", "ledger"):
@@ -363,8 +368,6 @@ def manifest_provenance(manifest: dict[str, Any], runs: list[dict[str, Any]]) ->
 
 def experiment_description(path: str | None) -> str:
     """The ``description`` of an experiment file (empty if the file is gone or has none)."""
-    import yaml
-
     if not path or not Path(path).is_file():
         return ""
     try:
@@ -451,8 +454,6 @@ def ledger_by_area(folder: Path | str | Batch, years: Iterable[int] | None = DEF
     ledger (no levers, or folders written before the ledger) give no rows. ``attrs``: reference,
     sweep, folder and ``regions`` (every region code of the ledgers). Years as in ``compare``.
     """
-    from sim.experiments.effects import ledger_areas, summarise_effects, targeted_regions
-
     batch = folder if isinstance(folder, Batch) else open_batch(folder, reference)
     measures = [f"{m}_{s}" for m in SUMMARY_MEASURES for s in ("mean", "low", "high")]
     columns = [*batch.groups, "kind", "year", "area", "seeds", *measures, *SUMMARY_COSTS, "targeted_regions"]
@@ -509,11 +510,8 @@ def area_label(area: str, targeted: str | list[str], regions: list[str]) -> str:
     """An area's label with its number of regions: "national", "targeted regions (16)" / "rest (1)",
     or the non-capital provinces and the capital region when the package targets exactly those
     (``sim.experiments.effects.area_label``)."""
-    from sim.experiments.effects import NATIONAL, TARGETED
-    from sim.experiments.effects import area_label as label
-
     codes = [code for code in (targeted.split(",") if isinstance(targeted, str) else targeted) if code]
-    text = label(area, codes, regions or None)
+    text = effects_area_label(area, codes, regions or None)
     if area == NATIONAL or not codes:
         return text
     count = len(codes) if area == TARGETED else len(set(regions) - set(codes))
@@ -843,8 +841,6 @@ def uncertainty_draws(folder: Path | str) -> pd.DataFrame:
     """The batch's ``draws.csv`` (a row per replicate: replicate, seed, one column per parameter,
     named ``section.name`` or ``<lever kind>.<name>`` where ``uncertainty.json`` says which);
     a RegsimError naming the folder if it has none."""
-    from sim.experiments.batch import DRAWS_FILE, UNCERTAINTY_FILE
-
     path = Path(folder) / DRAWS_FILE
     if not path.is_file():
         raise RegsimError(f"{folder}: no uncertainty draws ({DRAWS_FILE}); run an experiment with an uncertainties: block")
@@ -896,8 +892,6 @@ def wide_outcome(table: pd.DataFrame, column: str, scenarios: list[str]) -> pd.D
 def compare_under_uncertainty(folder: Path | str, year: int | None = None, reference: str | None = None) -> UncertainComparison:
     """Which scenario wins under the batch's uncertainty draws (``sim.experiments.uncertainty``): per outcome the
     summary, pairwise win probabilities, rank probabilities, cost per bn KRW and EVPPI per parameter."""
-    from sim.experiments import uncertainty as u
-
     draws = uncertainty_draws(folder)
     batch = open_batch(folder, reference)
     table = uncertain_outcomes(batch, year)
@@ -911,15 +905,15 @@ def compare_under_uncertainty(folder: Path | str, year: int | None = None, refer
         replicates = len(wide)
         if replicates < 2:
             raise RegsimError(f"{folder}: fewer than two replicates where every scenario finished")
-        summaries.append(u.uncertainty_summary(wide, reference_label).assign(outcome=name, label=label))
-        matrix = u.win_probabilities(wide)
+        summaries.append(uncertainty.uncertainty_summary(wide, reference_label).assign(outcome=name, label=label))
+        matrix = uncertainty.win_probabilities(wide)
         wins.append(matrix.stack().rename("p").rename_axis(["scenario", "other"]).reset_index().assign(outcome=name))
-        ranks.append(u.rank_probabilities(wide).rename_axis("scenario").reset_index().assign(outcome=name))
+        ranks.append(uncertainty.rank_probabilities(wide).rename_axis("scenario").reset_index().assign(outcome=name))
         if name in COST_OUTCOMES:
             spending = wide_outcome(table, "spending_krw", scenarios).loc[wide.index]
-            costs.append(u.cost_effectiveness(wide, spending).assign(outcome=name, label=COST_OUTCOMES[name]))
+            costs.append(uncertainty.cost_effectiveness(wide, spending).assign(outcome=name, label=COST_OUTCOMES[name]))
         theta = draws.set_index("seed").loc[wide.index, parameters]
-        information = u.evppi(wide, theta)
+        information = uncertainty.evppi(wide, theta)
         best = wide.mean().idxmax()
         values.append(
             pd.DataFrame(
@@ -927,7 +921,7 @@ def compare_under_uncertainty(folder: Path | str, year: int | None = None, refer
                     "outcome": name,
                     "parameter": information.index,
                     "evppi": information.to_numpy(),
-                    "evpi": u.evpi(wide),
+                    "evpi": uncertainty.evpi(wide),
                     "best_on_mean": best,
                 }
             )
@@ -1056,8 +1050,6 @@ def parse_condition(text: str, scenarios: list[str]) -> tuple[str, str, str | fl
 def discover_batch(folder: Path | str, outcome: str, condition: str, year: int | None = None, min_coverage: float = 0.8) -> DiscoveryResult:
     """PRIM over the batch's uncertainty draws for the replicates where ``condition`` holds on
     ``outcome`` (one of ``UNCERTAIN_OUTCOMES``) in ``year`` (default: the last)."""
-    from sim.experiments.uncertainty import discover
-
     if outcome not in UNCERTAIN_OUTCOMES:
         close = difflib.get_close_matches(outcome, list(UNCERTAIN_OUTCOMES), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; outcomes: {', '.join(UNCERTAIN_OUTCOMES)}"
@@ -1073,7 +1065,7 @@ def discover_batch(folder: Path | str, outcome: str, condition: str, year: int |
     holds = {">": a > b, "<": a < b, ">=": a >= b, "<=": a <= b}[op]
     parameters = [c for c in draws.columns if c not in ("replicate", "seed")]
     try:
-        found = discover(draws.set_index("seed").loc[wide.index, parameters], holds, min_coverage=min_coverage)
+        found = uncertainty.discover(draws.set_index("seed").loc[wide.index, parameters], holds, min_coverage=min_coverage)
     except ValueError as exc:
         raise ArgumentError("condition", f"{condition!r}: {exc}") from None
     return DiscoveryResult(found, outcome, condition, int(table.attrs["year"]), len(wide))
@@ -1081,9 +1073,7 @@ def discover_batch(folder: Path | str, outcome: str, condition: str, year: int |
 
 def write_discovery(result: DiscoveryResult, out: Path) -> list[Path]:
     """``peeling_trajectory.csv``, ``box.csv``, ``discovery.json`` and ``discovery.png`` in ``out``."""
-    import json as json_module
-
-    from sim.analysis.uncertainty_figures import discovery_figure
+    from sim.analysis.uncertainty_figures import discovery_figure  # matplotlib: only when figures are written
 
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -1104,10 +1094,10 @@ def write_discovery(result: DiscoveryResult, out: Path) -> list[Path]:
         "coverage": found.coverage,
         "density": found.density,
     }
-    (out / "discovery.json").write_text(json_module.dumps(info, indent=2) + "\n", encoding="utf-8")
+    (out / "discovery.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     figure = discovery_figure(found, f"{result.condition} ({UNCERTAIN_OUTCOMES[result.outcome][2]}, {result.year})")
     figure.savefig(out / "discovery.png", dpi=120)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # matplotlib: only when figures are written
 
     plt.close(figure)
     return [out / name for name in ("peeling_trajectory.csv", "box.csv", "discovery.json", "discovery.png")]
@@ -1122,9 +1112,9 @@ UNCERTAINTY_FIGURES = ("rank_probabilities.png", "evppi.png")
 def write_uncertainty_figures(result: UncertainComparison, folder: Path) -> list[Path]:
     """The rank-probability and EVPPI figures of a comparison under uncertainty, as
     ``UNCERTAINTY_FIGURES`` in the batch folder; the paths written."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # matplotlib: only when figures are written
 
-    from sim.analysis.uncertainty_figures import evppi_figure, rank_probability_figure
+    from sim.analysis.uncertainty_figures import evppi_figure, rank_probability_figure  # matplotlib, as above
 
     written = []
     for name, make in zip(UNCERTAINTY_FIGURES, (rank_probability_figure, evppi_figure)):
@@ -1141,8 +1131,6 @@ def write_uncertainty_figures(result: UncertainComparison, folder: Path) -> list
 
 def has_draws(folder: Path | str) -> bool:
     """Whether a batch folder holds uncertainty draws (an experiment with ``uncertainties``)."""
-    from sim.experiments.batch import DRAWS_FILE
-
     return (Path(folder) / DRAWS_FILE).is_file()
 
 

@@ -95,8 +95,22 @@ from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from sim.analysis.compare import (  # noqa: E402
+    ASSUMPTION,
+    OUTCOMES,
+    POLICY,
+    Batch,
+    area_label,
+    group_label,
+    ledger_by_area,
+    open_batch,
+    region_names,
+    summarise,
+)
 from sim.errors import ArgumentError, RegsimError  # noqa: E402
+from sim.experiments.calibrate import FORECASTS  # noqa: E402
 from sim.model.metrics import EXTINCTION_RISK_THRESHOLD, HIGH_EXTINCTION_RISK_THRESHOLD  # noqa: E402
+from sim.results.store import FOLDERS, read_output  # noqa: E402
 
 LANGS = ("en", "ko")
 FORMATS = ("png", "svg")
@@ -238,8 +252,6 @@ def _language(lang: str):
 
 
 def _batch(batch):
-    from sim.analysis.compare import Batch, open_batch
-
     return batch if isinstance(batch, Batch) else open_batch(batch)
 
 
@@ -252,8 +264,6 @@ def _group_labels(table: pd.DataFrame, batch) -> pd.Series:
 
 def _line_styles(table: pd.DataFrame, batch) -> dict[str, str]:
     """Label -> line style: dashed for assumption variants (no levers), solid otherwise."""
-    from sim.analysis.compare import ASSUMPTION
-
     kinds = batch.kind_column(table)
     return {label: ("--" if kind == ASSUMPTION else "-") for label, kind in zip(table["label"], kinds)}
 
@@ -275,8 +285,6 @@ def _band(axis, frame: pd.DataFrame, column: str, label: str, colour: str, scale
 
 def timeseries_figure(batch, lang: str = "en") -> Figure:
     """National population, capital-region share, employment and provinces at risk per scenario over time."""
-    from sim.analysis.compare import summarise
-
     batch = _batch(batch)
     text = TEXT[lang]
     with _language(lang):
@@ -320,8 +328,6 @@ def differences_figure(batch, lang: str = "en", kind: str = "policy") -> Figure:
     population, jobs created and provinces at risk, with 95 % bands over seeds; the scenarios of
     one ``kind`` only (``policy``, the default, or ``assumption``: ``sim.analysis.compare.classify``), so that
     each kind has its own scales."""
-    from sim.analysis.compare import ASSUMPTION, summarise
-
     batch = _batch(batch)
     text = TEXT[lang]
     with _language(lang):
@@ -360,8 +366,6 @@ def ledger_figure(batch, year: int | None = None, lang: str = "en") -> Figure | 
     leakage and net jobs as bars with 95 % intervals over seeds, nationally and in the targeted
     regions beside the rest (``sim.analysis.compare.ledger_by_area``); one panel per policy, each with its own
     scale. None without policies that carry a ledger."""
-    from sim.analysis.compare import area_label, group_label, ledger_by_area
-
     batch = _batch(batch)
     text = TEXT[lang]
     ledger = ledger_by_area(batch, years=None)
@@ -428,8 +432,6 @@ def _tile_axes(figure: Figure, grid_spec):
 def province_figure(batch, measure: str = "population_index", lang: str = "en") -> Figure:
     """Small multiples, one panel per province at its tile-grid position: ``population_index``
     (start year = 100) or ``extinction_risk_index``, one line per scenario (mean over seeds)."""
-    from sim.analysis.compare import region_names
-
     if measure not in ("population_index", "extinction_risk_index"):
         raise RegsimError(f"province measure: expected population_index or extinction_risk_index, found {measure!r}")
     batch = _batch(batch)
@@ -478,8 +480,6 @@ def tile_map_figure(
     with the reference alone, its level. ``kind`` (``policy`` or ``assumption``) keeps the scenarios
     of that kind only, so that the colour scale is theirs. Tiles carry the region's name and value;
     each tile rectangle has gid ``tile-<code>``."""
-    from sim.analysis.compare import region_names
-
     batch = _batch(batch)
     text = TEXT[lang]
     names = region_names(lang)
@@ -545,8 +545,6 @@ def sweep_figure(batch, outcome: str = "jobs_created", year: int | None = None, 
     reference) in ``year`` (default: the last) to the swept parameters: a line with a 95 % band for
     one parameter, a heatmap of the mean for two (further parameters are averaged over). None
     without sweep columns that vary."""
-    from sim.analysis.compare import OUTCOMES, summarise
-
     batch = _batch(batch)
     text = TEXT[lang]
     table = batch.outcomes
@@ -606,8 +604,6 @@ def sweep_figure(batch, outcome: str = "jobs_created", year: int | None = None, 
 def plot_dir(folder, out=None, lang: str = "en", formats=FORMATS) -> list[Path]:
     """Write every batch figure of ``folder`` to ``out`` (default ``folder/figures``) in each format;
     returns the files written."""
-    from sim.analysis.compare import open_batch
-
     formats = [fmt.strip().lower().lstrip(".") for fmt in formats if fmt.strip()]
     unknown = [fmt for fmt in formats if fmt not in ("png", "svg", "pdf")]
     if unknown or not formats:
@@ -638,8 +634,6 @@ def batch_figures(batch, lang: str = "en") -> Iterator[tuple[str, Figure]]:
     rest); then ``assumptions`` (assumption variants only, when there are any), the time series and
     provinces, the tile map (with both kinds: ``tile_map_extinction_risk`` of the policies and
     ``tile_map_extinction_risk_assumptions``), the sweep, and the province maps (``sim.analysis.maps.province_map_figures``)."""
-    from sim.analysis.compare import ASSUMPTION, POLICY
-
     kinds = set(batch.kinds.values())
     makers = {
         "differences": lambda: differences_figure(batch, lang, POLICY),
@@ -660,7 +654,7 @@ def batch_figures(batch, lang: str = "en") -> Iterator[tuple[str, Figure]]:
             figure = make()
             if figure is not None:
                 yield name, figure
-    from sim.analysis.maps import province_map_figures
+    from sim.analysis.maps import province_map_figures  # cycle: maps imports this module (and geopandas: maps only)
 
     yield from province_map_figures(batch, lang)
 
@@ -720,8 +714,6 @@ def tuning_pareto_figure(trials: pd.DataFrame, front: pd.DataFrame, objectives) 
 # --- sensitivity and calibration figures (drawn from the folder the experiment wrote) -------------
 def write_sensitivity_figure(folder: Path) -> Path:
     """sensitivity.png in a ``regsim sensitivity`` folder, from its indices.csv and sensitivity.json."""
-    from sim.results.store import FOLDERS, read_output
-
     info = read_output(folder, "sensitivity", "marker")
     labels = {name: outcome["label"] for name, outcome in info["outcomes"].items()}
     figure = sensitivity_figure(read_output(folder, "sensitivity", "indices"), info["method"], labels)
@@ -763,8 +755,6 @@ def sensitivity_figure(indices: pd.DataFrame, method: str, labels: dict[str, str
 
 def write_calibration_figure(folder: Path) -> Path:
     """calibration.png in a ``regsim calibrate`` folder, from its fit.csv and calibration.json."""
-    from sim.results.store import FOLDERS, read_output
-
     years = read_output(folder, "calibration", "marker")["years"]
     provinces = read_output(folder, "calibration", "fit").astype({"region": str})
     figure = calibration_figure(provinces, years["start"], years["fit"], years["holdout"])
@@ -777,8 +767,6 @@ def write_calibration_figure(folder: Path) -> Path:
 def calibration_figure(provinces: pd.DataFrame, start_year: int, fit_years: list[int], holdout_years: list[int]) -> Figure:
     """Error of the population at the end of the holdout, and mean net migration of the fit window, by
     province (``provinces``: a calibration's fit.csv, ``sim.experiments.calibrate``)."""
-    from sim.experiments.calibrate import FORECASTS
-
     last, fit_end = holdout_years[1], fit_years[1]
     x = np.arange(len(provinces))
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), constrained_layout=True)

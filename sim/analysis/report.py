@@ -18,6 +18,7 @@ with koreanize-matplotlib) embedded as a data URI, so it renders on machines wit
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import json
 import logging
@@ -29,12 +30,37 @@ from typing import Any
 
 import pandas as pd
 import yaml
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from sim.analysis.compare import UNCERTAINTY_FIGURES
+import sim.model.levers  # noqa: F401  (registers the catalogue)
+from sim.analysis.compare import (
+    ASSUMPTION,
+    ASSUMPTION_TITLE,
+    LEDGER_TITLE,
+    POLICY,
+    POLICY_TITLE,
+    REFERENCE_TITLE,
+    UNCERTAINTY_FIGURES,
+    assumption_note,
+    compare,
+    compare_under_uncertainty,
+    effects_table,
+    findings,
+    has_draws,
+    ledger_by_area,
+    ledger_table,
+    open_batch,
+    reference_table,
+    uncertainty_tables,
+)
 from sim.analysis.compare import manifest_provenance as _manifest_provenance
 from sim.analysis.compare import run_infos as _run_infos
 from sim.errors import RegsimError
+from sim.inputs.parameters import documented_parameters
+from sim.model.levers.base import REGISTRY, describe_params
 from sim.model.metrics import EXTINCTION_RISK_THRESHOLD
+from sim.provenance import git_commit, package_version
+from sim.results.run import load_scenario
 from sim.results.store import folder_kind, read_json, read_output
 
 REPORT = "report.html"
@@ -170,25 +196,9 @@ def _batch_report(folder: Path) -> Report:
     """Findings first (a paragraph per policy, the ledger by area, the policies' paired differences
     and figures), then the assumption variants apart, the reference, the other figures, scenarios,
     levers and assumptions; provenance last (the template's order)."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # matplotlib: only for the sections with figures
 
-    from sim.analysis.compare import (
-        ASSUMPTION,
-        ASSUMPTION_TITLE,
-        LEDGER_TITLE,
-        POLICY,
-        POLICY_TITLE,
-        REFERENCE_TITLE,
-        assumption_note,
-        compare,
-        effects_table,
-        findings,
-        ledger_by_area,
-        ledger_table,
-        open_batch,
-        reference_table,
-    )
-    from sim.analysis.plots import batch_figures
+    from sim.analysis.plots import batch_figures  # matplotlib, as above
 
     manifest = read_output(folder, "batch", "marker")
     report = Report("batch", folder, f"Batch {manifest.get('experiment', folder.name)}")
@@ -236,10 +246,9 @@ def _uncertainty_section(report: Report, folder: Path) -> None:
     """For a batch with uncertainty draws: the comparison under uncertainty (``sim.analysis.compare.
     uncertainty_tables``), the rank-probability and EVPPI figures, and every scenario discovery
     written by ``regsim discover`` under ``folder/discover/`` (its box table and figure)."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # matplotlib: only for the sections with figures
 
-    from sim.analysis.compare import compare_under_uncertainty, has_draws, uncertainty_tables
-    from sim.analysis.uncertainty_figures import evppi_figure, rank_probability_figure
+    from sim.analysis.uncertainty_figures import evppi_figure, rank_probability_figure  # matplotlib, as above
 
     if not has_draws(folder):
         return
@@ -437,8 +446,6 @@ def _lever_summary(levers: list[dict[str, Any]]) -> str:
 def _scenario_file(path: Path) -> tuple[dict[str, Any], str]:
     """A tuned scenario file resolved (inheritance) with its content hash, or as written with the
     reason it does not load."""
-    from sim.results.run import load_scenario
-
     try:
         scenario = load_scenario(path)
     except RegsimError as exc:
@@ -550,9 +557,6 @@ def _folder_images(folder: Path) -> list[Image]:
 def _levers_used(runs: list[dict[str, Any]]) -> list[LeverUse]:
     """Every lever switched on in the runs' resolved scenarios, with its registry description and
     its effect parameters (default, values used, description)."""
-    import sim.model.levers  # noqa: F401  (registers the catalogue)
-    from sim.model.levers.base import REGISTRY, describe_params
-
     used: dict[str, dict[str, Any]] = {}
     for run in runs:
         for spec in run["resolved"].get("levers") or []:
@@ -599,8 +603,6 @@ def _range_cell(low_high: tuple[float, float] | None) -> str:
 def _assumptions(report: Report) -> list[Table]:
     """Named assumptions: documented parameters marked ``assumption: true``, the used levers' effect
     parameters described as assumptions, and the scenarios' parameter overrides."""
-    from sim.inputs.parameters import documented_parameters
-
     documented = documented_parameters()
     overrides: dict[str, list[Any]] = {}
     distinct = {run["hash"]: run["resolved"] for run in report.runs}
@@ -652,10 +654,6 @@ def _assumptions(report: Report) -> list[Table]:
 
 # --- rendering -----------------------------------------------------------------------------------
 def _render(report: Report) -> str:
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-    from sim.provenance import git_commit, package_version
-
     for number, image in enumerate(
         [*report.policy_figures, *report.uncertainty_figures, *report.assumption_figures, *report.figures], start=1
     ):
@@ -678,9 +676,7 @@ def _render(report: Report) -> str:
 
 def _hangul_font_uri(characters: str) -> str:
     """NanumGothic reduced to ``characters``, as a TrueType data URI (empty if the font is missing)."""
-    import importlib.util
-
-    from fontTools import subset
+    from fontTools import subset  # fontTools: only when the Hangul font is embedded
 
     spec = importlib.util.find_spec("koreanize_matplotlib")
     if spec is None or not spec.submodule_search_locations:

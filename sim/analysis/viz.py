@@ -158,9 +158,9 @@ PAGE_MAP_TOLERANCE = 0.003
 def _province_shapes() -> tuple[list[str], list, list]:
     """Province codes and Bokeh multi-polygon coordinates (xs, ys: polygons → rings → lon or lat) of
     ``sim.analysis.maps.province_geometry``, simplified for the page."""
-    from shapely.geometry import MultiPolygon
+    from shapely.geometry import MultiPolygon  # shapely and geopandas: only when the page draws the map
 
-    from sim.analysis.maps import province_geometry
+    from sim.analysis.maps import province_geometry  # as above
 
     frame = province_geometry()
     xs, ys = [], []

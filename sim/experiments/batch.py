@@ -30,15 +30,17 @@ from __future__ import annotations
 import copy
 import difflib
 import hashlib
+import itertools
 import json
 import re
 import time
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -46,12 +48,18 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from scipy.stats import qmc
 
 from sim.errors import RegsimError, ScenarioError
 from sim.experiments.executors import check_executor, open_executor, worker_count
 from sim.experiments.experiment import Seeds, check_field_paths, new_results_folder, parse_path, seed_list, set_path
+from sim.experiments.uncertainty import Marginal, draw_points
 from sim.inputs.config_files import validated_file
+from sim.inputs.parameters import parameter_keys, parameter_range, parameter_validity
+from sim.model.levers.base import lever_class, parameter_evidence
+from sim.model.metrics import PAIRED_MEASURES, REGION_MEASURES
 from sim.results import store
+from sim.results.run import load_scenario, run, scenario_from_dict
 
 __all__ = ["parse_path", "set_path"]  # the field-path language, kept importable here (sim.experiments.experiment)
 
@@ -157,8 +165,6 @@ class Experiment(BaseModel):
 
 def region_columns() -> list[str]:
     """Region columns an experiment may keep (``year``, ``region``, ``region_name`` are always kept)."""
-    from sim.model.metrics import PAIRED_MEASURES, REGION_MEASURES
-
     return [*REGION_MEASURES, *PAIRED_MEASURES]
 
 
@@ -292,12 +298,10 @@ class ResolvedUncertainty:
     path: str
     lever: str | None
     name: str
-    marginal: Any  # sim.experiments.uncertainty.Marginal
+    marginal: Marginal
     range_from: str
 
     def info(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
         return {"path": self.path, "lever": self.lever, "name": self.name, "range_from": self.range_from, **asdict(self.marginal)}
 
 
@@ -305,8 +309,6 @@ def resolve_uncertainties(loaded: LoadedExperiment, scenarios: list[Any] | None 
     """The experiment's uncertain parameters checked against its scenarios: a known parameter, a
     range (given or recorded) that is neither reversed nor degenerate and that every scenario
     accepts at both ends; ExperimentErrors naming the file and the field path."""
-    from sim.results.run import load_scenario
-
     spec, path = loaded.spec, loaded.path
     if spec.uncertainties is None:
         return []
@@ -325,8 +327,6 @@ def uncertain_parameters(
 ) -> list[ResolvedUncertainty]:
     """``resolve_uncertainties`` for any experiment file (``path``) with an ``uncertainties`` block
     over ``scenarios`` (loaded from ``files``); ``swept``: field paths that may not be uncertain too."""
-    from sim.experiments.uncertainty import Marginal
-
     resolved = []
     for key, entry in block.parameters.items():
         where = f"{path}: uncertainties.parameters.{key}"
@@ -370,9 +370,6 @@ def _uncertain_target(
     key: str, entry: UncertainParameter, scenarios: list[Any], files: list[str]
 ) -> tuple[str | None, str, tuple[float, float] | None, tuple[float, float] | None]:
     """(lever kind or None, parameter name, recorded range, valid values) of an uncertainty's field path."""
-    from sim.inputs.parameters import parameter_keys, parameter_range, parameter_validity
-    from sim.model.levers.base import lever_class
-
     tokens = parse_path(key)
     if tokens[0] == "parameters":
         name = str(tokens[1])
@@ -406,8 +403,6 @@ def _uncertain_target(
 
 def lever_parameter_range(params_cls: type[BaseModel], name: str) -> tuple[float, float] | None:
     """The range recorded with a lever parameter's evidence (``sim.model.levers.base.parameter_evidence``), or None."""
-    from sim.model.levers.base import parameter_evidence
-
     evidence = parameter_evidence(params_cls).get(name)
     return None if evidence is None else evidence.range
 
@@ -432,8 +427,6 @@ def uncertainty_draws(loaded: Any, uncertain: list[ResolvedUncertainty], seeds: 
     parameter (None without uncertainties). ``loaded``: an experiment (batch or tuning) with an
     ``uncertainties`` block; ``seeds``: the replicates' seeds (default: the experiment's);
     ``offset``: added to the sampler's seed (another set of replicates, e.g. fresh check seeds)."""
-    from sim.experiments.uncertainty import draw_points
-
     if not uncertain:
         return None
     spec = loaded.spec
@@ -487,12 +480,8 @@ def sweep_points(sweep: Sweep | None) -> list[dict[str, Any]]:
         return [{}]
     names = list(sweep.parameters)
     if sweep.method == "grid":
-        import itertools
-
         grids = [sweep.parameters[name].values for name in names]
         return [dict(zip(names, combination)) for combination in itertools.product(*grids)]
-    import numpy as np
-    from scipy.stats import qmc
 
     lows = [sweep.parameters[name].low for name in names]
     highs = [sweep.parameters[name].high for name in names]
@@ -521,8 +510,6 @@ def expand(experiment: LoadedExperiment | str | Path) -> list[RunSpec]:
     A sweep point or an uncertainty draw that makes a scenario invalid (a misspelt field, a value out
     of its bounds) is an ExperimentError here, before any run starts.
     """
-    from sim.results.run import load_scenario
-
     loaded = experiment if isinstance(experiment, LoadedExperiment) else load_experiment(experiment)
     spec, path = loaded.spec, loaded.path
     base = path.parent
@@ -587,8 +574,6 @@ def run_key(scenario_hash: str, seed: int) -> str:
 
 def scenario_identity(raw: dict[str, Any], source: str) -> tuple[str, str | None]:
     """The content hash of the scenario, or (when it does not validate) a hash of the mapping and the error."""
-    from sim.results.run import scenario_from_dict
-
     try:
         return scenario_from_dict(raw, source=source).content_hash(), None
     except RegsimError as exc:
@@ -630,8 +615,6 @@ def execute(spec: RunSpec) -> tuple[str, Any, str | None, float]:
     """
     started = time.perf_counter()
     try:
-        from sim.results.run import run, scenario_from_dict
-
         scenario = scenario_from_dict(spec.scenario_dict, source=spec.source)
         result = run(scenario, seed=spec.seed, paired_baseline=spec.paired_baseline)
         if spec.outputs is not None:

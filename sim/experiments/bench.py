@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import resource
+import tempfile
 import time
+from pathlib import Path
+
+import yaml
 
 from sim.errors import RegsimError
+from sim.experiments.batch import run_batch
+from sim.results.run import run, scenario_from_dict
 
 
 def benchmark_baseline(scale: int, until: int = 2052, seed: int = 0, resolution: str = "province") -> dict:
@@ -21,8 +28,6 @@ def benchmark_baseline(scale: int, until: int = 2052, seed: int = 0, resolution:
 
 
 def _measure(scale: int, until: int, seed: int, resolution: str) -> dict:
-    from sim.results.run import run
-
     scenario = _scenario(scale, until, resolution)
     started = time.perf_counter()
     result = run(scenario, seed=seed)
@@ -40,8 +45,6 @@ def _measure(scale: int, until: int, seed: int, resolution: str) -> dict:
 
 
 def _scenario(scale: int, until: int, resolution: str):
-    from sim.results.run import scenario_from_dict
-
     name = "korea_baseline" if resolution == "province" else f"korea_{resolution}_baseline"
     return scenario_from_dict({"name": name, "scale": scale, "end_year": until, "resolution": resolution}, source="--resolution")
 
@@ -59,13 +62,6 @@ def benchmark_batch(workers: tuple[int, ...] = (1, 2), seeds: int = 10, until: i
     """Throughput of ``regsim batch`` (local executor) with 1 and 2 workers on a small experiment
     (two scenarios × ``seeds`` seeds), and its overhead: batch wall time with one worker over the
     model's own time summed over runs (run.json ``wall_time_s``), minus one."""
-    import json
-    import tempfile
-    from pathlib import Path
-
-    import yaml
-
-    from sim.experiments.batch import run_batch
 
     scenarios = Path(__file__).resolve().parents[2] / "scenarios"
     rows = []

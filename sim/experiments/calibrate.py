@@ -45,9 +45,11 @@ trend of the observed populations (the four years before the start; the fit wind
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,7 +78,7 @@ from sim.inputs.parameters import NumberMapping, default_parameters, parameter_k
 from sim.inputs.scenario import START_YEARS, Scenario
 from sim.provenance import git_commit, package_version
 from sim.results import store
-from sim.results.run import load_scenario, scenario_from_dict
+from sim.results.run import load_scenario, run, scenario_from_dict
 
 FILES = store.FOLDERS["calibration"]
 """What a calibration folder holds (``sim.results.store.FOLDERS``)."""
@@ -170,8 +172,6 @@ def _parse_key(path: str) -> tuple[str, tuple[str, ...] | None]:
     The old form without ``parameters.``, unknown parameters (with the closest key), non-numeric ones
     and unknown region codes are ValueErrors.
     """
-    import difflib
-
     prefix, _, key = path.partition(".")
     if prefix != "parameters":
         raise ValueError(f"{path!r}: a parameter is written as a field path, parameters.{path}")
@@ -284,8 +284,6 @@ class Paths:
 
 def simulate(scenario_fields: dict[str, Any], seeds: list[int]) -> Paths:
     """Run the scenario (given as fields) with each seed; mean population and net migration by region × year."""
-    from sim.results.run import run
-
     scenario = scenario_from_dict(scenario_fields, source=f"scenario {scenario_fields['name']!r}")
     populations, nets = [], []
     for seed in seeds:
@@ -403,7 +401,7 @@ def calibrate(
     ``workers`` simulations at a time on ``executor`` (``sim.experiments.executors``; one local worker runs in
     this process). ``observed`` replaces the data pack's targets (for synthetic known-answer tests).
     """
-    import optuna
+    import optuna  # optuna: only when a study runs
 
     started = time.perf_counter()
     spec = loaded.spec
@@ -439,14 +437,14 @@ def calibrate(
 
 
 def _complete(study) -> int:
-    from optuna.trial import TrialState
+    from optuna.trial import TrialState  # optuna, as above
 
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
 def _open_study(loaded: LoadedCalibration, out: Path, resume: bool):
     """The Optuna study in ``out/study.db``: new (defaults enqueued as the first trial) or resumed."""
-    import optuna
+    import optuna  # optuna: only when a study runs
 
     database = out / STUDY_FILE
     if database.exists() and not resume:
@@ -615,8 +613,6 @@ def _write(loaded: LoadedCalibration, result: CalibrationResult, study, paths: d
 
 
 def _relative(target: Path, folder: Path) -> str:
-    import os
-
     return os.path.relpath(target.resolve(), folder.resolve())
 
 

@@ -90,7 +90,7 @@ class Executor:
             return Submitted(futures, iter)
         if self.kind == "local":
             return Submitted([self._pool.submit(function, *job) for job in jobs], futures_completed)
-        from dask.distributed import as_completed
+        from dask.distributed import as_completed  # Dask: only with --executor dask
 
         futures = [self._pool.submit(function, *job, pure=False) for job in jobs]
         return Submitted(futures, as_completed, lambda future: future.release())
@@ -120,7 +120,7 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
     """A ``dask.distributed`` Client of the cluster at ``scheduler``, or of a LocalCluster of
     ``workers`` single-threaded processes; closed (with the local cluster) on exit."""
     try:
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import Client, LocalCluster  # Dask: only with --executor dask
     except ImportError:
         raise RegsimError("the dask executor needs dask.distributed (pip install 'dask[distributed]')") from None
     cluster = None

@@ -27,6 +27,9 @@ import pandas as pd
 from pydantic import AfterValidator
 from scipy import stats
 
+from sim.inputs.parameters import parameter_keys, parameter_range
+from sim.inputs.scenario import Scenario
+
 RESULTS_DIR = Path("results")
 """Where result folders go by default (relative to the working directory)."""
 
@@ -62,9 +65,6 @@ def parse_path(path: str) -> list[str | int]:
 def check_field_paths[T](paths: dict[str, T]) -> dict[str, T]:
     """``paths`` unchanged if every key is a field path starting at a scenario field that may vary;
     ValueError naming the first that is not (for the experiment files' field validators)."""
-    from sim.inputs.parameters import parameter_keys
-    from sim.inputs.scenario import Scenario
-
     fields = list(Scenario.model_fields)
     for path in paths:
         tokens = parse_path(path)
@@ -117,8 +117,6 @@ def get_path(raw: dict[str, Any], path: str) -> Any:
 def default_bounds(path: str) -> tuple[float, float] | None:
     """The ``range`` that ``sim/inputs/data/parameters.yaml`` gives a ``parameters.<section>.<name>`` path,
     or None (another kind of field, or a parameter without a range)."""
-    from sim.inputs.parameters import parameter_keys, parameter_range
-
     tokens = parse_path(path)
     if tokens[0] != "parameters":
         return None

@@ -48,6 +48,7 @@ outcome × parameter), ``design.csv`` (parameter values and seed-mean outcomes p
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import time
 import warnings
 from dataclasses import dataclass
@@ -70,8 +71,10 @@ from sim.experiments.batch import BatchOrigin, BatchProgress, BatchSummary, RunS
 from sim.experiments.executors import check_executor
 from sim.experiments.experiment import Seeds, check_field_paths, default_bounds, new_results_folder, seed_list, set_path
 from sim.inputs.config_files import Bounds, named_scenario, validated_file
+from sim.provenance import git_commit, package_version
 from sim.results import store
 from sim.results.outcomes import Outcome, RegionSets, outcome_level, region_sets
+from sim.results.run import load_scenario, scenario_from_dict
 
 MORRIS_LEVELS = 4
 """Grid levels of the Morris design (SALib's default)."""
@@ -159,8 +162,6 @@ class SensitivityResult:
 def load_design(path: str | Path) -> Design:
     """Read and validate a sensitivity experiment and build its design and runs; problems are
     SensitivityErrors naming the file and the field."""
-    from sim.results.run import load_scenario
-
     path = Path(path)
     spec, content_hash = validated_file(path, SensitivityExperiment, "sensitivity experiment", SensitivityError)
     scenario_file = named_scenario(path, spec.scenario, SensitivityError)
@@ -240,8 +241,6 @@ def _check_outcome(path: Path, name: str, outcome: Outcome, scenario, regions: R
 
 def _check_parameter(path: Path, field_path: str, bounds: Bounds, base: dict[str, Any]) -> None:
     """The scenario must validate with the field at low, high and a fractional value between them."""
-    from sim.results.run import scenario_from_dict
-
     where = f"{path}: parameters.{field_path}"
     for value in (bounds.low, bounds.high, bounds.low + 0.37 * (bounds.high - bounds.low)):
         trial = copy.deepcopy(base)
@@ -258,10 +257,10 @@ def _check_parameter(path: Path, field_path: str, bounds: Bounds, base: dict[str
 
 def _sample(spec: SensitivityExperiment, problem: dict[str, Any]) -> np.ndarray:
     if spec.method == "morris":
-        from SALib.sample import morris
+        from SALib.sample import morris  # SALib: sample and analyze share module names; one per method
 
         return morris.sample(problem, spec.samples, num_levels=MORRIS_LEVELS, seed=spec.seed)
-    from SALib.sample import sobol
+    from SALib.sample import sobol  # as above
 
     return sobol.sample(problem, spec.samples, calc_second_order=False, seed=spec.seed)
 
@@ -376,7 +375,7 @@ def analyse(design: Design, runs: dict[str, np.ndarray]) -> pd.DataFrame:
         with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)  # a constant outcome has no variance to share out
             if spec.method == "morris":
-                from SALib.analyze import morris
+                from SALib.analyze import morris  # as in _sample
 
                 si = morris.analyze(
                     problem, design.x, y, num_resamples=RESAMPLES, conf_level=CONF_LEVEL, num_levels=MORRIS_LEVELS, seed=spec.seed
@@ -386,7 +385,7 @@ def analyse(design: Design, runs: dict[str, np.ndarray]) -> pd.DataFrame:
                 columns["mu_star_noise"] = np.full(problem["num_vars"], 2 * np.sqrt(noise / np.pi) / delta)
                 order = columns["mu_star"]
             else:
-                from SALib.analyze import sobol
+                from SALib.analyze import sobol  # as in _sample
 
                 si = sobol.analyze(problem, y, calc_second_order=False, num_resamples=RESAMPLES, conf_level=CONF_LEVEL, seed=spec.seed)
                 columns = {key: np.asarray(si[key], float) for key in ("S1", "S1_conf", "ST", "ST_conf")}
@@ -416,10 +415,6 @@ def write_results(
 ) -> pd.DataFrame:
     """Write ``sensitivity.json``, ``indices.csv`` and ``design.csv`` to ``folder`` (no figure:
     ``sim.analysis.plots.write_sensitivity_figure``); returns the seed-mean outcomes per design point."""
-    import importlib.metadata
-
-    from sim.provenance import git_commit, package_version
-
     spec = design.spec
     outcomes = pd.DataFrame({name: per_run.mean(axis=1) for name, per_run in runs.items()})
     files = store.FOLDERS["sensitivity"]

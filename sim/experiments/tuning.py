@@ -56,14 +56,16 @@ from pydantic import (
 )
 
 from sim.errors import RegsimError, ScenarioError
-from sim.experiments.batch import Uncertainties
+from sim.experiments.batch import Uncertainties, uncertain_parameters, uncertainty_draws, with_draw
 from sim.experiments.executors import check_executor, open_executor
 from sim.experiments.experiment import RESULTS_DIR, Seeds, get_path, parse_path, seed_list, set_path, t_interval
+from sim.experiments.uncertainty import robust_score
 from sim.inputs.config_files import named_scenario, validated_file
 from sim.inputs.scenario import Scenario
+from sim.provenance import git_commit, package_version
 from sim.results import store
 from sim.results.outcomes import Outcome, outcome_level, region_sets
-from sim.results.run import load_scenario, scenario_from_dict
+from sim.results.run import load_scenario, run, scenario_from_dict
 
 FILES = store.FOLDERS["tuning"]
 """What a tuning folder holds (``sim.results.store.FOLDERS``)."""
@@ -238,8 +240,6 @@ def load_tuning(path: str | Path) -> LoadedTuning:
     loaded = LoadedTuning(spec, path, content_hash, scenario)
     _check_against_scenario(loaded)
     if spec.uncertainties is not None:
-        from sim.experiments.batch import uncertain_parameters
-
         loaded.uncertain = uncertain_parameters(spec.uncertainties, [scenario], [spec.scenario], path, set(spec.variables))
     return loaded
 
@@ -386,8 +386,6 @@ class Scorer:
         self.points: dict[int, pd.Series] = {}
         """Seed -> its draw of the uncertain parameters: the tuning seeds' draws, and other ones for the check seeds."""
         if loaded.uncertain:
-            from sim.experiments.batch import uncertainty_draws
-
             spec = loaded.spec
             for offset, seeds in enumerate((spec.seed_list(), spec.check_seed_list())):
                 if seeds:
@@ -398,15 +396,11 @@ class Scorer:
         """``scenario`` with the draw of ``seed`` (unchanged without uncertainties)."""
         if not self.loaded.uncertain:
             return scenario
-        from sim.experiments.batch import with_draw
-
         raw = with_draw(scenario.model_dump(), self.loaded.uncertain, self.points[seed])
         return scenario_from_dict(raw, source=f"{scenario.name} with the draw of seed {seed}")
 
     def baseline(self, seed: int) -> dict[str, pd.DataFrame]:
         """The tables the objectives read, of the scenario without levers for ``seed`` and its draw (run once per process)."""
-        from sim.results.run import run
-
         if seed not in self._baselines:
             self._baselines[seed] = self._tables(
                 run(self.drawn(self.loaded.scenario.without_levers(), seed), seed=seed, paired_baseline=False)
@@ -419,8 +413,6 @@ class Scorer:
 
     def per_seed(self, scenario: Scenario, seeds: list[int]) -> pd.DataFrame:
         """One row per seed (and its draw): the paired difference of every objective (persons or provinces)."""
-        from sim.results.run import run
-
         rows = []
         for seed in seeds:
             tables = self._tables(run(self.drawn(scenario, seed), seed=seed, paired_baseline=False))
@@ -439,8 +431,6 @@ class Scorer:
 def objective_function(loaded: LoadedTuning, scorer: Scorer) -> Callable:
     """Optuna objective: decisions → scenario → paired objectives over the tuning seeds (each with
     its draw of the uncertain parameters), scored by their mean, a quantile or the worst case."""
-    from sim.experiments.uncertainty import robust_score
-
     seeds = loaded.spec.seed_list()
 
     def objective(trial) -> tuple[float, ...] | float:
@@ -465,7 +455,7 @@ def open_study(folder: Path, loaded: LoadedTuning, worker: int = 0):
 
     Worker ``k`` of one ``regsim tune`` seeds its sampler with ``sampler_seed + k``, so processes
     sharing the study do not propose the same trials."""
-    import optuna
+    import optuna  # optuna: only when a study runs
 
     folder.mkdir(parents=True, exist_ok=True)
     manifest = FILES.path(folder, "marker")
@@ -496,7 +486,7 @@ def study_storage(database: Path, heartbeat: bool = True):
     """Optuna storage in the SQLite file ``database``, shared by processes: they wait up to 60 s for
     the file's lock. With ``heartbeat`` (studies run by ``Study.optimize``), a trial whose process
     died is failed after 90 s without a heartbeat."""
-    import optuna
+    import optuna  # optuna: only when a study runs
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # heartbeat options
@@ -506,15 +496,15 @@ def study_storage(database: Path, heartbeat: bool = True):
 
 def completed(study) -> list:
     """The study's completed trials."""
-    import optuna
+    import optuna  # optuna: only when a study runs
 
     return [trial for trial in study.get_trials(deepcopy=False) if trial.state == optuna.trial.TrialState.COMPLETE]
 
 
 def optimise(folder: Path, experiment_path: Path, progress: TrialProgress | None = None, worker: int = 0) -> None:
     """Run trials in this process until the study has the wanted number of completed trials."""
-    import optuna
-    from optuna.study import MaxTrialsCallback
+    import optuna  # optuna: only when a study runs
+    from optuna.study import MaxTrialsCallback  # optuna, as above
 
     loaded = load_tuning(experiment_path)
     study = open_study(folder, loaded, worker)
@@ -715,8 +705,6 @@ def _objective_names(loaded: LoadedTuning) -> list[str]:
 
 
 def _manifest(loaded: LoadedTuning) -> dict[str, Any]:
-    from sim.provenance import git_commit, package_version
-
     spec = loaded.spec
     return {
         "experiment": spec.name,

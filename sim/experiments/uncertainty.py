@@ -32,6 +32,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.interpolate import make_lsq_spline
+from scipy.stats import qmc
 
 DRAW_METHODS = ("latin_hypercube", "sobol")
 DISTRIBUTIONS = ("uniform", "triangular", "normal")
@@ -69,8 +71,6 @@ class Marginal:
 def unit_sample(dimensions: int, count: int, seed: int, method: str = "latin_hypercube") -> np.ndarray:
     """``count`` points in the unit hypercube [0, 1)^dimensions: scipy's Latin hypercube or a
     scrambled Sobol sequence (``count`` a power of two), seeded with ``seed``."""
-    from scipy.stats import qmc
-
     rng = np.random.default_rng(seed)
     if method == "latin_hypercube":
         return qmc.LatinHypercube(d=dimensions, rng=rng).random(count)
@@ -238,7 +238,7 @@ def discover(x: pd.DataFrame, condition: np.ndarray, min_coverage: float = 0.8, 
     """PRIM (Friedman & Fisher 1999, via the ``prim`` package) on the draws ``x`` (one column per
     parameter) for the replicates where ``condition`` holds. The chosen box is the densest of the
     trajectory with coverage ≥ ``min_coverage`` (the whole space if none is)."""
-    import prim
+    import prim  # PRIM (0.2 s): only for discovery
 
     condition = np.asarray(condition, bool)
     if len(condition) != len(x):
@@ -274,8 +274,6 @@ def conditional_mean(parameter: np.ndarray, values: np.ndarray) -> np.ndarray:
     parameter (scipy's ``make_lsq_spline``) with interior knots at quantiles of the parameter, one
     per 50 replicates beyond the first 50, at most 8 (a cubic polynomial below 100 replicates): the
     one-smooth-term regression of Strong et al. (2014) with its flexibility tied to the sample size."""
-    from scipy.interpolate import make_lsq_spline
-
     parameter, values = np.asarray(parameter, float), np.asarray(values, float)
     order = np.argsort(parameter, kind="stable")
     x, y = parameter[order], values[order]

@@ -19,14 +19,16 @@ Both compare growth ratios rather than levels, because the projection counts res
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sim.errors import RegsimError
+from sim.experiments.calibrate import fit_measures, naive_forecasts, observed_targets, simulate
 from sim.inputs.data import read_table
 from sim.inputs.scenario import Scenario
-from sim.results.run import scenario_from_dict
+from sim.results.run import run, scenario_from_dict
 
 OFFICIAL_PROJECTION = "official_projection_2022based"
 TOLERANCES = {
@@ -142,8 +144,6 @@ def migration_backtest(
     (the scenario's demographic inputs), so its population error is not a pure forecast; its net-migration
     error is. Mean over ``seeds`` seeds.
     """
-    from sim.experiments.calibrate import fit_measures, naive_forecasts, observed_targets, simulate
-
     observed = observed_targets(baseline)
     fields = baseline.model_dump()
     rows = []
@@ -187,8 +187,6 @@ class ValidityReport:
 
     def write(self, out) -> None:
         """Write the report's four tables as CSV files into the folder ``out``."""
-        from pathlib import Path
-
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         self.criteria.to_csv(out / "projection_criteria.csv", index=False)
@@ -200,8 +198,6 @@ class ValidityReport:
 def run_checks(baseline: Scenario, seeds: int = 3) -> ValidityReport:
     """Run ``baseline`` (from 2023), its back-cast (2015→2023, same parameters) and the migration back-test
     (``migration_backtest``) over ``seeds`` seeds."""
-    from sim.results.run import run
-
     if baseline.start_year != 2023:
         raise RegsimError(f"the validity check needs a scenario starting in 2023, found start_year {baseline.start_year}")
     fields = baseline.model_dump()

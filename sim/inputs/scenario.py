@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from sim.errors import DataError, ScenarioError
 from sim.inputs.config_files import describe, read_mapping
-from sim.inputs.pack import INDUSTRIES
+from sim.inputs.data import pack_dir, read_table
+from sim.inputs.pack import INDUSTRIES, LAST_OBSERVED_YEAR, MUNICIPAL_TABLES, has_municipal_tables
 from sim.inputs.parameters import Parameters, with_overrides
 
 START_YEARS = (2015, 2020, 2021, 2023)
@@ -221,8 +222,6 @@ def scenario_from_dict(raw: dict[str, Any], source: str = "<scenario>") -> Scena
 
 
 def _region_codes(scenario: Scenario) -> list[str]:
-    from sim.inputs.data import read_table
-
     folder = Path(scenario.data_pack) if scenario.data_pack else None
     return read_table("regions", scenario.country, required=("region",), folder=folder)["region"].astype(str).str.zfill(2).tolist()
 
@@ -244,9 +243,6 @@ def _check_shocks(scenario: Scenario) -> None:
 
 def _check_resolution(scenario: Scenario) -> None:
     """``resolution: sigungu`` needs the municipal tables in the data pack and the start year they describe."""
-    from sim.inputs.data import pack_dir
-    from sim.inputs.pack import LAST_OBSERVED_YEAR, MUNICIPAL_TABLES, has_municipal_tables
-
     if scenario.resolution != "sigungu":
         return
     folder = Path(scenario.data_pack) if scenario.data_pack else pack_dir(scenario.country)
@@ -263,8 +259,6 @@ def _check_resolution(scenario: Scenario) -> None:
 
 def _check_municipalities(scenario: Scenario, spec: LeverSpec, where: str, folder: Path | None) -> None:
     """A lever's ``municipalities:`` exist, need municipal resolution and lie in the lever's ``regions:``."""
-    from sim.inputs.data import read_table
-
     if spec.municipalities is None:
         return
     if scenario.resolution != "sigungu":

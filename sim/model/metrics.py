@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.model.agents import Municipality, Region
 from sim.model.agents.talent import FEMALE
 
 if TYPE_CHECKING:
@@ -165,8 +166,6 @@ def region_measures(model: RegionalModel, initial: bool) -> dict[str, np.ndarray
 
 def regions_table(model: RegionalModel) -> pd.DataFrame:
     """One row per (year, region) from the model's DataCollector, in real units."""
-    from sim.model.agents import Region
-
     raw = model.datacollector.get_agenttype_vars_dataframe(Region).reset_index()
     years = model.datacollector.get_model_vars_dataframe()["year"]
     lookup = {region.unique_id: region for region in model.regions}
@@ -246,8 +245,6 @@ def municipal_measures(pyramid: np.ndarray, flows: dict[str, np.ndarray] | None)
 def municipalities_table(model: RegionalModel) -> pd.DataFrame:
     """``municipalities.parquet``: one row per (year, municipality) from the model's DataCollector, which reads
     the Municipality agents' measures; counts as nullable integers (flows <NA> in the start year)."""
-    from sim.model.agents import Municipality
-
     raw = model.datacollector.get_agenttype_vars_dataframe(Municipality).reset_index()
     years = model.datacollector.get_model_vars_dataframe()["year"]
     agent = raw["AgentID"].map({municipality.unique_id: municipality for municipality in model.municipalities})

@@ -43,6 +43,9 @@ from typing import IO, Any
 import pandas as pd
 
 from sim.errors import RegsimError
+from sim.model.metrics import empty_municipalities
+from sim.provenance import git_commit, package_version
+from sim.results.ledger import empty_ledger
 
 MANIFEST = "manifest.json"
 RUNS = "runs"
@@ -66,8 +69,6 @@ KEY_COLUMNS = ("run_key", "scenario", "variant", "seed")
 # --- manifest ----------------------------------------------------------------------------------
 def new_manifest(experiment: str, experiment_file: str, experiment_hash: str) -> dict[str, Any]:
     """The manifest of a new result folder: the experiment, its file and hash, the code version and commit."""
-    from sim.provenance import git_commit, package_version
-
     now = _now()
     return {
         "experiment": experiment,
@@ -267,7 +268,7 @@ def query(folder: str | Path, sql: str) -> pd.DataFrame:
     folder written before ``ledger.parquet`` existed adds no ledger rows) and ``runs`` (the manifest
     entries: key, scenario, variant, seed, status, error, wall_time_s).
     """
-    import duckdb
+    import duckdb  # DuckDB: only when runs are queried
 
     folder = Path(folder)
     keys = sorted(finished_keys(folder))
@@ -302,9 +303,6 @@ def query(folder: str | Path, sql: str) -> pd.DataFrame:
 
 def empty_table(name: str) -> pd.DataFrame:
     """An optional table without rows: the key columns and the table's own columns."""
-    from sim.model.metrics import empty_municipalities
-    from sim.results.ledger import empty_ledger
-
     tables = {"ledger": empty_ledger, "municipalities": empty_municipalities}
     keys = pd.DataFrame({"run_key": [], "scenario": [], "variant": [], "seed": []}).astype(
         {"run_key": str, "scenario": str, "variant": str, "seed": "int64"}

@@ -260,7 +260,7 @@ def register(cls: type[Lever]) -> type[Lever]:
 
 def lever_class(name: str, where: str) -> type[Lever]:
     """The registered class called ``name``; a ScenarioError naming the closest valid name otherwise."""
-    import sim.model.levers  # noqa: F401  (registers the catalogue)
+    import sim.model.levers  # noqa: F401  (registers the catalogue; cycle: the package imports this module)
 
     if name not in REGISTRY:
         close = difflib.get_close_matches(name, list(REGISTRY), n=1)

@@ -23,6 +23,8 @@ import pandas as pd
 from scipy.interpolate import PchipInterpolator
 from scipy.optimize import brentq
 
+from sim.inputs.parameters import default_parameters
+from sim.model.mechanisms.demography import labour_migration_age_profile
 from sim.tools.build import write_provenance_section
 
 MAX_AGE = 100
@@ -452,9 +454,6 @@ def implied_projection_migration(
     minus that natural change. Migrants enter with the model's assumed age–sex profile, so their
     later births and deaths are counted. Returns year, net_persons, births, deaths.
     """
-    from sim.inputs.parameters import default_parameters
-    from sim.model.mechanisms.demography import labour_migration_age_profile
-
     official = _projection(shared, "pop_total")
     dp = default_parameters().demography
     profile = labour_migration_age_profile(
