@@ -224,7 +224,7 @@ def test_help(args):
 @pytest.fixture(scope="module")
 def check_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("check")
-    return regsim("check", "--seeds", "1", "--out", out), out
+    return regsim("check", "--seeds", "3", "--out", out), out  # the README's figures: the mean over seeds 0-2
 
 
 @pytest.mark.slow
