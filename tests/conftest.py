@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from sim.api import RunResult, load_scenario, run
+from sim.results.store import finished_keys
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "korea_baseline.yaml"
@@ -45,6 +49,27 @@ def packaged_population(year: int) -> pd.Series:
 def regsim(*args: str | Path, cwd: Path = ROOT, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run the ``regsim`` command of this environment; output captured as text."""
     return subprocess.run([str(REGSIM), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def kill_batch_after_first_run(experiment: Path, out: Path, timeout: float = 120) -> set[str]:
+    """Start ``regsim batch EXPERIMENT --workers 2 --out OUT``, kill it and its worker processes (SIGKILL) as
+    soon as one run has finished, and return the keys finished by then (an interrupted batch)."""
+    process = subprocess.Popen(
+        [str(REGSIM), "batch", str(experiment), "--workers", "2", "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while not finished_keys(out):
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.monotonic() < deadline, f"no run finished within {timeout:g} s"
+            time.sleep(0.02)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)  # the batch and its worker processes
+        process.wait()
+    return finished_keys(out)
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess, *fragments: str) -> str:

@@ -6,17 +6,14 @@ Runs are short (1:400, until 2026) so the whole file takes well under a minute a
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import BASELINE, PACK, ROOT
+from conftest import BASELINE, PACK, ROOT, kill_batch_after_first_run
 from pandas.testing import assert_frame_equal
 
 from sim.api import load_scenario, run
@@ -246,21 +243,7 @@ def test_killed_batch_resumes_only_unfinished_runs(tmp_path):
     path = experiment(tmp_path, body)
     total = len(expand(path))
     out = tmp_path / "killed"
-    process = subprocess.Popen(
-        [str(REGSIM), "batch", str(path), "--workers", "2", "--out", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not finished_keys(out):
-            assert process.poll() is None, process.stderr.read().decode()
-            assert time.monotonic() < deadline, "no run finished within 60 s"
-            time.sleep(0.02)
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)  # the batch and its worker processes
-        process.wait()
+    kill_batch_after_first_run(path, out, timeout=60)
     before = {key: (out / "runs" / key / "run.json").stat() for key in finished_keys(out)}
     assert 1 <= len(before) < total
     summary = run_batch(path, out=out, workers=2, resume=True)

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import BASELINE, REGSIM, ROOT
+from conftest import BASELINE, REGSIM, ROOT, kill_batch_after_first_run
 from pandas.testing import assert_frame_equal
 
 from sim.analysis.compare import UNCERTAINTY_FIGURES, compare_under_uncertainty
@@ -131,22 +128,7 @@ def test_killed_batch_resumes_to_the_same_runs_and_draws_and_dask_agrees(tmp_pat
     path = paired(tmp_path, seeds=4)
     total = len(expand(path))
     out = tmp_path / "killed"
-    process = subprocess.Popen(
-        [str(REGSIM), "batch", str(path), "--workers", "2", "--out", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not finished_keys(out):
-            assert process.poll() is None, process.stderr.read().decode()
-            assert time.monotonic() < deadline, "no run finished within 120 s"
-            time.sleep(0.02)
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    done_before = finished_keys(out)
+    done_before = kill_batch_after_first_run(path, out)
     assert 1 <= len(done_before) < total
     summary = run_batch(path, out=out, workers=2, resume=True)
     assert summary.skipped == len(done_before) and summary.finished == total - len(done_before) and summary.failed == 0
