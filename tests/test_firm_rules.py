@@ -466,8 +466,9 @@ def one_region_copy(population: FirmPopulation) -> FirmPopulation:
 
 
 def test_job_losses_at_closing_establishments():
-    """Firm 0 closes 1 of its 4 establishments (each worker leaves with probability 1/4, by the keyed draw),
-    firm 1 none of 2 (nobody leaves), firm 2 all 5 (everybody leaves); the non-employed stay so."""
+    """Firm 0 closes 1 of its 4 establishments: a quarter of its 1,000 workers, exactly 250, leave (those
+    with the lowest keyed draws); firm 1 closes none of 2 (nobody leaves), firm 2 all 5 (everybody
+    leaves); the non-employed stay so."""
     from sim.model.agents.talent import NOT_EMPLOYED, TalentPool
 
     n = 4_000
@@ -478,6 +479,7 @@ def test_job_losses_at_closing_establishments():
     crn = CommonRandomNumbers(1)
     draws = crn.uniforms(people.uid, 2030, Purpose.CLOSURE_JOB_LOSS)
     lose_jobs_at_closures(people, cohort, np.array([1, 0, 5]), crn, 2030)
-    expected = np.where((employer == 2) | ((employer == 0) & (draws < 0.25)), NOT_EMPLOYED, employer)
+    threshold = np.sort(draws[employer == 0])[249]
+    expected = np.where((employer == 2) | ((employer == 0) & (draws <= threshold)), NOT_EMPLOYED, employer)
     np.testing.assert_array_equal(people.employer, expected)
-    assert abs((people.employer[employer == 0] == NOT_EMPLOYED).mean() - 0.25) < 0.04
+    assert (people.employer[employer == 0] == NOT_EMPLOYED).sum() == 250

@@ -1,9 +1,11 @@
-"""Keyed labour-market draws: parking of takers on vacancy slots around a circle, and keyed layoffs."""
+"""Keyed labour-market draws: parking of takers on vacancy slots around a circle, and alignment of a
+group's events to an exact count (layoffs, separations, hires)."""
 
 import numpy as np
 import pytest
 
-from sim.model.mechanisms.labour import assign_to_slots, layoff_mask
+from sim.model.crn import lowest_in_groups
+from sim.model.mechanisms.labour import assign_to_slots
 
 
 def parking_reference(taker_position: np.ndarray, slot_position: np.ndarray) -> np.ndarray:
@@ -84,36 +86,43 @@ def test_one_more_slot_or_taker_moves_few_takers(n_takers):
     assert np.count_nonzero(with_taker != base) < 0.01 * n_takers
 
 
-def test_layoff_keyed_hand_computed():
-    # firm 0: 1 excess of 4 (share 0.25); firm 1: none; firm 2: 3 excess of 2 (everyone leaves).
-    employer = np.array([0, 0, 0, 0, 1, 1, 2, 2])
+def test_alignment_hand_computed():
+    # group 0: 1 of 4 (the lowest draw, 0.10); group 1: none; group 2: 3 of 2 (everyone).
+    group = np.array([0, 0, 0, 0, 1, 1, 2, 2])
     uniform = np.array([0.10, 0.25, 0.24, 0.90, 0.00, 0.50, 0.99, 0.00])
-    released = layoff_mask(employer, np.array([1, 0, 3]), np.array([4, 2, 2]), uniform)
-    assert released.tolist() == [True, False, True, False, False, False, True, True]
+    chosen = lowest_in_groups(uniform, group, np.array([1, 0, 3]))
+    assert chosen.tolist() == [True, False, False, False, False, False, True, True]
+    assert lowest_in_groups(uniform, group, np.array([2, 1, 1])).tolist() == [True, False, True, False, True, False, False, True]
 
 
-def test_layoff_keyed_firm_without_workers_and_expectation():
-    assert not layoff_mask(np.array([1]), np.array([2, 0]), np.array([0, 1]), np.array([0.0])).any()
+def test_alignment_ties_empty_groups_and_no_members():
+    assert lowest_in_groups(np.array([0.3, 0.3, 0.3]), np.array([5, 5, 5]), np.zeros(6, int) + 2).tolist() == [True, True, False]
+    assert lowest_in_groups(np.zeros(0), np.zeros(0, np.int64), np.array([4])).tolist() == []
+
+
+def test_alignment_counts_are_exact_and_larger_counts_choose_supersets():
     rng = np.random.default_rng(3)
-    employer = np.zeros(200_000, dtype=np.int64)
-    released = layoff_mask(employer, np.array([30.0]), np.array([100.0]), rng.random(len(employer)))
-    assert abs(released.mean() - 0.3) < 0.005
+    group = rng.integers(0, 40, 5_000)
+    uniform = rng.random(5_000)
+    small, large = rng.integers(0, 80, 40), None
+    large = small + rng.integers(0, 10, 40)
+    chosen = lowest_in_groups(uniform, group, small)
+    np.testing.assert_array_equal(np.bincount(group[chosen], minlength=40), np.minimum(small, np.bincount(group, minlength=40)))
+    assert not (chosen & ~lowest_in_groups(uniform, group, large)).any()
 
 
-def test_layoff_keyed_worker_independent_of_other_firms():
+def test_alignment_one_more_member_changes_at_most_one_other_outcome():
+    """A member joining a group (one more worker of a firm, one more seeker of a market) takes a place or
+    not; at most one other member's outcome changes, and none in other groups."""
     rng = np.random.default_rng(4)
-    employer = rng.integers(0, 50, 10_000)
+    group = rng.integers(0, 50, 10_000)
     uniform = rng.random(10_000)
-    employees = np.bincount(employer, minlength=50)
-    excess = rng.integers(0, 20, 50)
-    base = layoff_mask(employer, excess, employees, uniform)
-    # Other firms shrink differently and firm 7 loses all its workers from the arrays: firm 3 is untouched.
-    other_excess = excess.copy()
-    other_excess[np.arange(50) != 3] = rng.integers(0, 20, 49)
-    keep = employer != 7
-    changed = layoff_mask(employer[keep], other_excess, employees, uniform[keep])
-    in_firm_3 = employer == 3
-    np.testing.assert_array_equal(changed[in_firm_3[keep]], base[in_firm_3])
+    count = rng.integers(0, 100, 50)
+    base = lowest_in_groups(uniform, group, count)
+    for _ in range(20):
+        joined = lowest_in_groups(np.append(uniform, rng.random()), np.append(group, rng.integers(0, 50)), count)
+        assert (joined[:-1] != base).sum() <= 1
+        assert joined[:-1].sum() + joined[-1] == base.sum()
 
 
 def test_markets_are_separate_circles():

@@ -9,7 +9,7 @@ import pytest
 from sim.inputs.parameters import default_parameters
 from sim.model.agents.firm import FirmPopulation
 from sim.model.agents.talent import NOT_EMPLOYED, TalentPool
-from sim.model.crn import CommonRandomNumbers
+from sim.model.crn import CommonRandomNumbers, Purpose, rounded_count
 from sim.model.mechanisms import labour
 
 
@@ -81,3 +81,26 @@ def test_leaving_the_labour_force_ends_the_job_and_hires_are_keyed():
     again, firms_again = economy(workers=10, seekers=20)
     market(separation=0.0, efficiency=0.3).step(again, firms_again, active, np.ones((1, 1), bool), crn, 2030, scale=1)
     np.testing.assert_array_equal(again.employer, hired_once)  # the same keys give the same hires
+
+
+def test_flows_are_aligned_to_expected_counts_whoever_the_persons_are():
+    """Firm 0 (20 jobs) has 20 workers and a separation rate of 0.15: exactly 3 leave, those with the
+    lowest keyed draws. The market then hires its expected matches, A·√(U·V) = 0.3·√(23·23) = 6.9, rounded
+    by the market's keyed draw, into the slots with the lowest keyed draws. With other persons (other
+    identities) in the same places, every firm ends with the same number of workers."""
+    crn = CommonRandomNumbers(5)
+
+    def year(first_uid: int) -> tuple[TalentPool, FirmPopulation]:
+        people, firms = economy(workers=20, seekers=20)
+        people.uid[:] = np.arange(len(people), dtype=np.uint64) + np.uint64(first_uid)
+        market(separation=0.15, efficiency=0.3).step(people, firms, np.ones(len(people), bool), np.ones((1, 1), bool), crn, 2031, scale=1)
+        return people, firms
+
+    people, firms = year(0)
+    draws = crn.uniforms(people.uid[:20], 2031, Purpose.SEPARATION)
+    leavers = np.argsort(draws)[:3]
+    hires = int(rounded_count(crn.uniforms(np.zeros(1, np.uint64), 2031, Purpose.HIRES), 6.9)[0])
+    assert (people.employer != NOT_EMPLOYED).sum() == 17 + hires
+    assert (people.employer[np.setdiff1d(np.arange(20), leavers)] == 0).all()
+    others, other_firms = year(10_000)
+    np.testing.assert_array_equal(other_firms.employees(others.employer), firms.employees(people.employer))

@@ -51,6 +51,10 @@ class Purpose(IntEnum):
     INNOVATING = 29
     JOB_SLOT = 30
     CLOSURE_JOB_LOSS = 31
+    VACANCY_FILL = 32
+    HIRES = 33
+    SEPARATIONS = 34
+    CLOSURE_JOB_LOSSES = 35
     MUNICIPAL_DESTINATION = 40
     MUNICIPAL_LEAVE = 41
     MUNICIPAL_MOVE_DESTINATION = 42
@@ -161,6 +165,28 @@ def smallest_keys(uniform: np.ndarray, weight: np.ndarray, k: int) -> np.ndarray
     if k < len(chosen):
         chosen = chosen[np.argpartition(clock[chosen], k - 1)[:k]]
     return chosen[np.lexsort((chosen, clock[chosen]))]
+
+
+def lowest_in_groups(uniform: np.ndarray, group: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Mask of the ``count[g]`` members of each group g with the lowest keyed ``uniform`` (in [0, 1)).
+
+    Alignment, as in dynamic microsimulation: a group's events happen at an exact count (a market's
+    hires, a firm's separations), and its members' own keyed draws decide who. The count then depends
+    on the group alone, not on which members it has; adding or removing a member changes at most one
+    other member's outcome, and a larger count chooses a superset. ``group``: non-negative integers
+    below 2³²; ``count`` [groups]. Ties (draws within 2⁻³¹ of each other) go to the lower index.
+    """
+    group = np.asarray(group, np.int64)
+    if len(group) == 0:
+        return np.zeros(0, dtype=bool)
+    key = (group << 31) + (np.asarray(uniform, float) * (1 << 31)).astype(np.int64)  # exact order: group, then draw
+    order = np.argsort(key)
+    if (np.diff(key[order]) == 0).any():
+        order = np.argsort(key, kind="stable")
+    sorted_group = group[order]
+    rank = np.empty(len(group), np.int64)
+    rank[order] = np.arange(len(group)) - np.searchsorted(sorted_group, sorted_group)
+    return rank < np.asarray(count)[group]
 
 
 def rounded_count(u: np.ndarray, expected: np.ndarray) -> np.ndarray:

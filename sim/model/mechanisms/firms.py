@@ -28,7 +28,7 @@ import numpy as np
 
 from sim.model.agents.firm import FirmPopulation
 from sim.model.agents.talent import NOT_EMPLOYED, TalentPool
-from sim.model.crn import CommonRandomNumbers, Purpose, identities, poisson_from_uniform, rounded_count
+from sim.model.crn import CommonRandomNumbers, Purpose, identities, lowest_in_groups, poisson_from_uniform, rounded_count
 
 DERIVED_UID_BIT = np.uint64(1 << 62)
 """Entrants' identities are 62-bit hashes with bit 62 set (so they stay positive as int64); the start
@@ -128,13 +128,16 @@ def reallocate_closed_demand(firms: FirmPopulation, market: np.ndarray, workers_
 
 
 def lose_jobs_at_closures(talent: TalentPool, firms: FirmPopulation, closed: np.ndarray, crn: CommonRandomNumbers, year: int) -> None:
-    """Workers of closing establishments lose their jobs: each worker of a firm agent with a share s
-    of its establishments closing leaves with probability s (keyed by the worker)."""
-    share = np.zeros(len(firms) + 1)  # share[0]: persons without a job (employer NOT_EMPLOYED = −1)
-    np.divide(closed, firms.establishments, out=share[1:], where=firms.establishments > 0)
-    share_of = share[talent.employer + 1]  # each person's firm's closing share
-    at_risk = np.flatnonzero(share_of > 0)
-    loses = crn.uniforms(talent.uid[at_risk], year, Purpose.CLOSURE_JOB_LOSS) < share_of[at_risk]
+    """Workers of closing establishments lose their jobs: a firm agent with a share s of its
+    establishments closing loses s of its workers (rounded by the firm's keyed draw), those with the
+    lowest keyed draws (``crn.lowest_in_groups``), so how many leave does not depend on who they are."""
+    share = np.divide(closed, firms.establishments, out=np.zeros(len(firms)), where=firms.establishments > 0)
+    employees = firms.employees(talent.employer)
+    losses = np.minimum(rounded_count(crn.uniforms(firms.uid, year, Purpose.CLOSURE_JOB_LOSSES), share * employees), employees)
+    at_risk = np.flatnonzero(talent.employer >= 0)
+    at_risk = at_risk[losses[talent.employer[at_risk]] > 0]
+    employer = talent.employer[at_risk]
+    loses = lowest_in_groups(crn.uniforms(talent.uid[at_risk], year, Purpose.CLOSURE_JOB_LOSS), employer, losses)
     talent.employer[at_risk[loses]] = NOT_EMPLOYED
 
 

@@ -14,13 +14,19 @@ Supply and wages respond to local tightness:
   Migrants weigh the wage; employers pay it and want fewer workers the higher the premium.
 
 Matches per market follow the constant-returns matching function m = A · U^α · V^(1−α)
-(Petrongolo & Pissarides 2001), capped by the number of seekers and of vacancies. Seekers are
-hired independently with the market's job-finding probability; hires fill vacancy slots, every
-vacancy with the same chance.
+(Petrongolo & Pissarides 2001), capped by the number of seekers and of vacancies. Flows are aligned
+to their expected counts (``crn.lowest_in_groups``): a market hires its expected matches, rounded
+by the market's keyed draw, and the seekers with the lowest keyed draws are hired into the vacancy
+slots with the lowest keyed draws; a firm loses its expected separations (the separation rate times
+its workers) rounded by the firm's keyed draw, and its layoffs exactly, its workers with the lowest
+keyed draws leaving. Every seeker and slot keeps the same chance, but how many are hired, and how
+many workers each firm keeps, depend on counts of seekers, vacancies and workers, not on which
+persons they are: a policy run whose persons have diverged from the baseline's keeps the baseline's
+firm-level employment except where the policy changed those counts.
 
-:func:`layoff_mask` and :func:`assign_to_slots` take pre-computed keyed uniforms (one per person or
-per slot, from :class:`sim.model.crn.CommonRandomNumbers`), so each random outcome belongs to one identity
-and a change elsewhere in the run does not reshuffle it.
+:func:`assign_to_slots` takes pre-computed keyed uniforms (one per person or per slot, from
+:class:`sim.model.crn.CommonRandomNumbers`), so each random outcome belongs to one identity and a
+change elsewhere in the run does not reshuffle it.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from sim.inputs.parameters import Labour
 from sim.model.agents.firm import FirmPopulation
 from sim.model.agents.talent import NOT_EMPLOYED, TalentPool
 from sim.model.cells import per_person
-from sim.model.crn import CommonRandomNumbers, Purpose, identities
+from sim.model.crn import CommonRandomNumbers, Purpose, identities, lowest_in_groups, rounded_count
 
 
 def participation_probability(profile: np.ndarray, region_level: np.ndarray) -> np.ndarray:
@@ -75,18 +81,6 @@ def matching_efficiency_for(finding_rate: np.ndarray, seekers: np.ndarray, vacan
     seekers = np.maximum(np.asarray(seekers, dtype=float), 1.0)
     vacancies = np.maximum(np.asarray(vacancies, dtype=float), 1.0)
     return finding_rate * np.power(seekers / vacancies, 1.0 - elasticity)
-
-
-def layoff_mask(employer: np.ndarray, excess: np.ndarray, employees: np.ndarray, uniform: np.ndarray) -> np.ndarray:
-    """Which workers are released because their firm shrank.
-
-    Worker i (of firm ``employer[i]``) is released when ``uniform[i] < excess / employees`` of its firm
-    (``excess`` and ``employees`` in workers, per firm), so each worker of a shrinking firm leaves with that
-    probability and the expected count is exact. ``uniform[i]`` in [0, 1) is keyed by the worker's uid, so
-    whether a worker leaves depends only on its own draw and its firm, not on other firms' workers.
-    """
-    share = np.divide(excess, employees, out=np.zeros(len(excess)), where=employees > 0)
-    return uniform < share[employer]
 
 
 def assign_to_slots(
@@ -196,21 +190,24 @@ class LabourMarket:
         year: int,
         scale: int,
     ) -> None:
-        """Separations (leaving the labour force, or the yearly separation hazard), layoffs where firms
-        want fewer workers than they have, then matching: first within the region, then within the
-        regions ``links`` [regions, regions] joins to it (commuting). Every draw is keyed by the person
-        or vacancy slot it concerns."""
+        """Separations (leaving the labour force, then each firm's expected separations at the yearly
+        hazard), layoffs where firms want fewer workers than they have, then matching: first within the
+        region, then within the regions ``links`` [regions, regions] joins to it (commuting). Counts are
+        keyed by the firm or market, who leaves or is hired by the person's own keyed draw."""
         t, f = talent, firms
         workers = np.flatnonzero(t.employed)
-        separation = crn.uniforms(t.uid[workers], year, Purpose.SEPARATION) < self.params.job_separation_rate
-        leaving = ~in_labour_force[workers] | separation
+        t.employer[workers[~in_labour_force[workers]]] = NOT_EMPLOYED
+        workers = workers[in_labour_force[workers]]
+        employer = t.employer[workers]
+        separations = rounded_count(crn.uniforms(f.uid, year, Purpose.SEPARATIONS), f.employees(employer) * self.params.job_separation_rate)
+        leaving = lowest_in_groups(crn.uniforms(t.uid[workers], year, Purpose.SEPARATION), employer, separations)
         t.employer[workers[leaving]] = NOT_EMPLOYED
         workers = workers[~leaving]
         employees = f.employees(t.employer[workers])
         wanted = f.jobs(scale)
         excess = np.maximum(employees - wanted, 0)
         at_risk = workers[excess[t.employer[workers]] > 0]  # workers of shrinking firms
-        laid_off = at_risk[layoff_mask(t.employer[at_risk], excess, employees, crn.uniforms(t.uid[at_risk], year, Purpose.LAYOFF))]
+        laid_off = at_risk[lowest_in_groups(crn.uniforms(t.uid[at_risk], year, Purpose.LAYOFF), t.employer[at_risk], excess)]
         vacancies = np.maximum(wanted - employees + np.bincount(t.employer[laid_off], minlength=len(f)), 0)
         t.employer[laid_off] = NOT_EMPLOYED
         seekers = np.flatnonzero(in_labour_force & (t.employer == NOT_EMPLOYED))
@@ -228,10 +225,9 @@ class LabourMarket:
     ) -> None:
         """Hire seekers into vacancy slots, first in their region, then in linked regions.
 
-        Hires per market follow the matching function; who is hired is decided by each seeker's keyed
-        uniform, and which vacancy they fill by keyed positions of seekers and of vacancy slots (firm
-        identity, slot ordinal) on a circle (``assign_to_slots``), so one more vacancy or seeker
-        changes only the pairs next to it.
+        Hires per market are the matching function's, rounded by the market's keyed draw; the seekers
+        with the lowest keyed draws are hired (``fill_vacancies`` chooses the slots they fill), so one
+        more seeker changes at most one hire.
         """
         n_regions = len(self.matching_efficiency)
         alpha = self.params.matching_elasticity_unemployment
@@ -246,8 +242,8 @@ class LabourMarket:
             if commuting_round:
                 open_by_region = links.astype(float) @ open_by_region
             hires = matches(n_seekers, open_by_region, efficiency, alpha)
-            finding = np.divide(hires, n_seekers, out=np.zeros(n_regions), where=n_seekers > 0)
-            hired = seekers[crn.uniforms(t.uid[seekers], year, purpose) < finding[home]]
+            count = rounded_count(crn.uniforms(np.arange(n_regions, dtype=np.uint64), year, Purpose.HIRES, salt=commuting_round), hires)
+            hired = seekers[lowest_in_groups(crn.uniforms(t.uid[seekers], year, purpose), home, count)]
             position = crn.uniforms(t.uid[hired], year, Purpose.JOB_ASSIGNMENT, salt=commuting_round)
             if commuting_round:
                 by_region = np.argsort(f.region, kind="stable")
@@ -311,20 +307,25 @@ def fill_vacancies(
 ) -> None:
     """Hire ``takers`` (persons, each in ``market``) into vacancy slots of ``firms`` (each in
     ``firm_market``); where a market has fewer slots than takers, the takers with the lowest
-    positions are hired. Updates ``t.employer`` and ``vacancies`` in place."""
+    positions are hired. The slots filled are those with the lowest keyed draws of their market
+    (slot j of a firm keyed by the firm's identity and j), as many as it has hires, so which firms
+    fill their vacancies does not depend on which persons were hired; each hire is then assigned one
+    of them by keyed positions on a circle (``assign_to_slots``). Updates ``t.employer`` and
+    ``vacancies`` in place."""
     slot_firm = np.repeat(firms, vacancies[firms])
     slot_market = np.repeat(firm_market, vacancies[firms])
     n_markets = int(max(market.max(initial=0), firm_market.max(initial=0))) + 1
     slots = np.bincount(slot_market, minlength=n_markets)
     hired = np.ones(len(takers), bool)
     if (np.bincount(market, minlength=n_markets) > slots).any():
-        rank = np.empty(len(takers), np.int64)
-        order = np.lexsort((position, market))
-        rank[order] = np.arange(len(takers)) - np.searchsorted(market[order], market[order])
-        hired = rank < slots[market]
+        hired = lowest_in_groups(position, market, slots)
     ordinal = np.arange(len(slot_firm)) - np.repeat(np.cumsum(vacancies[firms]) - vacancies[firms], vacancies[firms])
-    slot_position = crn.uniforms(identities(f.uid[slot_firm], ordinal.astype(np.uint64)), year, Purpose.JOB_SLOT, salt=salt)
-    filled = slot_firm[assign_to_slots(position[hired], slot_position, market[hired], slot_market)]
+    keys = identities(f.uid[slot_firm], ordinal.astype(np.uint64))
+    filled = lowest_in_groups(
+        crn.uniforms(keys, year, Purpose.VACANCY_FILL, salt=salt), slot_market, np.bincount(market[hired], minlength=n_markets)
+    )
+    slot_position = crn.uniforms(keys[filled], year, Purpose.JOB_SLOT, salt=salt)
+    filled = slot_firm[filled][assign_to_slots(position[hired], slot_position, market[hired], slot_market[filled])]
     t.employer[takers[hired]] = filled
     np.subtract.at(vacancies, filled, 1)
 
