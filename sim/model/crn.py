@@ -5,7 +5,9 @@ with the same seed. Drawing from one sequential generator would make the two run
 soon as a single agent differs (every later draw shifts). Here each draw is a hash of
 (seed, year, purpose, agent id) (SplitMix64), so the same person gets the same draw for the
 same decision in both runs, whatever else differs, and the paired difference keeps only the
-policy's effect and its consequences.
+policy's effect and its consequences. Counts come from keyed uniforms too (``rounded_count``,
+``poisson_from_uniform``), and choices among candidates take the lowest keyed draws
+(``smallest_keys``, ``lowest_in_groups``), so one more candidate changes at most one choice.
 """
 
 from __future__ import annotations

@@ -321,11 +321,11 @@ def fill_vacancies(
         hired = lowest_in_groups(position, market, slots)
     ordinal = np.arange(len(slot_firm)) - np.repeat(np.cumsum(vacancies[firms]) - vacancies[firms], vacancies[firms])
     keys = identities(f.uid[slot_firm], ordinal.astype(np.uint64))
-    filled = lowest_in_groups(
+    to_fill = lowest_in_groups(
         crn.uniforms(keys, year, Purpose.VACANCY_FILL, salt=salt), slot_market, np.bincount(market[hired], minlength=n_markets)
     )
-    slot_position = crn.uniforms(keys[filled], year, Purpose.JOB_SLOT, salt=salt)
-    filled = slot_firm[filled][assign_to_slots(position[hired], slot_position, market[hired], slot_market[filled])]
+    slot_position = crn.uniforms(keys[to_fill], year, Purpose.JOB_SLOT, salt=salt)
+    filled = slot_firm[to_fill][assign_to_slots(position[hired], slot_position, market[hired], slot_market[to_fill])]
     t.employer[takers[hired]] = filled
     np.subtract.at(vacancies, filled, 1)
 
