@@ -179,16 +179,26 @@ def lowest_in_groups(uniform: np.ndarray, group: np.ndarray, count: np.ndarray) 
     below 2³²; ``count`` [groups]. Ties (draws within 2⁻³¹ of each other) go to the lower index.
     """
     group = np.asarray(group, np.int64)
-    if len(group) == 0:
-        return np.zeros(0, dtype=bool)
-    key = (group << 31) + (np.asarray(uniform, float) * (1 << 31)).astype(np.int64)  # exact order: group, then draw
+    uniform = np.asarray(uniform, float)
+    count = np.asarray(count)
+    size = np.bincount(group, minlength=len(count))
+    take = np.minimum(count, size[: len(count)])
+    # Only members below a generous cut can be among the lowest (the k-th lowest of n uniform draws is
+    # near k/n); a group with too few members below it (rare) sorts all of them. Exact either way.
+    cut = np.where(take > 0, (take + 4.0 * np.sqrt(take) + 4.0) / np.maximum(size[: len(count)], 1), 0.0)
+    candidate = uniform < cut[group]
+    candidate |= (np.bincount(group[candidate], minlength=len(count)) < take)[group]
+    members = np.flatnonzero(candidate)
+    key = (group[members] << 31) + (uniform[members] * (1 << 31)).astype(np.int64)  # exact order: group, then draw
     order = np.argsort(key)
     if (np.diff(key[order]) == 0).any():
         order = np.argsort(key, kind="stable")
-    sorted_group = group[order]
-    rank = np.empty(len(group), np.int64)
-    rank[order] = np.arange(len(group)) - np.searchsorted(sorted_group, sorted_group)
-    return rank < np.asarray(count)[group]
+    members = members[order]
+    per_group = np.bincount(group[members], minlength=len(count))
+    rank = np.arange(len(members)) - np.repeat(np.cumsum(per_group) - per_group, per_group)
+    chosen = np.zeros(len(group), dtype=bool)
+    chosen[members[rank < take[group[members]]]] = True
+    return chosen
 
 
 def rounded_count(u: np.ndarray, expected: np.ndarray) -> np.ndarray:

@@ -134,8 +134,8 @@ def lose_jobs_at_closures(talent: TalentPool, firms: FirmPopulation, closed: np.
     share = np.divide(closed, firms.establishments, out=np.zeros(len(firms)), where=firms.establishments > 0)
     employees = firms.employees(talent.employer)
     losses = np.minimum(rounded_count(crn.uniforms(firms.uid, year, Purpose.CLOSURE_JOB_LOSSES), share * employees), employees)
-    at_risk = np.flatnonzero(talent.employer >= 0)
-    at_risk = at_risk[losses[talent.employer[at_risk]] > 0]
+    losing = np.concatenate(([False], losses > 0))  # losing[0]: persons without a job (employer NOT_EMPLOYED = −1)
+    at_risk = np.flatnonzero(losing[talent.employer + 1])
     employer = talent.employer[at_risk]
     loses = lowest_in_groups(crn.uniforms(talent.uid[at_risk], year, Purpose.CLOSURE_JOB_LOSS), employer, losses)
     talent.employer[at_risk[loses]] = NOT_EMPLOYED
