@@ -183,11 +183,15 @@ def lowest_in_groups(uniform: np.ndarray, group: np.ndarray, count: np.ndarray) 
     count = np.asarray(count)
     size = np.bincount(group, minlength=len(count))
     take = np.minimum(count, size[: len(count)])
+    if not take.any() or (take == size).all():  # nobody, or everybody: no draw decides
+        return np.full(len(group), take.any(), dtype=bool)
     # Only members below a generous cut can be among the lowest (the k-th lowest of n uniform draws is
     # near k/n); a group with too few members below it (rare) sorts all of them. Exact either way.
     cut = np.where(take > 0, (take + 4.0 * np.sqrt(take) + 4.0) / np.maximum(size[: len(count)], 1), 0.0)
     candidate = uniform < cut[group]
-    candidate |= (np.bincount(group[candidate], minlength=len(count)) < take)[group]
+    short = np.bincount(group[candidate], minlength=len(count)) < take
+    if short.any():
+        candidate |= short[group]
     members = np.flatnonzero(candidate)
     key = (group[members] << 31) + (uniform[members] * (1 << 31)).astype(np.int64)  # exact order: group, then draw
     order = np.argsort(key)
