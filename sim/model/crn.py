@@ -175,19 +175,19 @@ def lowest_in_groups(uniform: np.ndarray, group: np.ndarray, count: np.ndarray) 
     Alignment, as in dynamic microsimulation: a group's events happen at an exact count (a market's
     hires, a firm's separations), and its members' own keyed draws decide who. The count then depends
     on the group alone, not on which members it has; adding or removing a member changes at most one
-    other member's outcome, and a larger count chooses a superset. ``group``: non-negative integers
-    below 2³²; ``count`` [groups]. Ties (draws within 2⁻³¹ of each other) go to the lower index.
+    other member's outcome, and a larger count chooses a superset. ``group``: indices into ``count``
+    (one entry per group). Ties (draws within 2⁻³¹ of each other) go to the lower index.
     """
     group = np.asarray(group, np.int64)
     uniform = np.asarray(uniform, float)
     count = np.asarray(count)
     size = np.bincount(group, minlength=len(count))
-    take = np.minimum(count, size[: len(count)])
+    take = np.minimum(count, size)
     if not take.any() or (take == size).all():  # nobody, or everybody: no draw decides
         return np.full(len(group), take.any(), dtype=bool)
     # Only members below a generous cut can be among the lowest (the k-th lowest of n uniform draws is
     # near k/n); a group with too few members below it (rare) sorts all of them. Exact either way.
-    cut = np.where(take > 0, (take + 4.0 * np.sqrt(take) + 4.0) / np.maximum(size[: len(count)], 1), 0.0)
+    cut = np.where(take > 0, (take + 4.0 * np.sqrt(take) + 4.0) / np.maximum(size, 1), 0.0)
     candidate = uniform < cut[group]
     short = np.bincount(group[candidate], minlength=len(count)) < take
     if short.any():
