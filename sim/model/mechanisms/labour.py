@@ -199,16 +199,17 @@ class LabourMarket:
         t.employer[workers[~in_labour_force[workers]]] = NOT_EMPLOYED
         workers = workers[in_labour_force[workers]]
         employer = t.employer[workers]
-        separations = rounded_count(crn.uniforms(f.uid, year, Purpose.SEPARATIONS), f.employees(employer) * self.params.job_separation_rate)
+        employees = f.employees(employer)
+        separations = rounded_count(crn.uniforms(f.uid, year, Purpose.SEPARATIONS), employees * self.params.job_separation_rate)
         leaving = lowest_in_groups(crn.uniforms(t.uid[workers], year, Purpose.SEPARATION), employer, separations)
         t.employer[workers[leaving]] = NOT_EMPLOYED
         workers = workers[~leaving]
-        employees = f.employees(t.employer[workers])
+        employees -= np.minimum(separations, employees)  # exactly the separations chosen
         wanted = f.jobs(scale)
-        excess = np.maximum(employees - wanted, 0)
-        at_risk = workers[excess[t.employer[workers]] > 0]  # workers of shrinking firms
+        excess = np.maximum(employees - wanted, 0)  # laid off exactly: workers of shrinking firms
+        at_risk = workers[excess[t.employer[workers]] > 0]
         laid_off = at_risk[lowest_in_groups(crn.uniforms(t.uid[at_risk], year, Purpose.LAYOFF), t.employer[at_risk], excess)]
-        vacancies = np.maximum(wanted - employees + np.bincount(t.employer[laid_off], minlength=len(f)), 0)
+        vacancies = np.maximum(wanted - employees + excess, 0)
         t.employer[laid_off] = NOT_EMPLOYED
         seekers = np.flatnonzero(in_labour_force & (t.employer == NOT_EMPLOYED))
         self._match(t, f, seekers, vacancies, links, crn, year)
